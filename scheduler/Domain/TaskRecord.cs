@@ -1,0 +1,45 @@
+namespace Orchestrator.Scheduler.Domain;
+
+/// <summary>One task: where it was placed, what its containers did, and why it stopped.</summary>
+internal sealed record TaskRecord
+{
+    public required string Id { get; init; }
+    public required string Cluster { get; init; }
+    public required string TaskDefinitionArn { get; init; }
+    public required string Family { get; init; }
+    public required int Revision { get; init; }
+    public required string Node { get; init; }
+    public required TaskState LastStatus { get; init; }
+    public required TaskState DesiredStatus { get; init; }
+    public required IReadOnlyList<ContainerRecord> Containers { get; init; }
+    public required string Group { get; init; }
+    public string StartedBy { get; init; } = "";
+    public string Service { get; init; } = "";
+    public required int Cpu { get; init; }
+    public required int Memory { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? StoppingAt { get; init; }
+    public DateTimeOffset? StoppedAt { get; init; }
+    public TaskStopCode StopCode { get; init; }
+    public string StoppedReason { get; init; } = "";
+    public HealthState Health { get; init; }
+    public long Version { get; init; } = 1;
+
+    /// <summary>Host ports this task holds on its node while it is not STOPPED.</summary>
+    public IEnumerable<HostPortKey> HostPorts =>
+        Containers.SelectMany(c => c.Bindings).Select(b => new HostPortKey(b.HostPort, b.Protocol));
+}
+
+internal sealed record ContainerRecord(
+    string Name,
+    string Image,
+    bool Essential,
+    TaskState LastStatus,
+    IReadOnlyList<PortBinding> Bindings,
+    string RuntimeId = "",
+    int? ExitCode = null,
+    string Reason = "",
+    HealthState Health = HealthState.Unknown);
+
+internal sealed record PortBinding(int ContainerPort, int HostPort, Protocol Protocol, string BindIp = "");

@@ -1,0 +1,148 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Storage;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>What the agent protocol does to the state: join, heartbeats, task reports, leaving.</summary>
+internal sealed partial class ClusterState
+{
+    /// <summary>
+    /// Registers (or re-registers) the node, makes <paramref name="session"/> its stream, applies the
+    /// tasks the agent says it has, and answers with every task the scheduler has on the node: those to
+    /// run and those to stop, including reported tasks it does not know.
+    /// A newer stream for the same node replaces an older one.
+    /// </summary>
+    public AgentWelcome RegisterAgent(AgentRegistration registration, IAgentSession session, IReadOnlyList<Contract.TaskStateReport> reported)
+    {
+        lock (_gate)
+        {
+            RequireCluster(registration.Cluster);
+            var key = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
+            var existing = _nodes.GetValueOrDefault(key)?.Record;
+            var record = new NodeRecord(
+                registration.Cluster,
+                registration.NodeName,
+                existing is null || existing.Status == NodeState.Inactive ? NodeState.Active : existing.Status,
+                registration.Cpu,
+                registration.Memory,
+                registration.Attributes,
+                registration.AgentVersion,
+                existing?.RegisteredAt ?? Now);
+
+            if (record != existing)
+            {
+                var batch = new WriteBatch();
+                batch.Nodes.Add(record);
+                Commit(batch);
+            }
+
+            var entry = _nodes[key];
+            if (entry.Session is { } previous && previous.Id != session.Id)
+            {
+                previous.Close();
+            }
+
+            entry.Attach(session);
+            entry.LastHeartbeatAt = Now;
+            _snapshots.Remove(registration.Cluster);
+            Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
+
+            var stopUnknown = new List<Contract.StopTaskCommand>();
+            foreach (var report in reported)
+            {
+                if (ApplyReportLocked(entry, report) is { } answer)
+                {
+                    stopUnknown.Add(answer.StopTask);
+                }
+            }
+
+            var start = new List<Contract.StartTaskCommand>();
+            var stop = new List<Contract.StopTaskCommand>();
+            foreach (var task in TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped))
+            {
+                if (task.DesiredStatus == TaskState.Running)
+                {
+                    start.Add(StartCommand(task, _families[task.Family].Revisions[task.Revision]).StartTask);
+                }
+                else
+                {
+                    stop.Add(StopCommand(task.Id, task.StopCode, task.StoppedReason).StopTask);
+                }
+            }
+
+            stop.AddRange(stopUnknown);
+            return new AgentWelcome(ViewOf(entry), _options.HeartbeatInterval, start, stop);
+        }
+    }
+
+    public void Heartbeat(string nodeKey, IAgentSession session)
+    {
+        lock (_gate)
+        {
+            if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
+            {
+                entry.LastHeartbeatAt = Now;
+            }
+        }
+    }
+
+    /// <summary>The stream ended. Only the node's current stream counts: an older one closing changes nothing.</summary>
+    public void Disconnect(string nodeKey, IAgentSession session)
+    {
+        lock (_gate)
+        {
+            if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
+            {
+                entry.Attach(null);
+                _snapshots.Remove(entry.Record.Cluster);
+                Log.NodeDisconnected(_log, entry.Record.Cluster, entry.Record.Name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applies one task report from the node's agent. Returns a command to send back when the agent
+    /// runs something it should not (a task the scheduler does not know, has on another node, or wants
+    /// stopped).
+    /// </summary>
+    public Contract.SchedulerMessage? ApplyReport(string nodeKey, IAgentSession session, Contract.TaskStateReport report)
+    {
+        lock (_gate)
+        {
+            if (!_nodes.TryGetValue(nodeKey, out var entry) || entry.Session?.Id != session.Id)
+            {
+                return null; // a stream that was replaced; the agent repeats the report on its new one
+            }
+
+            return ApplyReportLocked(entry, report);
+        }
+    }
+
+    private Contract.SchedulerMessage? ApplyReportLocked(NodeEntry entry, Contract.TaskStateReport report)
+    {
+        if (!_tasks.TryGetValue(report.TaskId, out var task) || task.Cluster != entry.Record.Cluster || task.Node != entry.Record.Name)
+        {
+            return report.LastStatus == Contract.TaskStatus.Stopped
+                ? null
+                : StopCommand(report.TaskId, TaskStopCode.None, "the scheduler has no such task on this node");
+        }
+
+        var updated = TaskReports.Apply(task, report, Now);
+        if (updated is not null)
+        {
+            var batch = new WriteBatch();
+            batch.Tasks.Add(updated);
+            Commit(batch);
+            task = updated;
+        }
+
+        // The stop command may have been lost with an earlier stream: repeat it while the task runs.
+        if (task.DesiredStatus == TaskState.Stopped && task.LastStatus != TaskState.Stopped && report.LastStatus != Contract.TaskStatus.Stopping)
+        {
+            return StopCommand(task.Id, task.StopCode, task.StoppedReason);
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,107 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Storage;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.State;
+
+internal sealed partial class ClusterState
+{
+    public IReadOnlyList<NodeView> ListNodes(string cluster, NodeState? status)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return [.. NodesOf(cluster).Values.Where(n => status is null || n.Record.Status == status).Select(ViewOf)];
+        }
+    }
+
+    public NodeView? DescribeNode(string cluster, string name)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return NodesOf(cluster).TryGetValue(name, out var entry) ? ViewOf(entry) : null;
+        }
+    }
+
+    /// <summary>ACTIVE or DRAINING. Setting the status a node already has changes nothing.</summary>
+    public NodeView UpdateNodeStatus(string cluster, string name, NodeState status)
+    {
+        lock (_gate)
+        {
+            var entry = RequireNode(cluster, name);
+            if (entry.Record.Status == NodeState.Inactive)
+            {
+                throw RequestException.Precondition("name", $"node \"{name}\" is INACTIVE (deregistered); its agent must register it again");
+            }
+
+            if (entry.Record.Status != status)
+            {
+                var batch = new WriteBatch();
+                batch.Nodes.Add(entry.Record with { Status = status });
+                Commit(batch);
+            }
+
+            return ViewOf(entry);
+        }
+    }
+
+    /// <summary>
+    /// Marks a node INACTIVE and ends its agent's stream. With tasks still on it, refused unless
+    /// <paramref name="force"/>; then they are recorded STOPPED (NodeLost) and the agent, if it is
+    /// connected, is told to stop them before it is let go.
+    /// </summary>
+    public NodeView DeregisterNode(string cluster, string name, bool force)
+    {
+        lock (_gate)
+        {
+            var entry = RequireNode(cluster, name);
+            var live = TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped).ToList();
+            if (live.Count > 0 && !force)
+            {
+                throw RequestException.Precondition("name", $"node \"{name}\" has {live.Count} tasks that are not STOPPED; stop them, or deregister with force");
+            }
+
+            var batch = new WriteBatch();
+            batch.Nodes.Add(entry.Record with { Status = NodeState.Inactive });
+            var now = Now;
+            foreach (var task in live)
+            {
+                batch.Tasks.Add(Stopped(task, now, TaskStopCode.NodeLost, "node deregistered"));
+            }
+
+            Commit(batch);
+            foreach (var task in live)
+            {
+                entry.Session?.TrySend(StopCommand(task.Id, TaskStopCode.NodeLost, "node deregistered"));
+            }
+
+            entry.Session?.TrySend(new Contract.SchedulerMessage { Deregistered = new Contract.Deregistered { Reason = "node deregistered" } });
+            entry.Session?.Close();
+            entry.Attach(null);
+            _snapshots.Remove(cluster);
+            return ViewOf(entry);
+        }
+    }
+
+    private NodeEntry RequireNode(string cluster, string name)
+    {
+        RequireCluster(cluster);
+        return NodesOf(cluster).TryGetValue(name, out var entry)
+            ? entry
+            : throw RequestException.NotFound("name", $"node \"{name}\" does not exist in cluster \"{cluster}\"");
+    }
+
+    private IEnumerable<TaskRecord> TasksOnNode(NodeRecord node) =>
+        _tasks.Values.Where(t => t.Cluster == node.Cluster && t.Node == node.Name);
+
+    private static NodeView ViewOf(NodeEntry entry) => new(
+        entry.Record,
+        entry.Connected,
+        entry.LastHeartbeatAt,
+        entry.Usage.Cpu,
+        entry.Usage.Memory,
+        [.. entry.Usage.Ports.Select(HostPortKey.FromKey).OrderBy(p => p.Port).ThenBy(p => p.Protocol)],
+        entry.Usage.Running,
+        entry.Usage.Pending);
+}

@@ -1,0 +1,245 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Storage;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.State;
+
+internal sealed partial class ClusterState
+{
+    /// <summary>
+    /// Places and records the tasks, then sends their start commands. Placement runs under the lock on
+    /// the current snapshot, so two RunTasks never both take the same free room.
+    /// </summary>
+    public RunTaskOutcome RunTask(RunTaskCommand command)
+    {
+        lock (_gate)
+        {
+            RequireCluster(command.Cluster);
+            string? receiptKey = null;
+            if (command.ClientToken.Length > 0)
+            {
+                receiptKey = RunTaskReceipt.KeyOf(command.Cluster, command.ClientToken);
+                if (_receipts.TryGetValue(receiptKey, out var receipt))
+                {
+                    if (receipt.RequestHash != command.RequestHash)
+                    {
+                        throw RequestException.Exists("clientToken", "was already used for a different RunTask request");
+                    }
+
+                    return new RunTaskOutcome([.. receipt.TaskIds.Where(_tasks.ContainsKey).Select(id => _tasks[id])], receipt.Failures);
+                }
+            }
+
+            var definition = Resolve(command.TaskDefinition, "taskDefinition");
+            if (!definition.Record.Active)
+            {
+                throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
+            }
+
+            var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
+            var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
+            var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
+
+            var now = Now;
+            var tasks = result.Placed.Select(decision => NewTask(command, definition, group, decision, now)).ToList();
+            var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
+
+            var batch = new WriteBatch();
+            batch.Tasks.AddRange(tasks);
+            if (receiptKey is not null)
+            {
+                batch.Receipts.Add(new RunTaskReceipt(receiptKey, command.RequestHash, [.. tasks.Select(t => t.Id)], failures, now));
+            }
+
+            Commit(batch);
+            foreach (var task in tasks)
+            {
+                _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
+            }
+
+            return new RunTaskOutcome(tasks, failures);
+        }
+    }
+
+    /// <summary>
+    /// Sets the desired status to STOPPED and tells the node, which reports STOPPED once the containers
+    /// are gone. A task already asked to stop is answered as it is.
+    /// </summary>
+    public TaskRecord StopTask(string cluster, string taskId, string reason, TaskStopCode code = TaskStopCode.UserInitiated)
+    {
+        lock (_gate)
+        {
+            var task = RequireTask(cluster, taskId);
+            if (task.DesiredStatus == TaskState.Stopped)
+            {
+                return task;
+            }
+
+            reason = reason.Length > 0 ? reason : "Task stopped by user";
+            var now = Now;
+            var entry = _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node));
+            var stopping = task with
+            {
+                DesiredStatus = TaskState.Stopped,
+                StopCode = code,
+                StoppedReason = reason,
+                StoppingAt = now,
+                Version = task.Version + 1,
+            };
+
+            var batch = new WriteBatch();
+            batch.Tasks.Add(stopping);
+            Commit(batch);
+            entry?.Session?.TrySend(StopCommand(task.Id, code, reason));
+            return _tasks[task.Id];
+        }
+    }
+
+    public IReadOnlyList<TaskRecord?> DescribeTasks(string cluster, IReadOnlyList<string> ids)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return [.. ids.Select(id => _tasks.TryGetValue(id, out var t) && t.Cluster == cluster ? t : null)];
+        }
+    }
+
+    /// <summary>Task ids that match every given filter, ordered by id.</summary>
+    public IReadOnlyList<string> ListTasks(string cluster, string family, string node, TaskState? desired, string startedBy, string service)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return [.. _tasks.Values
+                .Where(t => t.Cluster == cluster
+                    && (family.Length == 0 || t.Family == family)
+                    && (node.Length == 0 || t.Node == node)
+                    && (desired is null || t.DesiredStatus == desired)
+                    && (startedBy.Length == 0 || t.StartedBy == startedBy)
+                    && (service.Length == 0 || t.Service == service))
+                .Select(t => t.Id)
+                .Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>Subscribes first and then reads the current tasks, so that no change falls in between.</summary>
+    public (TaskEventHub.Subscription Subscription, IReadOnlyList<TaskRecord> Existing) Watch(TaskWatchFilter filter, bool includeExisting)
+    {
+        lock (_gate)
+        {
+            RequireCluster(filter.Cluster);
+            var subscription = _events.Subscribe(filter);
+            IReadOnlyList<TaskRecord> existing = includeExisting
+                ? [.. _tasks.Values.Where(filter.Matches).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)]
+                : [];
+            return (subscription, existing);
+        }
+    }
+
+    /// <summary>Forgets STOPPED tasks and RunTask receipts older than the retention.</summary>
+    public void PruneHistory()
+    {
+        lock (_gate)
+        {
+            var cutoff = Now - _options.StoppedTaskRetention;
+            var batch = new WriteBatch();
+            batch.DeletedTasks.AddRange(_tasks.Values.Where(t => t.LastStatus == TaskState.Stopped && t.StoppedAt < cutoff).Select(t => t.Id));
+            batch.DeletedReceipts.AddRange(_receipts.Values.Where(r => r.CreatedAt < cutoff).Select(r => r.Key));
+            if (!batch.IsEmpty)
+            {
+                Commit(batch);
+                Log.Pruned(_log, batch.DeletedTasks.Count, batch.DeletedReceipts.Count, _options.StoppedTaskRetention);
+            }
+        }
+    }
+
+    private TaskRecord RequireTask(string cluster, string taskId)
+    {
+        RequireCluster(cluster);
+        return _tasks.TryGetValue(taskId, out var task) && task.Cluster == cluster
+            ? task
+            : throw RequestException.NotFound("task", $"task \"{taskId}\" does not exist in cluster \"{cluster}\"");
+    }
+
+    private static TaskRecord NewTask(RunTaskCommand command, TaskDefinitionEntry definition, string group, PlacementDecision decision, DateTimeOffset now)
+    {
+        var demand = definition.Record.Demand;
+        var containers = definition.Spec.ContainerDefinitions.Select(c =>
+        {
+            var bindings = new List<PortBinding>();
+            for (var i = 0; i < demand.Ports.Count; i++)
+            {
+                var port = demand.Ports[i];
+                if (port.ContainerName == c.Name)
+                {
+                    bindings.Add(new PortBinding(port.ContainerPort, decision.HostPorts[i], port.Protocol));
+                }
+            }
+
+            return new ContainerRecord(c.Name, c.Image, !c.HasEssential || c.Essential, TaskState.Provisioning, bindings);
+        }).ToList();
+
+        return new TaskRecord
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            Cluster = command.Cluster,
+            TaskDefinitionArn = definition.Record.Arn,
+            Family = definition.Record.Family,
+            Revision = definition.Record.Revision,
+            Node = decision.Node,
+            LastStatus = TaskState.Provisioning,
+            DesiredStatus = TaskState.Running,
+            Containers = containers,
+            Group = group,
+            StartedBy = command.StartedBy,
+            Cpu = demand.Cpu,
+            Memory = demand.Memory,
+            CreatedAt = now,
+        };
+    }
+
+    /// <summary>The task as the scheduler records it once it stopped without its node's word.</summary>
+    private static TaskRecord Stopped(TaskRecord task, DateTimeOffset now, TaskStopCode code, string reason) => task with
+    {
+        LastStatus = TaskState.Stopped,
+        DesiredStatus = TaskState.Stopped,
+        StopCode = task.StopCode == TaskStopCode.None ? code : task.StopCode,
+        StoppedReason = task.StoppedReason.Length > 0 ? task.StoppedReason : reason,
+        StoppingAt = task.StoppingAt ?? now,
+        StoppedAt = now,
+        Containers = [.. task.Containers.Select(c => c.LastStatus == TaskState.Stopped ? c : c with { LastStatus = TaskState.Stopped })],
+        Version = task.Version + 1,
+    };
+
+    private Contract.SchedulerMessage StartCommand(TaskRecord task, TaskDefinitionEntry definition)
+    {
+        var start = new Contract.StartTaskCommand
+        {
+            TaskId = task.Id,
+            Cluster = task.Cluster,
+            TaskDefinition = definition.Spec,
+            Group = task.Group,
+        };
+        foreach (var container in task.Containers)
+        {
+            foreach (var binding in container.Bindings)
+            {
+                start.PortBindings.Add(new Contract.NetworkBinding
+                {
+                    ContainerName = container.Name,
+                    ContainerPort = binding.ContainerPort,
+                    HostPort = binding.HostPort,
+                    Protocol = binding.Protocol == Protocol.Udp ? Contract.TransportProtocol.Udp : Contract.TransportProtocol.Tcp,
+                });
+            }
+        }
+
+        return new Contract.SchedulerMessage { StartTask = start };
+    }
+
+    private static Contract.SchedulerMessage StopCommand(string taskId, TaskStopCode code, string reason) => new()
+    {
+        StopTask = new Contract.StopTaskCommand { TaskId = taskId, Reason = reason, StopCode = (Contract.StopCode)code },
+    };
+}

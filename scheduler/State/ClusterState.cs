@@ -1,0 +1,226 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>
+/// The scheduler's state and its one writer. Every change goes through <see cref="Commit"/>: validated
+/// first, then written to the store in one transaction, then applied to memory, then published to
+/// watchers and agents. Reads are served from memory under the same lock, so they never see half a
+/// change; nothing here awaits, so the lock is only ever held for microseconds of CPU work and one
+/// store write.
+/// </summary>
+internal sealed partial class ClusterState
+{
+    private readonly object _gate = new();
+    private readonly IStateStore _store;
+    private readonly TimeProvider _time;
+    private readonly TaskEventHub _events;
+    private readonly SchedulerOptions _options;
+    private readonly PortRange _dynamicPorts;
+    private readonly PlacementSeeds _seeds;
+    private readonly ILogger<ClusterState> _log;
+
+    private readonly Dictionary<string, ClusterRecord> _clusters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskDefinitionFamily> _families = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeEntry> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedDictionary<string, NodeEntry>> _nodesByCluster = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RunTaskReceipt> _receipts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ClusterSnapshot> _snapshots = new(StringComparer.Ordinal);
+
+    public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log)
+    {
+        _store = store;
+        _time = time;
+        _events = events;
+        _options = options;
+        _log = log;
+        _dynamicPorts = options.ParseDynamicPortRange();
+        _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
+        Load(store.Load());
+    }
+
+    private DateTimeOffset Now => _time.GetUtcNow();
+
+    private void Load(StoredState stored)
+    {
+        var batch = new WriteBatch();
+        batch.Clusters.AddRange(stored.Clusters);
+        batch.TaskDefinitions.AddRange(stored.TaskDefinitions);
+        batch.Nodes.AddRange(stored.Nodes);
+        batch.Tasks.AddRange(stored.Tasks);
+        batch.Receipts.AddRange(stored.Receipts);
+        Apply(batch, publish: false);
+
+        if (_clusters.Count == 0 && stored.Nodes.Count == 0 && stored.TaskDefinitions.Count == 0)
+        {
+            // A new database: ECS users expect a "default" cluster to be there.
+            var first = new WriteBatch();
+            first.Clusters.Add(new ClusterRecord(ClusterRecord.DefaultName, Now));
+            Commit(first);
+        }
+
+        Log.Loaded(_log, _clusters.Count, _nodes.Count, _tasks.Count, _families.Sum(f => f.Value.Revisions.Count));
+    }
+
+    /// <summary>Writes the batch to the store and only then applies it to memory. Call under the lock.</summary>
+    private void Commit(WriteBatch batch)
+    {
+        try
+        {
+            _store.Commit(batch);
+        }
+        catch (StorageException e)
+        {
+            Log.StoreWriteFailed(_log, e.Message);
+            throw new RequestException(RequestErrorKind.Unavailable, "", $"the change was not saved, nothing was applied: {e.Message}");
+        }
+
+        Apply(batch, publish: true);
+    }
+
+    private void Apply(WriteBatch batch, bool publish)
+    {
+        foreach (var cluster in batch.Clusters)
+        {
+            _clusters[cluster.Name] = cluster;
+        }
+
+        foreach (var name in batch.DeletedClusters)
+        {
+            _clusters.Remove(name);
+            _nodesByCluster.Remove(name);
+            _snapshots.Remove(name);
+        }
+
+        foreach (var definition in batch.TaskDefinitions)
+        {
+            if (!_families.TryGetValue(definition.Family, out var family))
+            {
+                _families[definition.Family] = family = new TaskDefinitionFamily(definition.Family);
+            }
+
+            family.Revisions[definition.Revision] = TaskDefinitionEntry.From(definition);
+        }
+
+        foreach (var node in batch.Nodes)
+        {
+            if (_nodes.TryGetValue(node.Key, out var entry))
+            {
+                entry.Update(node);
+            }
+            else
+            {
+                entry = new NodeEntry(node);
+                _nodes[node.Key] = entry;
+                NodesOf(node.Cluster)[node.Name] = entry;
+            }
+
+            _snapshots.Remove(node.Cluster);
+        }
+
+        foreach (var key in batch.DeletedNodes)
+        {
+            if (_nodes.Remove(key, out var entry))
+            {
+                NodesOf(entry.Record.Cluster).Remove(entry.Record.Name);
+                _snapshots.Remove(entry.Record.Cluster);
+            }
+        }
+
+        foreach (var task in batch.Tasks)
+        {
+            if (_tasks.TryGetValue(task.Id, out var old))
+            {
+                UsageOf(old)?.Remove(old);
+            }
+
+            _tasks[task.Id] = task;
+            UsageOf(task)?.Add(task);
+            if (publish)
+            {
+                _events.Publish(task);
+            }
+        }
+
+        foreach (var id in batch.DeletedTasks)
+        {
+            if (_tasks.Remove(id, out var old))
+            {
+                UsageOf(old)?.Remove(old);
+            }
+        }
+
+        foreach (var receipt in batch.Receipts)
+        {
+            _receipts[receipt.Key] = receipt;
+        }
+
+        foreach (var key in batch.DeletedReceipts)
+        {
+            _receipts.Remove(key);
+        }
+    }
+
+    private NodeUsage? UsageOf(TaskRecord task)
+    {
+        if (!_nodes.TryGetValue(NodeRecord.KeyOf(task.Cluster, task.Node), out var entry))
+        {
+            return null;
+        }
+
+        entry.UsageChanged();
+        _snapshots.Remove(task.Cluster);
+        return entry.Usage;
+    }
+
+    private SortedDictionary<string, NodeEntry> NodesOf(string cluster)
+    {
+        if (!_nodesByCluster.TryGetValue(cluster, out var nodes))
+        {
+            _nodesByCluster[cluster] = nodes = new SortedDictionary<string, NodeEntry>(StringComparer.Ordinal);
+        }
+
+        return nodes;
+    }
+
+    /// <summary>The placement snapshot of a cluster, rebuilt only after one of its nodes changed.</summary>
+    private ClusterSnapshot SnapshotOf(string cluster)
+    {
+        if (!_snapshots.TryGetValue(cluster, out var snapshot))
+        {
+            snapshot = new ClusterSnapshot([.. NodesOf(cluster).Values.Select(n => n.Snapshot())], _dynamicPorts);
+            _snapshots[cluster] = snapshot;
+        }
+
+        return snapshot;
+    }
+
+    private ClusterRecord RequireCluster(string name, string field = "cluster")
+    {
+        return _clusters.TryGetValue(name, out var cluster)
+            ? cluster
+            : throw RequestException.NotFound(field, $"cluster \"{name}\" does not exist");
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "State loaded: {Clusters} clusters, {Nodes} nodes, {Tasks} tasks, {Revisions} task definition revisions")]
+        public static partial void Loaded(ILogger logger, int clusters, int nodes, int tasks, int revisions);
+
+        [LoggerMessage(2, LogLevel.Error, "State write failed, the change was refused: {Problem}")]
+        public static partial void StoreWriteFailed(ILogger logger, string problem);
+
+        [LoggerMessage(3, LogLevel.Information, "Node {Cluster}/{Node} registered ({Cpu} cpu units, {Memory} MiB), agent {Version}")]
+        public static partial void NodeRegistered(ILogger logger, string cluster, string node, int cpu, int memory, string version);
+
+        [LoggerMessage(4, LogLevel.Information, "Node {Cluster}/{Node}: agent disconnected")]
+        public static partial void NodeDisconnected(ILogger logger, string cluster, string node);
+
+        [LoggerMessage(5, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
+        public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);
+    }
+}

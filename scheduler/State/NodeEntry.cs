@@ -1,0 +1,48 @@
+using System.Collections.Frozen;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>A node in memory: its durable record, what its tasks use, and its agent's stream.</summary>
+internal sealed class NodeEntry(NodeRecord record)
+{
+    private NodeSnapshot? _snapshot;
+
+    public NodeRecord Record { get; private set; } = record;
+    public NodeUsage Usage { get; } = new();
+    public IAgentSession? Session { get; private set; }
+    public DateTimeOffset? LastHeartbeatAt { get; set; }
+    public bool Connected => Session is not null;
+
+    public void Update(NodeRecord record)
+    {
+        Record = record;
+        _snapshot = null;
+    }
+
+    public void Attach(IAgentSession? session)
+    {
+        Session = session;
+        _snapshot = null;
+    }
+
+    /// <summary>Call after <see cref="Usage"/> changed.</summary>
+    public void UsageChanged() => _snapshot = null;
+
+    /// <summary>
+    /// An immutable picture for placement, rebuilt only after the node changed: a RunTask on a large
+    /// cluster copies the few nodes that changed since the last one, not all of them.
+    /// </summary>
+    public NodeSnapshot Snapshot() => _snapshot ??= new NodeSnapshot(
+        Record.Name,
+        Record.Status,
+        Connected,
+        Record.TotalCpu,
+        Record.TotalMemory,
+        Usage.Cpu,
+        Usage.Memory,
+        Usage.Ports.ToFrozenSet(),
+        Record.Attributes,
+        Usage.TasksByGroup.ToFrozenDictionary(StringComparer.Ordinal));
+}

@@ -1,0 +1,21 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>A validated RunTask request.</summary>
+/// <param name="RequestHash">Identifies the request's content, to tell a retry from a reused client token.</param>
+internal sealed record RunTaskCommand(
+    string Cluster,
+    string TaskDefinition,
+    int Count,
+    IReadOnlyList<PlacementStrategy> Strategies,
+    IReadOnlyList<PlacementConstraint> Constraints,
+    string StartedBy,
+    string Group,
+    string ClientToken,
+    string RequestHash);
+
+/// <summary>The tasks RunTask placed (as they are now) and what it could not place.</summary>
+internal sealed record RunTaskOutcome(IReadOnlyList<TaskRecord> Tasks, IReadOnlyList<ReceiptFailure> Failures);

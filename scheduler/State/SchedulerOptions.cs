@@ -1,0 +1,39 @@
+using Orchestrator.Scheduler.Placement;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>The "Scheduler" configuration section. Every setting is listed in the README.</summary>
+internal sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    /// <summary>Address and port of the gRPC endpoint (h2c).</summary>
+    public string Listen { get; set; } = "127.0.0.1:7400";
+
+    /// <summary>The LiteDB file.</summary>
+    public string DataPath { get; set; } = "data/scheduler.db";
+
+    /// <summary>How long STOPPED tasks and RunTask client tokens are kept.</summary>
+    public TimeSpan StoppedTaskRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Host ports handed out as dynamic ports, "first-last".</summary>
+    public string DynamicPortRange { get; set; } = "49153-65535";
+
+    /// <summary>How often agents are asked to send heartbeats.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seed for placement tie-breaks and the random strategy; unset means a new seed per start.</summary>
+    public ulong? PlacementSeed { get; set; }
+
+    public PortRange ParseDynamicPortRange()
+    {
+        var parts = DynamicPortRange.Split('-', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && int.TryParse(parts[0], out var first) && int.TryParse(parts[1], out var last)
+            && first is >= 1 and <= 65535 && last is >= 1 and <= 65535 && first <= last)
+        {
+            return new PortRange(first, last);
+        }
+
+        throw new FormatException($"Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"{DynamicPortRange}\"");
+    }
+}

@@ -1,0 +1,89 @@
+using System.Threading.Channels;
+using Orchestrator.Scheduler.Domain;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>Which task changes a watcher wants; empty fields match everything.</summary>
+internal sealed record TaskWatchFilter(string Cluster, string Family = "", string Node = "", string Service = "")
+{
+    public bool Matches(TaskRecord task) =>
+        task.Cluster == Cluster
+        && (Family.Length == 0 || task.Family == Family)
+        && (Node.Length == 0 || task.Node == Node)
+        && (Service.Length == 0 || task.Service == Service);
+}
+
+/// <summary>
+/// Fans task changes out to watchers. Publishing never waits: each watcher has a bounded queue, and a
+/// watcher that lets it fill up is cut off (its reader completes with <see cref="WatcherTooSlowException"/>)
+/// instead of slowing the scheduler down for everyone.
+/// </summary>
+internal sealed class TaskEventHub
+{
+    public const int QueueCapacity = 10_000;
+
+    private readonly object _gate = new();
+    private Subscription[] _subscriptions = [];
+
+    public int WatcherCount => Volatile.Read(ref _subscriptions).Length;
+
+    public Subscription Subscribe(TaskWatchFilter filter)
+    {
+        var subscription = new Subscription(this, filter);
+        lock (_gate)
+        {
+            _subscriptions = [.. _subscriptions, subscription];
+        }
+
+        return subscription;
+    }
+
+    public void Publish(TaskRecord task)
+    {
+        foreach (var subscription in Volatile.Read(ref _subscriptions))
+        {
+            if (subscription.Filter.Matches(task) && !subscription.Queue.Writer.TryWrite(task))
+            {
+                subscription.Queue.Writer.TryComplete(new WatcherTooSlowException());
+                Remove(subscription);
+            }
+        }
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+        }
+    }
+
+    internal sealed class Subscription : IDisposable
+    {
+        private readonly TaskEventHub _hub;
+
+        public Subscription(TaskEventHub hub, TaskWatchFilter filter)
+        {
+            _hub = hub;
+            Filter = filter;
+            Queue = Channel.CreateBounded<TaskRecord>(new BoundedChannelOptions(QueueCapacity)
+            {
+                SingleReader = true,
+                FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping silently
+            });
+        }
+
+        public TaskWatchFilter Filter { get; }
+        public Channel<TaskRecord> Queue { get; }
+        public ChannelReader<TaskRecord> Reader => Queue.Reader;
+
+        public void Dispose()
+        {
+            Queue.Writer.TryComplete();
+            _hub.Remove(this);
+        }
+    }
+}
+
+internal sealed class WatcherTooSlowException()
+    : Exception($"the watcher fell more than {TaskEventHub.QueueCapacity} task changes behind; watch again with include_existing");
