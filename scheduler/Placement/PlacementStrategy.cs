@@ -25,9 +25,10 @@ internal sealed record PlacementStrategy(StrategyKind Kind, string? Attribute = 
 /// <summary>Turns ECS-style (type, field) pairs into strategies, or says what is wrong with them.</summary>
 internal static class PlacementStrategyParser
 {
-    /// <returns>The strategy, or null with <paramref name="error"/> naming the bad part.</returns>
-    public static PlacementStrategy? TryParse(string type, string field, out string error)
+    /// <returns>The strategy, or null with the bad part ("type" or "field") and what is wrong with it.</returns>
+    public static PlacementStrategy? TryParse(string type, string field, out string errorPart, out string error)
     {
+        errorPart = "";
         error = "";
         field = field.Trim();
         switch (type.Trim().ToLowerInvariant())
@@ -38,7 +39,8 @@ internal static class PlacementStrategyParser
                     case "cpu": return new PlacementStrategy(StrategyKind.BinpackCpu);
                     case "memory": return new PlacementStrategy(StrategyKind.BinpackMemory);
                     default:
-                        error = $"field: binpack takes \"cpu\" or \"memory\", not \"{field}\"";
+                        errorPart = "field";
+                        error = $"binpack takes \"cpu\" or \"memory\", not \"{field}\"";
                         return null;
                 }
 
@@ -55,20 +57,23 @@ internal static class PlacementStrategyParser
                     return new PlacementStrategy(StrategyKind.SpreadAttribute, field[prefix.Length..]);
                 }
 
-                error = $"field: spread takes \"instanceId\", \"node\" or \"attribute:NAME\", not \"{field}\"";
+                errorPart = "field";
+                error = $"spread takes \"instanceId\", \"node\" or \"attribute:NAME\", not \"{field}\"";
                 return null;
 
             case "random":
                 if (field.Length != 0)
                 {
-                    error = "field: random takes no field";
+                    errorPart = "field";
+                    error = "random takes no field";
                     return null;
                 }
 
                 return new PlacementStrategy(StrategyKind.Random);
 
             default:
-                error = $"type: must be \"binpack\", \"spread\" or \"random\", not \"{type}\"";
+                errorPart = "type";
+                error = $"must be \"binpack\", \"spread\" or \"random\", not \"{type}\"";
                 return null;
         }
     }

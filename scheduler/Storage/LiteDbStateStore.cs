@@ -43,6 +43,7 @@ internal sealed class LiteDbStateStore : IStateStore
     public static LiteDbStateStore Open(string path)
     {
         var full = Path.GetFullPath(path);
+        LiteDatabase? db = null;
         try
         {
             var directory = Path.GetDirectoryName(full);
@@ -53,13 +54,16 @@ internal sealed class LiteDbStateStore : IStateStore
 
             // Direct: this process alone owns the file. AutoRebuild stays off: a damaged file must stop
             // the scheduler, never be silently rewritten.
-            var db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct, AutoRebuild = false });
+            db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct, AutoRebuild = false });
             var store = new LiteDbStateStore(db);
             store.Probe();
             return store;
         }
-        catch (Exception e) when (e is LiteException or IOException or UnauthorizedAccessException or InvalidCastException or FormatException or JsonException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // A damaged header throws whatever LiteDB trips over (LiteException, ArgumentOutOfRange,
+            // InvalidCast...): any failure here means the file cannot be trusted.
+            db?.Dispose();
             throw new StorageException($"cannot open the state database {full}: {e.Message}", e);
         }
     }
@@ -75,7 +79,7 @@ internal sealed class LiteDbStateStore : IStateStore
                 ReadAll<TaskRecord>(_tasks),
                 ReadAll<RunTaskReceipt>(_receipts));
         }
-        catch (Exception e) when (e is LiteException or JsonException or InvalidCastException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new StorageException($"cannot read the state database: {e.Message}", e);
         }

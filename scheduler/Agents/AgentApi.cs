@@ -1,0 +1,135 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using Orchestrator.Scheduler.Api.Mapping;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.State;
+
+namespace Orchestrator.Scheduler.Agents;
+
+/// <summary>
+/// The agent protocol's server side: one Connect stream per agent. The first message registers the
+/// node; then heartbeats and task reports come up and commands go down until either side ends it.
+/// </summary>
+internal sealed partial class AgentApi(ClusterState state, TimeProvider time, ILogger<AgentApi> log) : AgentService.AgentServiceBase
+{
+    private static readonly TimeSpan RegisterTimeout = TimeSpan.FromSeconds(30);
+
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<SchedulerMessage> responseStream, ServerCallContext context)
+    {
+        var first = await ReadRegistration(requestStream, context.CancellationToken);
+        var registration = RegistrationValidator.Validate(first);
+        using var session = new AgentSession();
+        var nodeKey = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
+        var welcome = state.RegisterAgent(registration, session, first.Tasks);
+        try
+        {
+            // Registered goes out before anything the session queued meanwhile: the pump starts after it.
+            await responseStream.WriteAsync(ToMessage(welcome), context.CancellationToken);
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Closed);
+            var pump = PumpAsync(session, responseStream, context.CancellationToken);
+            try
+            {
+                await ReadLoop(requestStream, nodeKey, session, ending.Token);
+            }
+            catch (OperationCanceledException) when (session.Closed.IsCancellationRequested)
+            {
+                LogSessionClosed(log, nodeKey);
+            }
+            finally
+            {
+                session.Close();
+                await pump;
+            }
+        }
+        finally
+        {
+            state.Disconnect(nodeKey, session);
+        }
+    }
+
+    private async Task ReadLoop(IAsyncStreamReader<AgentMessage> requestStream, string nodeKey, AgentSession session, CancellationToken cancellation)
+    {
+        while (await requestStream.MoveNext(cancellation))
+        {
+            var message = requestStream.Current;
+            switch (message.BodyCase)
+            {
+                case AgentMessage.BodyOneofCase.Heartbeat:
+                    state.Heartbeat(nodeKey, session);
+                    session.TrySend(new SchedulerMessage { HeartbeatAck = new HeartbeatAck { Sequence = message.Heartbeat.Sequence } });
+                    break;
+                case AgentMessage.BodyOneofCase.TaskState:
+                    var report = message.TaskState;
+                    if (state.ApplyReport(nodeKey, session, report) is { } answer)
+                    {
+                        session.TrySend(answer);
+                    }
+
+                    session.TrySend(new SchedulerMessage { ReportAck = new ReportAck { Sequence = report.Sequence } });
+                    break;
+                case AgentMessage.BodyOneofCase.Register:
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, "register: this stream is already registered; open a new stream to register again"));
+                default:
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, "body: empty or unknown agent message"));
+            }
+        }
+    }
+
+    private static async Task PumpAsync(AgentSession session, IServerStreamWriter<SchedulerMessage> responseStream, CancellationToken cancellation)
+    {
+        try
+        {
+            await foreach (var message in session.Outbox.ReadAllAsync(cancellation))
+            {
+                await responseStream.WriteAsync(message, cancellation);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended; undelivered commands are sent again when the agent re-registers.
+        }
+        catch (InvalidOperationException)
+        {
+            // The call completed while writing.
+        }
+    }
+
+    private async Task<RegisterNode> ReadRegistration(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellation)
+    {
+        using var timeout = new CancellationTokenSource(RegisterTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token);
+        try
+        {
+            if (!await requestStream.MoveNext(linked.Token))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "register: the stream ended before a RegisterNode message"));
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"register: no RegisterNode message within {RegisterTimeout.TotalSeconds:0} s"));
+        }
+
+        var first = requestStream.Current;
+        return first.BodyCase == AgentMessage.BodyOneofCase.Register
+            ? first.Register
+            : throw new RpcException(new Status(StatusCode.InvalidArgument, "register: the first message must be RegisterNode"));
+    }
+
+    private static SchedulerMessage ToMessage(AgentWelcome welcome)
+    {
+        var registered = new Registered
+        {
+            Node = NodeMapper.ToContract(welcome.Node),
+            HeartbeatIntervalSeconds = (int)Math.Max(1, welcome.HeartbeatInterval.TotalSeconds),
+        };
+        registered.StartTasks.AddRange(welcome.Start);
+        registered.StopTasks.AddRange(welcome.Stop);
+        return new SchedulerMessage { Registered = registered };
+    }
+
+    [LoggerMessage(10, LogLevel.Information, "Agent stream of {Node} closed by the scheduler")]
+    private static partial void LogSessionClosed(ILogger logger, string node);
+}

@@ -1,0 +1,45 @@
+using System.Threading.Channels;
+using Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.State;
+
+namespace Orchestrator.Scheduler.Agents;
+
+/// <summary>
+/// The scheduler's end of one agent stream. Commands are queued here by the state (never blocking
+/// it) and written to the stream by one pump, since a gRPC stream takes one writer at a time.
+/// </summary>
+internal sealed class AgentSession : IAgentSession, IDisposable
+{
+    private static long _lastId;
+
+    private readonly Channel<SchedulerMessage> _outbox = Channel.CreateUnbounded<SchedulerMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _closed = new();
+
+    public long Id { get; } = Interlocked.Increment(ref _lastId);
+
+    /// <summary>Cancelled when the state closes the session (replaced by a newer stream, or deregistered).</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    public ChannelReader<SchedulerMessage> Outbox => _outbox.Reader;
+
+    public bool TrySend(SchedulerMessage message) => _outbox.Writer.TryWrite(message);
+
+    public void Close()
+    {
+        _outbox.Writer.TryComplete();
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    }
+
+    public void Dispose()
+    {
+        _outbox.Writer.TryComplete();
+        _closed.Dispose();
+    }
+}

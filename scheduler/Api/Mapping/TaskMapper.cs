@@ -1,0 +1,68 @@
+using Orchestrator.Scheduler.Domain;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.Api.Mapping;
+
+internal static class TaskMapper
+{
+    public static Contract.Task ToContract(TaskRecord task)
+    {
+        var result = new Contract.Task
+        {
+            TaskId = task.Id,
+            Cluster = task.Cluster,
+            TaskDefinitionArn = task.TaskDefinitionArn,
+            Node = task.Node,
+            LastStatus = ToContract(task.LastStatus),
+            DesiredStatus = ToContract(task.DesiredStatus),
+            Group = task.Group,
+            StartedBy = task.StartedBy,
+            Service = task.Service,
+            Cpu = task.Cpu,
+            Memory = task.Memory,
+            CreatedAt = Timestamps.From(task.CreatedAt),
+            StartedAt = Timestamps.From(task.StartedAt),
+            StoppingAt = Timestamps.From(task.StoppingAt),
+            StoppedAt = Timestamps.From(task.StoppedAt),
+            StopCode = (Contract.StopCode)task.StopCode,
+            StoppedReason = task.StoppedReason,
+            HealthStatus = (Contract.HealthStatus)task.Health,
+            Version = task.Version,
+        };
+
+        foreach (var container in task.Containers)
+        {
+            var mapped = new Contract.Container
+            {
+                Name = container.Name,
+                Image = container.Image,
+                RuntimeId = container.RuntimeId,
+                LastStatus = ToContract(container.LastStatus),
+                Reason = container.Reason,
+                HealthStatus = (Contract.HealthStatus)container.Health,
+                Essential = container.Essential,
+            };
+            if (container.ExitCode is { } exitCode)
+            {
+                mapped.ExitCode = exitCode;
+            }
+
+            mapped.NetworkBindings.AddRange(container.Bindings.Select(b => new Contract.NetworkBinding
+            {
+                ContainerName = container.Name,
+                ContainerPort = b.ContainerPort,
+                HostPort = b.HostPort,
+                Protocol = ToContract(b.Protocol),
+                BindIp = b.BindIp,
+            }));
+            result.Containers.Add(mapped);
+        }
+
+        return result;
+    }
+
+    public static Contract.TaskStatus ToContract(TaskState state) => (Contract.TaskStatus)(int)state;
+
+    public static Contract.TransportProtocol ToContract(Protocol protocol) =>
+        protocol == Protocol.Udp ? Contract.TransportProtocol.Udp : Contract.TransportProtocol.Tcp;
+}

@@ -1,0 +1,76 @@
+using Grpc.Core;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using Orchestrator.Scheduler.Api.Mapping;
+using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.State;
+
+namespace Orchestrator.Scheduler.Api;
+
+internal sealed class NodeApi(ClusterState state) : NodeService.NodeServiceBase
+{
+    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        NodeState? status = request.Status == NodeStatus.Unspecified ? null : ToState(request.Status, "status");
+        var (page, next) = Paging.Page(state.ListNodes(cluster, status), n => n.Record.Name, request.MaxResults, request.NextToken);
+        var response = new ListNodesResponse { NextToken = next };
+        response.Nodes.AddRange(page.Select(NodeMapper.ToContract));
+        return Task.FromResult(response);
+    }
+
+    public override Task<DescribeNodesResponse> DescribeNodes(DescribeNodesRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        Limits.Count(request.Names, Limits.MaxDescribe, "names");
+        if (request.Names.Count == 0)
+        {
+            throw RequestException.Invalid("names", "name at least one node");
+        }
+
+        var response = new DescribeNodesResponse();
+        for (var i = 0; i < request.Names.Count; i++)
+        {
+            var name = Names.Node(request.Names[i], $"names[{i}]");
+            if (state.DescribeNode(cluster, name) is { } view)
+            {
+                response.Nodes.Add(NodeMapper.ToContract(view));
+            }
+            else
+            {
+                response.Failures.Add(new Failure { Subject = name, Reason = "MISSING", Detail = $"node \"{name}\" does not exist in cluster \"{cluster}\"" });
+            }
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override Task<UpdateNodeStatusResponse> UpdateNodeStatus(UpdateNodeStatusRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var name = Names.Node(request.Name, "name");
+        var status = ToState(request.Status, "status");
+        if (status == NodeState.Inactive)
+        {
+            throw RequestException.Invalid("status", "must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING; use DeregisterNode to make a node INACTIVE");
+        }
+
+        return Task.FromResult(new UpdateNodeStatusResponse { Node = NodeMapper.ToContract(state.UpdateNodeStatus(cluster, name, status)) });
+    }
+
+    public override Task<DeregisterNodeResponse> DeregisterNode(DeregisterNodeRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var name = Names.Node(request.Name, "name");
+        return Task.FromResult(new DeregisterNodeResponse { Node = NodeMapper.ToContract(state.DeregisterNode(cluster, name, request.Force)) });
+    }
+
+    private static NodeState ToState(NodeStatus status, string field) => status switch
+    {
+        NodeStatus.Active => NodeState.Active,
+        NodeStatus.Draining => NodeState.Draining,
+        NodeStatus.Inactive => NodeState.Inactive,
+        _ => throw RequestException.Invalid(field, $"must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING, not {status}"),
+    };
+}

@@ -1,0 +1,44 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+using Orchestrator.Scheduler.Agents;
+using Orchestrator.Scheduler.Api;
+using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.Hosting;
+
+/// <summary>Wires the scheduler's parts together; Program and the tests share it.</summary>
+internal static class SchedulerServices
+{
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SchedulerOptions>>().Value);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IStateStore>(sp => LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath));
+        services.AddSingleton<TaskEventHub>();
+        services.AddSingleton<ClusterState>();
+        services.AddHostedService<HistoryPruner>();
+
+        services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<RequestErrorInterceptor>();
+            options.MaxReceiveMessageSize = Limits.MaxRequestBytes;
+            options.EnableDetailedErrors = false;
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck("state", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+    }
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGrpcService<ClusterApi>();
+        app.MapGrpcService<TaskDefinitionApi>();
+        app.MapGrpcService<NodeApi>();
+        app.MapGrpcService<TaskApi>();
+        app.MapGrpcService<AgentApi>();
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+    }
+}

@@ -1,0 +1,105 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Storage;
+using Orchestrator.Scheduler.Tests.Domain;
+
+namespace Orchestrator.Scheduler.Tests.Storage;
+
+internal sealed class LiteDbStateStoreTests
+{
+    private string _directory = "";
+
+    [SetUp]
+    public void MakeDirectory() => _directory = Directory.CreateTempSubdirectory("orchestrator-store-").FullName;
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
+
+    private string DbPath => Path.Combine(_directory, "state.db");
+
+    [Test]
+    public void Everything_written_is_read_back_after_reopening_the_file()
+    {
+        var now = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+        var definition = new TaskDefinitionRecord("web", 3, Active: false, now, now.AddHours(1), [1, 2, 3],
+            new TaskResourceDemand(256, 512, [new PortRequest("app", 80, 0, Protocol.Udp)]));
+        var node = new NodeRecord("prod", "n1", NodeState.Draining, 4096, 8192, new Dictionary<string, string> { ["zone"] = "a" }, "1.0", now);
+        var task = TaskReportsTests.NewTask(TaskState.Stopped, TaskState.Stopped) with { StopCode = TaskStopCode.EssentialContainerExited, StoppedAt = now };
+        var receipt = new RunTaskReceipt("prod/token-1", "abc", [task.Id], [new ReceiptFailure("web:3", "RESOURCE:CPU", "1 node: insufficient cpu")], now);
+
+        using (var store = LiteDbStateStore.Open(DbPath))
+        {
+            var batch = new WriteBatch();
+            batch.Clusters.Add(new ClusterRecord("prod", now));
+            batch.TaskDefinitions.Add(definition);
+            batch.Nodes.Add(node);
+            batch.Tasks.Add(task);
+            batch.Receipts.Add(receipt);
+            store.Commit(batch);
+        }
+
+        using var reopened = LiteDbStateStore.Open(DbPath);
+        var state = reopened.Load();
+        Assert.Multiple(() =>
+        {
+            Assert.That(state.Clusters, Is.EqualTo(new[] { new ClusterRecord("prod", now) }));
+            var readDefinition = state.TaskDefinitions.Single();
+            Assert.That(readDefinition with { Spec = [], Demand = definition.Demand }, Is.EqualTo(definition with { Spec = [] }));
+            Assert.That(readDefinition.Spec, Is.EqualTo(definition.Spec));
+            Assert.That(readDefinition.Demand.Ports, Is.EqualTo(definition.Demand.Ports));
+            Assert.That(readDefinition.Demand.DynamicPortCount, Is.EqualTo(1));
+            var readNode = state.Nodes.Single();
+            Assert.That(readNode.Attributes, Is.EqualTo(node.Attributes));
+            Assert.That(readNode with { Attributes = node.Attributes }, Is.EqualTo(node));
+            var readTask = state.Tasks.Single();
+            Assert.That(readTask.Containers.Single().Bindings, Is.EqualTo(task.Containers.Single().Bindings));
+            Assert.That(readTask with { Containers = task.Containers }, Is.EqualTo(task));
+            var readReceipt = state.Receipts.Single();
+            Assert.That((readReceipt.Key, readReceipt.RequestHash, readReceipt.TaskIds.Single(), readReceipt.Failures.Single()),
+                Is.EqualTo((receipt.Key, receipt.RequestHash, task.Id, receipt.Failures[0])));
+        });
+    }
+
+    [Test]
+    public void Deletes_are_durable_too()
+    {
+        var task = TaskReportsTests.NewTask();
+        using (var store = LiteDbStateStore.Open(DbPath))
+        {
+            var put = new WriteBatch();
+            put.Tasks.Add(task);
+            put.Clusters.Add(new ClusterRecord("gone", DateTimeOffset.UnixEpoch));
+            store.Commit(put);
+            var delete = new WriteBatch();
+            delete.DeletedTasks.Add(task.Id);
+            delete.DeletedClusters.Add("gone");
+            store.Commit(delete);
+        }
+
+        using var reopened = LiteDbStateStore.Open(DbPath);
+        var state = reopened.Load();
+        Assert.That((state.Tasks.Count, state.Clusters.Count), Is.EqualTo((0, 0)));
+    }
+
+    [Test]
+    public void A_file_that_is_not_a_database_is_refused_and_left_untouched()
+    {
+        var garbage = Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 31 % 251)).ToArray();
+        File.WriteAllBytes(DbPath, garbage);
+        var error = Assert.Throws<StorageException>(() => LiteDbStateStore.Open(DbPath))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.StartWith($"cannot open the state database {DbPath}:"));
+            Assert.That(File.ReadAllBytes(DbPath), Is.EqualTo(garbage));
+        });
+    }
+
+    [Test]
+    public void A_path_that_cannot_be_created_is_refused()
+    {
+        // A path below a regular file cannot be created, not even by root.
+        File.WriteAllText(Path.Combine(_directory, "file"), "");
+        var error = Assert.Throws<StorageException>(() => LiteDbStateStore.Open(Path.Combine(_directory, "file", "state.db")))!;
+        Assert.That(error.Message, Does.StartWith("cannot open the state database"));
+    }
+}
