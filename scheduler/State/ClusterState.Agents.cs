@@ -71,7 +71,8 @@ internal sealed partial class ClusterState
                 }
             }
 
-            stop.AddRange(stopUnknown);
+            // A reported task the scheduler wants stopped is in the list already; add only the others.
+            stop.AddRange(stopUnknown.Where(u => stop.All(s => s.TaskId != u.TaskId)));
             return new AgentWelcome(ViewOf(entry), _options.HeartbeatInterval, start, stop);
         }
     }

@@ -55,9 +55,10 @@ internal sealed partial class ClusterState
         batch.Receipts.AddRange(stored.Receipts);
         Apply(batch, publish: false);
 
-        if (_clusters.Count == 0 && stored.Nodes.Count == 0 && stored.TaskDefinitions.Count == 0)
+        if (stored.IsNew)
         {
-            // A new database: ECS users expect a "default" cluster to be there.
+            // A new database: ECS users expect a "default" cluster to be there. Only then: a user who
+            // deleted it does not get it back at the next start.
             var first = new WriteBatch();
             first.Clusters.Add(new ClusterRecord(ClusterRecord.DefaultName, Now));
             Commit(first);

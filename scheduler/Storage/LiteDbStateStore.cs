@@ -26,9 +26,12 @@ internal sealed class LiteDbStateStore : IStateStore
     private readonly ILiteCollection<BsonDocument> _tasks;
     private readonly ILiteCollection<BsonDocument> _receipts;
 
-    private LiteDbStateStore(LiteDatabase db)
+    private readonly bool _isNew;
+
+    private LiteDbStateStore(LiteDatabase db, bool isNew)
     {
         _db = db;
+        _isNew = isNew;
         _clusters = db.GetCollection("clusters");
         _taskDefinitions = db.GetCollection("task_definitions");
         _nodes = db.GetCollection("nodes");
@@ -54,8 +57,9 @@ internal sealed class LiteDbStateStore : IStateStore
 
             // Direct: this process alone owns the file. AutoRebuild stays off: a damaged file must stop
             // the scheduler, never be silently rewritten.
+            var isNew = !File.Exists(full);
             db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct, AutoRebuild = false });
-            var store = new LiteDbStateStore(db);
+            var store = new LiteDbStateStore(db, isNew);
             store.Probe();
             return store;
         }
@@ -73,6 +77,7 @@ internal sealed class LiteDbStateStore : IStateStore
         try
         {
             return new StoredState(
+                _isNew,
                 ReadAll<ClusterRecord>(_clusters),
                 ReadAll<TaskDefinitionRecord>(_taskDefinitions),
                 ReadAll<NodeRecord>(_nodes),

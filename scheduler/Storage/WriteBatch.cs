@@ -40,7 +40,9 @@ internal sealed record RunTaskReceipt(
 internal sealed record ReceiptFailure(string Subject, string Reason, string Detail);
 
 /// <summary>Everything the store holds, as read at start.</summary>
+/// <param name="IsNew">The file did not exist before this start.</param>
 internal sealed record StoredState(
+    bool IsNew,
     IReadOnlyList<ClusterRecord> Clusters,
     IReadOnlyList<TaskDefinitionRecord> TaskDefinitions,
     IReadOnlyList<NodeRecord> Nodes,

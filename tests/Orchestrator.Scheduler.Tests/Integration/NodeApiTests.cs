@@ -1,0 +1,130 @@
+using Grpc.Core;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Scheduler.Tests.Integration;
+
+internal sealed class NodeApiTests : SchedulerTest
+{
+    [Test]
+    public async Task A_registered_node_shows_its_resources_attributes_and_connection()
+    {
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1", cpu: 2048, memory: 4096, attributes: new Dictionary<string, string> { ["zone"] = "a", ["os"] = "linux" });
+        var node = (await Host.Nodes.ListNodesAsync(new ListNodesRequest())).Nodes.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(agent.Registered.Node.Name, Is.EqualTo("n1"));
+            Assert.That(agent.Registered.HeartbeatIntervalSeconds, Is.EqualTo(5));
+            Assert.That((node.Name, node.Status, node.AgentConnected), Is.EqualTo(("n1", NodeStatus.Active, true)));
+            Assert.That((node.Registered.Cpu, node.Registered.Memory, node.Remaining.Cpu), Is.EqualTo((2048, 4096, 2048)));
+            Assert.That(node.Attributes, Is.EquivalentTo(new Dictionary<string, string> { ["zone"] = "a", ["os"] = "linux" }));
+            Assert.That(node.AgentVersion, Is.EqualTo("simulated-1.0"));
+        });
+    }
+
+    [Test]
+    public async Task A_node_whose_stream_closes_is_disconnected_at_once_and_gets_no_tasks()
+    {
+        await RegisterAsync();
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        await agent.DisposeAsync();
+        await EventuallyAsync(async () => !(await NodeAsync("n1")).AgentConnected, "the node shows agentConnected=false");
+        var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
+        Assert.That((run.Failures.Single().Reason, run.Failures.Single().Detail), Is.EqualTo(("NO_ACTIVE_NODES", "1 node: agent disconnected")));
+    }
+
+    [Test]
+    public async Task A_draining_node_takes_no_new_tasks_until_it_is_active_again()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var drained = (await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1", Status = NodeStatus.Draining })).Node;
+        var refused = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
+        await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1", Status = NodeStatus.Active });
+        var placed = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
+        var draining = await Host.Nodes.ListNodesAsync(new ListNodesRequest { Status = NodeStatus.Draining });
+        Assert.Multiple(() =>
+        {
+            Assert.That(drained.Status, Is.EqualTo(NodeStatus.Draining));
+            Assert.That(refused.Failures.Single().Detail, Is.EqualTo("1 node: draining"));
+            Assert.That(placed.Tasks.Single().Node, Is.EqualTo("n1"));
+            Assert.That(draining.Nodes, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task Deregistering_needs_force_while_tasks_run_and_then_ends_the_agents_stream()
+    {
+        await RegisterAsync();
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks[0];
+        await agent.NextCommandAsync();
+        var refused = Refused(() => Host.Nodes.DeregisterNodeAsync(new DeregisterNodeRequest { Name = "n1" }).ResponseAsync);
+        var node = (await Host.Nodes.DeregisterNodeAsync(new DeregisterNodeRequest { Name = "n1", Force = true })).Node;
+        var stop = await agent.NextCommandAsync();
+        var goodbye = await agent.NextCommandAsync();
+        await agent.WaitForEndAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+            Assert.That((node.Status, node.AgentConnected), Is.EqualTo((NodeStatus.Inactive, false)));
+            Assert.That(stop.StopTask.TaskId, Is.EqualTo(task.TaskId));
+            Assert.That(goodbye.BodyCase, Is.EqualTo(SchedulerMessage.BodyOneofCase.Deregistered));
+            Assert.That(agent.EndStatus?.StatusCode, Is.EqualTo(StatusCode.OK));
+            Assert.That((await DescribeAsync(task.TaskId)).LastStatus, Is.EqualTo(TaskStatus.Stopped));
+        });
+        await agent.DisposeAsync();
+    }
+
+    [Test]
+    public async Task A_second_stream_for_the_same_node_replaces_the_first()
+    {
+        await RegisterAsync();
+        var old = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        await using var fresh = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        await old.WaitForEndAsync();
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks[0];
+        var start = await fresh.NextCommandAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(start.StartTask.TaskId, Is.EqualTo(task.TaskId));
+            Assert.That((await NodeAsync("n1")).AgentConnected, Is.True, "the old stream closing does not disconnect the new one");
+        });
+        await old.DisposeAsync();
+    }
+
+    [Test]
+    public async Task A_reconnecting_agent_is_told_every_task_it_should_run_or_stop()
+    {
+        await RegisterAsync();
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var tasks = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3 })).Tasks;
+        foreach (var t in tasks)
+        {
+            await agent.ReportAsync(t.TaskId, TaskStatus.Running);
+        }
+
+        await agent.DisposeAsync();
+        await EventuallyAsync(async () => !(await NodeAsync("n1")).AgentConnected, "the node is disconnected");
+        await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = tasks[2].TaskId });
+
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1", running: tasks.Select(t => SimulatedAgent.Report(t.TaskId, TaskStatus.Running)));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(back.Registered.StartTasks.Select(s => s.TaskId), Is.EquivalentTo(new[] { tasks[0].TaskId, tasks[1].TaskId }));
+            Assert.That(back.Registered.StopTasks.Select(s => s.TaskId), Is.EqualTo(new[] { tasks[2].TaskId }));
+            Assert.That((await DescribeAsync(tasks[0].TaskId)).LastStatus, Is.EqualTo(TaskStatus.Running));
+        });
+    }
+
+    [Test]
+    public async Task Heartbeats_are_acknowledged_and_recorded()
+    {
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        Host.Clock.Advance(TimeSpan.FromSeconds(5));
+        await agent.HeartbeatAsync();
+        var node = await NodeAsync("n1");
+        Assert.That(node.LastHeartbeatAt.ToDateTimeOffset(), Is.EqualTo(Host.Clock.GetUtcNow()));
+    }
+}

@@ -1,0 +1,194 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Scheduler.Tests.Integration;
+
+/// <summary>
+/// An agent that speaks the real protocol over a real Connect stream but runs nothing: tests read the
+/// commands it receives and make it report whatever task states they need.
+/// </summary>
+internal sealed class SimulatedAgent : IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private readonly AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> _call;
+    private readonly Channel<SchedulerMessage> _received = Channel.CreateUnbounded<SchedulerMessage>();
+    private readonly Task _reader;
+    private ulong _sequence;
+
+    private SimulatedAgent(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
+    {
+        _call = call;
+        Registered = registered;
+        _reader = Task.Run(ReadAll);
+    }
+
+    public Registered Registered { get; }
+
+    /// <summary>How the stream ended, once it has: OK, or the status the scheduler closed it with.</summary>
+    public Status? EndStatus { get; private set; }
+
+    public static async Task<SimulatedAgent> ConnectAsync(
+        AgentService.AgentServiceClient client,
+        string node,
+        string cluster = "default",
+        int cpu = 4096,
+        int memory = 8192,
+        IDictionary<string, string>? attributes = null,
+        IEnumerable<TaskStateReport>? running = null)
+    {
+        var call = client.Connect();
+        var register = new RegisterNode
+        {
+            Cluster = cluster,
+            NodeName = node,
+            Resources = new Resources { Cpu = cpu, Memory = memory },
+            AgentVersion = "simulated-1.0",
+        };
+        register.Attributes.Add(attributes ?? new Dictionary<string, string>());
+        register.Tasks.AddRange(running ?? []);
+        await call.RequestStream.WriteAsync(new AgentMessage { Register = register });
+        using var timeout = new CancellationTokenSource(Patience);
+        if (!await call.ResponseStream.MoveNext(timeout.Token))
+        {
+            throw new InvalidOperationException("the scheduler closed the stream without answering the registration");
+        }
+
+        var first = call.ResponseStream.Current;
+        if (first.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
+        {
+            throw new InvalidOperationException($"expected Registered first, got {first.BodyCase}");
+        }
+
+        return new SimulatedAgent(call, first.Registered);
+    }
+
+    /// <summary>The next command (start, stop or deregistered), skipping acknowledgements.</summary>
+    public async Task<SchedulerMessage> NextCommandAsync()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var message = await _received.Reader.ReadAsync(timeout.Token);
+            if (message.BodyCase is not (SchedulerMessage.BodyOneofCase.ReportAck or SchedulerMessage.BodyOneofCase.HeartbeatAck))
+            {
+                return message;
+            }
+        }
+    }
+
+    /// <summary>Whatever arrived so far, without waiting.</summary>
+    public List<SchedulerMessage> Drain()
+    {
+        var messages = new List<SchedulerMessage>();
+        while (_received.Reader.TryRead(out var message))
+        {
+            messages.Add(message);
+        }
+
+        return messages;
+    }
+
+    /// <summary>Sends a report and waits until the scheduler acknowledges it.</summary>
+    public async Task<List<SchedulerMessage>> ReportAsync(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown)
+    {
+        var report = Report(taskId, status, exitCode, stopCode, reason, health);
+        report.Sequence = ++_sequence;
+        await _call.RequestStream.WriteAsync(new AgentMessage { TaskState = report });
+        var before = new List<SchedulerMessage>();
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var message = await _received.Reader.ReadAsync(timeout.Token);
+            if (message.BodyCase == SchedulerMessage.BodyOneofCase.ReportAck && message.ReportAck.Sequence == report.Sequence)
+            {
+                return before;
+            }
+
+            before.Add(message);
+        }
+    }
+
+    public async Task HeartbeatAsync()
+    {
+        var sequence = ++_sequence;
+        await _call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence } });
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var message = await _received.Reader.ReadAsync(timeout.Token);
+            if (message.BodyCase == SchedulerMessage.BodyOneofCase.HeartbeatAck && message.HeartbeatAck.Sequence == sequence)
+            {
+                return;
+            }
+        }
+    }
+
+    public static TaskStateReport Report(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown)
+    {
+        var container = new ContainerState { Name = "app", RuntimeId = $"docker-{taskId[..8]}", LastStatus = status, HealthStatus = health };
+        if (exitCode is { } code)
+        {
+            container.ExitCode = code;
+        }
+
+        return new TaskStateReport { TaskId = taskId, LastStatus = status, StopCode = stopCode, StoppedReason = reason, Containers = { container } };
+    }
+
+    /// <summary>Waits until the scheduler ends the stream.</summary>
+    public async Task WaitForEndAsync()
+    {
+        await _reader.WaitAsync(Patience);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _call.RequestStream.CompleteAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already complete.
+        }
+        catch (RpcException)
+        {
+            // The call has ended.
+        }
+
+        try
+        {
+            await _reader.WaitAsync(Patience);
+        }
+        catch (TimeoutException)
+        {
+            // The scheduler did not end the call; dispose cancels it.
+        }
+
+        _call.Dispose();
+    }
+
+    private async Task ReadAll()
+    {
+        try
+        {
+            await foreach (var message in _call.ResponseStream.ReadAllAsync())
+            {
+                await _received.Writer.WriteAsync(message);
+            }
+
+            EndStatus = Status.DefaultSuccess;
+        }
+        catch (RpcException e)
+        {
+            EndStatus = e.Status;
+        }
+        finally
+        {
+            _received.Writer.TryComplete();
+        }
+    }
+}
