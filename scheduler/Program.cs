@@ -8,10 +8,21 @@ builder.Host.UseSystemd();
 SchedulerServices.Add(builder.Services, builder.Configuration);
 
 var listen = builder.Configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>()?.Listen ?? new SchedulerOptions().Listen;
+System.Net.IPEndPoint endpoint;
+try
+{
+    endpoint = ListenAddress.Parse(listen);
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"orchestrator-scheduler: {e.Message}");
+    return 1;
+}
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     // Cleartext gRPC is HTTP/2 only (h2c): with Http1AndHttp2 clients without TLS cannot negotiate.
-    kestrel.Listen(ListenAddress.Parse(listen), endpoint => endpoint.Protocols = HttpProtocols.Http2);
+    kestrel.Listen(endpoint, options => options.Protocols = HttpProtocols.Http2);
 });
 
 var app = builder.Build();
@@ -28,16 +39,14 @@ catch (StorageException e)
     return 2;
 }
 
-try
+if (PortProbe.WhyNotBindable(endpoint) is { } problem)
 {
-    await app.RunAsync();
-    return 0;
-}
-catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.GetType().Name == "AddressInUseException")
-{
-    Console.Error.WriteLine($"orchestrator-scheduler: cannot listen on {listen}: {e.Message}");
+    Console.Error.WriteLine($"orchestrator-scheduler: cannot listen on {endpoint}: {problem}");
     return 3;
 }
+
+await app.RunAsync();
+return 0;
 
 /// <summary>Visible to the in-process tests' WebApplicationFactory.</summary>
 public partial class Program;

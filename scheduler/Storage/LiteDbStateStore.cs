@@ -58,18 +58,46 @@ internal sealed class LiteDbStateStore : IStateStore
             // Direct: this process alone owns the file. AutoRebuild stays off: a damaged file must stop
             // the scheduler, never be silently rewritten.
             var isNew = !File.Exists(full);
+            if (!isNew)
+            {
+                CheckReadOnly(full);
+            }
+
             db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct, AutoRebuild = false });
             var store = new LiteDbStateStore(db, isNew);
             store.Probe();
             return store;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is not (OutOfMemoryException or StorageException))
         {
             // A damaged header throws whatever LiteDB trips over (LiteException, ArgumentOutOfRange,
             // InvalidCast...): any failure here means the file cannot be trusted.
             db?.Dispose();
             throw new StorageException($"cannot open the state database {full}: {e.Message}", e);
         }
+        catch (StorageException)
+        {
+            db?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// LiteDB "repairs" some damaged files as it opens them for writing (it truncates them to whole
+    /// pages, for one), so a file is first checked without write access: what is not a whole number
+    /// of pages, or does not open and read read-only, is refused before anything can touch it.
+    /// </summary>
+    private static void CheckReadOnly(string path)
+    {
+        const int PageSize = 8192;
+        var length = new FileInfo(path).Length;
+        if (length % PageSize != 0)
+        {
+            throw new StorageException($"cannot open the state database {path}: its size, {length} bytes, is not a whole number of LiteDB pages; it is damaged or not a LiteDB file");
+        }
+
+        using var probe = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct, ReadOnly = true });
+        new LiteDbStateStore(probe, isNew: false).Probe();
     }
 
     public StoredState Load()

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Reflection.V1Alpha;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.Scheduler.Tests.Daemon;
+
+/// <summary>The daemon as users run it: a process on a real h2c port.</summary>
+internal sealed class DaemonTests
+{
+    private string _directory = "";
+
+    private string DbPath => Path.Combine(_directory, "scheduler.db");
+
+    [SetUp]
+    public void MakeDirectory() => _directory = Directory.CreateTempSubdirectory("orchestrator-daemon-").FullName;
+
+    [TearDown]
+    public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    public async Task It_serves_health_and_reflection_over_cleartext_http2()
+    {
+        using var daemon = SchedulerProcess.Start(DbPath);
+        Assert.That(await daemon.WaitUntilServingAsync(), Is.True, string.Join("\n", daemon.StandardError));
+
+        using var call = new ServerReflection.ServerReflectionClient(daemon.Channel).ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.That(services, Is.SupersetOf(new[]
+        {
+            "orchestrator.v1.ClusterService", "orchestrator.v1.TaskDefinitionService", "orchestrator.v1.NodeService",
+            "orchestrator.v1.TaskService", "orchestrator.v1.AgentService", "grpc.health.v1.Health",
+        }));
+    }
+
+    [Test]
+    public async Task Nothing_acknowledged_is_lost_when_the_process_is_killed()
+    {
+        var acknowledged = new List<string>();
+        using (var daemon = SchedulerProcess.Start(DbPath))
+        {
+            Assert.That(await daemon.WaitUntilServingAsync(), Is.True, string.Join("\n", daemon.StandardError));
+            var client = new TaskDefinitionService.TaskDefinitionServiceClient(daemon.Channel);
+            for (var i = 0; i < 50; i++)
+            {
+                var reply = await client.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+                {
+                    Family = $"f{i % 5}",
+                    ContainerDefinitions = { new ContainerDefinition { Name = "app", Image = "busybox", Memory = 64 } },
+                });
+                acknowledged.Add(reply.TaskDefinition.TaskDefinitionArn);
+            }
+
+            daemon.KillHard();
+        }
+
+        using var restarted = SchedulerProcess.Start(DbPath);
+        Assert.That(await restarted.WaitUntilServingAsync(), Is.True, string.Join("\n", restarted.StandardError));
+        var list = await new TaskDefinitionService.TaskDefinitionServiceClient(restarted.Channel)
+            .ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { MaxResults = 1000 });
+        Assert.That(list.TaskDefinitionArns, Is.EquivalentTo(acknowledged));
+    }
+
+    [Test]
+    public void A_port_in_use_stops_it_with_one_line_and_exit_code_3()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var daemon = SchedulerProcess.Start(DbPath, port);
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.WaitForExit(), Is.EqualTo(3));
+            Assert.That(daemon.StandardError, Is.EqualTo(new[] { $"orchestrator-scheduler: cannot listen on 127.0.0.1:{port}: address already in use" }));
+        });
+    }
+
+    [TestCase(25_600, TestName = "A file of no whole pages is refused untouched")]
+    [TestCase(65_536, TestName = "A file of garbage pages is refused untouched")]
+    public void A_corrupt_database_stops_it_with_one_line_and_exit_code_2_and_is_never_overwritten(int size)
+    {
+        var garbage = Enumerable.Range(0, size).Select(i => (byte)(i * 7 % 256)).ToArray();
+        File.WriteAllBytes(DbPath, garbage);
+        using var daemon = SchedulerProcess.Start(DbPath);
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.WaitForExit(), Is.EqualTo(2));
+            Assert.That(daemon.StandardError, Has.Count.EqualTo(1));
+            Assert.That(daemon.StandardError[0], Does.StartWith($"orchestrator-scheduler: cannot open the state database {DbPath}: "));
+            Assert.That(File.ReadAllBytes(DbPath), Is.EqualTo(garbage));
+        });
+    }
+
+    [Test]
+    public void An_unwritable_data_path_stops_it_with_one_line_and_exit_code_2()
+    {
+        File.WriteAllText(Path.Combine(_directory, "not-a-directory"), "");
+        var path = Path.Combine(_directory, "not-a-directory", "scheduler.db");
+        using var daemon = SchedulerProcess.Start(path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.WaitForExit(), Is.EqualTo(2));
+            Assert.That(daemon.StandardError.Single(), Does.StartWith($"orchestrator-scheduler: cannot open the state database {path}: "));
+        });
+    }
+}
