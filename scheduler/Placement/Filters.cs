@@ -52,7 +52,7 @@ internal sealed class CpuFilter : IDynamicFilter
     public static readonly CpuFilter Instance = new();
 
     public RejectReason Check(PlacementWorkspace workspace, int node) =>
-        workspace.RemainingCpu[node] < workspace.Demand.Cpu ? RejectReason.Cpu : RejectReason.None;
+        workspace.RemainingCpu[node] < workspace.Cpu ? RejectReason.Cpu : RejectReason.None;
 }
 
 internal sealed class MemoryFilter : IDynamicFilter
@@ -60,7 +60,7 @@ internal sealed class MemoryFilter : IDynamicFilter
     public static readonly MemoryFilter Instance = new();
 
     public RejectReason Check(PlacementWorkspace workspace, int node) =>
-        workspace.RemainingMemory[node] < workspace.Demand.Memory ? RejectReason.Memory : RejectReason.None;
+        workspace.RemainingMemory[node] < workspace.Memory ? RejectReason.Memory : RejectReason.None;
 }
 
 /// <summary>Every static host port free, and room in the dynamic range for the dynamic ones.</summary>

@@ -13,14 +13,13 @@ internal static class PlacementEngine
         var dynamicFilters = DynamicFiltersFor(request);
         var scorers = ScorersFor(request, workspace, seed);
 
+        var scan = new NodeScan(workspace, staticRejects, dynamicFilters, scorers, seed, remember: request.Count > 1);
         var placed = new List<PlacementDecision>(request.Count);
         var failed = new List<PlacementFailure>();
-        var current = new double[scorers.Length];
-        var best = new double[scorers.Length];
 
         for (var ordinal = 0; ordinal < request.Count; ordinal++)
         {
-            var chosen = ChooseNode(workspace, staticRejects, dynamicFilters, scorers, seed, ordinal, current, best);
+            var chosen = scan.Choose(ordinal);
             if (chosen < 0)
             {
                 // Nothing changed since this task failed and the rest are identical: they fail alike.
@@ -34,6 +33,7 @@ internal static class PlacementEngine
             }
 
             var hostPorts = workspace.Take(chosen);
+            scan.Placed(chosen);
             foreach (var scorer in scorers)
             {
                 scorer.OnPlaced(workspace, chosen);
@@ -45,102 +45,23 @@ internal static class PlacementEngine
         return new PlacementResult(placed, failed);
     }
 
-    private static int ChooseNode(
-        PlacementWorkspace workspace,
-        RejectReason[] staticRejects,
-        IDynamicFilter[] filters,
-        IPlacementScorer[] scorers,
-        ulong seed,
-        int ordinal,
-        double[] current,
-        double[] best)
-    {
-        var chosen = -1;
-        var chosenTieBreak = 0UL;
-        var tieBreakKnown = false;
-        for (var node = 0; node < staticRejects.Length; node++)
-        {
-            if (staticRejects[node] != RejectReason.None || !PassesAll(filters, workspace, node))
-            {
-                continue;
-            }
-
-            // Lexicographic comparison over the strategy chain, stopping at the first worse score.
-            var better = chosen < 0;
-            var worse = false;
-            for (var s = 0; s < scorers.Length; s++)
-            {
-                var score = scorers[s].Score(workspace, node, ordinal);
-                current[s] = score;
-                if (better)
-                {
-                    continue;
-                }
-
-                if (score < best[s])
-                {
-                    better = true;
-                }
-                else if (score > best[s])
-                {
-                    worse = true;
-                    break;
-                }
-            }
-
-            if (worse)
-            {
-                continue;
-            }
-
-            if (!better)
-            {
-                // A full tie: the seed decides, not the node's position in the list.
-                if (!tieBreakKnown)
-                {
-                    chosenTieBreak = SeededHash.Mix(seed, ordinal, chosen);
-                    tieBreakKnown = true;
-                }
-
-                var tieBreak = SeededHash.Mix(seed, ordinal, node);
-                if (tieBreak >= chosenTieBreak)
-                {
-                    continue;
-                }
-
-                chosenTieBreak = tieBreak;
-            }
-            else
-            {
-                tieBreakKnown = false;
-            }
-
-            chosen = node;
-            (current, best) = (best, current);
-        }
-
-        return chosen;
-    }
-
-    private static bool PassesAll(IDynamicFilter[] filters, PlacementWorkspace workspace, int node)
-    {
-        foreach (var filter in filters)
-        {
-            if (filter.Check(workspace, node) != RejectReason.None)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     private static RejectReason[] RunStaticFilters(PlacementRequest request, ClusterSnapshot snapshot, out IStaticFilter[] filters)
     {
-        filters = [NodeAvailabilityFilter.Instance, .. request.Constraints.OfType<MemberOfConstraint>().Select(c => new MemberOfFilter(c))];
-        var rejects = new RejectReason[snapshot.Nodes.Count];
+        filters = [.. request.Constraints.OfType<MemberOfConstraint>().Select(c => new MemberOfFilter(c))];
+        // Availability was decided when the snapshot was built; only the request's own filters run here.
+        var rejects = (RejectReason[])snapshot.Columns.Availability.Clone();
+        if (filters.Length == 0)
+        {
+            return rejects;
+        }
+
         for (var node = 0; node < rejects.Length; node++)
         {
+            if (rejects[node] != RejectReason.None)
+            {
+                continue;
+            }
+
             foreach (var filter in filters)
             {
                 var reason = filter.Check(snapshot.Nodes[node]);

@@ -9,24 +9,31 @@ namespace Orchestrator.Scheduler.Placement;
 /// </summary>
 internal sealed class PlacementWorkspace
 {
-    private readonly HashSet<int>?[] _ownPorts;
+    // Copies of port sets for the nodes this call gave ports on; most nodes never need one.
+    private readonly Dictionary<int, HashSet<int>> _ownPorts = [];
 
     public PlacementWorkspace(ClusterSnapshot snapshot, PlacementRequest request)
     {
         Snapshot = snapshot;
         Request = request;
+        Cpu = request.Demand.Cpu;
+        Memory = request.Demand.Memory;
         var n = snapshot.Nodes.Count;
-        RemainingCpu = new int[n];
-        RemainingMemory = new int[n];
+        var columns = snapshot.Columns;
+        TotalCpu = columns.TotalCpu;
+        TotalMemory = columns.TotalMemory;
+        RemainingCpu = (int[])columns.RemainingCpu.Clone();
+        RemainingMemory = (int[])columns.RemainingMemory.Clone();
         GroupTasks = new int[n];
-        DynamicPortsUsed = new int[n];
-        _ownPorts = new HashSet<int>?[n];
-        for (var i = 0; i < n; i++)
+        DynamicPortsUsed = request.Demand.DynamicPortCount > 0 ? new int[n] : [];
+
+        // Only spread and distinctInstance look at the group: skip the lookups when neither is asked for.
+        if (CountsGroups(request))
         {
-            var node = snapshot.Nodes[i];
-            RemainingCpu[i] = node.RemainingCpu;
-            RemainingMemory[i] = node.RemainingMemory;
-            GroupTasks[i] = node.TasksByGroup.GetValueOrDefault(request.Group);
+            for (var i = 0; i < n; i++)
+            {
+                GroupTasks[i] = snapshot.Nodes[i].TasksByGroup.GetValueOrDefault(request.Group);
+            }
         }
 
         if (request.Demand.DynamicPortCount > 0)
@@ -38,14 +45,35 @@ internal sealed class PlacementWorkspace
         }
     }
 
+    private static bool CountsGroups(PlacementRequest request) =>
+        request.Constraints.Any(c => c is DistinctInstanceConstraint)
+        || request.Strategies.Any(s => s.Kind is StrategyKind.SpreadNode or StrategyKind.SpreadAttribute);
+
     public ClusterSnapshot Snapshot { get; }
     public PlacementRequest Request { get; }
     public TaskResourceDemand Demand => Request.Demand;
+
+    /// <summary>CPU units one task needs (copied out of the demand for the hot loop).</summary>
+    public int Cpu { get; }
+
+    /// <summary>MiB one task needs.</summary>
+    public int Memory { get; }
+
     public int NodeCount => RemainingCpu.Length;
+
+    /// <summary>Shared with the snapshot: read only.</summary>
+    public int[] TotalCpu { get; }
+
+    /// <summary>Shared with the snapshot: read only.</summary>
+    public int[] TotalMemory { get; }
+
     public int[] RemainingCpu { get; }
     public int[] RemainingMemory { get; }
 
-    /// <summary>Tasks of the request's group on each node, including those placed in this call.</summary>
+    /// <summary>
+    /// Tasks of the request's group on each node, including those placed in this call. Filled only for
+    /// requests that spread or ask for distinct instances; zeros otherwise.
+    /// </summary>
     public int[] GroupTasks { get; }
 
     /// <summary>Host ports in use inside the dynamic range, tcp and udp together (a safe upper bound).</summary>
@@ -54,21 +82,25 @@ internal sealed class PlacementWorkspace
     public NodeSnapshot Node(int index) => Snapshot.Nodes[index];
 
     public bool IsPortInUse(int node, int portKey) =>
-        (_ownPorts[node] ?? Snapshot.Nodes[node].PortsInUse).Contains(portKey);
+        (_ownPorts.TryGetValue(node, out var own) ? own : Snapshot.Nodes[node].PortsInUse).Contains(portKey);
 
     /// <summary>Takes the task's resources on the node and hands out its host ports.</summary>
     public IReadOnlyList<int> Take(int node)
     {
         var demand = Demand;
-        RemainingCpu[node] -= demand.Cpu;
-        RemainingMemory[node] -= demand.Memory;
+        RemainingCpu[node] -= Cpu;
+        RemainingMemory[node] -= Memory;
         GroupTasks[node]++;
         if (demand.Ports.Count == 0)
         {
             return [];
         }
 
-        var ports = _ownPorts[node] ??= new HashSet<int>(Snapshot.Nodes[node].PortsInUse);
+        if (!_ownPorts.TryGetValue(node, out var ports))
+        {
+            _ownPorts[node] = ports = new HashSet<int>(Snapshot.Nodes[node].PortsInUse);
+        }
+
         var range = Snapshot.DynamicPorts;
         var hostPorts = new int[demand.Ports.Count];
         // Static ports first, so a dynamic pick never takes a port the task itself names.
@@ -103,7 +135,7 @@ internal sealed class PlacementWorkspace
 
     private void MarkUsed(int node, HashSet<int> ports, HostPortKey key, PortRange range)
     {
-        if (ports.Add(key.Key) && range.Contains(key.Port))
+        if (ports.Add(key.Key) && range.Contains(key.Port) && DynamicPortsUsed.Length > 0)
         {
             DynamicPortsUsed[node]++;
         }

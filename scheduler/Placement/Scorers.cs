@@ -6,6 +6,12 @@ namespace Orchestrator.Scheduler.Placement;
 /// </summary>
 internal interface IPlacementScorer
 {
+    /// <summary>
+    /// True when a node's score depends only on that node's own state: the engine then keeps it between
+    /// tasks and recomputes it only for the node that just took a task.
+    /// </summary>
+    bool NodeLocal { get; }
+
     double Score(PlacementWorkspace workspace, int node, int taskOrdinal);
 
     /// <summary>Called after a task is placed, for scorers that keep counts of their own.</summary>
@@ -19,8 +25,10 @@ internal sealed class BinpackCpuScorer : IPlacementScorer
 {
     public static readonly BinpackCpuScorer Instance = new();
 
+    public bool NodeLocal => true;
+
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) =>
-        workspace.RemainingCpu[node] - workspace.Demand.Cpu;
+        workspace.RemainingCpu[node] - workspace.Cpu;
 }
 
 /// <summary>ECS binpack on memory: the node that would have the least memory left.</summary>
@@ -28,28 +36,31 @@ internal sealed class BinpackMemoryScorer : IPlacementScorer
 {
     public static readonly BinpackMemoryScorer Instance = new();
 
+    public bool NodeLocal => true;
+
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) =>
-        workspace.RemainingMemory[node] - workspace.Demand.Memory;
+        workspace.RemainingMemory[node] - workspace.Memory;
 }
 
 /// <summary>
 /// The default: pack on cpu and memory together with Nomad's best-fit score,
 /// 10^freeCpu + 10^freeMem over the fractions left free. The sum is smallest where little is left,
 /// and because it is convex it prefers nodes whose two dimensions fill evenly, so that neither
-/// cpu nor memory is stranded.
+/// cpu nor memory is stranded. 10^x comes from a table (<see cref="Pow10Table"/>): Math.Exp was
+/// three quarters of the cost of scanning a node.
 /// </summary>
 internal sealed class CombinedFitScorer : IPlacementScorer
 {
     public static readonly CombinedFitScorer Instance = new();
 
-    private const double Ln10 = 2.302585092994046;
+    public bool NodeLocal => true;
 
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal)
     {
-        var snapshot = workspace.Node(node);
-        var freeCpu = snapshot.TotalCpu == 0 ? 0 : (double)(workspace.RemainingCpu[node] - workspace.Demand.Cpu) / snapshot.TotalCpu;
-        var freeMemory = snapshot.TotalMemory == 0 ? 0 : (double)(workspace.RemainingMemory[node] - workspace.Demand.Memory) / snapshot.TotalMemory;
-        return Math.Exp(freeCpu * Ln10) + Math.Exp(freeMemory * Ln10);
+        // Nodes register with cpu and memory above zero, so the divisions are safe.
+        var freeCpu = (double)(workspace.RemainingCpu[node] - workspace.Cpu) / workspace.TotalCpu[node];
+        var freeMemory = (double)(workspace.RemainingMemory[node] - workspace.Memory) / workspace.TotalMemory[node];
+        return Pow10Table.Of(freeCpu) + Pow10Table.Of(freeMemory);
     }
 }
 
@@ -57,6 +68,8 @@ internal sealed class CombinedFitScorer : IPlacementScorer
 internal sealed class SpreadNodeScorer : IPlacementScorer
 {
     public static readonly SpreadNodeScorer Instance = new();
+
+    public bool NodeLocal => true;
 
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) => workspace.GroupTasks[node];
 }
@@ -95,6 +108,9 @@ internal sealed class SpreadAttributeScorer : IPlacementScorer
         }
     }
 
+    /// <summary>A task on one node changes the score of every node with the same value.</summary>
+    public bool NodeLocal => false;
+
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) => _tasksPerValue[_valueOfNode[node]];
 
     public void OnPlaced(PlacementWorkspace workspace, int node) => _tasksPerValue[_valueOfNode[node]]++;
@@ -103,6 +119,9 @@ internal sealed class SpreadAttributeScorer : IPlacementScorer
 /// <summary>ECS random: a seeded draw per (task, node), so a run repeats exactly for the same seed.</summary>
 internal sealed class RandomScorer(ulong seed) : IPlacementScorer
 {
+    /// <summary>A new draw for every task.</summary>
+    public bool NodeLocal => false;
+
     public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) =>
         SeededHash.Mix(seed ^ 0x9E3779B97F4A7C15UL, taskOrdinal, node) / (double)ulong.MaxValue;
 }
@@ -116,5 +135,24 @@ internal static class SeededHash
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
+    }
+}
+
+/// <summary>
+/// 10^x for x in [0, 1] by linear interpolation over 1,024 steps. Piecewise-linear interpolation of a
+/// convex increasing function is itself convex and increasing, so the fit score keeps its shape; the
+/// error is below 1e-6.
+/// </summary>
+internal static class Pow10Table
+{
+    private const int Steps = 1024;
+    private static readonly double[] Table = [.. Enumerable.Range(0, Steps + 2).Select(i => Math.Pow(10, (double)i / Steps))];
+
+    public static double Of(double x)
+    {
+        var position = Math.Clamp(x, 0, 1) * Steps;
+        var index = (int)position;
+        var below = Table[index];
+        return below + ((Table[index + 1] - below) * (position - index));
     }
 }

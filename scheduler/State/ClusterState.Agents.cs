@@ -45,7 +45,7 @@ internal sealed partial class ClusterState
 
             entry.Attach(session);
             entry.LastHeartbeatAt = Now;
-            _snapshots.Remove(registration.Cluster);
+            _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
             Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
             var stopUnknown = new List<Contract.StopTaskCommand>();
@@ -96,7 +96,7 @@ internal sealed partial class ClusterState
             if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
             {
                 entry.Attach(null);
-                _snapshots.Remove(entry.Record.Cluster);
+                _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
                 Log.NodeDisconnected(_log, entry.Record.Cluster, entry.Record.Name);
             }
         }

@@ -29,7 +29,7 @@ internal sealed partial class ClusterState
     private readonly Dictionary<string, SortedDictionary<string, NodeEntry>> _nodesByCluster = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RunTaskReceipt> _receipts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ClusterSnapshot> _snapshots = new(StringComparer.Ordinal);
+    private readonly SnapshotCache _snapshots;
 
     public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log)
     {
@@ -39,6 +39,7 @@ internal sealed partial class ClusterState
         _options = options;
         _log = log;
         _dynamicPorts = options.ParseDynamicPortRange();
+        _snapshots = new SnapshotCache(_dynamicPorts);
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
         Load(store.Load());
     }
@@ -94,7 +95,7 @@ internal sealed partial class ClusterState
         {
             _clusters.Remove(name);
             _nodesByCluster.Remove(name);
-            _snapshots.Remove(name);
+            _snapshots.MembershipChanged(name);
         }
 
         foreach (var definition in batch.TaskDefinitions)
@@ -112,15 +113,15 @@ internal sealed partial class ClusterState
             if (_nodes.TryGetValue(node.Key, out var entry))
             {
                 entry.Update(node);
+                _snapshots.NodeChanged(node.Cluster, node.Name);
             }
             else
             {
                 entry = new NodeEntry(node);
                 _nodes[node.Key] = entry;
                 NodesOf(node.Cluster)[node.Name] = entry;
+                _snapshots.MembershipChanged(node.Cluster);
             }
-
-            _snapshots.Remove(node.Cluster);
         }
 
         foreach (var key in batch.DeletedNodes)
@@ -128,7 +129,7 @@ internal sealed partial class ClusterState
             if (_nodes.Remove(key, out var entry))
             {
                 NodesOf(entry.Record.Cluster).Remove(entry.Record.Name);
-                _snapshots.Remove(entry.Record.Cluster);
+                _snapshots.MembershipChanged(entry.Record.Cluster);
             }
         }
 
@@ -174,7 +175,7 @@ internal sealed partial class ClusterState
         }
 
         entry.UsageChanged();
-        _snapshots.Remove(task.Cluster);
+        _snapshots.NodeChanged(task.Cluster, task.Node);
         return entry.Usage;
     }
 
@@ -188,17 +189,8 @@ internal sealed partial class ClusterState
         return nodes;
     }
 
-    /// <summary>The placement snapshot of a cluster, rebuilt only after one of its nodes changed.</summary>
-    private ClusterSnapshot SnapshotOf(string cluster)
-    {
-        if (!_snapshots.TryGetValue(cluster, out var snapshot))
-        {
-            snapshot = new ClusterSnapshot([.. NodesOf(cluster).Values.Select(n => n.Snapshot())], _dynamicPorts);
-            _snapshots[cluster] = snapshot;
-        }
-
-        return snapshot;
-    }
+    /// <summary>The placement snapshot of a cluster, patched where nodes changed since the last one.</summary>
+    private ClusterSnapshot SnapshotOf(string cluster) => _snapshots.Get(cluster, NodesOf(cluster));
 
     private ClusterRecord RequireCluster(string name, string field = "cluster")
     {

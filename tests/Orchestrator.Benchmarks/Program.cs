@@ -1,1 +1,22 @@
-Console.WriteLine("benchmarks: see README");
+using Orchestrator.Benchmarks;
+
+// ./build.sh bench [placement] [packing] [runtask] — all three when none is named.
+var chosen = args.Length == 0 ? ["placement", "packing", "runtask"] : args;
+var report = new Report();
+Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+if (chosen.Contains("placement"))
+{
+    PlacementBench.Run(report, tasks: 10_000);
+}
+
+if (chosen.Contains("packing"))
+{
+    PackingBench.Run(report, tasks: 2_000, seeds: 5);
+}
+
+if (chosen.Contains("runtask"))
+{
+    await RunTaskBench.RunAsync(report, agents: 500, calls: 5_000, concurrency: 32);
+}
+
+report.Print();

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Benchmarks;
+
+/// <summary>
+/// RunTask end to end over real gRPC on loopback: the scheduler daemon as its own process, hundreds of
+/// simulated agents holding their Connect streams and answering every start command with RUNNING, and
+/// clients calling RunTask concurrently. The baseline is the bare gRPC round trip of a read-only call
+/// (DescribeClusters) at the same concurrency, in the same run.
+/// </summary>
+internal static class RunTaskBench
+{
+    public static async Task RunAsync(Report report, int agents, int calls, int concurrency)
+    {
+        var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
+        var port = FreePort();
+        using var daemon = StartDaemon(Path.Combine(directory, "bench.db"), port);
+        try
+        {
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+            });
+            await WaitForDaemon(channel);
+            var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
+            await definitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+            {
+                Family = "bench",
+                ContainerDefinitions = { new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 256, Memory = 512 } },
+            });
+
+            using var stop = new CancellationTokenSource();
+            var running = 0;
+            var agentTasks = Enumerable.Range(0, agents).Select(i => SimulateAgent(channel, $"agent-{i:D4}", () => Interlocked.Increment(ref running), stop.Token)).ToList();
+            var nodes = new NodeService.NodeServiceClient(channel);
+            while ((await nodes.ListNodesAsync(new ListNodesRequest { MaxResults = 1000 })).Nodes.Count(n => n.AgentConnected) < agents)
+            {
+                await Task.Delay(100);
+            }
+
+            var clusters = new ClusterService.ClusterServiceClient(channel);
+            var tasks = new TaskService.TaskServiceClient(channel);
+            await Measure(calls / 10, concurrency, _ => clusters.DescribeClustersAsync(new DescribeClustersRequest()).ResponseAsync); // warm-up
+            await Measure(calls / 10, concurrency, _ => tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "bench" }).ResponseAsync);
+
+            var baseline = await Measure(calls, concurrency, _ => clusters.DescribeClustersAsync(new DescribeClustersRequest()).ResponseAsync);
+            var runTask = await Measure(calls, concurrency, _ => tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "bench" }).ResponseAsync);
+            var expected = calls + (calls / 10);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref running) < expected && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            report.Add("runtask", $"RunTask (count 1) over gRPC, {agents} agents connected, {concurrency} concurrent callers, {calls:N0} calls",
+                $"{runTask.PerSecond:N0} tasks/s, p50 {runTask.P50:F2} ms, p99 {runTask.P99:F2} ms",
+                $"DescribeClusters round trip: {baseline.PerSecond:N0} calls/s, p50 {baseline.P50:F2} ms, p99 {baseline.P99:F2} ms; {Volatile.Read(ref running):N0} of {expected:N0} tasks reported RUNNING by their agents");
+            stop.Cancel();
+            await Task.WhenAll(agentTasks);
+        }
+        finally
+        {
+            daemon.Kill(entireProcessTree: true);
+            daemon.WaitForExit();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private sealed record Latencies(double PerSecond, double P50, double P99);
+
+    private static async Task<Latencies> Measure(int calls, int concurrency, Func<int, Task> call)
+    {
+        var latencies = new double[calls];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < calls)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await call(i);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }));
+        var elapsed = clock.Elapsed;
+        Array.Sort(latencies);
+        return new Latencies(calls / elapsed.TotalSeconds, latencies[calls / 2], latencies[(int)(calls * 0.99)]);
+    }
+
+    /// <summary>Registers, then answers every start command with a RUNNING report, until cancelled.</summary>
+    private static async Task SimulateAgent(GrpcChannel channel, string name, Action started, CancellationToken stop)
+    {
+        using var call = new AgentService.AgentServiceClient(channel).Connect(cancellationToken: stop);
+        await call.RequestStream.WriteAsync(new AgentMessage
+        {
+            Register = new RegisterNode { NodeName = name, Resources = new Resources { Cpu = 16 * 1024, Memory = 64 * 1024 }, AgentVersion = "bench" },
+        });
+        ulong sequence = 0;
+        try
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(stop))
+            {
+                if (message.BodyCase == SchedulerMessage.BodyOneofCase.StartTask)
+                {
+                    await call.RequestStream.WriteAsync(new AgentMessage
+                    {
+                        TaskState = new TaskStateReport { Sequence = ++sequence, TaskId = message.StartTask.TaskId, LastStatus = TaskStatus.Running },
+                    });
+                    started();
+                }
+            }
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+        {
+            // The benchmark is over.
+        }
+        catch (OperationCanceledException)
+        {
+            // The benchmark is over.
+        }
+    }
+
+    private static Process StartDaemon(string dataPath, int port)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "orchestrator-scheduler.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll, $"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", "--Logging:LogLevel:Default=Warning" },
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        return process;
+    }
+
+    private static async Task WaitForDaemon(GrpcChannel channel)
+    {
+        var clusters = new ClusterService.ClusterServiceClient(channel);
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            try
+            {
+                await clusters.ListClustersAsync(new ListClustersRequest());
+                return;
+            }
+            catch (RpcException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException("the scheduler did not start within 30 s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
