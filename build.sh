@@ -14,7 +14,8 @@ need_dotnet() {
 
 build() {
   need_dotnet
-  dotnet build Orchestrator.sln -c "${CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly "$@"
+  # Build output goes to stderr, so that stdout carries only what the command is for (bench tables).
+  dotnet build Orchestrator.sln -c "${CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly "$@" >&2
 }
 
 cmd_run() {

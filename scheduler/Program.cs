@@ -7,7 +7,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Host.UseSystemd();
 SchedulerServices.Add(builder.Services, builder.Configuration);
 
-var listen = builder.Configuration.GetSection(SchedulerOptions.Section).Get<SchedulerOptions>()?.Listen ?? new SchedulerOptions().Listen;
+var listen = builder.Configuration[$"{SchedulerOptions.Section}:{nameof(SchedulerOptions.Listen)}"] ?? new SchedulerOptions().Listen;
 System.Net.IPEndPoint endpoint;
 try
 {
@@ -37,6 +37,12 @@ catch (StorageException e)
 {
     Console.Error.WriteLine($"orchestrator-scheduler: {e.Message}");
     return 2;
+}
+catch (Exception e) when (e is FormatException or InvalidOperationException)
+{
+    // A setting that does not parse (a port range, a TimeSpan): say which, and stop.
+    Console.Error.WriteLine($"orchestrator-scheduler: bad setting: {e.Message}");
+    return 1;
 }
 
 if (PortProbe.WhyNotBindable(endpoint) is { } problem)

@@ -107,4 +107,17 @@ internal sealed class DaemonTests
             Assert.That(daemon.StandardError.Single(), Does.StartWith($"orchestrator-scheduler: cannot open the state database {path}: "));
         });
     }
+
+    [TestCase("--Scheduler:DynamicPortRange=9-1", "orchestrator-scheduler: bad setting: Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"9-1\"")]
+    [TestCase("--Scheduler:StoppedTaskRetention=soon", "orchestrator-scheduler: bad setting: Failed to convert configuration value 'soon' at 'Scheduler:StoppedTaskRetention' to type 'System.TimeSpan'.")]
+    [TestCase("--Scheduler:Listen=nowhere", "orchestrator-scheduler: Scheduler:Listen must be an address and port such as 127.0.0.1:7400, not \"nowhere\"")]
+    public void A_bad_setting_stops_it_with_one_line_and_exit_code_1(string setting, string line)
+    {
+        using var daemon = SchedulerProcess.Start(DbPath, null, setting);
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.WaitForExit(), Is.EqualTo(1));
+            Assert.That(daemon.StandardError, Is.EqualTo(new[] { line }));
+        });
+    }
 }

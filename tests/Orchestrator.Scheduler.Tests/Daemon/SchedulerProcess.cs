@@ -33,7 +33,7 @@ internal sealed class SchedulerProcess : IDisposable
         get { lock (_stderr) return [.. _stderr]; }
     }
 
-    public static SchedulerProcess Start(string dataPath, int? port = null)
+    public static SchedulerProcess Start(string dataPath, int? port = null, params string[] settings)
     {
         var listenPort = port ?? FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "orchestrator-scheduler.dll");
@@ -44,6 +44,11 @@ internal sealed class SchedulerProcess : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        foreach (var setting in settings)
+        {
+            info.ArgumentList.Add(setting);
+        }
+
         return new SchedulerProcess(Process.Start(info)!, listenPort);
     }
 
