@@ -220,6 +220,7 @@ internal sealed partial class ClusterState
             Cluster = task.Cluster,
             TaskDefinition = definition.Spec,
             Group = task.Group,
+            LastStatus = (Contract.TaskStatus)(int)task.LastStatus,
         };
         foreach (var container in task.Containers)
         {

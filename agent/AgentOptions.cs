@@ -1,0 +1,60 @@
+namespace Orchestrator.Agent;
+
+/// <summary>The "Agent" configuration section. Every setting is listed in the README.</summary>
+internal sealed class AgentOptions
+{
+    public const string Section = "Agent";
+
+    /// <summary>The scheduler's gRPC address.</summary>
+    public string SchedulerAddress { get; set; } = "http://127.0.0.1:7400";
+
+    public string Cluster { get; set; } = "default";
+
+    /// <summary>Defaults to the host name.</summary>
+    public string NodeName { get; set; } = "";
+
+    /// <summary>Custom attributes, "key=value" pairs separated by commas, e.g. "zone=a,disk=ssd".</summary>
+    public string Attributes { get; set; } = "";
+
+    /// <summary>CPU units kept for the host (1024 = one CPU), as ECS_RESERVED_... .</summary>
+    public int ReservedCpu { get; set; }
+
+    /// <summary>MiB kept for the host, as ECS_RESERVED_MEMORY.</summary>
+    public int ReservedMemory { get; set; }
+
+    /// <summary>CPU units to offer instead of what Docker reports (several agents on one host).</summary>
+    public int? CpuOverride { get; set; }
+
+    /// <summary>MiB to offer instead of what Docker reports.</summary>
+    public int? MemoryOverride { get; set; }
+
+    public string DockerEndpoint { get; set; } = "unix:///var/run/docker.sock";
+
+    /// <summary>Used until the scheduler says otherwise in its Registered message.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The host address container ports are published on.</summary>
+    public string HostIp { get; set; } = "0.0.0.0";
+
+    /// <summary>How long a stopped task's containers stay on the host (for logs and inspection) before removal.</summary>
+    public TimeSpan StoppedContainerRetention { get; set; } = TimeSpan.FromHours(1);
+
+    public string EffectiveNodeName => NodeName.Length > 0 ? NodeName : Environment.MachineName;
+
+    public Dictionary<string, string> ParseAttributes()
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in Attributes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new FormatException($"Agent:Attributes must be key=value pairs separated by commas, not \"{pair}\"");
+            }
+
+            attributes[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
+        }
+
+        return attributes;
+    }
+}

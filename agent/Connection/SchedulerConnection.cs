@@ -1,0 +1,271 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Hosting;
+using Orchestrator.Agent.Runtime;
+using Orchestrator.Agent.Tasks;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.Agent.Connection;
+
+/// <summary>
+/// The agent's one stream to the scheduler: waits for Docker, adopts what runs, registers, then
+/// sends heartbeats and reports and carries out commands. When the stream breaks (scheduler restart,
+/// network) it reconnects with capped, jittered backoff and registers again with what it runs.
+/// </summary>
+internal sealed partial class SchedulerConnection(
+    AgentOptions options,
+    IContainerRuntime runtime,
+    TaskSupervisor supervisor,
+    ReportQueue reports,
+    AgentStartup startup,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<SchedulerConnection> log) : BackgroundService
+{
+    public const string Version = "0.1.0";
+    private const long MiB = 1024 * 1024;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), new Random());
+        var info = await WaitForDockerAsync(backoff, stoppingToken);
+        startup.SignalDockerReady();
+        await startup.Watching.WaitAsync(stoppingToken);
+        await supervisor.AdoptAsync(stoppingToken);
+        await supervisor.ResyncAsync(stoppingToken);
+
+        using var channel = GrpcChannel.ForAddress(options.SchedulerAddress, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                // Notice a dead connection even when the stream is quiet.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            },
+        });
+        var client = new AgentService.AgentServiceClient(channel);
+        backoff.Reset();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (await RunSessionAsync(client, info, backoff, stoppingToken))
+                {
+                    LogDeregistered(log);
+                    lifetime.StopApplication();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition)
+            {
+                LogRefused(log, options.SchedulerAddress, e.Status.Detail);
+            }
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
+            {
+                LogLost(log, options.SchedulerAddress, e.Message);
+            }
+
+            var delay = backoff.Next();
+            LogRetrying(log, delay.TotalSeconds);
+            await Task.Delay(delay, time, stoppingToken);
+        }
+    }
+
+    /// <returns>True when the scheduler deregistered this node and the agent should stop.</returns>
+    private async Task<bool> RunSessionAsync(AgentService.AgentServiceClient client, RuntimeInfo info, Backoff backoff, CancellationToken stoppingToken)
+    {
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var call = client.Connect(cancellationToken: session.Token);
+        await call.RequestStream.WriteAsync(new AgentMessage { Register = Registration(info) }, session.Token);
+        if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
+        {
+            throw new InvalidOperationException("the scheduler did not answer the registration");
+        }
+
+        var registered = call.ResponseStream.Current.Registered;
+        backoff.Reset();
+        var interval = TimeSpan.FromSeconds(Math.Max(1, registered.HeartbeatIntervalSeconds > 0 ? registered.HeartbeatIntervalSeconds : options.HeartbeatInterval.TotalSeconds));
+        LogRegistered(log, options.SchedulerAddress, registered.Node.Cluster, registered.Node.Name, registered.StartTasks.Count, registered.StopTasks.Count);
+
+        var outbox = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
+        var writer = WriteAllAsync(call.RequestStream, outbox.Reader, session);
+        var lastHeard = time.GetTimestamp();
+        reports.Attach(outbox.Writer);
+        Background(supervisor.ReconcileAsync(registered, stoppingToken), "reconciling with the scheduler");
+        var heartbeats = HeartbeatAsync(outbox.Writer, interval, () => lastHeard, session);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(session.Token))
+            {
+                lastHeard = time.GetTimestamp();
+                var message = call.ResponseStream.Current;
+                switch (message.BodyCase)
+                {
+                    case SchedulerMessage.BodyOneofCase.StartTask:
+                        Background(supervisor.StartAsync(message.StartTask, stoppingToken), $"starting task {message.StartTask.TaskId}");
+                        break;
+                    case SchedulerMessage.BodyOneofCase.StopTask:
+                        var stop = message.StopTask;
+                        Background(supervisor.StopAsync(stop.TaskId, stop.StopCode, stop.Reason, stoppingToken), $"stopping task {stop.TaskId}");
+                        break;
+                    case SchedulerMessage.BodyOneofCase.ReportAck:
+                        reports.Acknowledge(message.ReportAck.Sequence);
+                        break;
+                    case SchedulerMessage.BodyOneofCase.Deregistered:
+                        return true;
+                }
+            }
+
+            throw new InvalidOperationException("the scheduler ended the stream");
+        }
+        finally
+        {
+            reports.Detach(outbox.Writer);
+            outbox.Writer.TryComplete();
+            await session.CancelAsync();
+            await Task.WhenAll(Quietly(writer), Quietly(heartbeats));
+        }
+    }
+
+    private RegisterNode Registration(RuntimeInfo info)
+    {
+        var register = new RegisterNode
+        {
+            Cluster = options.Cluster,
+            NodeName = options.EffectiveNodeName,
+            Resources = new Resources
+            {
+                Cpu = options.CpuOverride ?? Math.Max(1, (info.Cpus * 1024) - options.ReservedCpu),
+                Memory = options.MemoryOverride ?? (int)Math.Max(1, (info.MemoryBytes / MiB) - options.ReservedMemory),
+            },
+            AgentVersion = Version,
+        };
+        register.Attributes["os"] = info.OperatingSystem;
+        register.Attributes["arch"] = info.Architecture;
+        register.Attributes["docker-version"] = info.Version;
+        foreach (var (key, value) in options.ParseAttributes())
+        {
+            register.Attributes[key] = value;
+        }
+
+        register.Tasks.AddRange(supervisor.CurrentReports());
+        return register;
+    }
+
+    private async Task<RuntimeInfo> WaitForDockerAsync(Backoff backoff, CancellationToken stoppingToken)
+    {
+        var reported = false;
+        while (true)
+        {
+            try
+            {
+                var info = await runtime.InfoAsync(stoppingToken);
+                if (reported)
+                {
+                    LogDockerBack(log, options.DockerEndpoint);
+                }
+
+                return info;
+            }
+            catch (RuntimeUnavailableException e)
+            {
+                if (!reported)
+                {
+                    LogDockerUnreachable(log, e.Message);
+                    reported = true;
+                }
+
+                await Task.Delay(backoff.Next(), time, stoppingToken);
+            }
+        }
+    }
+
+    private static async Task WriteAllAsync(IClientStreamWriter<AgentMessage> stream, ChannelReader<AgentMessage> outbox, CancellationTokenSource session)
+    {
+        try
+        {
+            await foreach (var message in outbox.ReadAllAsync(session.Token))
+            {
+                await stream.WriteAsync(message, session.Token);
+            }
+        }
+        catch (Exception) when (!session.IsCancellationRequested)
+        {
+            // A failed write ends the session; the reports stay pending for the next one.
+            await session.CancelAsync();
+        }
+    }
+
+    /// <summary>Sends heartbeats and ends the session when the scheduler has been silent for three intervals.</summary>
+    private async Task HeartbeatAsync(ChannelWriter<AgentMessage> outbox, TimeSpan interval, Func<long> lastHeard, CancellationTokenSource session)
+    {
+        ulong sequence = 0;
+        while (!session.IsCancellationRequested)
+        {
+            await Task.Delay(interval, time, session.Token);
+            outbox.TryWrite(new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++sequence } });
+            if (time.GetElapsedTime(lastHeard()) > interval * 3)
+            {
+                LogSilent(log, (interval * 3).TotalSeconds);
+                await session.CancelAsync();
+            }
+        }
+    }
+
+    private void Background(Task work, string what)
+    {
+        _ = work.ContinueWith(
+            t => LogBackgroundFailed(log, what, t.Exception?.GetBaseException().Message ?? "cancelled"),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (OperationCanceledException)
+        {
+            // The session is over.
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Error, "{Problem}; retrying until it answers")]
+    private static partial void LogDockerUnreachable(ILogger logger, string problem);
+
+    [LoggerMessage(2, LogLevel.Information, "Docker at {Endpoint} answers again")]
+    private static partial void LogDockerBack(ILogger logger, string endpoint);
+
+    [LoggerMessage(3, LogLevel.Information, "Registered with the scheduler at {Address} as {Cluster}/{Node}; it has {Start} tasks to run and {Stop} to stop here")]
+    private static partial void LogRegistered(ILogger logger, string address, string cluster, string node, int start, int stop);
+
+    [LoggerMessage(4, LogLevel.Warning, "Lost the scheduler at {Address}: {Problem}")]
+    private static partial void LogLost(ILogger logger, string address, string problem);
+
+    [LoggerMessage(5, LogLevel.Error, "The scheduler at {Address} refused this agent: {Problem}")]
+    private static partial void LogRefused(ILogger logger, string address, string problem);
+
+    [LoggerMessage(6, LogLevel.Information, "Reconnecting in {Seconds:0.0} s")]
+    private static partial void LogRetrying(ILogger logger, double seconds);
+
+    [LoggerMessage(7, LogLevel.Warning, "The scheduler was silent for {Seconds} s; reconnecting")]
+    private static partial void LogSilent(ILogger logger, double seconds);
+
+    [LoggerMessage(8, LogLevel.Warning, "The node was deregistered; the agent stops")]
+    private static partial void LogDeregistered(ILogger logger);
+
+    [LoggerMessage(9, LogLevel.Error, "Failed {What}: {Problem}")]
+    private static partial void LogBackgroundFailed(ILogger logger, string what, string problem);
+}

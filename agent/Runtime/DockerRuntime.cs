@@ -1,0 +1,352 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace Orchestrator.Agent.Runtime;
+
+/// <summary>The container runtime on the host's Docker engine, through Docker.DotNet. The only class that touches it.</summary>
+internal sealed class DockerRuntime : IContainerRuntime, IDisposable
+{
+    private readonly DockerClient _client;
+    private readonly string _endpoint;
+
+    public DockerRuntime(string endpoint)
+    {
+        _endpoint = endpoint;
+        _client = new DockerClientConfiguration(new Uri(endpoint)).CreateClient();
+    }
+
+    public async Task<RuntimeInfo> InfoAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            var info = await _client.System.GetSystemInfoAsync(cancellation);
+            return new RuntimeInfo((int)info.NCPU, info.MemTotal, info.OSType ?? "linux", info.Architecture ?? "", info.ServerVersion ?? "");
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or DockerApiException or System.Net.Sockets.SocketException)
+        {
+            throw new RuntimeUnavailableException($"Docker is not reachable at {_endpoint}: {e.Message}", e);
+        }
+    }
+
+    public async Task EnsureImageAsync(string image, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Images.InspectImageAsync(image, cancellation);
+            return;
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Not here: pull it.
+        }
+
+        var (name, tag) = SplitReference(image);
+        string? error = null;
+        try
+        {
+            await _client.Images.CreateImageAsync(
+                new ImagesCreateParameters { FromImage = name, Tag = tag },
+                null,
+                new Progress<JSONMessage>(m => error ??= string.IsNullOrEmpty(m.ErrorMessage) ? null : m.ErrorMessage),
+                cancellation);
+        }
+        catch (DockerApiException e)
+        {
+            throw new ImagePullException($"CannotPullContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            throw new ImagePullException($"CannotPullContainerError: {e.Message}", e);
+        }
+
+        try
+        {
+            await _client.Images.InspectImageAsync(image, cancellation);
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new ImagePullException($"CannotPullContainerError: {error ?? $"{image} is not on this host and the pull brought nothing"}", e);
+        }
+    }
+
+    public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellation)
+    {
+        var exposed = new Dictionary<string, EmptyStruct>();
+        var bindings = new Dictionary<string, IList<PortBinding>>();
+        foreach (var port in spec.Ports)
+        {
+            var key = $"{port.ContainerPort}/{(port.Udp ? "udp" : "tcp")}";
+            exposed[key] = default;
+            if (!bindings.TryGetValue(key, out var list))
+            {
+                bindings[key] = list = [];
+            }
+
+            list.Add(new PortBinding { HostIP = port.HostIp, HostPort = port.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        var parameters = new CreateContainerParameters
+        {
+            Name = spec.Name,
+            Image = spec.Image,
+            Cmd = spec.Command.Count > 0 ? [.. spec.Command] : null,
+            Entrypoint = spec.EntryPoint.Count > 0 ? [.. spec.EntryPoint] : null,
+            Env = [.. spec.Environment],
+            Labels = new Dictionary<string, string>(spec.Labels),
+            ExposedPorts = exposed,
+            StopTimeout = TimeSpan.FromSeconds(spec.StopTimeoutSeconds),
+            Healthcheck = spec.HealthCheck is { } check
+                ? new HealthConfig { Test = [.. check.Test], Interval = check.Interval, Timeout = check.Timeout, Retries = check.Retries, StartPeriod = (long)check.StartPeriod.TotalNanoseconds }
+                : null,
+            HostConfig = new HostConfig
+            {
+                CPUShares = spec.CpuShares,
+                Memory = spec.MemoryBytes,
+                // No swap beyond the hard limit: a task over its memory is OOM-killed, as on ECS.
+                MemorySwap = spec.MemoryBytes > 0 ? spec.MemoryBytes : 0,
+                MemoryReservation = spec.MemoryReservationBytes,
+                PortBindings = bindings,
+                // A tiny init as PID 1 forwards SIGTERM, so stops take milliseconds, not the whole timeout.
+                Init = true,
+            },
+        };
+
+        try
+        {
+            var created = await _client.Containers.CreateContainerAsync(parameters, cancellation);
+            return created.ID;
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"CannotCreateContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task StartAsync(string id, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancellation);
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"CannotStartContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Containers.StopContainerAsync(id, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)Math.Max(0, timeout.TotalSeconds) }, cancellation);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async Task RemoveAsync(string id, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }, cancellation);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            // Already gone.
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Removal already in progress.
+        }
+    }
+
+    public async Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation)
+    {
+        try
+        {
+            var inspect = await _client.Containers.InspectContainerAsync(id, cancellation);
+            return ToInfo(inspect);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<ContainerInfo>> ListAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        var listed = await _client.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"{labelKey}={labelValue}"] = true } },
+        }, cancellation);
+
+        var result = new List<ContainerInfo>(listed.Count);
+        foreach (var container in listed)
+        {
+            if (await InspectAsync(container.ID, cancellation) is { } info)
+            {
+                result.Add(info);
+            }
+        }
+
+        return result;
+    }
+
+    public async IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        var channel = Channel.CreateUnbounded<Message>(new UnboundedChannelOptions { SingleReader = true });
+        var parameters = new ContainerEventsParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["type"] = new Dictionary<string, bool> { ["container"] = true },
+                ["label"] = new Dictionary<string, bool> { [$"{labelKey}={labelValue}"] = true },
+            },
+        };
+        var monitor = Task.Run(async () =>
+        {
+            try
+            {
+                await _client.System.MonitorEventsAsync(parameters, new Progress<Message>(m => channel.Writer.TryWrite(m)), cancellation);
+                channel.Writer.TryComplete(new RuntimeUnavailableException($"the Docker event stream at {_endpoint} ended"));
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e is OperationCanceledException ? null : new RuntimeUnavailableException($"the Docker event stream at {_endpoint} failed: {e.Message}", e));
+            }
+        }, CancellationToken.None);
+
+        await foreach (var message in channel.Reader.ReadAllAsync(cancellation))
+        {
+            if (ToEvent(message) is { } runtimeEvent)
+            {
+                yield return runtimeEvent;
+            }
+        }
+
+        await monitor;
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private static RuntimeEvent? ToEvent(Message message)
+    {
+        IReadOnlyDictionary<string, string> attributes = message.Actor?.Attributes is { } given ? new Dictionary<string, string>(given) : [];
+        var id = message.Actor?.ID ?? message.ID;
+        var action = message.Action ?? "";
+        if (action == "start")
+        {
+            return new RuntimeEvent(RuntimeEventKind.Started, id, attributes, null, ContainerHealth.None);
+        }
+
+        if (action == "die")
+        {
+            int? exitCode = attributes.TryGetValue("exitCode", out var code) && int.TryParse(code, out var parsed) ? parsed : null;
+            return new RuntimeEvent(RuntimeEventKind.Died, id, attributes, exitCode, ContainerHealth.None);
+        }
+
+        if (action == "oom")
+        {
+            return new RuntimeEvent(RuntimeEventKind.OutOfMemory, id, attributes, null, ContainerHealth.None);
+        }
+
+        if (action.StartsWith("health_status", StringComparison.Ordinal))
+        {
+            var health = action.EndsWith("unhealthy", StringComparison.Ordinal) ? ContainerHealth.Unhealthy
+                : action.EndsWith("healthy", StringComparison.Ordinal) ? ContainerHealth.Healthy
+                : ContainerHealth.Starting;
+            return new RuntimeEvent(RuntimeEventKind.HealthChanged, id, attributes, null, health);
+        }
+
+        return null;
+    }
+
+    private static ContainerInfo ToInfo(ContainerInspectResponse inspect)
+    {
+        var state = inspect.State;
+        var running = state?.Running == true;
+        var ports = new List<PortSpec>();
+        foreach (var (key, list) in inspect.NetworkSettings?.Ports ?? new Dictionary<string, IList<PortBinding>>())
+        {
+            var parts = key.Split('/');
+            if (list is null || !int.TryParse(parts[0], out var containerPort))
+            {
+                continue;
+            }
+
+            foreach (var binding in list)
+            {
+                if (int.TryParse(binding.HostPort, out var hostPort))
+                {
+                    ports.Add(new PortSpec(containerPort, hostPort, parts.Length > 1 && parts[1] == "udp", binding.HostIP ?? ""));
+                }
+            }
+        }
+
+        var health = state?.Health?.Status switch
+        {
+            "healthy" => ContainerHealth.Healthy,
+            "unhealthy" => ContainerHealth.Unhealthy,
+            "starting" => ContainerHealth.Starting,
+            _ => ContainerHealth.None,
+        };
+
+        return new ContainerInfo(
+            inspect.ID,
+            inspect.Config?.Labels is { } labels ? new Dictionary<string, string>(labels) : [],
+            running,
+            running || state is null || string.IsNullOrEmpty(state.FinishedAt) || state.FinishedAt.StartsWith("0001", StringComparison.Ordinal) ? null : (int)state.ExitCode,
+            state?.OOMKilled == true,
+            state?.Error ?? "",
+            health,
+            ports,
+            ParseTime(state?.StartedAt),
+            ParseTime(state?.FinishedAt));
+    }
+
+    private static DateTimeOffset? ParseTime(string? value) =>
+        DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) && time.Year > 1 ? time : null;
+
+    private static (string Name, string Tag) SplitReference(string image)
+    {
+        var at = image.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            return (image[..at], image[(at + 1)..]);
+        }
+
+        var slash = image.LastIndexOf('/');
+        var colon = image.LastIndexOf(':');
+        return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+    }
+
+    private static string FirstLine(string? body, string fallback)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return fallback;
+        }
+
+        // Docker answers {"message":"..."}.
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            if (json.RootElement.TryGetProperty("message", out var message))
+            {
+                return message.GetString() ?? fallback;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON: use it as it is.
+        }
+
+        return body.Trim().Split('\n')[0];
+    }
+}

@@ -1,0 +1,95 @@
+namespace Orchestrator.Agent.Runtime;
+
+/// <summary>
+/// The few container operations the agent needs, in the agent's own records. Only
+/// <see cref="DockerRuntime"/> touches Docker.DotNet; tests use a hand-written fake.
+/// </summary>
+internal interface IContainerRuntime
+{
+    /// <exception cref="RuntimeUnavailableException">The engine cannot be reached.</exception>
+    Task<RuntimeInfo> InfoAsync(CancellationToken cancellation);
+
+    /// <summary>Pulls the image unless it is present.</summary>
+    /// <exception cref="ImagePullException">It is missing and cannot be pulled.</exception>
+    Task EnsureImageAsync(string image, CancellationToken cancellation);
+
+    /// <returns>The new container's id.</returns>
+    /// <exception cref="ContainerOperationException">The engine refused to create it.</exception>
+    Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellation);
+
+    /// <exception cref="ContainerOperationException">It did not start (port taken, bad command...).</exception>
+    Task StartAsync(string id, CancellationToken cancellation);
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="timeout"/>. Stopping a stopped container is fine.</summary>
+    Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation);
+
+    /// <summary>Removes the container, running or not. Removing a missing one is fine.</summary>
+    Task RemoveAsync(string id, CancellationToken cancellation);
+
+    /// <returns>Null when there is no such container.</returns>
+    Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation);
+
+    /// <summary>Every container, running or not, that carries the label key=value.</summary>
+    Task<IReadOnlyList<ContainerInfo>> ListAsync(string labelKey, string labelValue, CancellationToken cancellation);
+
+    /// <summary>Container events (start, die, oom, health) of containers labelled key=value, until cancelled or the engine goes away.</summary>
+    IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, CancellationToken cancellation);
+}
+
+internal sealed record RuntimeInfo(int Cpus, long MemoryBytes, string OperatingSystem, string Architecture, string Version);
+
+internal sealed record PortSpec(int ContainerPort, int HostPort, bool Udp, string HostIp);
+
+internal sealed record HealthCheckSpec(IReadOnlyList<string> Test, TimeSpan Interval, TimeSpan Timeout, int Retries, TimeSpan StartPeriod);
+
+/// <summary>Everything needed to create one container.</summary>
+internal sealed record ContainerSpec(
+    string Name,
+    string Image,
+    IReadOnlyList<string> Command,
+    IReadOnlyList<string> EntryPoint,
+    IReadOnlyList<string> Environment,
+    int CpuShares,
+    long MemoryBytes,
+    long MemoryReservationBytes,
+    IReadOnlyList<PortSpec> Ports,
+    HealthCheckSpec? HealthCheck,
+    int StopTimeoutSeconds,
+    IReadOnlyDictionary<string, string> Labels);
+
+internal enum ContainerHealth
+{
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// <summary>A container as the engine reports it.</summary>
+internal sealed record ContainerInfo(
+    string Id,
+    IReadOnlyDictionary<string, string> Labels,
+    bool Running,
+    int? ExitCode,
+    bool OomKilled,
+    string Error,
+    ContainerHealth Health,
+    IReadOnlyList<PortSpec> Ports,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt);
+
+internal enum RuntimeEventKind
+{
+    Started,
+    Died,
+    OutOfMemory,
+    HealthChanged,
+}
+
+internal sealed record RuntimeEvent(RuntimeEventKind Kind, string ContainerId, IReadOnlyDictionary<string, string> Labels, int? ExitCode, ContainerHealth Health);
+
+internal sealed class RuntimeUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+internal sealed class ImagePullException(string message, Exception? inner = null) : Exception(message, inner);
+
+internal sealed class ContainerOperationException(string message, Exception? inner = null) : Exception(message, inner);

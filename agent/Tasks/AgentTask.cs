@@ -1,0 +1,90 @@
+using Google.Protobuf.WellKnownTypes;
+using Orchestrator.Agent.Runtime;
+using Orchestrator.Contracts.V1;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Agent.Tasks;
+
+/// <summary>
+/// One task as this agent runs it. Mutated only while holding <see cref="Gate"/>, so a start, a stop
+/// and Docker's events for the same task never interleave.
+/// </summary>
+internal sealed class AgentTask(string id, string cluster, string taskDefinitionArn)
+{
+    public string Id { get; } = id;
+    public string Cluster { get; } = cluster;
+    public string TaskDefinitionArn { get; } = taskDefinitionArn;
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+    public TaskStatus LastStatus { get; set; } = TaskStatus.Provisioning;
+    public List<AgentContainer> Containers { get; } = [];
+
+    /// <summary>The scheduler asked for a stop: its code and reason win over what the agent sees.</summary>
+    public bool StopRequested { get; set; }
+    public StopCode StopCode { get; set; }
+    public string StoppedReason { get; set; } = "";
+    public DateTimeOffset? StoppedAt { get; set; }
+
+    public bool IsStopped => LastStatus == TaskStatus.Stopped;
+
+    public AgentContainer? ContainerWithRuntimeId(string runtimeId) => Containers.FirstOrDefault(c => c.RuntimeId == runtimeId);
+
+    public TaskStateReport ToReport(DateTimeOffset now)
+    {
+        var report = new TaskStateReport
+        {
+            TaskId = Id,
+            LastStatus = LastStatus,
+            StopCode = StopCode,
+            StoppedReason = StoppedReason,
+            ObservedAt = Timestamp.FromDateTimeOffset(now),
+        };
+        report.Containers.AddRange(Containers.Select(c => c.ToState()));
+        return report;
+    }
+}
+
+/// <summary>One container of a task, as the agent knows it.</summary>
+internal sealed class AgentContainer(string name, bool essential, int stopTimeoutSeconds)
+{
+    public string Name { get; } = name;
+    public bool Essential { get; } = essential;
+    public int StopTimeoutSeconds { get; } = stopTimeoutSeconds;
+    public string RuntimeId { get; set; } = "";
+    public TaskStatus Status { get; set; } = TaskStatus.Provisioning;
+    public int? ExitCode { get; set; }
+    public string Reason { get; set; } = "";
+    public bool OomKilled { get; set; }
+    public ContainerHealth Health { get; set; }
+    public List<PortSpec> Ports { get; set; } = [];
+
+    public ContainerState ToState()
+    {
+        var state = new ContainerState
+        {
+            Name = Name,
+            RuntimeId = RuntimeId,
+            LastStatus = Status,
+            Reason = Reason,
+            HealthStatus = Health switch
+            {
+                ContainerHealth.Healthy => HealthStatus.Healthy,
+                ContainerHealth.Unhealthy => HealthStatus.Unhealthy,
+                _ => HealthStatus.Unknown,
+            },
+        };
+        if (ExitCode is { } exitCode)
+        {
+            state.ExitCode = exitCode;
+        }
+
+        state.NetworkBindings.AddRange(Ports.Select(p => new NetworkBinding
+        {
+            ContainerName = Name,
+            ContainerPort = p.ContainerPort,
+            HostPort = p.HostPort,
+            Protocol = p.Udp ? TransportProtocol.Udp : TransportProtocol.Tcp,
+            BindIp = p.HostIp,
+        }));
+        return state;
+    }
+}

@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Runtime;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Agent.Tasks;
+
+/// <summary>What the supervisor does after restarts: its own, the scheduler's, and Docker's.</summary>
+internal sealed partial class TaskSupervisor
+{
+    /// <summary>
+    /// At agent start: takes over the containers this node's agent created before (running ones stay
+    /// as they are, no restart), so that they can be reported in the registration.
+    /// </summary>
+    public async Task AdoptAsync(CancellationToken cancellation)
+    {
+        var containers = await runtime.ListAsync(ContainerLabels.Node, identity.NodeName, cancellation);
+        foreach (var group in containers.Where(c => c.Labels.ContainsKey(ContainerLabels.TaskId)).GroupBy(c => c.Labels[ContainerLabels.TaskId]))
+        {
+            var first = group.First();
+            var task = new AgentTask(group.Key, first.Labels.GetValueOrDefault(ContainerLabels.Cluster, identity.Cluster), first.Labels.GetValueOrDefault(ContainerLabels.TaskDefinition, ""));
+            foreach (var info in group.OrderBy(c => c.Labels.GetValueOrDefault(ContainerLabels.Container, ""), StringComparer.Ordinal))
+            {
+                var container = new AgentContainer(
+                    info.Labels.GetValueOrDefault(ContainerLabels.Container, info.Id[..12]),
+                    info.Labels.GetValueOrDefault(ContainerLabels.Essential) != "false",
+                    int.TryParse(info.Labels.GetValueOrDefault(ContainerLabels.StopTimeout), out var timeout) ? timeout : ContainerSpecBuilder.DefaultStopTimeoutSeconds)
+                {
+                    RuntimeId = info.Id,
+                    Status = info.Running ? TaskStatus.Running : TaskStatus.Stopped,
+                    ExitCode = info.ExitCode,
+                    OomKilled = info.OomKilled,
+                    Reason = info.Running ? "" : ReasonOf(info),
+                    Health = info.Health,
+                    Ports = [.. info.Ports],
+                };
+                task.Containers.Add(container);
+            }
+
+            if (!_tasks.TryAdd(task.Id, task))
+            {
+                continue;
+            }
+
+            if (task.Containers.All(c => c.Status == TaskStatus.Running))
+            {
+                task.LastStatus = TaskStatus.Running;
+            }
+            else if (task.Containers.Any(c => c.Essential && c.Status == TaskStatus.Stopped))
+            {
+                // It died while the agent was away: finish it as the agent would have.
+                task.LastStatus = TaskStatus.Running;
+                await StopTaskBecauseEssentialExitedAsync(task, cancellation);
+            }
+            else
+            {
+                task.LastStatus = TaskStatus.Running; // only non-essential containers stopped
+            }
+        }
+
+        LogAdopted(log, _tasks.Count, _tasks.Values.Count(t => t.LastStatus == TaskStatus.Running));
+    }
+
+    /// <summary>
+    /// After registering: brings this node in line with what the scheduler has on it. Tasks it wants
+    /// run and the agent has are left alone; new ones are started; ones whose containers are gone are
+    /// reported STOPPED; ones it wants stopped, or does not know, are stopped.
+    /// </summary>
+    public async Task ReconcileAsync(Registered registered, CancellationToken cancellation)
+    {
+        var wanted = registered.StartTasks.ToDictionary(s => s.TaskId, StringComparer.Ordinal);
+        var stopping = registered.StopTasks.ToDictionary(s => s.TaskId, StringComparer.Ordinal);
+        var work = new List<Task>();
+        foreach (var start in registered.StartTasks)
+        {
+            if (_tasks.ContainsKey(start.TaskId))
+            {
+                continue;
+            }
+
+            if (start.LastStatus is TaskStatus.Provisioning or TaskStatus.Unspecified)
+            {
+                work.Add(StartAsync(start, cancellation));
+            }
+            else
+            {
+                var gone = new AgentTask(start.TaskId, start.Cluster, start.TaskDefinition.TaskDefinitionArn);
+                MarkStopped(gone, StopCode.EssentialContainerExited, ContainersGoneReason);
+                _tasks.TryAdd(gone.Id, gone);
+                Report(gone);
+            }
+        }
+
+        foreach (var stop in registered.StopTasks)
+        {
+            work.Add(StopAsync(stop.TaskId, stop.StopCode, stop.Reason, cancellation));
+        }
+
+        foreach (var task in _tasks.Values.Where(t => !t.IsStopped && !wanted.ContainsKey(t.Id) && !stopping.ContainsKey(t.Id)))
+        {
+            LogUnknownTask(log, task.Id);
+            work.Add(StopAsync(task.Id, StopCode.Unspecified, "the scheduler does not know this task on this node", cancellation));
+        }
+
+        await Task.WhenAll(work);
+    }
+
+    /// <summary>
+    /// After Docker's event stream was lost and is back: looks at every container of every running task,
+    /// so that a death missed meanwhile is not missed for good.
+    /// </summary>
+    public async Task ResyncAsync(CancellationToken cancellation)
+    {
+        foreach (var task in _tasks.Values.Where(t => t.LastStatus == TaskStatus.Running))
+        {
+            foreach (var container in task.Containers.Where(c => c.Status == TaskStatus.Running).ToList())
+            {
+                var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
+                if (info is null || !info.Running)
+                {
+                    var labels = new Dictionary<string, string> { [ContainerLabels.TaskId] = task.Id };
+                    await OnEventAsync(new RuntimeEvent(RuntimeEventKind.Died, container.RuntimeId, labels, info?.ExitCode, ContainerHealth.None), cancellation);
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes the containers of tasks stopped longer ago than the retention, and forgets those tasks.</summary>
+    public async Task RemoveExpiredAsync(TimeSpan retention, CancellationToken cancellation)
+    {
+        var cutoff = time.GetUtcNow() - retention;
+        foreach (var task in _tasks.Values.Where(t => t.IsStopped && t.StoppedAt <= cutoff).ToList())
+        {
+            await task.Gate.WaitAsync(cancellation);
+            try
+            {
+                foreach (var container in task.Containers.Where(c => c.RuntimeId.Length > 0))
+                {
+                    await runtime.RemoveAsync(container.RuntimeId, cancellation);
+                }
+
+                _tasks.TryRemove(task.Id, out _);
+            }
+            finally
+            {
+                task.Gate.Release();
+            }
+        }
+    }
+
+    [LoggerMessage(10, LogLevel.Information, "Adopted {Tasks} tasks from containers already on this node ({Running} running)")]
+    private static partial void LogAdopted(ILogger logger, int tasks, int running);
+
+    [LoggerMessage(11, LogLevel.Warning, "Task {TaskId} is not known to the scheduler on this node; stopping it")]
+    private static partial void LogUnknownTask(ILogger logger, string taskId);
+}

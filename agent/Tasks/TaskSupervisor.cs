@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Runtime;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Agent.Tasks;
+
+/// <summary>
+/// Runs this node's tasks on the container runtime and reports every change of them. Start and stop
+/// commands, Docker's events, adoption after a restart and the reconciliation with the scheduler all
+/// come through here; each task's changes are serialized by its own gate.
+/// </summary>
+internal sealed partial class TaskSupervisor(
+    IContainerRuntime runtime,
+    IReportSink reports,
+    AgentIdentity identity,
+    TimeProvider time,
+    ILogger<TaskSupervisor> log)
+{
+    public const string EssentialExitedReason = "Essential container in task exited";
+    public const string ContainersGoneReason = "the task's containers are gone from this node (removed outside the orchestrator, or lost while the agent was down)";
+
+    private readonly ConcurrentDictionary<string, AgentTask> _tasks = new(StringComparer.Ordinal);
+
+    public int Count => _tasks.Count;
+
+    public AgentTask? Find(string taskId) => _tasks.GetValueOrDefault(taskId);
+
+    /// <summary>Every task this agent knows, as reports: what goes into RegisterNode.</summary>
+    public IReadOnlyList<TaskStateReport> CurrentReports()
+    {
+        var now = time.GetUtcNow();
+        return [.. _tasks.Values.Select(t => t.ToReport(now))];
+    }
+
+    /// <summary>Starts a task. A task this agent already has is left as it is (commands may repeat).</summary>
+    public async Task StartAsync(StartTaskCommand command, CancellationToken cancellation)
+    {
+        var task = new AgentTask(command.TaskId, command.Cluster, command.TaskDefinition.TaskDefinitionArn);
+        foreach (var definition in command.TaskDefinition.ContainerDefinitions)
+        {
+            task.Containers.Add(new AgentContainer(definition.Name, ContainerSpecBuilder.IsEssential(definition), ContainerSpecBuilder.StopTimeout(definition)));
+        }
+
+        if (!_tasks.TryAdd(command.TaskId, task))
+        {
+            return;
+        }
+
+        await task.Gate.WaitAsync(cancellation);
+        try
+        {
+            if (task.StopRequested)
+            {
+                await FinishStoppedAsync(task, cancellation);
+                return;
+            }
+
+            task.LastStatus = TaskStatus.Pending;
+            Report(task);
+            await LaunchAsync(task, command, cancellation);
+        }
+        finally
+        {
+            task.Gate.Release();
+        }
+    }
+
+    private async Task LaunchAsync(AgentTask task, StartTaskCommand command, CancellationToken cancellation)
+    {
+        var definitions = command.TaskDefinition.ContainerDefinitions;
+        try
+        {
+            foreach (var image in definitions.Select(d => d.Image).Distinct(StringComparer.Ordinal))
+            {
+                await runtime.EnsureImageAsync(image, cancellation);
+            }
+
+            for (var i = 0; i < definitions.Count; i++)
+            {
+                task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity), cancellation);
+                task.Containers[i].Status = TaskStatus.Pending;
+            }
+
+            foreach (var container in task.Containers)
+            {
+                await runtime.StartAsync(container.RuntimeId, cancellation);
+            }
+        }
+        catch (Exception e) when (e is ImagePullException or ContainerOperationException or RuntimeUnavailableException)
+        {
+            await FailToStartAsync(task, e.Message, cancellation);
+            return;
+        }
+
+        // Look at what actually runs: the bound ports, and a container that died at once.
+        foreach (var container in task.Containers)
+        {
+            var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
+            if (info is null || !info.Running)
+            {
+                container.Status = TaskStatus.Stopped;
+                container.ExitCode = info?.ExitCode;
+                container.OomKilled = info?.OomKilled == true;
+                container.Reason = ReasonOf(info);
+                continue;
+            }
+
+            container.Status = TaskStatus.Running;
+            container.Ports = [.. info.Ports];
+        }
+
+        if (task.Containers.Any(c => c.Essential && c.Status == TaskStatus.Stopped))
+        {
+            await StopTaskBecauseEssentialExitedAsync(task, cancellation);
+            return;
+        }
+
+        task.LastStatus = TaskStatus.Running;
+        LogStarted(log, task.Id, task.TaskDefinitionArn);
+        Report(task);
+    }
+
+    /// <summary>Removes whatever was created, so a failed start leaves nothing behind.</summary>
+    private async Task FailToStartAsync(AgentTask task, string reason, CancellationToken cancellation)
+    {
+        foreach (var container in task.Containers.Where(c => c.RuntimeId.Length > 0))
+        {
+            await runtime.RemoveAsync(container.RuntimeId, cancellation);
+        }
+
+        foreach (var container in task.Containers)
+        {
+            container.Status = TaskStatus.Stopped;
+            container.Reason = reason;
+        }
+
+        LogFailedToStart(log, task.Id, reason);
+        MarkStopped(task, StopCode.TaskFailedToStart, reason);
+        Report(task);
+    }
+
+    /// <summary>
+    /// Stops a task: SIGTERM, then SIGKILL after each container's stop timeout. A task this agent does
+    /// not have is reported STOPPED, so the scheduler is not left waiting for it.
+    /// </summary>
+    public async Task StopAsync(string taskId, StopCode code, string reason, CancellationToken cancellation)
+    {
+        if (!_tasks.TryGetValue(taskId, out var task))
+        {
+            var unknown = new AgentTask(taskId, identity.Cluster, "") { StopRequested = true };
+            MarkStopped(unknown, code, reason.Length > 0 ? reason : "stopped before it started on this node");
+            reports.Report(unknown.ToReport(time.GetUtcNow()));
+            return;
+        }
+
+        await task.Gate.WaitAsync(cancellation);
+        try
+        {
+            if (task.IsStopped)
+            {
+                Report(task); // the scheduler may have missed it
+                return;
+            }
+
+            task.StopRequested = true;
+            task.StopCode = code;
+            task.StoppedReason = reason;
+            if (task.LastStatus != TaskStatus.Stopping)
+            {
+                task.LastStatus = TaskStatus.Stopping;
+                Report(task);
+            }
+
+            await FinishStoppedAsync(task, cancellation);
+        }
+        finally
+        {
+            task.Gate.Release();
+        }
+    }
+
+    /// <summary>Applies one Docker event to the task whose container it is about.</summary>
+    public async Task OnEventAsync(RuntimeEvent runtimeEvent, CancellationToken cancellation)
+    {
+        if (!runtimeEvent.Labels.TryGetValue(ContainerLabels.TaskId, out var taskId) || !_tasks.TryGetValue(taskId, out var task))
+        {
+            return;
+        }
+
+        await task.Gate.WaitAsync(cancellation);
+        try
+        {
+            var container = task.ContainerWithRuntimeId(runtimeEvent.ContainerId);
+            if (container is null || task.IsStopped)
+            {
+                return;
+            }
+
+            switch (runtimeEvent.Kind)
+            {
+                case RuntimeEventKind.OutOfMemory:
+                    container.OomKilled = true;
+                    break;
+                case RuntimeEventKind.HealthChanged when container.Health != runtimeEvent.Health:
+                    container.Health = runtimeEvent.Health;
+                    if (task.LastStatus == TaskStatus.Running)
+                    {
+                        Report(task);
+                    }
+
+                    break;
+                case RuntimeEventKind.Died when container.Status != TaskStatus.Stopped:
+                    await ContainerDiedAsync(task, container, runtimeEvent.ExitCode, cancellation);
+                    break;
+            }
+        }
+        finally
+        {
+            task.Gate.Release();
+        }
+    }
+
+    private async Task ContainerDiedAsync(AgentTask task, AgentContainer container, int? exitCode, CancellationToken cancellation)
+    {
+        var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
+        container.Status = TaskStatus.Stopped;
+        container.ExitCode = exitCode ?? info?.ExitCode;
+        container.OomKilled |= info?.OomKilled == true;
+        container.Reason = ReasonOf(info, container.OomKilled);
+        if (task.LastStatus is TaskStatus.Provisioning or TaskStatus.Pending)
+        {
+            return; // the start in progress looks at every container when it is done
+        }
+
+        if (task.StopRequested)
+        {
+            if (task.Containers.All(c => c.Status == TaskStatus.Stopped))
+            {
+                MarkStopped(task, task.StopCode, task.StoppedReason);
+                Report(task);
+            }
+
+            return;
+        }
+
+        if (container.Essential)
+        {
+            await StopTaskBecauseEssentialExitedAsync(task, cancellation);
+        }
+        else
+        {
+            Report(task);
+        }
+    }
+
+    /// <summary>An essential container is gone: the task's other containers are stopped and the task with them.</summary>
+    private async Task StopTaskBecauseEssentialExitedAsync(AgentTask task, CancellationToken cancellation)
+    {
+        LogEssentialExited(log, task.Id, task.Containers.First(c => c.Essential && c.Status == TaskStatus.Stopped).Name);
+        task.StopCode = StopCode.EssentialContainerExited;
+        task.StoppedReason = EssentialExitedReason;
+        await FinishStoppedAsync(task, cancellation);
+    }
+
+    /// <summary>Stops every container still running, records their exit codes, and marks the task STOPPED.</summary>
+    private async Task FinishStoppedAsync(AgentTask task, CancellationToken cancellation)
+    {
+        await Task.WhenAll(task.Containers.Where(c => c.RuntimeId.Length > 0 && c.Status != TaskStatus.Stopped)
+            .Select(c => runtime.StopAsync(c.RuntimeId, TimeSpan.FromSeconds(c.StopTimeoutSeconds), cancellation)));
+        foreach (var container in task.Containers.Where(c => c.Status != TaskStatus.Stopped))
+        {
+            var info = container.RuntimeId.Length > 0 ? await runtime.InspectAsync(container.RuntimeId, cancellation) : null;
+            container.Status = TaskStatus.Stopped;
+            container.ExitCode ??= info?.ExitCode;
+            container.OomKilled |= info?.OomKilled == true;
+            if (container.Reason.Length == 0)
+            {
+                container.Reason = ReasonOf(info, container.OomKilled);
+            }
+        }
+
+        MarkStopped(task, task.StopCode, task.StoppedReason);
+        LogStopped(log, task.Id, task.StopCode.ToString(), task.StoppedReason);
+        Report(task);
+    }
+
+    private void MarkStopped(AgentTask task, StopCode code, string reason)
+    {
+        task.LastStatus = TaskStatus.Stopped;
+        task.StopCode = code;
+        task.StoppedReason = reason;
+        task.StoppedAt = time.GetUtcNow();
+    }
+
+    private void Report(AgentTask task) => reports.Report(task.ToReport(time.GetUtcNow()));
+
+    private static string ReasonOf(ContainerInfo? info, bool oomKilled = false)
+    {
+        if (oomKilled || info?.OomKilled == true)
+        {
+            return "OOMKilled";
+        }
+
+        if (info is null)
+        {
+            return "the container is gone";
+        }
+
+        return info.Error.Length > 0 ? info.Error : "";
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Task {TaskId} ({TaskDefinition}) is running")]
+    private static partial void LogStarted(ILogger logger, string taskId, string taskDefinition);
+
+    [LoggerMessage(2, LogLevel.Warning, "Task {TaskId} failed to start: {Reason}")]
+    private static partial void LogFailedToStart(ILogger logger, string taskId, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "Task {TaskId}: essential container {Container} exited")]
+    private static partial void LogEssentialExited(ILogger logger, string taskId, string container);
+
+    [LoggerMessage(4, LogLevel.Information, "Task {TaskId} stopped ({StopCode}: {Reason})")]
+    private static partial void LogStopped(ILogger logger, string taskId, string stopCode, string reason);
+}
