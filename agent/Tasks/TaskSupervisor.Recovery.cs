@@ -23,7 +23,7 @@ internal sealed partial class TaskSupervisor
             foreach (var info in group.OrderBy(c => c.Labels.GetValueOrDefault(ContainerLabels.Container, ""), StringComparer.Ordinal))
             {
                 var container = new AgentContainer(
-                    info.Labels.GetValueOrDefault(ContainerLabels.Container, info.Id[..12]),
+                    info.Labels.TryGetValue(ContainerLabels.Container, out var name) ? name : info.Id[..Math.Min(12, info.Id.Length)],
                     info.Labels.GetValueOrDefault(ContainerLabels.Essential) != "false",
                     int.TryParse(info.Labels.GetValueOrDefault(ContainerLabels.StopTimeout), out var timeout) ? timeout : ContainerSpecBuilder.DefaultStopTimeoutSeconds)
                 {

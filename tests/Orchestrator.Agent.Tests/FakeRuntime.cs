@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using Orchestrator.Agent.Runtime;
+
+namespace Orchestrator.Agent.Tests;
+
+/// <summary>
+/// A container engine in memory. Tests make it fail where they need (a pull, a create, a start) and
+/// make containers die; it records what exists so a test can check nothing is left behind.
+/// </summary>
+internal sealed class FakeRuntime : IContainerRuntime
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, FakeContainer> _containers = [];
+    private int _ids;
+
+    public HashSet<string> MissingImages { get; } = [];
+    public HashSet<string> FailCreateFor { get; } = [];
+    public HashSet<string> FailStartFor { get; } = [];
+
+    /// <summary>Containers (by container label) that exit as soon as they start, with this code.</summary>
+    public Dictionary<string, int> ExitAtStart { get; } = [];
+
+    public int Creates { get; private set; }
+    public int Starts { get; private set; }
+
+    public IReadOnlyList<FakeContainer> Containers
+    {
+        get { lock (_gate) return [.. _containers.Values]; }
+    }
+
+    public Task<RuntimeInfo> InfoAsync(CancellationToken cancellation) =>
+        Task.FromResult(new RuntimeInfo(2, 4L * 1024 * 1024 * 1024, "linux", "x86_64", "fake-1"));
+
+    public Task EnsureImageAsync(string image, CancellationToken cancellation) =>
+        MissingImages.Contains(image)
+            ? throw new ImagePullException($"CannotPullContainerError: pull access denied for {image}")
+            : Task.CompletedTask;
+
+    public Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellation)
+    {
+        var container = spec.Labels[ContainerLabels.Container];
+        if (FailCreateFor.Contains(container))
+        {
+            throw new ContainerOperationException($"CannotCreateContainerError: no such file for {container}");
+        }
+
+        lock (_gate)
+        {
+            Creates++;
+            var id = $"c{++_ids:D4}";
+            _containers[id] = new FakeContainer(id, spec);
+            return Task.FromResult(id);
+        }
+    }
+
+    public Task StartAsync(string id, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            var container = _containers[id];
+            var name = container.Spec.Labels[ContainerLabels.Container];
+            if (FailStartFor.Contains(name))
+            {
+                throw new ContainerOperationException("CannotStartContainerError: port is already allocated");
+            }
+
+            Starts++;
+            container.Running = true;
+            if (ExitAtStart.TryGetValue(name, out var code))
+            {
+                container.Running = false;
+                container.ExitCode = code;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (_containers.TryGetValue(id, out var container) && container.Running)
+            {
+                container.Running = false;
+                container.ExitCode = 143;
+                container.StopTimeout = timeout;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(string id, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            _containers.Remove(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_containers.TryGetValue(id, out var container) ? container.Info() : null);
+        }
+    }
+
+    public Task<IReadOnlyList<ContainerInfo>> ListAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<ContainerInfo>>([.. _containers.Values.Where(c => c.Spec.Labels.GetValueOrDefault(labelKey) == labelValue).Select(c => c.Info())]);
+        }
+    }
+
+    public async IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        await Task.Delay(Timeout.Infinite, cancellation);
+        yield break;
+    }
+
+    /// <summary>The container exits on its own (or is killed outside the orchestrator); returns the event Docker would send.</summary>
+    public RuntimeEvent Die(string id, int exitCode, bool oom = false)
+    {
+        lock (_gate)
+        {
+            var container = _containers[id];
+            container.Running = false;
+            container.ExitCode = exitCode;
+            container.OomKilled = oom;
+            return new RuntimeEvent(RuntimeEventKind.Died, id, container.Spec.Labels, exitCode, ContainerHealth.None);
+        }
+    }
+
+    /// <summary>Puts a container on the engine as an earlier agent would have left it.</summary>
+    public void Seed(string id, ContainerSpec spec, bool running, int? exitCode = null)
+    {
+        lock (_gate)
+        {
+            _containers[id] = new FakeContainer(id, spec) { Running = running, ExitCode = exitCode };
+        }
+    }
+}
+
+internal sealed class FakeContainer(string id, ContainerSpec spec)
+{
+    public string Id { get; } = id;
+    public ContainerSpec Spec { get; } = spec;
+    public bool Running { get; set; }
+    public int? ExitCode { get; set; }
+    public bool OomKilled { get; set; }
+    public TimeSpan? StopTimeout { get; set; }
+
+    public ContainerInfo Info() => new(Id, Spec.Labels, Running, Running ? null : ExitCode, OomKilled, "", ContainerHealth.None, Spec.Ports, null, null);
+}
