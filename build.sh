@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for building, running, testing and benchmarking Orchestrator.
-#   ./build.sh run     the scheduler in the foreground on the embedded LiteDB default (data/scheduler.db)
+#   ./build.sh run     the scheduler and a local agent in the foreground (state in data/scheduler.db,
+#                      containers on the local Docker); Ctrl-C stops both
 #   ./build.sh test    every test; ends with the line "N passed, N failed"
 #   ./build.sh bench   the benchmarks (numbers in the README)
 #   ./build.sh build   just build
@@ -18,13 +19,75 @@ build() {
   dotnet build Orchestrator.sln -c "${CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly "$@" >&2
 }
 
+# Docker: installed with apt where missing (as root), dockerd started where not running. Where neither
+# is possible, one clear line and a non-zero exit: the Docker tests never skip silently.
+DOCKER_LOG="${DOCKER_LOG:-/tmp/orchestrator-dockerd.log}"
+TEST_IMAGE="orchestrator-test/busybox:latest"
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+apt_install() {
+  [ "$(id -u)" -eq 0 ] || die "$* is missing and only root can install it; install it (apt-get install -y $*) and run again"
+  command -v apt-get >/dev/null 2>&1 || die "$* is missing and there is no apt-get to install it with"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 || die "apt-get install $* failed"
+}
+
+ensure_docker() {
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  if ! docker info >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] || die "dockerd is not running and only root can start it"
+    echo "build.sh: starting dockerd (log: $DOCKER_LOG)" >&2
+    nohup dockerd >"$DOCKER_LOG" 2>&1 &
+    for _ in $(seq 1 90); do
+      docker info >/dev/null 2>&1 && break
+      sleep 1
+    done
+    docker info >/dev/null 2>&1 || die "dockerd did not come up within 90 s; see $DOCKER_LOG"
+  fi
+}
+
+# The test image: Debian's busybox-static in an otherwise empty root file system, made with
+# docker import, because nothing can be pulled here. It has sh, sleep, httpd and /www/index.html.
+ensure_test_image() {
+  docker image inspect "$TEST_IMAGE" >/dev/null 2>&1 && return 0
+  [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || apt_install busybox-static
+  local rootfs; rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  echo hello >"$rootfs/www/index.html"
+  tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' - "$TEST_IMAGE" >/dev/null || die "docker import of $TEST_IMAGE failed"
+  rm -rf "$rootfs"
+  echo "build.sh: built $TEST_IMAGE" >&2
+}
+
 cmd_run() {
+  ensure_docker
   build
-  echo "scheduler: listening on ${Scheduler__Listen:-127.0.0.1:7400}, state in ${Scheduler__DataPath:-data/scheduler.db} (Ctrl-C stops it)"
-  exec dotnet "scheduler/bin/${CONFIGURATION:-Release}/net10.0/orchestrator-scheduler.dll" "$@"
+  local bin="bin/${CONFIGURATION:-Release}/net10.0"
+  local listen="${Scheduler__Listen:-127.0.0.1:7400}"
+  echo "scheduler: listening on $listen, state in ${Scheduler__DataPath:-data/scheduler.db}; a local agent on the local Docker (Ctrl-C stops both)" >&2
+  dotnet "scheduler/$bin/orchestrator-scheduler.dll" "$@" &
+  local scheduler=$!
+  # The local agent publishes container ports on 127.0.0.1 unless told otherwise.
+  Agent__SchedulerAddress="${Agent__SchedulerAddress:-http://$listen}" Agent__HostIp="${Agent__HostIp:-127.0.0.1}" \
+    dotnet "agent/$bin/orchestrator-agent.dll" &
+  local agent=$!
+  trap 'kill -TERM $agent $scheduler 2>/dev/null; wait $agent $scheduler 2>/dev/null; exit 0' INT TERM
+  wait -n $scheduler $agent || true
+  kill -TERM $agent $scheduler 2>/dev/null || true
+  wait $agent $scheduler 2>/dev/null || true
 }
 
 cmd_test() {
+  ensure_docker
+  ensure_test_image
   build
   local results; results=$(mktemp -d)
   local status=0

@@ -37,6 +37,11 @@ internal sealed partial class AgentApi(ClusterState state, TimeProvider time, IL
             {
                 LogSessionClosed(log, nodeKey);
             }
+            catch (Exception e) when (e is IOException || (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+            {
+                // The agent went away without ending its stream (killed, network lost): not an error here.
+                LogStreamAborted(log, nodeKey, e.Message);
+            }
             finally
             {
                 session.Close();
@@ -129,6 +134,9 @@ internal sealed partial class AgentApi(ClusterState state, TimeProvider time, IL
         registered.StopTasks.AddRange(welcome.Stop);
         return new SchedulerMessage { Registered = registered };
     }
+
+    [LoggerMessage(11, LogLevel.Information, "Agent stream of {Node} broke off: {Problem}")]
+    private static partial void LogStreamAborted(ILogger logger, string node, string problem);
 
     [LoggerMessage(10, LogLevel.Information, "Agent stream of {Node} closed by the scheduler")]
     private static partial void LogSessionClosed(ILogger logger, string node);

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Grpc.Reflection.V1Alpha;
+using Grpc.Net.Client;
 using Orchestrator.Contracts.V1;
+using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
 
 namespace Orchestrator.Scheduler.Tests.Daemon;
@@ -22,10 +24,12 @@ internal sealed class DaemonTests
     [Test]
     public async Task It_serves_health_and_reflection_over_cleartext_http2()
     {
-        using var daemon = SchedulerProcess.Start(DbPath);
-        Assert.That(await daemon.WaitUntilServingAsync(), Is.True, string.Join("\n", daemon.StandardError));
+        var port = DaemonProcess.FreePort();
+        using var daemon = DaemonProcess.StartScheduler(DbPath, port);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));
 
-        using var call = new ServerReflection.ServerReflectionClient(daemon.Channel).ServerReflectionInfo();
+        using var call = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.CompleteAsync();
         Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None));
@@ -41,10 +45,12 @@ internal sealed class DaemonTests
     public async Task Nothing_acknowledged_is_lost_when_the_process_is_killed()
     {
         var acknowledged = new List<string>();
-        using (var daemon = SchedulerProcess.Start(DbPath))
+        var port = DaemonProcess.FreePort();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using (var daemon = DaemonProcess.StartScheduler(DbPath, port))
         {
-            Assert.That(await daemon.WaitUntilServingAsync(), Is.True, string.Join("\n", daemon.StandardError));
-            var client = new TaskDefinitionService.TaskDefinitionServiceClient(daemon.Channel);
+            Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));
+            var client = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
             for (var i = 0; i < 50; i++)
             {
                 var reply = await client.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
@@ -58,9 +64,9 @@ internal sealed class DaemonTests
             daemon.KillHard();
         }
 
-        using var restarted = SchedulerProcess.Start(DbPath);
-        Assert.That(await restarted.WaitUntilServingAsync(), Is.True, string.Join("\n", restarted.StandardError));
-        var list = await new TaskDefinitionService.TaskDefinitionServiceClient(restarted.Channel)
+        using var restarted = DaemonProcess.StartScheduler(DbPath, port);
+        Assert.That(await restarted.WaitUntilServingAsync(channel), Is.True, string.Join("\n", restarted.StandardError));
+        var list = await new TaskDefinitionService.TaskDefinitionServiceClient(channel)
             .ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { MaxResults = 1000 });
         Assert.That(list.TaskDefinitionArns, Is.EquivalentTo(acknowledged));
     }
@@ -71,7 +77,7 @@ internal sealed class DaemonTests
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        using var daemon = SchedulerProcess.Start(DbPath, port);
+        using var daemon = DaemonProcess.StartScheduler(DbPath, port);
         Assert.Multiple(() =>
         {
             Assert.That(daemon.WaitForExit(), Is.EqualTo(3));
@@ -85,7 +91,7 @@ internal sealed class DaemonTests
     {
         var garbage = Enumerable.Range(0, size).Select(i => (byte)(i * 7 % 256)).ToArray();
         File.WriteAllBytes(DbPath, garbage);
-        using var daemon = SchedulerProcess.Start(DbPath);
+        using var daemon = DaemonProcess.StartScheduler(DbPath, DaemonProcess.FreePort());
         Assert.Multiple(() =>
         {
             Assert.That(daemon.WaitForExit(), Is.EqualTo(2));
@@ -100,7 +106,7 @@ internal sealed class DaemonTests
     {
         File.WriteAllText(Path.Combine(_directory, "not-a-directory"), "");
         var path = Path.Combine(_directory, "not-a-directory", "scheduler.db");
-        using var daemon = SchedulerProcess.Start(path);
+        using var daemon = DaemonProcess.StartScheduler(path, DaemonProcess.FreePort());
         Assert.Multiple(() =>
         {
             Assert.That(daemon.WaitForExit(), Is.EqualTo(2));
@@ -113,7 +119,7 @@ internal sealed class DaemonTests
     [TestCase("--Scheduler:Listen=nowhere", "orchestrator-scheduler: Scheduler:Listen must be an address and port such as 127.0.0.1:7400, not \"nowhere\"")]
     public void A_bad_setting_stops_it_with_one_line_and_exit_code_1(string setting, string line)
     {
-        using var daemon = SchedulerProcess.Start(DbPath, null, setting);
+        using var daemon = DaemonProcess.StartScheduler(DbPath, DaemonProcess.FreePort(), setting);
         Assert.Multiple(() =>
         {
             Assert.That(daemon.WaitForExit(), Is.EqualTo(1));

@@ -5,57 +5,66 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 
-namespace Orchestrator.Scheduler.Tests.Daemon;
+namespace Orchestrator.Tests.Shared;
 
-/// <summary>The real scheduler daemon as a child process on 127.0.0.1, for what only a process shows.</summary>
-internal sealed class SchedulerProcess : IDisposable
+/// <summary>
+/// One of our daemons (scheduler or agent) as a real child process, as users run it. Shared by the
+/// test projects through a linked source file.
+/// </summary>
+internal sealed class DaemonProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _stderr = [];
     private readonly List<string> _stdout = [];
 
-    private SchedulerProcess(Process process, int port)
+    private DaemonProcess(Process process)
     {
         _process = process;
-        Port = port;
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.Add(e.Data); };
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.Add(e.Data); };
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
     }
 
-    public int Port { get; }
-    public GrpcChannel Channel { get; }
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     public IReadOnlyList<string> StandardError
     {
         get { lock (_stderr) return [.. _stderr]; }
     }
 
-    public static SchedulerProcess Start(string dataPath, int? port = null, params string[] settings)
+    public IReadOnlyList<string> StandardOutput
     {
-        var listenPort = port ?? FreePort();
-        var dll = Path.Combine(AppContext.BaseDirectory, "orchestrator-scheduler.dll");
+        get { lock (_stdout) return [.. _stdout]; }
+    }
+
+    /// <summary>Starts orchestrator-scheduler.dll or orchestrator-agent.dll from the test's output folder.</summary>
+    public static DaemonProcess Start(string dll, IEnumerable<string> arguments)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { dll, $"--Scheduler:Listen=127.0.0.1:{listenPort}", $"--Scheduler:DataPath={dataPath}" },
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var setting in settings)
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
+        foreach (var argument in arguments)
         {
-            info.ArgumentList.Add(setting);
+            info.ArgumentList.Add(argument);
         }
 
-        return new SchedulerProcess(Process.Start(info)!, listenPort);
+        return new DaemonProcess(Process.Start(info)!);
     }
 
+    public static DaemonProcess StartScheduler(string dataPath, int port, params string[] settings) =>
+        Start("orchestrator-scheduler.dll", [$"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", .. settings]);
+
     /// <summary>Waits until grpc.health.v1 answers SERVING, or the process ends, for at most 30 s.</summary>
-    public async Task<bool> WaitUntilServingAsync()
+    public async Task<bool> WaitUntilServingAsync(GrpcChannel channel)
     {
-        var client = new Health.HealthClient(Channel);
+        var client = new Health.HealthClient(channel);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
@@ -83,14 +92,14 @@ internal sealed class SchedulerProcess : IDisposable
         if (!_process.WaitForExit(TimeSpan.FromSeconds(60)))
         {
             _process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the scheduler did not exit within 60 s");
+            throw new TimeoutException("the daemon did not exit within 60 s");
         }
 
         _process.WaitForExit(); // flushes the redirected output
         return _process.ExitCode;
     }
 
-    /// <summary>SIGKILL: no shutdown code runs, as in a crash or a power cut of the process.</summary>
+    /// <summary>SIGKILL: no shutdown code runs, as in a crash.</summary>
     public void KillHard()
     {
         _process.Kill(entireProcessTree: true);
@@ -99,7 +108,6 @@ internal sealed class SchedulerProcess : IDisposable
 
     public void Dispose()
     {
-        Channel.Dispose();
         if (!_process.HasExited)
         {
             KillHard();
