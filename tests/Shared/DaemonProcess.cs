@@ -16,6 +16,7 @@ internal sealed class DaemonProcess : IDisposable
     private readonly Process _process;
     private readonly List<string> _stderr = [];
     private readonly List<string> _stdout = [];
+    private bool _disposed;
 
     private DaemonProcess(Process process)
     {
@@ -108,6 +109,12 @@ internal sealed class DaemonProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             KillHard();
