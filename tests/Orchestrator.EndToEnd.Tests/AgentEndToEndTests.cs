@@ -130,4 +130,27 @@ internal sealed class AgentEndToEndTests
             Assert.That(Docker.ContainersOf(cluster.Node), Has.Length.EqualTo(4), "no duplicate container");
         });
     }
+
+    [Test]
+    public async Task After_a_scheduler_crash_the_agent_reconnects_on_its_own_and_the_task_runs_on_untouched()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await cluster.RegisterAsync("sleeper", new ContainerDefinition { Name = "main", Image = Docker.TestImage, Command = { "sleep", "3600" }, Memory = 16, StopTimeoutSeconds = 2 });
+        var placed = await cluster.RunAsync("sleeper");
+        var container = (await cluster.WaitForAsync(placed.TaskId, TaskStatus.Running)).Containers.Single().RuntimeId;
+        var startedAt = Docker.Inspect(container, "{{.State.StartedAt}}");
+
+        await cluster.RestartSchedulerAsync();
+        await Cluster.EventuallyAsync(async () => (await cluster.Nodes.DescribeNodesAsync(new DescribeNodesRequest { Names = { cluster.Node } })).Nodes[0].AgentConnected,
+            "the agent is back", () => string.Join("\n", cluster.Agent!.StandardOutput.TakeLast(10)));
+
+        var task = await cluster.DescribeAsync(placed.TaskId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(task.LastStatus, Is.EqualTo(TaskStatus.Running));
+            Assert.That(task.Containers.Single().RuntimeId, Is.EqualTo(container));
+            Assert.That(Docker.Inspect(container, "{{.State.Running}} {{.State.StartedAt}}"), Is.EqualTo($"true {startedAt}"));
+            Assert.That(Docker.ContainersOf(cluster.Node), Has.Length.EqualTo(1));
+        });
+    }
 }

@@ -47,6 +47,18 @@ internal sealed class Cluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Kills the scheduler with SIGKILL and starts it again on the same port and database.</summary>
+    public async Task RestartSchedulerAsync()
+    {
+        _scheduler.KillHard();
+        _scheduler.Dispose();
+        _scheduler = DaemonProcess.StartScheduler(Path.Combine(_directory, "scheduler.db"), _port);
+        if (!await _scheduler.WaitUntilServingAsync(Channel))
+        {
+            Assert.Fail("the scheduler did not start again: " + string.Join("\n", _scheduler.StandardError));
+        }
+    }
+
     /// <summary>Starts the agent (again) and waits until its node is connected.</summary>
     public async Task StartAgentAsync()
     {
