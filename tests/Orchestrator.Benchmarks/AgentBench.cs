@@ -214,19 +214,7 @@ internal static class AgentBench
         }
     }
 
-    private static (int ExitCode, string Output) Cli(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Trim());
-    }
+    private static (int ExitCode, string Output) Cli(params string[] arguments) => DockerCli.Run(arguments);
 
     private sealed record Usage(double RssMiB, double CpuPercent);
 

@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Orchestrator.Contracts.V1;
+using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
 using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 
@@ -20,15 +19,19 @@ internal static class RunTaskBench
     public static async Task RunAsync(Report report, int agents, int calls, int concurrency)
     {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var port = FreePort();
-        using var daemon = StartDaemon(Path.Combine(directory, "bench.db"), port);
+        var port = DaemonProcess.FreePort();
+        using var daemon = DaemonProcess.StartScheduler(Path.Combine(directory, "bench.db"), port, "--Logging:LogLevel:Default=Warning");
         try
         {
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions
             {
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
             });
-            await WaitForDaemon(channel);
+            if (!await daemon.WaitUntilServingAsync(channel))
+            {
+                throw new InvalidOperationException("the scheduler did not start: " + string.Join("\n", daemon.StandardError));
+            }
+
             var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
             await definitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
             {
@@ -67,8 +70,7 @@ internal static class RunTaskBench
         }
         finally
         {
-            daemon.Kill(entireProcessTree: true);
-            daemon.WaitForExit();
+            daemon.Dispose();
             Directory.Delete(directory, recursive: true);
         }
     }
@@ -126,46 +128,5 @@ internal static class RunTaskBench
         {
             // The benchmark is over.
         }
-    }
-
-    private static Process StartDaemon(string dataPath, int port)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "orchestrator-scheduler.dll");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { dll, $"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", "--Logging:LogLevel:Default=Warning" },
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
-    }
-
-    private static async Task WaitForDaemon(GrpcChannel channel)
-    {
-        var clusters = new ClusterService.ClusterServiceClient(channel);
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            try
-            {
-                await clusters.ListClustersAsync(new ListClustersRequest());
-                return;
-            }
-            catch (RpcException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new TimeoutException("the scheduler did not start within 30 s");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,25 +1,13 @@
-using System.Diagnostics;
+using Orchestrator.Tests.Shared;
 
 namespace Orchestrator.EndToEnd.Tests;
 
-/// <summary>The docker CLI, for what a test checks behind the orchestrator's back.</summary>
+/// <summary>What the end-to-end tests ask of Docker directly.</summary>
 internal static class Docker
 {
     public const string TestImage = "orchestrator-test/busybox:latest";
 
-    public static (int ExitCode, string Output) Run(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("docker") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Trim());
-    }
+    public static (int ExitCode, string Output) Run(params string[] arguments) => DockerCli.Run(arguments);
 
     public static string Inspect(string container, string format)
     {
