@@ -149,6 +149,22 @@ internal sealed class TaskSupervisorTests
     }
 
     [Test]
+    public async Task Health_changes_from_docker_are_reported()
+    {
+        await _supervisor.StartAsync(Command(), CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        await _supervisor.OnEventAsync(new RuntimeEvent(RuntimeEventKind.HealthChanged, app.Id, app.Spec.Labels, null, ContainerHealth.Healthy), CancellationToken.None);
+        var healthy = _reports.Last.Containers.Single(c => c.Name == "app").HealthStatus;
+        await _supervisor.OnEventAsync(new RuntimeEvent(RuntimeEventKind.HealthChanged, app.Id, app.Spec.Labels, null, ContainerHealth.Unhealthy), CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            Assert.That(healthy, Is.EqualTo(HealthStatus.Healthy));
+            Assert.That(_reports.Last.Containers.Single(c => c.Name == "app").HealthStatus, Is.EqualTo(HealthStatus.Unhealthy));
+            Assert.That(_reports.Statuses(), Is.EqualTo(new[] { TaskStatus.Pending, TaskStatus.Running, TaskStatus.Running, TaskStatus.Running }));
+        });
+    }
+
+    [Test]
     public async Task A_non_essential_container_that_dies_leaves_the_task_running()
     {
         await _supervisor.StartAsync(Command(), CancellationToken.None);
