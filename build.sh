@@ -88,6 +88,8 @@ cmd_run() {
 cmd_test() {
   ensure_docker
   ensure_test_image
+  # The deploy tests check the systemd units with systemd-analyze (Debian's systemd package).
+  command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
   build
   local results; results=$(mktemp -d)
   local status=0

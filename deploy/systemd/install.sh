@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs (or removes) the Orchestrator daemons as systemd services on a Linux VM.
+#
+#   sudo deploy/systemd/install.sh                 publish both daemons, install them under /opt/orchestrator
+#   sudo deploy/systemd/install.sh --prefix /srv/o  elsewhere
+#   sudo deploy/systemd/install.sh --only scheduler (or agent)
+#   sudo deploy/systemd/install.sh --uninstall      remove binaries and units; keeps config and state
+#   deploy/systemd/install.sh --root /tmp/stage     lay everything out below a staging root, no users, no systemctl
+#
+# It publishes self-contained linux-x64 builds (the host needs no .NET), installs the units into
+# /etc/systemd/system and the settings into /etc/orchestrator (never overwriting edited ones), creates
+# the service users, and prints how to enable the services.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+prefix=/opt/orchestrator
+root=""
+only="scheduler agent"
+uninstall=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix="$2"; shift 2 ;;
+    --root) root="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
+    --only) only="$2"; shift 2 ;;
+    --uninstall) uninstall=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+etc="$root/etc/orchestrator"
+units="$root/etc/systemd/system"
+target="$root$prefix"
+staging() { [ -n "$root" ]; }
+
+if ! staging && [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (or with --root DIR to stage the files somewhere else)" >&2
+  exit 1
+fi
+
+if [ "$uninstall" -eq 1 ]; then
+  for daemon in $only; do
+    staging || systemctl disable --now "orchestrator-$daemon.service" 2>/dev/null || true
+    rm -f "$units/orchestrator-$daemon.service"
+    rm -rf "${target:?}/$daemon"
+  done
+  staging || systemctl daemon-reload
+  echo "Removed $only from $target and $units. Kept $etc and /var/lib/orchestrator; delete them by hand if you want them gone."
+  exit 0
+fi
+
+command -v dotnet >/dev/null 2>&1 || { echo "install.sh: publishing needs the .NET 10 SDK (dotnet) on this machine" >&2; exit 1; }
+mkdir -p "$etc" "$units" "$target"
+for daemon in $only; do
+  project="$repo/$daemon/Orchestrator.$(tr '[:lower:]' '[:upper:]' <<<"${daemon:0:1}")${daemon:1}.csproj"
+  echo "Publishing $daemon (self-contained, linux-x64) to $target/$daemon"
+  rm -rf "${target:?}/$daemon"
+  dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:InvariantGlobalization=true -nologo -v quiet -o "$target/$daemon" >&2
+  sed -e "s|@PREFIX@|$target|g" -e "s|@ETC@|$etc|g" "$here/orchestrator-$daemon.service" >"$units/orchestrator-$daemon.service"
+  [ -f "$etc/$daemon.env" ] || install -m 0640 "$here/$daemon.env" "$etc/$daemon.env"
+done
+
+if ! staging; then
+  if [[ " $only " == *" scheduler "* ]] && ! id orchestrator >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /var/lib/orchestrator --shell /usr/sbin/nologin orchestrator
+  fi
+  if [[ " $only " == *" agent "* ]] && ! id orchestrator-agent >/dev/null 2>&1; then
+    getent group docker >/dev/null || groupadd --system docker
+    useradd --system --no-create-home --shell /usr/sbin/nologin --groups docker orchestrator-agent
+  fi
+  chgrp -R orchestrator "$etc" 2>/dev/null || true
+  systemctl daemon-reload
+fi
+
+cat <<TEXT
+Installed $only under $target, units in $units, settings in $etc.
+Edit the settings (the scheduler listens on 127.0.0.1:7400 until you set Scheduler__Listen), then:
+  systemctl enable --now $(for d in $only; do printf 'orchestrator-%s ' "$d"; done)
+  journalctl -u orchestrator-scheduler -u orchestrator-agent -f
+TEXT

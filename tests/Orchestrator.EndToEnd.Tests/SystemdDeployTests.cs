@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Grpc.Net.Client;
+using Orchestrator.Tests.Shared;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.EndToEnd.Tests;
+
+/// <summary>
+/// deploy/systemd as far as this machine can check it without a running systemd: the install script
+/// lays out self-contained builds, units and settings; systemd-analyze accepts the units; and the
+/// installed daemons, started as systemd would start them, report READY=1 on NOTIFY_SOCKET.
+/// </summary>
+internal sealed class SystemdDeployTests
+{
+    private string _stage = "";
+
+    private string Units => Path.Combine(_stage, "etc", "systemd", "system");
+
+    [OneTimeSetUp]
+    public void Install()
+    {
+        _stage = Directory.CreateTempSubdirectory("orchestrator-stage-").FullName;
+        var (code, output) = Run("bash", Path.Combine(RepositoryRoot(), "deploy", "systemd", "install.sh"), "--root", _stage);
+        Assert.That(code, Is.EqualTo(0), output);
+    }
+
+    [OneTimeTearDown]
+    public void Remove() => Directory.Delete(_stage, recursive: true);
+
+    [Test]
+    public void Systemd_analyze_verify_accepts_both_units_without_a_warning()
+    {
+        var (code, output) = Run("systemd-analyze", "verify", Path.Combine(Units, "orchestrator-scheduler.service"), Path.Combine(Units, "orchestrator-agent.service"));
+        Assert.That((code, output), Is.EqualTo((0, "")));
+    }
+
+    [Test]
+    public void The_units_are_hardened_and_notify_systemd()
+    {
+        var scheduler = File.ReadAllText(Path.Combine(Units, "orchestrator-scheduler.service"));
+        var agent = File.ReadAllText(Path.Combine(Units, "orchestrator-agent.service"));
+        Assert.Multiple(() =>
+        {
+            foreach (var line in new[] { "Type=notify", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "EnvironmentFile=-" })
+            {
+                Assert.That(scheduler, Does.Contain(line));
+                Assert.That(agent, Does.Contain(line));
+            }
+
+            Assert.That(scheduler, Does.Contain("User=orchestrator\n").And.Contain("StateDirectory=orchestrator"));
+            Assert.That(agent, Does.Contain("SupplementaryGroups=docker"));
+            Assert.That(agent, Does.Contain($"ExecStart={_stage}/opt/orchestrator/agent/orchestrator-agent"));
+        });
+    }
+
+    [Test]
+    public async Task The_installed_scheduler_starts_with_its_installed_settings_and_reports_ready()
+    {
+        var port = DaemonProcess.FreePort();
+        var ready = await StartAsSystemdWouldAsync("scheduler", $"Scheduler__Listen=127.0.0.1:{port}", $"Scheduler__DataPath={_stage}/state/scheduler.db");
+        using var stop = ready.Process;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var serving = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.Message, Does.Contain("READY=1"));
+            Assert.That(serving.Status, Is.EqualTo(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving));
+        });
+    }
+
+    [Test]
+    public async Task The_installed_agent_starts_with_its_installed_settings_and_reports_ready()
+    {
+        var ready = await StartAsSystemdWouldAsync("agent", $"Agent__SchedulerAddress=http://127.0.0.1:{DaemonProcess.FreePort()}", "Agent__NodeName=systemd-test");
+        using var stop = ready.Process;
+        Assert.That(ready.Message, Does.Contain("READY=1"));
+    }
+
+    /// <summary>
+    /// Runs the installed binary with the unit's environment and settings file, under a parent process
+    /// named "systemd" (that is how .NET's UseSystemd knows it runs under systemd) and with
+    /// NOTIFY_SOCKET pointing at a socket this test listens on. Returns what the daemon sent there and a
+    /// handle that ends the daemon when disposed.
+    /// </summary>
+    private async Task<(RunningDaemon Process, string Message)> StartAsSystemdWouldAsync(string daemon, params string[] overrides)
+    {
+        var unit = File.ReadAllLines(Path.Combine(Units, $"orchestrator-{daemon}.service"));
+        var environment = unit.Where(l => l.StartsWith("Environment=", StringComparison.Ordinal)).Select(l => l["Environment=".Length..])
+            .Concat(File.ReadAllLines(Path.Combine(_stage, "etc", "orchestrator", $"{daemon}.env")).Where(l => l.Length > 0 && !l.StartsWith('#')))
+            .Concat(overrides)
+            .Select(l => l.Split('=', 2))
+            .ToList();
+        var execStart = unit.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..];
+
+        var socketPath = Path.Combine(_stage, $"notify-{daemon}.sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        var fakeSystemd = Path.Combine(_stage, "systemd");
+        if (!File.Exists(fakeSystemd))
+        {
+            File.CreateSymbolicLink(fakeSystemd, "/bin/bash");
+        }
+
+        var start = new ProcessStartInfo(fakeSystemd) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("\"$0\"; exit $?"); // keeps bash (named systemd) as the daemon's parent
+        start.ArgumentList.Add(execStart);
+        start.Environment["NOTIFY_SOCKET"] = socketPath;
+        foreach (var pair in environment)
+        {
+            start.Environment[pair[0]] = pair[1];
+        }
+
+        var process = new RunningDaemon(Process.Start(start)!);
+        try
+        {
+            var buffer = new byte[4096];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var received = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            return (process, Encoding.UTF8.GetString(buffer, 0, received));
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Ends the daemon and its fake systemd parent when disposed.</summary>
+    internal sealed class RunningDaemon : IDisposable
+    {
+        private readonly Process _process;
+
+        public RunningDaemon(Process process)
+        {
+            _process = process;
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public void Dispose()
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+            _process.Dispose();
+        }
+    }
+
+    private static (int ExitCode, string Output) Run(string file, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, (stdout.Result + stderr).Trim());
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orchestrator.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
+    }
+}
