@@ -4,6 +4,7 @@
 #                      containers on the local Docker); Ctrl-C stops both
 #   ./build.sh test    every test; ends with the line "N passed, N failed"
 #   ./build.sh bench   the benchmarks (numbers in the README)
+#   ./build.sh compose-up / compose-down   a three-node cluster in Docker Compose (deploy/compose)
 #   ./build.sh build   just build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -88,8 +89,10 @@ cmd_run() {
 cmd_test() {
   ensure_docker
   ensure_test_image
-  # The deploy tests check the systemd units with systemd-analyze (Debian's systemd package).
+  # The deploy tests check the systemd units with systemd-analyze (Debian's systemd package) and bring
+  # up the Compose cluster with Debian's docker-compose.
   command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   build
   local results; results=$(mktemp -d)
   local status=0
@@ -118,10 +121,46 @@ cmd_bench() {
   dotnet "tests/Orchestrator.Benchmarks/bin/${CONFIGURATION:-Release}/net10.0/Orchestrator.Benchmarks.dll" "$@"
 }
 
+compose() {
+  docker-compose -f deploy/compose/docker-compose.yml -p "${COMPOSE_PROJECT:-orchestrator}" "$@"
+}
+
+# Publishes both daemons self-contained into deploy/compose/publish, builds the base image where none
+# is given (nothing is pulled), then builds and starts the cluster.
+cmd_compose_up() {
+  ensure_docker
+  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+  need_dotnet
+  for daemon in scheduler agent; do
+    local project="$daemon/Orchestrator.${daemon^}.csproj"
+    rm -rf "deploy/compose/publish/$daemon"
+    dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:InvariantGlobalization=true -nologo -v quiet \
+      -o "deploy/compose/publish/$daemon" >&2 || die "publishing $daemon failed"
+  done
+  if [ -z "${BASE_IMAGE:-}" ] && ! docker image inspect orchestrator/base:local >/dev/null 2>&1; then
+    deploy/compose/make-base-image.sh deploy/compose/publish/scheduler >&2
+  fi
+  compose up -d --build >&2 || die "docker-compose up failed"
+  echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400}, agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c); ./build.sh compose-down stops it"
+}
+
+# Stops the cluster, removes its volume, and removes the task containers its agents left on the host.
+cmd_compose_down() {
+  command -v docker-compose >/dev/null 2>&1 || die "docker-compose is not installed"
+  compose down -v --remove-orphans >&2 || true
+  local node
+  for node in a b c; do
+    docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null
+  done
+  echo "cluster down"
+}
+
 case "${1:-}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   build) shift; build "$@" ;;
-  *) echo "usage: ./build.sh run|test|bench|build" >&2; exit 2 ;;
+  compose-up) shift; cmd_compose_up ;;
+  compose-down) shift; cmd_compose_down ;;
+  *) echo "usage: ./build.sh run|test|bench|build|compose-up|compose-down" >&2; exit 2 ;;
 esac

@@ -22,7 +22,7 @@ internal sealed class SystemdDeployTests
     public void Install()
     {
         _stage = Directory.CreateTempSubdirectory("orchestrator-stage-").FullName;
-        var (code, output) = Run("bash", Path.Combine(RepositoryRoot(), "deploy", "systemd", "install.sh"), "--root", _stage);
+        var (code, output) = Repository.Run("bash", [Path.Combine(Repository.Root, "deploy", "systemd", "install.sh"), "--root", _stage]);
         Assert.That(code, Is.EqualTo(0), output);
     }
 
@@ -32,7 +32,7 @@ internal sealed class SystemdDeployTests
     [Test]
     public void Systemd_analyze_verify_accepts_both_units_without_a_warning()
     {
-        var (code, output) = Run("systemd-analyze", "verify", Path.Combine(Units, "orchestrator-scheduler.service"), Path.Combine(Units, "orchestrator-agent.service"));
+        var (code, output) = Repository.Run("systemd-analyze", ["verify", Path.Combine(Units, "orchestrator-scheduler.service"), Path.Combine(Units, "orchestrator-agent.service")]);
         Assert.That((code, output), Is.EqualTo((0, "")));
     }
 
@@ -146,31 +146,5 @@ internal sealed class SystemdDeployTests
             _process.WaitForExit();
             _process.Dispose();
         }
-    }
-
-    private static (int ExitCode, string Output) Run(string file, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, (stdout.Result + stderr).Trim());
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Orchestrator.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
     }
 }

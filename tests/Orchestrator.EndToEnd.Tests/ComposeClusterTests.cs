@@ -1,0 +1,131 @@
+using Grpc.Net.Client;
+using Orchestrator.Contracts.V1;
+using Orchestrator.Tests.Shared;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.EndToEnd.Tests;
+
+/// <summary>
+/// The three-node cluster of deploy/compose, brought up with ./build.sh compose-up as a user would:
+/// registration with attributes, binpack and spread across the nodes, and an agent container stopped and
+/// started again without any task running twice.
+/// </summary>
+[NonParallelizable]
+internal sealed class ComposeClusterTests
+{
+    private readonly string _project = $"orche2e{Guid.NewGuid():N}"[..14];
+    private readonly int _port = DaemonProcess.FreePort();
+    private GrpcChannel _channel = null!;
+
+    private string Prefix => _project;
+    private TaskService.TaskServiceClient Tasks => new(_channel);
+
+    [OneTimeSetUp]
+    public async Task ComposeUp()
+    {
+        Docker.RequireReady();
+        var (code, output) = BuildSh("compose-up");
+        Assert.That(code, Is.EqualTo(0), output);
+        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_port}");
+        await Cluster.EventuallyAsync(async () => (await new NodeService.NodeServiceClient(_channel).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.AgentConnected) == 3,
+            "three agents register", () => DockerCli.Run("logs", "--tail", "20", $"{_project}_agent-a_1").Output);
+        await new TaskDefinitionService.TaskDefinitionServiceClient(_channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+        {
+            Family = "web",
+            ContainerDefinitions =
+            {
+                new ContainerDefinition
+                {
+                    Name = "httpd", Image = Docker.TestImage, Command = { "httpd", "-f", "-p", "80", "-h", "/www" },
+                    Cpu = 256, Memory = 256, StopTimeoutSeconds = 2, PortMappings = { new PortMapping { ContainerPort = 80 } },
+                },
+            },
+        });
+    }
+
+    [OneTimeTearDown]
+    public void ComposeDown()
+    {
+        _channel?.Dispose();
+        BuildSh("compose-down");
+    }
+
+    [Test, Order(1)]
+    public async Task Three_nodes_register_with_their_zones()
+    {
+        var nodes = (await new NodeService.NodeServiceClient(_channel).ListNodesAsync(new ListNodesRequest())).Nodes;
+        Assert.That(nodes.Select(n => (n.Name, n.Attributes["zone"], n.AgentConnected, n.Registered.Memory)), Is.EqualTo(new[]
+        {
+            ($"{Prefix}-a", "a", true, 2048), ($"{Prefix}-b", "b", true, 2048), ($"{Prefix}-c", "c", true, 2048),
+        }));
+    }
+
+    [Test, Order(2)]
+    public async Task Binpack_puts_tasks_on_one_node_and_spread_puts_one_in_each_zone()
+    {
+        var packed = await Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3, Group = "packed", PlacementStrategy = { new PlacementStrategy { Type = "binpack", Field = "memory" } } });
+        var spread = await Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3, Group = "spread", PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:zone" } } });
+        var bodies = new List<string>();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var task in spread.Tasks)
+        {
+            var running = await WaitForAsync(task.TaskId, TaskStatus.Running);
+            var binding = running.Containers.Single().NetworkBindings.Single();
+            bodies.Add((await http.GetStringAsync($"http://{binding.BindIp}:{binding.HostPort}/")).Trim());
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(packed.Tasks.Select(t => t.Node).Distinct().Count(), Is.EqualTo(1), "binpack fills one node first");
+            Assert.That(spread.Tasks.Select(t => t.Node), Is.EquivalentTo(new[] { $"{Prefix}-a", $"{Prefix}-b", $"{Prefix}-c" }));
+            Assert.That(bodies, Is.All.EqualTo("hello"));
+        });
+    }
+
+    [Test, Order(3)]
+    public async Task An_agent_stopped_and_started_again_keeps_its_tasks_and_nothing_runs_twice()
+    {
+        var placed = await Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3, Group = "survivors", PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:zone" } } });
+        var onB = placed.Tasks.Single(t => t.Node == $"{Prefix}-b");
+        var container = (await WaitForAsync(onB.TaskId, TaskStatus.Running)).Containers.Single().RuntimeId;
+
+        Assert.That(Compose("stop", "agent-b").ExitCode, Is.EqualTo(0));
+        await Cluster.EventuallyAsync(async () => !(await Node("b")).AgentConnected, "node b shows disconnected");
+        Assert.That(Compose("start", "agent-b").ExitCode, Is.EqualTo(0));
+        await Cluster.EventuallyAsync(async () => (await Node("b")).AgentConnected, "node b is back");
+
+        var task = (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { onB.TaskId } })).Tasks.Single();
+        var running = (await Tasks.ListTasksAsync(new ListTasksRequest { DesiredStatus = TaskStatus.Running, MaxResults = 1000 })).TaskIds;
+        var containersPerTask = running.ToDictionary(id => id, id => DockerCli.Run("ps", "-q", "--filter", $"label=orchestrator.task-id={id}").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Multiple(() =>
+        {
+            Assert.That((task.LastStatus, task.Containers.Single().RuntimeId), Is.EqualTo((TaskStatus.Running, container)));
+            Assert.That(containersPerTask.Values, Is.All.EqualTo(1), "every running task has exactly one running container");
+        });
+    }
+
+    private async Task<Node> Node(string suffix) =>
+        (await new NodeService.NodeServiceClient(_channel).DescribeNodesAsync(new DescribeNodesRequest { Names = { $"{Prefix}-{suffix}" } })).Nodes.Single();
+
+    private async Task<Contracts.V1.Task> WaitForAsync(string taskId, TaskStatus status)
+    {
+        Contracts.V1.Task? task = null;
+        await Cluster.EventuallyAsync(async () => (task = (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { taskId } })).Tasks.Single()).LastStatus == status,
+            $"task {taskId} is {status}", () => $"it is {task?.LastStatus}: {task?.StoppedReason}");
+        return task!;
+    }
+
+    private (int ExitCode, string Output) Compose(params string[] arguments) =>
+        Repository.Run("docker-compose", ["-f", Path.Combine(Repository.Root, "deploy", "compose", "docker-compose.yml"), "-p", _project, .. arguments], Environment());
+
+    private (int ExitCode, string Output) BuildSh(string command) => Repository.Run(Path.Combine(Repository.Root, "build.sh"), [command], Environment());
+
+    /// <summary>A compose project, port and node names of this run's own, so runs never meet.</summary>
+    private Dictionary<string, string> Environment() => new()
+    {
+        ["COMPOSE_PROJECT"] = _project,
+        ["ORCHESTRATOR_PORT"] = _port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["NODE_PREFIX"] = Prefix,
+    };
+}
