@@ -23,6 +23,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 {
     // Cleartext gRPC is HTTP/2 only (h2c): with Http1AndHttp2 clients without TLS cannot negotiate.
     kestrel.Listen(endpoint, options => options.Protocols = HttpProtocols.Http2);
+    // HTTP/2 pings find connections whose peer is gone or frozen even when no heartbeat is due.
+    kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+    kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
 });
 
 var app = builder.Build();

@@ -20,6 +20,7 @@ internal static class SchedulerServices
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
         services.AddHostedService<HistoryPruner>();
+        services.AddHostedService<HeartbeatMonitor>();
 
         services.AddGrpc(options =>
         {

@@ -88,6 +88,29 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>
+    /// Disconnects every node whose agent has been silent longer than the heartbeat timeout: a frozen
+    /// or cut-off agent can keep its TCP connection open long after it stopped working.
+    /// </summary>
+    /// <returns>How many nodes were disconnected.</returns>
+    public int DisconnectSilentAgents()
+    {
+        lock (_gate)
+        {
+            var cutoff = Now - _options.HeartbeatTimeout;
+            var silent = _nodes.Values.Where(e => e.Session is not null && e.LastHeartbeatAt < cutoff).ToList();
+            foreach (var entry in silent)
+            {
+                Log.NodeSilent(_log, entry.Record.Cluster, entry.Record.Name, _options.HeartbeatTimeout);
+                entry.Session!.Close();
+                entry.Attach(null);
+                _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
+            }
+
+            return silent.Count;
+        }
+    }
+
     /// <summary>The stream ended. Only the node's current stream counts: an older one closing changes nothing.</summary>
     public void Disconnect(string nodeKey, IAgentSession session)
     {

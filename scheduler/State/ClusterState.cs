@@ -213,6 +213,9 @@ internal sealed partial class ClusterState
         [LoggerMessage(4, LogLevel.Information, "Node {Cluster}/{Node}: agent disconnected")]
         public static partial void NodeDisconnected(ILogger logger, string cluster, string node);
 
+        [LoggerMessage(6, LogLevel.Warning, "Node {Cluster}/{Node}: no heartbeat for {Timeout}; disconnected")]
+        public static partial void NodeSilent(ILogger logger, string cluster, string node, TimeSpan timeout);
+
         [LoggerMessage(5, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
         public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);
     }

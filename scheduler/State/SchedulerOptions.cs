@@ -22,6 +22,12 @@ internal sealed class SchedulerOptions
     /// <summary>How often agents are asked to send heartbeats.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A node whose agent sent no heartbeat for this long is disconnected (its stream closed), as
+    /// Swarm does after three missed 5 s heartbeats.
+    /// </summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Seed for placement tie-breaks and the random strategy; unset means a new seed per start.</summary>
     public ulong? PlacementSeed { get; set; }
 

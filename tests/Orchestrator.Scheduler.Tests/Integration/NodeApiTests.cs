@@ -127,4 +127,23 @@ internal sealed class NodeApiTests : SchedulerTest
         var node = await NodeAsync("n1");
         Assert.That(node.LastHeartbeatAt.ToDateTimeOffset(), Is.EqualTo(Host.Clock.GetUtcNow()));
     }
+
+    [Test]
+    public async Task A_node_whose_agent_stops_sending_heartbeats_is_disconnected_after_the_timeout()
+    {
+        await using var quiet = await SimulatedAgent.ConnectAsync(Host.Agents, "quiet");
+        await using var chatty = await SimulatedAgent.ConnectAsync(Host.Agents, "chatty");
+        for (var i = 0; i < 4; i++)
+        {
+            Host.Clock.Advance(TimeSpan.FromSeconds(5));
+            await chatty.HeartbeatAsync();
+        }
+
+        await quiet.WaitForEndAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await NodeAsync("quiet")).AgentConnected, Is.False, "20 s without a heartbeat is past the 15 s timeout");
+            Assert.That((await NodeAsync("chatty")).AgentConnected, Is.True);
+        });
+    }
 }
