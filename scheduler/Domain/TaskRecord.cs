@@ -15,6 +15,9 @@ internal sealed record TaskRecord
     public required string Group { get; init; }
     public string StartedBy { get; init; } = "";
     public string Service { get; init; } = "";
+
+    /// <summary>The service deployment that started the task, if a service did.</summary>
+    public string Deployment { get; init; } = "";
     public required int Cpu { get; init; }
     public required int Memory { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }

@@ -21,6 +21,7 @@ internal static class SchedulerServices
         services.AddSingleton<ClusterState>();
         services.AddHostedService<HistoryPruner>();
         services.AddHostedService<HeartbeatMonitor>();
+        services.AddHostedService<ServiceScheduler>();
 
         services.AddGrpc(options =>
         {
@@ -38,6 +39,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TaskDefinitionApi>();
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<TaskApi>();
+        app.MapGrpcService<ServiceApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

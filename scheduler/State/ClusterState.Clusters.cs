@@ -93,7 +93,7 @@ internal sealed partial class ClusterState
             pending += node.Usage.Pending;
         }
 
-        // Services arrive with their own issue; until then a cluster has none.
-        return new ClusterView(cluster, registered, connected, running, pending, ActiveServices: 0);
+        var services = _services.Values.Count(s => s.Cluster == cluster.Name);
+        return new ClusterView(cluster, registered, connected, running, pending, services);
     }
 }

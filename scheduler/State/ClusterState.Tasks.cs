@@ -42,7 +42,7 @@ internal sealed partial class ClusterState
             var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
 
             var now = Now;
-            var tasks = result.Placed.Select(decision => NewTask(command, definition, group, decision, now)).ToList();
+            var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now)).ToList();
             var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
 
             var batch = new WriteBatch();
@@ -79,17 +79,8 @@ internal sealed partial class ClusterState
             reason = reason.Length > 0 ? reason : "Task stopped by user";
             var now = Now;
             var entry = _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node));
-            var stopping = task with
-            {
-                DesiredStatus = TaskState.Stopped,
-                StopCode = code,
-                StoppedReason = reason,
-                StoppingAt = now,
-                Version = task.Version + 1,
-            };
-
             var batch = new WriteBatch();
-            batch.Tasks.Add(stopping);
+            batch.Tasks.Add(Stopping(task, code, reason, now));
             Commit(batch);
             entry?.Session?.TrySend(StopCommand(task.Id, code, reason));
             return _tasks[task.Id];
@@ -162,7 +153,7 @@ internal sealed partial class ClusterState
             : throw RequestException.NotFound("task", $"task \"{taskId}\" does not exist in cluster \"{cluster}\"");
     }
 
-    private static TaskRecord NewTask(RunTaskCommand command, TaskDefinitionEntry definition, string group, PlacementDecision decision, DateTimeOffset now)
+    private static TaskRecord NewTask(string cluster, string startedBy, TaskDefinitionEntry definition, string group, PlacementDecision decision, DateTimeOffset now, string service = "", string deployment = "")
     {
         var demand = definition.Record.Demand;
         var containers = definition.Spec.ContainerDefinitions.Select(c =>
@@ -183,7 +174,7 @@ internal sealed partial class ClusterState
         return new TaskRecord
         {
             Id = Guid.NewGuid().ToString("N"),
-            Cluster = command.Cluster,
+            Cluster = cluster,
             TaskDefinitionArn = definition.Record.Arn,
             Family = definition.Record.Family,
             Revision = definition.Record.Revision,
@@ -192,12 +183,24 @@ internal sealed partial class ClusterState
             DesiredStatus = TaskState.Running,
             Containers = containers,
             Group = group,
-            StartedBy = command.StartedBy,
+            StartedBy = startedBy,
+            Service = service,
+            Deployment = deployment,
             Cpu = demand.Cpu,
             Memory = demand.Memory,
             CreatedAt = now,
         };
     }
+
+    /// <summary>The task asked to stop: the node will report STOPPED once its containers are gone.</summary>
+    private static TaskRecord Stopping(TaskRecord task, TaskStopCode code, string reason, DateTimeOffset now) => task with
+    {
+        DesiredStatus = TaskState.Stopped,
+        StopCode = code,
+        StoppedReason = reason,
+        StoppingAt = now,
+        Version = task.Version + 1,
+    };
 
     /// <summary>The task as the scheduler records it once it stopped without its node's word.</summary>
     private static TaskRecord Stopped(TaskRecord task, DateTimeOffset now, TaskStopCode code, string reason) => task with

@@ -29,6 +29,7 @@ internal sealed partial class ClusterState
     private readonly Dictionary<string, SortedDictionary<string, NodeEntry>> _nodesByCluster = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RunTaskReceipt> _receipts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceRecord> _services = new(StringComparer.Ordinal);
     private readonly SnapshotCache _snapshots;
 
     public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log)
@@ -53,6 +54,7 @@ internal sealed partial class ClusterState
         batch.TaskDefinitions.AddRange(stored.TaskDefinitions);
         batch.Nodes.AddRange(stored.Nodes);
         batch.Tasks.AddRange(stored.Tasks);
+        batch.Services.AddRange(stored.Services);
         batch.Receipts.AddRange(stored.Receipts);
         Apply(batch, publish: false);
 
@@ -154,6 +156,16 @@ internal sealed partial class ClusterState
             {
                 UsageOf(old)?.Remove(old);
             }
+        }
+
+        foreach (var service in batch.Services)
+        {
+            _services[service.Key] = service;
+        }
+
+        foreach (var key in batch.DeletedServices)
+        {
+            _services.Remove(key);
         }
 
         foreach (var receipt in batch.Receipts)

@@ -24,6 +24,7 @@ internal sealed class LiteDbStateStore : IStateStore
     private readonly ILiteCollection<BsonDocument> _taskDefinitions;
     private readonly ILiteCollection<BsonDocument> _nodes;
     private readonly ILiteCollection<BsonDocument> _tasks;
+    private readonly ILiteCollection<BsonDocument> _services;
     private readonly ILiteCollection<BsonDocument> _receipts;
 
     private readonly bool _isNew;
@@ -36,6 +37,7 @@ internal sealed class LiteDbStateStore : IStateStore
         _taskDefinitions = db.GetCollection("task_definitions");
         _nodes = db.GetCollection("nodes");
         _tasks = db.GetCollection("tasks");
+        _services = db.GetCollection("services");
         _receipts = db.GetCollection("run_task_receipts");
     }
 
@@ -110,6 +112,7 @@ internal sealed class LiteDbStateStore : IStateStore
                 ReadAll<TaskDefinitionRecord>(_taskDefinitions),
                 ReadAll<NodeRecord>(_nodes),
                 ReadAll<TaskRecord>(_tasks),
+                ReadAll<ServiceRecord>(_services),
                 ReadAll<RunTaskReceipt>(_receipts));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -141,6 +144,8 @@ internal sealed class LiteDbStateStore : IStateStore
             foreach (var key in batch.DeletedNodes) _nodes.Delete(key);
             foreach (var t in batch.Tasks) Put(_tasks, t.Id, t);
             foreach (var id in batch.DeletedTasks) _tasks.Delete(id);
+            foreach (var service in batch.Services) Put(_services, service.Key, service);
+            foreach (var key in batch.DeletedServices) _services.Delete(key);
             foreach (var r in batch.Receipts) Put(_receipts, r.Key, r);
             foreach (var key in batch.DeletedReceipts) _receipts.Delete(key);
             if (!_db.Commit())
@@ -185,6 +190,7 @@ internal sealed class LiteDbStateStore : IStateStore
         _ = _taskDefinitions.Count();
         _ = _nodes.Count();
         _ = _tasks.Count();
+        _ = _services.Count();
         _ = _receipts.Count();
     }
 

@@ -15,12 +15,14 @@ internal sealed class WriteBatch
     public List<string> DeletedNodes { get; } = [];
     public List<TaskRecord> Tasks { get; } = [];
     public List<string> DeletedTasks { get; } = [];
+    public List<ServiceRecord> Services { get; } = [];
+    public List<string> DeletedServices { get; } = [];
     public List<RunTaskReceipt> Receipts { get; } = [];
     public List<string> DeletedReceipts { get; } = [];
 
     public bool IsEmpty =>
         Clusters.Count + DeletedClusters.Count + TaskDefinitions.Count + Nodes.Count + DeletedNodes.Count
-        + Tasks.Count + DeletedTasks.Count + Receipts.Count + DeletedReceipts.Count == 0;
+        + Tasks.Count + DeletedTasks.Count + Services.Count + DeletedServices.Count + Receipts.Count + DeletedReceipts.Count == 0;
 }
 
 /// <summary>
@@ -47,4 +49,5 @@ internal sealed record StoredState(
     IReadOnlyList<TaskDefinitionRecord> TaskDefinitions,
     IReadOnlyList<NodeRecord> Nodes,
     IReadOnlyList<TaskRecord> Tasks,
+    IReadOnlyList<ServiceRecord> Services,
     IReadOnlyList<RunTaskReceipt> Receipts);

@@ -1,0 +1,48 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.State;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.Api.Mapping;
+
+internal static class ServiceMapper
+{
+    public static Contract.Service ToContract(ServiceView view)
+    {
+        var service = view.Service;
+        var result = new Contract.Service
+        {
+            Cluster = service.Cluster,
+            Name = service.Name,
+            Status = service.Deleting ? "DRAINING" : "ACTIVE",
+            TaskDefinition = service.Primary.TaskDefinitionArn,
+            DesiredCount = service.DesiredCount,
+            RunningCount = view.Running,
+            PendingCount = view.Pending,
+            DeploymentConfiguration = new Contract.DeploymentConfiguration { MinimumHealthyPercent = service.MinimumHealthyPercent, MaximumPercent = service.MaximumPercent },
+            HealthCheckGracePeriodSeconds = service.HealthCheckGracePeriodSeconds,
+            CreatedAt = Timestamps.From(service.CreatedAt),
+        };
+        result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
+        result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
+        result.Deployments.AddRange(service.Deployments.Select(d =>
+        {
+            var (running, pending) = view.PerDeployment.GetValueOrDefault(d.Id);
+            return new Contract.Deployment
+            {
+                Id = d.Id,
+                Status = d.Status.ToString().ToUpperInvariant(),
+                TaskDefinition = d.TaskDefinitionArn,
+                DesiredCount = d.Status == DeploymentStatus.Primary ? service.DesiredCount : 0,
+                RunningCount = running,
+                PendingCount = pending,
+                FailedTasks = d.FailedTasks,
+                RolloutState = d.Rollout switch { RolloutState.Completed => "COMPLETED", RolloutState.Failed => "FAILED", _ => "IN_PROGRESS" },
+                RolloutStateReason = d.RolloutReason,
+                CreatedAt = Timestamps.From(d.CreatedAt),
+                UpdatedAt = Timestamps.From(d.UpdatedAt),
+            };
+        }));
+        result.Events.AddRange(service.Events.Select(e => new Contract.ServiceEvent { Id = e.Id, CreatedAt = Timestamps.From(e.CreatedAt), Message = e.Message }));
+        return result;
+    }
+}

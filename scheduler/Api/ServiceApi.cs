@@ -1,0 +1,58 @@
+using Grpc.Core;
+using Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Api.Mapping;
+using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.State;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.Scheduler.Api;
+
+internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceServiceBase
+{
+    public override Task<CreateServiceResponse> CreateService(CreateServiceRequest request, ServerCallContext context) =>
+        Task.FromResult(new CreateServiceResponse { Service = ServiceMapper.ToContract(state.CreateService(ServiceValidator.Validate(request))) });
+
+    public override Task<UpdateServiceResponse> UpdateService(UpdateServiceRequest request, ServerCallContext context) =>
+        Task.FromResult(new UpdateServiceResponse { Service = ServiceMapper.ToContract(state.UpdateService(ServiceValidator.Validate(request))) });
+
+    public override Task<DeleteServiceResponse> DeleteService(DeleteServiceRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var name = Names.Require(request.Service, "service", "service name");
+        return Task.FromResult(new DeleteServiceResponse { Service = ServiceMapper.ToContract(state.DeleteService(cluster, name, request.Force)) });
+    }
+
+    public override Task<DescribeServicesResponse> DescribeServices(DescribeServicesRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        if (request.Services.Count == 0)
+        {
+            throw RequestException.Invalid("services", "name at least one service");
+        }
+
+        Limits.Count(request.Services, Limits.MaxDescribe, "services");
+        var response = new DescribeServicesResponse();
+        for (var i = 0; i < request.Services.Count; i++)
+        {
+            var name = Names.Require(request.Services[i], $"services[{i}]", "service name");
+            if (state.DescribeService(cluster, name) is { } view)
+            {
+                response.Services.Add(ServiceMapper.ToContract(view));
+            }
+            else
+            {
+                response.Failures.Add(new Failure { Subject = name, Reason = "MISSING", Detail = $"service \"{name}\" does not exist in cluster \"{cluster}\"" });
+            }
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override Task<ListServicesResponse> ListServices(ListServicesRequest request, ServerCallContext context)
+    {
+        var (page, next) = Paging.Page(state.ListServices(Names.Cluster(request.Cluster)), n => n, request.MaxResults, request.NextToken);
+        var response = new ListServicesResponse { NextToken = next };
+        response.ServiceNames.AddRange(page);
+        return Task.FromResult(response);
+    }
+}

@@ -1,0 +1,104 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.State;
+using Contract = Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Scheduler.Api.Validation;
+
+internal static class ServiceValidator
+{
+    public const int MaxDesiredCount = 10_000;
+
+    public static ServiceDefinition Validate(Contract.CreateServiceRequest request)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var name = Names.Require(request.ServiceName, "serviceName", "service name");
+        var reference = RequireReference(request.TaskDefinition);
+        CheckDesiredCount(request.DesiredCount);
+        var (min, max) = Percents(request.DeploymentConfiguration, 100, 200);
+        if (request.HealthCheckGracePeriodSeconds is < 0 or > 86_400)
+        {
+            throw RequestException.Invalid("healthCheckGracePeriodSeconds", $"must be between 0 and 86400, not {request.HealthCheckGracePeriodSeconds}");
+        }
+
+        // Parsed here only to refuse bad ones now; the service keeps them as given.
+        RunTaskValidator.Strategies(request.PlacementStrategy);
+        RunTaskValidator.Constraints(request.PlacementConstraints);
+        return new ServiceDefinition(
+            cluster,
+            name,
+            reference,
+            request.DesiredCount,
+            [.. request.PlacementStrategy.Select(s => new StrategySpec(s.Type, s.Field))],
+            [.. request.PlacementConstraints.Select(c => new ConstraintSpec(c.Type, c.Expression))],
+            min,
+            max,
+            request.HealthCheckGracePeriodSeconds);
+    }
+
+    public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var name = Names.Require(request.Service, "service", "service name");
+        if (request.HasDesiredCount)
+        {
+            CheckDesiredCount(request.DesiredCount);
+        }
+
+        int? min = null, max = null;
+        if (request.DeploymentConfiguration is { } configuration)
+        {
+            (var newMin, var newMax) = Percents(configuration, -1, -1);
+            min = newMin < 0 ? null : newMin;
+            max = newMax < 0 ? null : newMax;
+        }
+
+        return new ServiceUpdate(
+            cluster,
+            name,
+            request.HasDesiredCount ? request.DesiredCount : null,
+            request.TaskDefinition.Length > 0 ? RequireReference(request.TaskDefinition) : null,
+            min,
+            max,
+            request.ForceNewDeployment);
+    }
+
+    private static void CheckDesiredCount(int count)
+    {
+        if (count is < 0 or > MaxDesiredCount)
+        {
+            throw RequestException.Invalid("desiredCount", $"must be between 0 and {MaxDesiredCount}, not {count}");
+        }
+    }
+
+    private static (int Min, int Max) Percents(Contract.DeploymentConfiguration? configuration, int defaultMin, int defaultMax)
+    {
+        var min = configuration?.HasMinimumHealthyPercent == true ? configuration.MinimumHealthyPercent : defaultMin;
+        var max = configuration?.HasMaximumPercent == true ? configuration.MaximumPercent : defaultMax;
+        if (configuration?.HasMinimumHealthyPercent == true && min is < 0 or > 100)
+        {
+            throw RequestException.Invalid("deploymentConfiguration.minimumHealthyPercent", $"must be between 0 and 100, not {min}");
+        }
+
+        if (configuration?.HasMaximumPercent == true && max is < 100 or > 200)
+        {
+            throw RequestException.Invalid("deploymentConfiguration.maximumPercent", $"must be between 100 and 200, not {max}");
+        }
+
+        if (min >= 0 && max >= 0 && max - min < 1 && min == 100)
+        {
+            throw RequestException.Invalid("deploymentConfiguration", "minimumHealthyPercent 100 with maximumPercent 100 leaves no room to replace a task");
+        }
+
+        return (min, max);
+    }
+
+    private static string RequireReference(string reference)
+    {
+        if (reference.Length == 0)
+        {
+            throw RequestException.Invalid("taskDefinition", "is required: \"family\" or \"family:revision\"");
+        }
+
+        return Names.Text(reference, "taskDefinition", 300);
+    }
+}

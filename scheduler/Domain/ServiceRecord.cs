@@ -1,0 +1,78 @@
+namespace Orchestrator.Scheduler.Domain;
+
+/// <summary>
+/// A service: keep <see cref="DesiredCount"/> tasks running, rolled out deployment by deployment.
+/// <see cref="Deployments"/> is newest first; the first is the PRIMARY one, whose task definition new
+/// tasks run.
+/// </summary>
+internal sealed record ServiceRecord
+{
+    public const int MaxEvents = 100;
+
+    public required string Cluster { get; init; }
+    public required string Name { get; init; }
+    public required int DesiredCount { get; init; }
+    public required IReadOnlyList<StrategySpec> Strategies { get; init; }
+    public required IReadOnlyList<ConstraintSpec> Constraints { get; init; }
+    public int MinimumHealthyPercent { get; init; } = 100;
+    public int MaximumPercent { get; init; } = 200;
+    public int HealthCheckGracePeriodSeconds { get; init; }
+    public required IReadOnlyList<DeploymentRecord> Deployments { get; init; }
+    public IReadOnlyList<ServiceEventRecord> Events { get; init; } = [];
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Deleted with force: scaled to zero, removed once its tasks are gone.</summary>
+    public bool Deleting { get; init; }
+
+    /// <summary>Failures in a row (tasks that failed to start or whose essential container exited).</summary>
+    public int ConsecutiveFailures { get; init; }
+
+    /// <summary>No new task before this, after failures (exponential backoff).</summary>
+    public DateTimeOffset? NextStartAt { get; init; }
+
+    /// <summary>When the reconciler last looked: tasks stopped after it are new failures.</summary>
+    public DateTimeOffset LastReconciledAt { get; init; }
+
+    public string Key => KeyOf(Cluster, Name);
+    public string Group => $"service:{Name}";
+    public DeploymentRecord Primary => Deployments[0];
+
+    public static string KeyOf(string cluster, string name) => $"{cluster}/{name}";
+
+    public ServiceRecord WithEvent(DateTimeOffset at, string message) => this with
+    {
+        Events = [new ServiceEventRecord(Guid.NewGuid().ToString("N"), at, message), .. Events.Take(MaxEvents - 1)],
+    };
+}
+
+/// <summary>A placement strategy as the user gave it (type, field); parsed again where used.</summary>
+internal sealed record StrategySpec(string Type, string Field);
+
+/// <summary>A placement constraint as the user gave it.</summary>
+internal sealed record ConstraintSpec(string Type, string Expression);
+
+internal enum DeploymentStatus
+{
+    Primary,
+    Active,
+    Inactive,
+}
+
+internal enum RolloutState
+{
+    InProgress,
+    Completed,
+    Failed,
+}
+
+internal sealed record DeploymentRecord(
+    string Id,
+    string TaskDefinitionArn,
+    DeploymentStatus Status,
+    RolloutState Rollout,
+    string RolloutReason,
+    int FailedTasks,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+internal sealed record ServiceEventRecord(string Id, DateTimeOffset CreatedAt, string Message);

@@ -1,0 +1,100 @@
+using Orchestrator.Scheduler.Domain;
+
+namespace Orchestrator.Scheduler.Services;
+
+/// <summary>A live task of a service (desired RUNNING, not yet STOPPED), as the reconciler sees it.</summary>
+/// <param name="OnDrainingNode">Its node is DRAINING: the task is replaced elsewhere, like an old one.</param>
+/// <param name="Healthy">RUNNING and, where the definition has a health check, HEALTHY.</param>
+internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy)
+{
+    public bool Unhealthy => Task.Health == HealthState.Unhealthy;
+}
+
+internal sealed record TaskStop(string TaskId, string Reason);
+
+/// <summary>What one reconcile pass does to a service.</summary>
+/// <param name="Start">New tasks of the primary deployment to place.</param>
+/// <param name="RolloutComplete">The primary deployment runs everything it should, healthy, and nothing older is left.</param>
+internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, bool RolloutComplete);
+
+/// <summary>
+/// Desired against actual for one REPLICA service: a pure function, so every rolling step can be
+/// tested as a table. Rules, as ECS applies them:
+/// <list type="bullet">
+/// <item>At most ⌊desired × maximumPercent / 100⌋ tasks run at once (never fewer than desired), and at
+/// least ⌈desired × minimumHealthyPercent / 100⌉ healthy ones stay while old tasks are stopped.</item>
+/// <item>Tasks of older deployments and tasks on DRAINING nodes are "to replace": new primary tasks are
+/// started in the room that maximumPercent leaves, and the ones to replace are stopped as far as the
+/// healthy minimum allows, those that are not healthy first (stopping them costs no health).</item>
+/// <item>A task that turned UNHEALTHY after the grace period is stopped, and so replaced.</item>
+/// <item>Beyond the desired count, primary tasks are stopped: those not healthy first, then from the node
+/// that has the most of the service's tasks.</item>
+/// </list>
+/// </summary>
+internal static class ServiceReconciler
+{
+    public static ReconcilePlan Plan(ServiceRecord service, IReadOnlyList<ServiceTaskView> live, DateTimeOffset now)
+    {
+        var desired = service.Deleting ? 0 : service.DesiredCount;
+        var maxRunning = Math.Max(desired, desired * service.MaximumPercent / 100);
+        var minHealthy = (int)Math.Ceiling(desired * service.MinimumHealthyPercent / 100.0);
+        var primaryId = service.Primary.Id;
+        var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
+        var stops = new List<TaskStop>();
+
+        // Unhealthy after the grace period: replace.
+        foreach (var view in live.Where(v => v.Unhealthy && (v.Task.StartedAt ?? v.Task.CreatedAt) + grace <= now))
+        {
+            stops.Add(new TaskStop(view.Task.Id, "Task failed container health checks"));
+        }
+
+        var remaining = live.Where(v => stops.All(s => s.TaskId != v.Task.Id)).ToList();
+        var keep = remaining.Where(v => v.Task.Deployment == primaryId && !v.OnDrainingNode).ToList();
+        var replace = remaining.Where(v => v.Task.Deployment != primaryId || v.OnDrainingNode).ToList();
+
+        // Scale in: primary tasks beyond the desired count.
+        if (keep.Count > desired)
+        {
+            foreach (var view in ScaleInOrder(keep).Take(keep.Count - desired))
+            {
+                stops.Add(new TaskStop(view.Task.Id, "Service scaled in"));
+            }
+
+            keep = keep.Where(v => stops.All(s => s.TaskId != v.Task.Id)).ToList();
+        }
+
+        // Stop tasks to replace while enough healthy ones remain; the not healthy ones cost nothing.
+        var healthy = keep.Count(v => v.Healthy) + replace.Count(v => v.Healthy);
+        var surplus = healthy - minHealthy;
+        foreach (var view in replace.OrderBy(v => v.Healthy).ThenBy(v => v.Task.CreatedAt))
+        {
+            if (!view.Healthy)
+            {
+                stops.Add(new TaskStop(view.Task.Id, ReplaceReason(view)));
+            }
+            else if (surplus > 0)
+            {
+                stops.Add(new TaskStop(view.Task.Id, ReplaceReason(view)));
+                surplus--;
+            }
+        }
+
+        var stillRunning = keep.Count + replace.Count(v => stops.All(s => s.TaskId != v.Task.Id));
+        var start = Math.Max(0, Math.Min(desired - keep.Count, maxRunning - stillRunning));
+        var complete = replace.Count == 0 && keep.Count == desired && keep.All(v => v.Healthy) && stops.Count == 0;
+        return new ReconcilePlan(start, stops, complete);
+    }
+
+    private static string ReplaceReason(ServiceTaskView view) =>
+        view.OnDrainingNode ? "Node is draining" : "Replaced by a newer deployment";
+
+    private static IEnumerable<ServiceTaskView> ScaleInOrder(IEnumerable<ServiceTaskView> tasks)
+    {
+        var list = tasks.ToList();
+        var perNode = list.GroupBy(v => v.Task.Node).ToDictionary(g => g.Key, g => g.Count());
+        return list.OrderBy(v => v.Healthy)
+            .ThenByDescending(v => perNode[v.Task.Node])
+            .ThenByDescending(v => v.Task.CreatedAt)
+            .ThenBy(v => v.Task.Id, StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,290 @@
+using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Services;
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>Services: their records, and the reconcile pass that keeps their tasks as desired.</summary>
+internal sealed partial class ClusterState
+{
+    private static readonly TimeSpan BackoffCap = TimeSpan.FromMinutes(5);
+
+    public ServiceView CreateService(ServiceDefinition definition)
+    {
+        lock (_gate)
+        {
+            RequireCluster(definition.Cluster);
+            var key = ServiceRecord.KeyOf(definition.Cluster, definition.Name);
+            if (_services.ContainsKey(key))
+            {
+                throw RequestException.Exists("serviceName", $"service \"{definition.Name}\" already exists in cluster \"{definition.Cluster}\"");
+            }
+
+            var taskDefinition = RequireRunnable(definition.TaskDefinition);
+            var now = Now;
+            var service = new ServiceRecord
+            {
+                Cluster = definition.Cluster,
+                Name = definition.Name,
+                DesiredCount = definition.DesiredCount,
+                Strategies = definition.Strategies,
+                Constraints = definition.Constraints,
+                MinimumHealthyPercent = definition.MinimumHealthyPercent,
+                MaximumPercent = definition.MaximumPercent,
+                HealthCheckGracePeriodSeconds = definition.HealthCheckGracePeriodSeconds,
+                Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
+                CreatedAt = now,
+                LastReconciledAt = now,
+            }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
+
+            var batch = new WriteBatch();
+            batch.Services.Add(service);
+            Commit(batch);
+            ReconcileLocked(_services[key], now);
+            return ViewOf(_services[key]);
+        }
+    }
+
+    public ServiceView UpdateService(ServiceUpdate update)
+    {
+        lock (_gate)
+        {
+            var service = RequireService(update.Cluster, update.Name);
+            if (service.Deleting)
+            {
+                throw RequestException.Precondition("service", $"service \"{update.Name}\" is being deleted");
+            }
+
+            var now = Now;
+            var updated = service with
+            {
+                DesiredCount = update.DesiredCount ?? service.DesiredCount,
+                MinimumHealthyPercent = update.MinimumHealthyPercent ?? service.MinimumHealthyPercent,
+                MaximumPercent = update.MaximumPercent ?? service.MaximumPercent,
+            };
+            if (update.TaskDefinition is not null || update.ForceNewDeployment)
+            {
+                var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
+                var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
+                updated = updated with { Deployments = [NewDeployment(arn, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
+                updated = updated.WithEvent(now, $"service {service.Name} started a deployment of {arn}");
+            }
+
+            if (updated.DesiredCount != service.DesiredCount)
+            {
+                updated = updated.WithEvent(now, $"service {service.Name} desired count changed from {service.DesiredCount} to {updated.DesiredCount}");
+            }
+
+            var batch = new WriteBatch();
+            batch.Services.Add(updated);
+            Commit(batch);
+            ReconcileLocked(_services[service.Key], now);
+            return ViewOf(_services[service.Key]);
+        }
+    }
+
+    /// <summary>
+    /// Refused while the service wants tasks, unless forced: then it is scaled to zero and removed once
+    /// its tasks have stopped.
+    /// </summary>
+    public ServiceView DeleteService(string cluster, string name, bool force)
+    {
+        lock (_gate)
+        {
+            var service = RequireService(cluster, name);
+            if (service.DesiredCount > 0 && !force)
+            {
+                throw RequestException.Precondition("service", $"service \"{name}\" still wants {service.DesiredCount} tasks; scale it to 0 first, or delete with force");
+            }
+
+            var now = Now;
+            var batch = new WriteBatch();
+            batch.Services.Add(service with { Deleting = true, DesiredCount = 0 });
+            Commit(batch);
+            var view = ViewOf(_services[service.Key]);
+            ReconcileLocked(_services[service.Key], now);
+            return view;
+        }
+    }
+
+    public ServiceView? DescribeService(string cluster, string name)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return _services.TryGetValue(ServiceRecord.KeyOf(cluster, name), out var service) ? ViewOf(service) : null;
+        }
+    }
+
+    public IReadOnlyList<string> ListServices(string cluster)
+    {
+        lock (_gate)
+        {
+            RequireCluster(cluster);
+            return [.. _services.Values.Where(s => s.Cluster == cluster).Select(s => s.Name).Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>One pass over every service. Runs on a timer and after every change a service cares about.</summary>
+    public void ReconcileServices()
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            foreach (var service in _services.Values.ToList())
+            {
+                ReconcileLocked(service, now);
+            }
+        }
+    }
+
+    private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
+    {
+        var tasks = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name).ToList();
+        var updated = CountFailures(service, tasks, now) with { LastReconciledAt = now };
+        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
+        var plan = ServiceReconciler.Plan(updated, live, now);
+
+        var batch = new WriteBatch();
+        foreach (var stop in plan.Stops)
+        {
+            batch.Tasks.Add(Stopping(_tasks[stop.TaskId], TaskStopCode.ServiceSchedulerInitiated, stop.Reason, now));
+        }
+
+        var started = new List<(TaskRecord Task, TaskDefinitionEntry Definition)>();
+        if (plan.Start > 0)
+        {
+            updated = StartServiceTasks(updated, plan.Start, now, started);
+        }
+
+        if (plan.RolloutComplete && updated.Primary.Rollout == RolloutState.InProgress)
+        {
+            updated = updated with
+            {
+                Deployments = [updated.Primary with { Rollout = RolloutState.Completed, RolloutReason = "deployment completed", UpdatedAt = now }],
+                ConsecutiveFailures = 0,
+                NextStartAt = null,
+            };
+            updated = updated.WithEvent(now, $"service {service.Name} has reached a steady state");
+        }
+
+        if (updated.Deleting && live.Count == 0 && started.Count == 0)
+        {
+            batch.DeletedServices.Add(service.Key);
+        }
+        else if (updated != service)
+        {
+            batch.Services.Add(updated);
+        }
+
+        batch.Tasks.AddRange(started.Select(s => s.Task));
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        Commit(batch);
+        foreach (var stop in plan.Stops)
+        {
+            var task = _tasks[stop.TaskId];
+            _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node))?.Session?.TrySend(StopCommand(task.Id, TaskStopCode.ServiceSchedulerInitiated, stop.Reason));
+        }
+
+        foreach (var (task, definition) in started)
+        {
+            _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
+        }
+    }
+
+    /// <summary>Places new tasks of the primary deployment, unless a failure backoff is still running.</summary>
+    private ServiceRecord StartServiceTasks(ServiceRecord service, int count, DateTimeOffset now, List<(TaskRecord, TaskDefinitionEntry)> started)
+    {
+        if (service.NextStartAt is { } notBefore && now < notBefore)
+        {
+            return WithNewEvent(service, now, $"service {service.Name} is waiting until {notBefore:HH:mm:ss} before starting tasks again, after {service.ConsecutiveFailures} failed in a row");
+        }
+
+        var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
+        var request = new PlacementRequest(
+            definition.Record.Demand,
+            count,
+            RunTaskValidator.Strategies([.. service.Strategies.Select(s => new Contracts.V1.PlacementStrategy { Type = s.Type, Field = s.Field })]),
+            RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })]),
+            service.Group);
+        var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
+        foreach (var decision in result.Placed)
+        {
+            started.Add((NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id), definition));
+        }
+
+        if (result.Failed.Count > 0)
+        {
+            var failure = result.Failed[0];
+            service = WithNewEvent(service, now, $"service {service.Name} is unable to place {result.Failed.Count} tasks ({failure.Reason}): {failure.Detail}");
+        }
+
+        return service;
+    }
+
+    /// <summary>Tasks that failed since the last pass: counted per deployment, and they start or extend the backoff.</summary>
+    private static ServiceRecord CountFailures(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, DateTimeOffset now)
+    {
+        var failed = tasks.Where(t => t.LastStatus == TaskState.Stopped && t.StoppedAt > service.LastReconciledAt
+            && t.StopCode is TaskStopCode.TaskFailedToStart or TaskStopCode.EssentialContainerExited).ToList();
+        var healthyNow = tasks.Any(t => t.Deployment == service.Primary.Id && t.LastStatus == TaskState.Running && t.Health != HealthState.Unhealthy
+            && t.StartedAt > service.LastReconciledAt);
+        if (failed.Count == 0)
+        {
+            return healthyNow && service.ConsecutiveFailures > 0 ? service with { ConsecutiveFailures = 0, NextStartAt = null } : service;
+        }
+
+        var consecutive = service.ConsecutiveFailures + failed.Count;
+        var delay = TimeSpan.FromSeconds(Math.Min(BackoffCap.TotalSeconds, Math.Pow(2, Math.Min(consecutive - 1, 20))));
+        var deployments = service.Deployments.Select(d => d with { FailedTasks = d.FailedTasks + failed.Count(t => t.Deployment == d.Id) }).ToList();
+        var updated = service with { Deployments = deployments, ConsecutiveFailures = consecutive, NextStartAt = now + delay };
+        return updated.WithEvent(now, $"service {service.Name}: {failed.Count} task(s) stopped ({failed[0].StoppedReason}); next start in {delay.TotalSeconds:0} s");
+    }
+
+    /// <summary>Adds an event unless it would repeat the newest one (a service waiting says so once).</summary>
+    private static ServiceRecord WithNewEvent(ServiceRecord service, DateTimeOffset now, string message) =>
+        service.Events.Count > 0 && service.Events[0].Message == message ? service : service.WithEvent(now, message);
+
+    private ServiceTaskView ViewOf(TaskRecord task)
+    {
+        var draining = _nodes.TryGetValue(NodeRecord.KeyOf(task.Cluster, task.Node), out var node) && node.Record.Status != NodeState.Active;
+        var checkedHealth = _families.TryGetValue(task.Family, out var family) && family.Revisions.TryGetValue(task.Revision, out var definition)
+            && definition.Spec.ContainerDefinitions.Any(c => (!c.HasEssential || c.Essential) && c.HealthCheck is { Command.Count: > 0 });
+        var healthy = task.LastStatus == TaskState.Running && (checkedHealth ? task.Health == HealthState.Healthy : task.Health != HealthState.Unhealthy);
+        return new ServiceTaskView(task, draining, healthy);
+    }
+
+    private ServiceView ViewOf(ServiceRecord service)
+    {
+        var live = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name && t.LastStatus != TaskState.Stopped).ToList();
+        var perDeployment = live.GroupBy(t => t.Deployment).ToDictionary(
+            g => g.Key,
+            g => (g.Count(t => t.LastStatus == TaskState.Running), g.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending)));
+        return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment);
+    }
+
+    private ServiceRecord RequireService(string cluster, string name)
+    {
+        RequireCluster(cluster);
+        return _services.TryGetValue(ServiceRecord.KeyOf(cluster, name), out var service)
+            ? service
+            : throw RequestException.NotFound("service", $"service \"{name}\" does not exist in cluster \"{cluster}\"");
+    }
+
+    private TaskDefinitionEntry RequireRunnable(string reference)
+    {
+        var definition = Resolve(reference, "taskDefinition");
+        return definition.Record.Active
+            ? definition
+            : throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
+    }
+
+    private static DeploymentRecord NewDeployment(string taskDefinitionArn, DateTimeOffset now) =>
+        new($"ecs-svc/{Guid.NewGuid():N}"[..24], taskDefinitionArn, DeploymentStatus.Primary, RolloutState.InProgress, "deployment in progress", 0, now, now);
+}
