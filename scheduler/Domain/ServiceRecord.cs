@@ -30,9 +30,6 @@ internal sealed record ServiceRecord
     /// <summary>No new task before this, after failures (exponential backoff).</summary>
     public DateTimeOffset? NextStartAt { get; init; }
 
-    /// <summary>When the reconciler last looked: tasks stopped after it are new failures.</summary>
-    public DateTimeOffset LastReconciledAt { get; init; }
-
     public string Key => KeyOf(Cluster, Name);
     public string Group => $"service:{Name}";
     public DeploymentRecord Primary => Deployments[0];

@@ -18,6 +18,9 @@ internal sealed record TaskRecord
 
     /// <summary>The service deployment that started the task, if a service did.</summary>
     public string Deployment { get; init; } = "";
+
+    /// <summary>Its service has counted this task's failure (for backoff and the circuit breaker).</summary>
+    public bool FailureCounted { get; init; }
     public required int Cpu { get; init; }
     public required int Memory { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }

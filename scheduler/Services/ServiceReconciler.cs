@@ -21,8 +21,9 @@ internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, b
 /// Desired against actual for one REPLICA service: a pure function, so every rolling step can be
 /// tested as a table. Rules, as ECS applies them:
 /// <list type="bullet">
-/// <item>At most ⌊desired × maximumPercent / 100⌋ tasks run at once (never fewer than desired), and at
-/// least ⌈desired × minimumHealthyPercent / 100⌉ healthy ones stay while old tasks are stopped.</item>
+/// <item>At most ⌊desired × maximumPercent / 100⌋ tasks run at once (never fewer than desired), counting
+/// those asked to stop until they have, and at least ⌈desired × minimumHealthyPercent / 100⌉ healthy ones
+/// stay while old tasks are stopped.</item>
 /// <item>Tasks of older deployments and tasks on DRAINING nodes are "to replace": new primary tasks are
 /// started in the room that maximumPercent leaves, and the ones to replace are stopped as far as the
 /// healthy minimum allows, those that are not healthy first (stopping them costs no health).</item>
@@ -33,7 +34,8 @@ internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, b
 /// </summary>
 internal static class ServiceReconciler
 {
-    public static ReconcilePlan Plan(ServiceRecord service, IReadOnlyList<ServiceTaskView> live, DateTimeOffset now)
+    /// <param name="stopping">Tasks asked to stop that still run: they count toward the maximum until they are gone.</param>
+    public static ReconcilePlan Plan(ServiceRecord service, IReadOnlyList<ServiceTaskView> live, DateTimeOffset now, int stopping = 0)
     {
         var desired = service.Deleting ? 0 : service.DesiredCount;
         var maxRunning = Math.Max(desired, desired * service.MaximumPercent / 100);
@@ -79,7 +81,7 @@ internal static class ServiceReconciler
             }
         }
 
-        var stillRunning = keep.Count + replace.Count(v => stops.All(s => s.TaskId != v.Task.Id));
+        var stillRunning = keep.Count + replace.Count(v => stops.All(s => s.TaskId != v.Task.Id)) + stops.Count + stopping;
         var start = Math.Max(0, Math.Min(desired - keep.Count, maxRunning - stillRunning));
         var complete = replace.Count == 0 && keep.Count == desired && keep.All(v => v.Healthy) && stops.Count == 0;
         return new ReconcilePlan(start, stops, complete);

@@ -36,7 +36,6 @@ internal sealed partial class ClusterState
                 HealthCheckGracePeriodSeconds = definition.HealthCheckGracePeriodSeconds,
                 Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
                 CreatedAt = now,
-                LastReconciledAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
 
             var batch = new WriteBatch();
@@ -143,11 +142,12 @@ internal sealed partial class ClusterState
     private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
     {
         var tasks = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name).ToList();
-        var updated = CountFailures(service, tasks, now) with { LastReconciledAt = now };
-        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
-        var plan = ServiceReconciler.Plan(updated, live, now);
-
         var batch = new WriteBatch();
+        var updated = CountFailures(service, tasks, now, batch);
+        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
+        var stopping = tasks.Count(t => t.DesiredStatus == TaskState.Stopped && t.LastStatus != TaskState.Stopped);
+        var plan = ServiceReconciler.Plan(updated, live, now, stopping);
+
         foreach (var stop in plan.Stops)
         {
             batch.Tasks.Add(Stopping(_tasks[stop.TaskId], TaskStopCode.ServiceSchedulerInitiated, stop.Reason, now));
@@ -228,13 +228,18 @@ internal sealed partial class ClusterState
         return service;
     }
 
-    /// <summary>Tasks that failed since the last pass: counted per deployment, and they start or extend the backoff.</summary>
-    private static ServiceRecord CountFailures(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, DateTimeOffset now)
+    /// <summary>
+    /// Tasks that failed and were not counted yet: counted per deployment (and marked, in the same
+    /// batch), and they start or extend the backoff.
+    /// </summary>
+    private static ServiceRecord CountFailures(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, DateTimeOffset now, WriteBatch batch)
     {
-        var failed = tasks.Where(t => t.LastStatus == TaskState.Stopped && t.StoppedAt > service.LastReconciledAt
+        var failed = tasks.Where(t => t.LastStatus == TaskState.Stopped && !t.FailureCounted
             && t.StopCode is TaskStopCode.TaskFailedToStart or TaskStopCode.EssentialContainerExited).ToList();
-        var healthyNow = tasks.Any(t => t.Deployment == service.Primary.Id && t.LastStatus == TaskState.Running && t.Health != HealthState.Unhealthy
-            && t.StartedAt > service.LastReconciledAt);
+        batch.Tasks.AddRange(failed.Select(t => t with { FailureCounted = true }));
+        // A task that started after the backoff and runs: the failures in a row are over.
+        var healthyNow = service.NextStartAt is { } backoffEnd && tasks.Any(t => t.Deployment == service.Primary.Id
+            && t.LastStatus == TaskState.Running && t.Health != HealthState.Unhealthy && t.StartedAt >= backoffEnd);
         if (failed.Count == 0)
         {
             return healthyNow && service.ConsecutiveFailures > 0 ? service with { ConsecutiveFailures = 0, NextStartAt = null } : service;

@@ -18,6 +18,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     private readonly Channel<SchedulerMessage> _received = Channel.CreateUnbounded<SchedulerMessage>();
     private readonly Task _reader;
     private ulong _sequence;
+    private Task? _automatic;
 
     private SimulatedAgent(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
     {
@@ -136,6 +137,31 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         }
 
         return new TaskStateReport { TaskId = taskId, LastStatus = status, StopCode = stopCode, StoppedReason = reason, Containers = { container } };
+    }
+
+    /// <summary>
+    /// From now on the agent answers by itself: every start command with RUNNING, every stop command
+    /// with STOPPED (exit code 143). Use instead of NextCommandAsync and ReportAsync, not with them.
+    /// </summary>
+    public void RunAutomatically()
+    {
+        _automatic = Task.Run(async () =>
+        {
+            await foreach (var message in _received.Reader.ReadAllAsync())
+            {
+                var report = message.BodyCase switch
+                {
+                    SchedulerMessage.BodyOneofCase.StartTask => Report(message.StartTask.TaskId, TaskStatus.Running),
+                    SchedulerMessage.BodyOneofCase.StopTask => Report(message.StopTask.TaskId, TaskStatus.Stopped, exitCode: 143),
+                    _ => null,
+                };
+                if (report is not null)
+                {
+                    report.Sequence = ++_sequence;
+                    await _call.RequestStream.WriteAsync(new AgentMessage { TaskState = report });
+                }
+            }
+        });
     }
 
     /// <summary>Waits until the scheduler ends the stream.</summary>

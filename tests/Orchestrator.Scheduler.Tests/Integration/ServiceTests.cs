@@ -1,0 +1,203 @@
+using Grpc.Core;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Scheduler.Tests.Integration;
+
+/// <summary>Services against simulated agents and a fake clock: the reconcile pass runs once per (fake) second.</summary>
+internal sealed class ServiceTests : SchedulerTest
+{
+    private ServiceService.ServiceServiceClient Services => new(Host.Channel);
+
+    private Task<Service> DescribeServiceAsync(string name = "web") =>
+        Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { name } }).ResponseAsync.ContinueWith(t => t.Result.Services.Single());
+
+    /// <summary>Lets the fake clock run a few reconcile passes, giving the agents time to answer between them.</summary>
+    private async Task PassesAsync(int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Host.Clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<List<Contracts.V1.Task>> LiveTasksAsync()
+    {
+        var ids = (await Host.Tasks.ListTasksAsync(new ListTasksRequest { Service = "web", DesiredStatus = TaskStatus.Running })).TaskIds;
+        return ids.Count == 0 ? [] : [.. (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { ids } })).Tasks];
+    }
+
+    [Test]
+    public async Task A_service_runs_its_desired_count_and_reaches_a_steady_state()
+    {
+        await RegisterAsync();
+        await using var a = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        await using var b = await SimulatedAgent.ConnectAsync(Host.Agents, "b");
+        a.RunAutomatically();
+        b.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 3, PlacementStrategy = { new PlacementStrategy { Type = "spread" } } });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 3, "three tasks run");
+        await PassesAsync(2);
+
+        var service = await DescribeServiceAsync();
+        var tasks = await LiveTasksAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((service.DesiredCount, service.RunningCount, service.PendingCount), Is.EqualTo((3, 3, 0)));
+            Assert.That(service.Deployments.Single().RolloutState, Is.EqualTo("COMPLETED"));
+            Assert.That(service.Events[0].Message, Is.EqualTo("service web has reached a steady state"));
+            Assert.That(tasks.Select(t => t.Group).Distinct(), Is.EqualTo(new[] { "service:web" }));
+            Assert.That(tasks.GroupBy(t => t.Node).Select(g => g.Count()).Order(), Is.EqualTo(new[] { 1, 2 }), "spread over the two nodes");
+        });
+    }
+
+    [Test]
+    public async Task A_task_that_stops_is_replaced_after_the_backoff()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 1 });
+        var first = (await agent.NextCommandAsync()).StartTask.TaskId;
+        await agent.ReportAsync(first, TaskStatus.Running);
+        await agent.ReportAsync(first, TaskStatus.Stopped, exitCode: 1, stopCode: StopCode.EssentialContainerExited, reason: "Essential container in task exited");
+
+        await PassesAsync(1);
+        var waiting = agent.Drain().Where(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask).ToList();
+        await PassesAsync(2);
+        var replacement = (await agent.NextCommandAsync()).StartTask.TaskId;
+        var service = await DescribeServiceAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(waiting, Is.Empty, "no restart within the backoff");
+            Assert.That(replacement, Is.Not.EqualTo(first));
+            Assert.That(service.Deployments[0].FailedTasks, Is.EqualTo(1));
+            Assert.That(service.Events.Select(e => e.Message), Has.Some.StartsWith("service web: 1 task(s) stopped (Essential container in task exited); next start in 1 s"));
+        });
+    }
+
+    [Test]
+    public async Task Scaling_up_and_down_starts_and_stops_tasks()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        agent.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 1 });
+        await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", DesiredCount = 4 });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 4, "four run");
+        await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", DesiredCount = 2 });
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Count == 2 && (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        var stopped = (await Host.Tasks.ListTasksAsync(new ListTasksRequest { Service = "web", DesiredStatus = TaskStatus.Stopped })).TaskIds;
+        var stoppedTasks = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { stopped } })).Tasks;
+        Assert.That(stoppedTasks.Select(t => (t.StopCode, t.StoppedReason)), Is.All.EqualTo((StopCode.ServiceSchedulerInitiated, "Service scaled in")));
+    }
+
+    [Test]
+    public async Task A_rolling_update_never_breaks_min_healthy_or_max_running_and_completes()
+    {
+        await RegisterAsync();
+        await RegisterAsync(WebDefinition(memory: 256));
+        await using var a = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        await using var b = await SimulatedAgent.ConnectAsync(Host.Agents, "b");
+        a.RunAutomatically();
+        b.RunAutomatically();
+        var configuration = new DeploymentConfiguration { MinimumHealthyPercent = 50, MaximumPercent = 150 };
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web:1", DesiredCount = 4, DeploymentConfiguration = configuration });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 4, "four run");
+        await PassesAsync(1);
+
+        // Follow every task change from here on and check the invariant after each one.
+        using var watch = Host.Tasks.WatchTasks(new WatchTasksRequest { Service = "web", IncludeExisting = true });
+        var state = new Dictionary<string, Contracts.V1.Task>();
+        var violations = new List<string>();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var change in watch.ResponseStream.ReadAllAsync())
+            {
+                state[change.Task.TaskId] = change.Task;
+                var running = state.Values.Count(t => t.LastStatus == TaskStatus.Running);
+                var live = state.Values.Count(t => t.LastStatus != TaskStatus.Stopped);
+                if (!change.Existing && running < 2)
+                {
+                    violations.Add($"only {running} running after a change of {change.Task.TaskId}");
+                }
+
+                if (live > 6)
+                {
+                    violations.Add($"{live} live tasks, above 150%");
+                }
+            }
+        });
+
+        await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = "web:2" });
+        for (var i = 0; i < 30 && (await DescribeServiceAsync()).Deployments[0].RolloutState != "COMPLETED"; i++)
+        {
+            await PassesAsync(1);
+        }
+
+        var service = await DescribeServiceAsync();
+        var tasks = await LiveTasksAsync();
+        watch.Dispose();
+        await reader.ContinueWith(_ => { });
+        Assert.Multiple(() =>
+        {
+            Assert.That(service.Deployments.Single().RolloutState, Is.EqualTo("COMPLETED"));
+            Assert.That(tasks.Select(t => t.TaskDefinitionArn), Is.EqualTo(Enumerable.Repeat("web:2", 4)));
+            Assert.That(violations, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_service_waits_for_capacity_and_says_why_then_places_when_a_node_joins()
+    {
+        await RegisterAsync();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 2 });
+        var waiting = await DescribeServiceAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "late");
+        await PassesAsync(1);
+        var starts = new[] { await agent.NextCommandAsync(), await agent.NextCommandAsync() };
+        Assert.Multiple(() =>
+        {
+            Assert.That(waiting.Events[0].Message, Is.EqualTo("service web is unable to place 2 tasks (NO_ACTIVE_NODES): no nodes are registered in the cluster"));
+            Assert.That(starts.Select(s => s.BodyCase), Is.All.EqualTo(SchedulerMessage.BodyOneofCase.StartTask));
+        });
+    }
+
+    [Test]
+    public async Task Deleting_needs_force_while_tasks_are_wanted_and_then_stops_them()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        agent.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 2 });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        var refused = Refused(() => Services.DeleteServiceAsync(new DeleteServiceRequest { Service = "web" }).ResponseAsync);
+        var deleting = (await Services.DeleteServiceAsync(new DeleteServiceRequest { Service = "web", Force = true })).Service;
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Count == 0, "its tasks stop");
+        await PassesAsync(2);
+        var gone = await Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { "web" } });
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
+            Assert.That(deleting.Status, Is.EqualTo("DRAINING"));
+            Assert.That(gone.Failures.Single().Reason, Is.EqualTo("MISSING"));
+        });
+    }
+
+    [TestCase("{\"serviceName\": \"\", \"taskDefinition\": \"web\"}", StatusCode.InvalidArgument, "serviceName: service name is required")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"nope\"}", StatusCode.NotFound, "taskDefinition: task definition family \"nope\" does not exist")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"desiredCount\": -1}", StatusCode.InvalidArgument, "desiredCount: must be between 0 and 10000, not -1")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"maximumPercent\": 300}}", StatusCode.InvalidArgument, "deploymentConfiguration.maximumPercent: must be between 100 and 200, not 300")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"minimumHealthyPercent\": 101}}", StatusCode.InvalidArgument, "deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, not 101")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"maximumPercent\": 100}}", StatusCode.InvalidArgument, "deploymentConfiguration: minimumHealthyPercent 100 with maximumPercent 100 leaves no room to replace a task")]
+    [TestCase("{\"serviceName\": \"taken\", \"taskDefinition\": \"web\"}", StatusCode.AlreadyExists, "serviceName: service \"taken\" already exists in cluster \"default\"")]
+    public async Task Bad_service_requests_are_refused_naming_the_field(string json, StatusCode code, string detail)
+    {
+        await RegisterAsync();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "taken", TaskDefinition = "web" });
+        var request = Google.Protobuf.JsonParser.Default.Parse<CreateServiceRequest>(json);
+        var error = Refused(() => Services.CreateServiceAsync(request).ResponseAsync);
+        Assert.That((error.StatusCode, error.Status.Detail), Is.EqualTo((code, detail)));
+    }
+}

@@ -1,0 +1,167 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Services;
+
+namespace Orchestrator.Scheduler.Tests.Services;
+
+internal sealed class ServiceReconcilerTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+    private const string Old = "old";
+    private const string New = "new";
+
+    private static ServiceRecord Service(int desired, int min = 100, int max = 200, bool rolling = false, int grace = 0) => new()
+    {
+        Cluster = "default",
+        Name = "web",
+        DesiredCount = desired,
+        Strategies = [],
+        Constraints = [],
+        MinimumHealthyPercent = min,
+        MaximumPercent = max,
+        HealthCheckGracePeriodSeconds = grace,
+        Deployments = rolling
+            ? [Deployment(New, DeploymentStatus.Primary), Deployment(Old, DeploymentStatus.Active)]
+            : [Deployment(New, DeploymentStatus.Primary)],
+        CreatedAt = Now.AddHours(-1),
+    };
+
+    private static DeploymentRecord Deployment(string id, DeploymentStatus status) =>
+        new(id, $"web:{(id == New ? 2 : 1)}", status, RolloutState.InProgress, "", 0, Now.AddHours(-1), Now.AddHours(-1));
+
+    private static int _ids;
+
+    /// <summary>A live task: "n" new or "o" old deployment; healthy or not; on a draining node or not.</summary>
+    private static ServiceTaskView Task(string deployment, bool healthy = true, bool draining = false, string node = "n1", HealthState health = HealthState.Unknown) => new(new TaskRecord
+    {
+        Id = $"{++_ids:D32}",
+        Cluster = "default",
+        TaskDefinitionArn = "web:1",
+        Family = "web",
+        Revision = 1,
+        Node = node,
+        LastStatus = healthy ? TaskState.Running : TaskState.Pending,
+        DesiredStatus = TaskState.Running,
+        Containers = [],
+        Group = "service:web",
+        Service = "web",
+        Deployment = deployment,
+        Cpu = 1,
+        Memory = 1,
+        CreatedAt = Now.AddMinutes(-10 + _ids % 7),
+        StartedAt = Now.AddMinutes(-5),
+        Health = health,
+    }, draining, healthy);
+
+    private static ServiceTaskView[] Many(int count, string deployment, bool healthy = true) =>
+        [.. Enumerable.Range(0, count).Select(_ => Task(deployment, healthy))];
+
+    private static IEnumerable<TestCaseData> Steps()
+    {
+        // (service, live tasks) → (tasks to start, old to stop, new to stop, complete)
+        yield return new TestCaseData(Service(3), Array.Empty<ServiceTaskView>(), 0).Returns((3, 0, 0, false)).SetName("new service starts its desired count");
+        yield return new TestCaseData(Service(3), Many(3, New), 0).Returns((0, 0, 0, true)).SetName("steady when all run healthy");
+        yield return new TestCaseData(Service(3), Many(3, New, healthy: false), 0).Returns((0, 0, 0, false)).SetName("starting tasks are waited for");
+        yield return new TestCaseData(Service(3), Many(1, New), 0).Returns((2, 0, 0, false)).SetName("stopped tasks are replaced");
+        yield return new TestCaseData(Service(1), Many(3, New), 0).Returns((0, 0, 2, false)).SetName("scale in stops the surplus");
+        yield return new TestCaseData(Service(0), Many(2, New), 0).Returns((0, 0, 2, false)).SetName("scale to zero");
+
+        // Rolling, 4 desired, at several min/max settings.
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), Many(4, Old), 0).Returns((4, 0, 0, false)).SetName("100/200: start all new first, stop none");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), Many(4, Old).Concat(Many(4, New, healthy: false)).ToArray(), 0).Returns((0, 0, 0, false)).SetName("100/200: wait for new to be healthy");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), Many(4, Old).Concat(Many(4, New)).ToArray(), 0).Returns((0, 4, 0, false)).SetName("100/200: then stop all old");
+        yield return new TestCaseData(Service(4, 50, 200, rolling: true), Many(4, Old), 0).Returns((4, 2, 0, false)).SetName("50/200: stop half the old while starting new");
+        yield return new TestCaseData(Service(4, 50, 100, rolling: true), Many(4, Old), 0).Returns((0, 2, 0, false)).SetName("50/100: stop two old; their room is free once they are gone");
+        yield return new TestCaseData(Service(4, 50, 100, rolling: true), Many(2, Old).ToArray(), 0).Returns((2, 0, 0, false)).SetName("50/100: start two new in the room the old left");
+        yield return new TestCaseData(Service(4, 50, 100, rolling: true), Many(2, Old).Concat(Many(2, New, healthy: false)).ToArray(), 0).Returns((0, 0, 0, false)).SetName("50/100: hold while new start");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), Many(4, Old), 2).Returns((2, 0, 0, false)).SetName("tasks still stopping count toward the maximum");
+        yield return new TestCaseData(Service(4, 50, 100, rolling: true), Many(2, Old).Concat(Many(2, New)).ToArray(), 0).Returns((0, 2, 0, false)).SetName("50/100: new ones healthy, stop the last two old");
+        yield return new TestCaseData(Service(4, 0, 100, rolling: true), Many(4, Old), 0).Returns((0, 4, 0, false)).SetName("0/100: stop all old first");
+        yield return new TestCaseData(Service(4, 75, 125, rolling: true), Many(4, Old), 0).Returns((1, 1, 0, false)).SetName("75/125: one old out, one new in the extra room");
+        yield return new TestCaseData(Service(4, 100, 150, rolling: true), Many(4, Old).Concat(Many(2, New)).ToArray(), 0).Returns((0, 2, 0, false)).SetName("100/150: stop old as new become healthy");
+        yield return new TestCaseData(Service(4, 100, 150, rolling: true), Many(2, Old).Concat(Many(2, New)).ToArray(), 0).Returns((2, 0, 0, false)).SetName("100/150: room for the last new");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), Many(2, Old, healthy: false).Concat(Many(4, New)).ToArray(), 0).Returns((0, 2, 0, false)).SetName("old tasks that are not healthy go at once");
+    }
+
+    [TestCaseSource(nameof(Steps))]
+    public (int Start, int StopOld, int StopNew, bool Complete) Rolling_step(ServiceRecord service, ServiceTaskView[] live, int stopping)
+    {
+        var plan = ServiceReconciler.Plan(service, live, Now, stopping);
+        var stopped = live.Where(v => plan.Stops.Any(s => s.TaskId == v.Task.Id)).ToList();
+        return (plan.Start, stopped.Count(v => v.Task.Deployment == Old), stopped.Count(v => v.Task.Deployment == New), plan.RolloutComplete);
+    }
+
+    /// <summary>
+    /// Runs whole rollouts step by step (new tasks become healthy one pass after they start) and checks
+    /// the invariant at every step: never fewer healthy than the minimum, never more running than the maximum.
+    /// </summary>
+    [TestCase(4, 100, 200)]
+    [TestCase(4, 50, 200)]
+    [TestCase(4, 50, 100)]
+    [TestCase(6, 75, 125)]
+    [TestCase(3, 0, 100)]
+    [TestCase(10, 90, 110)]
+    public void A_whole_rollout_keeps_min_healthy_and_max_running(int desired, int min, int max)
+    {
+        var service = Service(desired, min, max, rolling: true);
+        var tasks = Many(desired, Old).ToList();
+        var minHealthy = (int)Math.Ceiling(desired * min / 100.0);
+        var maxRunning = desired * max / 100;
+        for (var pass = 0; pass < 50; pass++)
+        {
+            var plan = ServiceReconciler.Plan(service, tasks, Now);
+            if (plan.RolloutComplete)
+            {
+                Assert.That(tasks.All(t => t.Task.Deployment == New && t.Healthy) && tasks.Count == desired);
+                return;
+            }
+
+            tasks = [.. tasks.Where(t => plan.Stops.All(s => s.TaskId != t.Task.Id)).Select(t => t.Healthy ? t : t with { Healthy = true })];
+            Assert.That(tasks.Count(t => t.Healthy), Is.GreaterThanOrEqualTo(minHealthy), $"pass {pass}: healthy after stops");
+            tasks.AddRange(Many(plan.Start, New, healthy: false));
+            Assert.That(tasks.Count, Is.LessThanOrEqualTo(maxRunning), $"pass {pass}: running after starts");
+        }
+
+        Assert.Fail("the rollout did not complete in 50 passes");
+    }
+
+    [Test]
+    public void Tasks_on_a_draining_node_are_replaced_within_the_healthy_minimum()
+    {
+        var live = new[] { Task(New, draining: true, node: "d"), Task(New, draining: true, node: "d"), Task(New, node: "a"), Task(New, node: "b") };
+        var plan = ServiceReconciler.Plan(Service(4, 50, 150), live, Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That(plan.Start, Is.EqualTo(2), "two replacements, within 150%");
+            Assert.That(plan.Stops.Select(s => s.Reason), Is.EqualTo(new[] { "Node is draining", "Node is draining" }), "4 healthy - 2 = the 50% minimum");
+        });
+    }
+
+    [Test]
+    public void An_unhealthy_task_is_replaced_only_after_the_grace_period()
+    {
+        var unhealthy = Task(New, health: HealthState.Unhealthy) with { Healthy = false };
+        var within = ServiceReconciler.Plan(Service(1, grace: 600), [unhealthy], Now);
+        var after = ServiceReconciler.Plan(Service(1, grace: 60), [unhealthy], Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That(within.Stops, Is.Empty);
+            Assert.That(after.Stops.Single().Reason, Is.EqualTo("Task failed container health checks"));
+            Assert.That(after.Start, Is.EqualTo(1), "and a replacement is started");
+        });
+    }
+
+    [Test]
+    public void Scale_in_takes_from_the_node_with_most_of_the_services_tasks()
+    {
+        var live = new[] { Task(New, node: "a"), Task(New, node: "b"), Task(New, node: "b"), Task(New, node: "c") };
+        var plan = ServiceReconciler.Plan(Service(3), live, Now);
+        Assert.That(live.Single(v => v.Task.Id == plan.Stops.Single().TaskId).Task.Node, Is.EqualTo("b"));
+    }
+
+    [Test]
+    public void A_deleting_service_stops_everything()
+    {
+        var plan = ServiceReconciler.Plan(Service(3) with { Deleting = true }, Many(3, New), Now);
+        Assert.That((plan.Start, plan.Stops.Count), Is.EqualTo((0, 3)));
+    }
+}
