@@ -17,6 +17,8 @@ internal sealed record ServiceRecord
     public int MinimumHealthyPercent { get; init; } = 100;
     public int MaximumPercent { get; init; } = 200;
     public int HealthCheckGracePeriodSeconds { get; init; }
+    public bool CircuitBreaker { get; init; }
+    public bool Rollback { get; init; }
     public required IReadOnlyList<DeploymentRecord> Deployments { get; init; }
     public IReadOnlyList<ServiceEventRecord> Events { get; init; } = [];
     public required DateTimeOffset CreatedAt { get; init; }
@@ -33,6 +35,9 @@ internal sealed record ServiceRecord
     public string Key => KeyOf(Cluster, Name);
     public string Group => $"service:{Name}";
     public DeploymentRecord Primary => Deployments[0];
+
+    /// <summary>Failed tasks that trip the circuit breaker: half the desired count, from 3 to 200, as ECS.</summary>
+    public int FailureThreshold => Math.Clamp((int)Math.Ceiling(DesiredCount / 2.0), 3, 200);
 
     public static string KeyOf(string cluster, string name) => $"{cluster}/{name}";
 

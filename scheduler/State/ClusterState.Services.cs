@@ -34,6 +34,8 @@ internal sealed partial class ClusterState
                 MinimumHealthyPercent = definition.MinimumHealthyPercent,
                 MaximumPercent = definition.MaximumPercent,
                 HealthCheckGracePeriodSeconds = definition.HealthCheckGracePeriodSeconds,
+                CircuitBreaker = definition.CircuitBreaker,
+                Rollback = definition.Rollback,
                 Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
                 CreatedAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
@@ -62,6 +64,8 @@ internal sealed partial class ClusterState
                 DesiredCount = update.DesiredCount ?? service.DesiredCount,
                 MinimumHealthyPercent = update.MinimumHealthyPercent ?? service.MinimumHealthyPercent,
                 MaximumPercent = update.MaximumPercent ?? service.MaximumPercent,
+                CircuitBreaker = update.CircuitBreaker ?? service.CircuitBreaker,
+                Rollback = update.Rollback ?? service.Rollback,
             };
             if (update.TaskDefinition is not null || update.ForceNewDeployment)
             {
@@ -143,7 +147,19 @@ internal sealed partial class ClusterState
     {
         var tasks = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name).ToList();
         var batch = new WriteBatch();
-        var updated = CountFailures(service, tasks, now, batch);
+        var updated = TripCircuitBreaker(CountFailures(service, tasks, now, batch), now);
+        if (updated.Primary.Rollout == RolloutState.Failed)
+        {
+            // Tripped without rollback: hold what runs, start nothing, until the user updates the service.
+            if (updated != service || !batch.IsEmpty)
+            {
+                batch.Services.Add(updated);
+                Commit(batch);
+            }
+
+            return;
+        }
+
         var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
         var stopping = tasks.Count(t => t.DesiredStatus == TaskState.Stopped && t.LastStatus != TaskState.Stopped);
         var plan = ServiceReconciler.Plan(updated, live, now, stopping);
@@ -154,7 +170,7 @@ internal sealed partial class ClusterState
         }
 
         var started = new List<(TaskRecord Task, TaskDefinitionEntry Definition)>();
-        if (plan.Start > 0)
+        if (plan.Start > 0 && updated.Primary.Rollout != RolloutState.Failed)
         {
             updated = StartServiceTasks(updated, plan.Start, now, started);
         }
@@ -250,6 +266,37 @@ internal sealed partial class ClusterState
         var deployments = service.Deployments.Select(d => d with { FailedTasks = d.FailedTasks + failed.Count(t => t.Deployment == d.Id) }).ToList();
         var updated = service with { Deployments = deployments, ConsecutiveFailures = consecutive, NextStartAt = now + delay };
         return updated.WithEvent(now, $"service {service.Name}: {failed.Count} task(s) stopped ({failed[0].StoppedReason}); next start in {delay.TotalSeconds:0} s");
+    }
+
+    /// <summary>
+    /// A deployment in progress with as many failed tasks as the threshold is FAILED: it starts no more
+    /// tasks, and with rollback the last completed deployment becomes the primary again.
+    /// </summary>
+    private static ServiceRecord TripCircuitBreaker(ServiceRecord service, DateTimeOffset now)
+    {
+        var primary = service.Primary;
+        if (!service.CircuitBreaker || primary.Rollout != RolloutState.InProgress || primary.FailedTasks < service.FailureThreshold)
+        {
+            return service;
+        }
+
+        var reason = $"circuit breaker: {primary.FailedTasks} tasks failed (threshold {service.FailureThreshold})";
+        var failed = primary with { Rollout = RolloutState.Failed, RolloutReason = reason, UpdatedAt = now };
+        var previous = service.Deployments.Skip(1).FirstOrDefault(d => d.Rollout == RolloutState.Completed);
+        if (!service.Rollback || previous is null)
+        {
+            return (service with { Deployments = [failed, .. service.Deployments.Skip(1)] })
+                .WithEvent(now, $"service {service.Name} deployment {primary.Id} failed: {reason}");
+        }
+
+        var rollback = NewDeployment(previous.TaskDefinitionArn, now) with { RolloutReason = $"rolling back to {previous.TaskDefinitionArn}" };
+        var older = service.Deployments.Skip(1).Select(d => d with { Status = DeploymentStatus.Active });
+        return (service with
+        {
+            Deployments = [rollback, failed with { Status = DeploymentStatus.Active }, .. older],
+            ConsecutiveFailures = 0,
+            NextStartAt = null,
+        }).WithEvent(now, $"service {service.Name} deployment {primary.Id} failed: {reason}; rolling back to {previous.TaskDefinitionArn}");
     }
 
     /// <summary>Adds an event unless it would repeat the newest one (a service waiting says so once).</summary>

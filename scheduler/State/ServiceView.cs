@@ -19,7 +19,9 @@ internal sealed record ServiceDefinition(
     IReadOnlyList<ConstraintSpec> Constraints,
     int MinimumHealthyPercent,
     int MaximumPercent,
-    int HealthCheckGracePeriodSeconds);
+    int HealthCheckGracePeriodSeconds,
+    bool CircuitBreaker,
+    bool Rollback);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
 internal sealed record ServiceUpdate(
@@ -29,4 +31,6 @@ internal sealed record ServiceUpdate(
     string? TaskDefinition,
     int? MinimumHealthyPercent,
     int? MaximumPercent,
+    bool? CircuitBreaker,
+    bool? Rollback,
     bool ForceNewDeployment);

@@ -18,7 +18,12 @@ internal static class ServiceMapper
             DesiredCount = service.DesiredCount,
             RunningCount = view.Running,
             PendingCount = view.Pending,
-            DeploymentConfiguration = new Contract.DeploymentConfiguration { MinimumHealthyPercent = service.MinimumHealthyPercent, MaximumPercent = service.MaximumPercent },
+            DeploymentConfiguration = new Contract.DeploymentConfiguration
+            {
+                MinimumHealthyPercent = service.MinimumHealthyPercent,
+                MaximumPercent = service.MaximumPercent,
+                DeploymentCircuitBreaker = new Contract.DeploymentCircuitBreaker { Enable = service.CircuitBreaker, Rollback = service.Rollback },
+            },
             HealthCheckGracePeriodSeconds = service.HealthCheckGracePeriodSeconds,
             CreatedAt = Timestamps.From(service.CreatedAt),
         };

@@ -32,7 +32,9 @@ internal static class ServiceValidator
             [.. request.PlacementConstraints.Select(c => new ConstraintSpec(c.Type, c.Expression))],
             min,
             max,
-            request.HealthCheckGracePeriodSeconds);
+            request.HealthCheckGracePeriodSeconds,
+            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable == true,
+            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback == true);
     }
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
@@ -59,6 +61,8 @@ internal static class ServiceValidator
             request.TaskDefinition.Length > 0 ? RequireReference(request.TaskDefinition) : null,
             min,
             max,
+            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable,
+            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback,
             request.ForceNewDeployment);
     }
 

@@ -148,6 +148,50 @@ internal sealed class ServiceTests : SchedulerTest
         });
     }
 
+    [TestCase(true, TestName = "A failing deployment trips the circuit breaker and rolls back")]
+    [TestCase(false, TestName = "A failing deployment trips the circuit breaker and holds without rollback")]
+    public async Task Circuit_breaker(bool rollback)
+    {
+        await RegisterAsync();
+        await RegisterAsync(WebDefinition(memory: 256));
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        agent.RunAutomatically(failToStart: start => start.TaskDefinition.TaskDefinitionArn == "web:2");
+        var breaker = new DeploymentConfiguration { DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true, Rollback = rollback } };
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web:1", DesiredCount = 2, DeploymentConfiguration = breaker });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        await PassesAsync(1);
+
+        await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = "web:2" });
+        for (var i = 0; i < 40 && (await DescribeServiceAsync()).Deployments.All(d => d.RolloutState == "IN_PROGRESS"); i++)
+        {
+            await PassesAsync(1);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            await PassesAsync(1);
+        }
+
+        var service = await DescribeServiceAsync();
+        var tasks = await LiveTasksAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(service.Events.Select(e => e.Message), Has.Some.Matches("deployment .* failed: circuit breaker: [34] tasks failed \\(threshold 3\\)"));
+            Assert.That(tasks.Select(t => t.TaskDefinitionArn), Is.EqualTo(Enumerable.Repeat("web:1", 2)), "the old tasks keep serving");
+            if (rollback)
+            {
+                Assert.That((service.Deployments[0].TaskDefinition, service.Deployments[0].RolloutState), Is.EqualTo(("web:1", "COMPLETED")));
+                Assert.That(service.Events.Select(e => e.Message), Has.Some.Contains("rolling back to web:1"));
+            }
+            else
+            {
+                var failed = service.Deployments[0];
+                Assert.That((failed.TaskDefinition, failed.RolloutState), Is.EqualTo(("web:2", "FAILED")));
+                Assert.That(failed.FailedTasks, Is.InRange(3, 4), "the threshold, half of 2 but at least 3, reached by tasks failing two at a time");
+            }
+        });
+    }
+
     [Test]
     public async Task A_service_waits_for_capacity_and_says_why_then_places_when_a_node_joins()
     {

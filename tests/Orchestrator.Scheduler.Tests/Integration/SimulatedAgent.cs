@@ -143,7 +143,8 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// From now on the agent answers by itself: every start command with RUNNING, every stop command
     /// with STOPPED (exit code 143). Use instead of NextCommandAsync and ReportAsync, not with them.
     /// </summary>
-    public void RunAutomatically()
+    /// <param name="failToStart">Start commands for which to report TaskFailedToStart instead.</param>
+    public void RunAutomatically(Func<StartTaskCommand, bool>? failToStart = null)
     {
         _automatic = Task.Run(async () =>
         {
@@ -151,6 +152,8 @@ internal sealed class SimulatedAgent : IAsyncDisposable
             {
                 var report = message.BodyCase switch
                 {
+                    SchedulerMessage.BodyOneofCase.StartTask when failToStart?.Invoke(message.StartTask) == true =>
+                        Report(message.StartTask.TaskId, TaskStatus.Stopped, stopCode: StopCode.TaskFailedToStart, reason: "CannotPullContainerError: no such image"),
                     SchedulerMessage.BodyOneofCase.StartTask => Report(message.StartTask.TaskId, TaskStatus.Running),
                     SchedulerMessage.BodyOneofCase.StopTask => Report(message.StopTask.TaskId, TaskStatus.Stopped, exitCode: 143),
                     _ => null,
