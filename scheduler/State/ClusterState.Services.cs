@@ -145,7 +145,7 @@ internal sealed partial class ClusterState
 
     private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
     {
-        var tasks = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name).ToList();
+        var tasks = TasksOf(service);
         var batch = new WriteBatch();
         var updated = TripCircuitBreaker(CountFailures(service, tasks, now, batch), now);
         if (updated.Primary.Rollout == RolloutState.Failed)
@@ -250,8 +250,10 @@ internal sealed partial class ClusterState
     /// </summary>
     private static ServiceRecord CountFailures(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, DateTimeOffset now, WriteBatch batch)
     {
+        // Only this service's own deployments: an older service of the same name left its tasks behind.
         var failed = tasks.Where(t => t.LastStatus == TaskState.Stopped && !t.FailureCounted
-            && t.StopCode is TaskStopCode.TaskFailedToStart or TaskStopCode.EssentialContainerExited).ToList();
+            && t.StopCode is TaskStopCode.TaskFailedToStart or TaskStopCode.EssentialContainerExited
+            && service.Deployments.Any(d => d.Id == t.Deployment)).ToList();
         batch.Tasks.AddRange(failed.Select(t => t with { FailureCounted = true }));
         // A task that started after the backoff and runs: the failures in a row are over.
         var healthyNow = service.NextStartAt is { } backoffEnd && tasks.Any(t => t.Deployment == service.Primary.Id
@@ -314,7 +316,7 @@ internal sealed partial class ClusterState
 
     private ServiceView ViewOf(ServiceRecord service)
     {
-        var live = _tasks.Values.Where(t => t.Cluster == service.Cluster && t.Service == service.Name && t.LastStatus != TaskState.Stopped).ToList();
+        var live = TasksOf(service).Where(t => t.LastStatus != TaskState.Stopped).ToList();
         var perDeployment = live.GroupBy(t => t.Deployment).ToDictionary(
             g => g.Key,
             g => (g.Count(t => t.LastStatus == TaskState.Running), g.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending)));

@@ -30,6 +30,9 @@ internal sealed partial class ClusterState
     private readonly Dictionary<string, TaskRecord> _tasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RunTaskReceipt> _receipts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceRecord> _services = new(StringComparer.Ordinal);
+
+    // Task ids per service key, so a reconcile pass looks at its service's tasks, not at all of them.
+    private readonly Dictionary<string, HashSet<string>> _tasksByService = new(StringComparer.Ordinal);
     private readonly SnapshotCache _snapshots;
 
     public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log)
@@ -144,6 +147,16 @@ internal sealed partial class ClusterState
 
             _tasks[task.Id] = task;
             UsageOf(task)?.Add(task);
+            if (task.Service.Length > 0)
+            {
+                var key = ServiceRecord.KeyOf(task.Cluster, task.Service);
+                if (!_tasksByService.TryGetValue(key, out var ids))
+                {
+                    _tasksByService[key] = ids = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                ids.Add(task.Id);
+            }
             if (publish)
             {
                 _events.Publish(task);
@@ -155,6 +168,10 @@ internal sealed partial class ClusterState
             if (_tasks.Remove(id, out var old))
             {
                 UsageOf(old)?.Remove(old);
+                if (old.Service.Length > 0 && _tasksByService.TryGetValue(ServiceRecord.KeyOf(old.Cluster, old.Service), out var ids))
+                {
+                    ids.Remove(id);
+                }
             }
         }
 
@@ -178,6 +195,9 @@ internal sealed partial class ClusterState
             _receipts.Remove(key);
         }
     }
+
+    private List<TaskRecord> TasksOf(ServiceRecord service) =>
+        _tasksByService.TryGetValue(service.Key, out var ids) ? [.. ids.Select(id => _tasks[id])] : [];
 
     private NodeUsage? UsageOf(TaskRecord task)
     {

@@ -193,6 +193,30 @@ internal sealed class ServiceTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_service_and_its_deployments_survive_a_scheduler_restart_without_new_tasks()
+    {
+        await RegisterAsync();
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        agent.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 2 });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        await PassesAsync(1);
+        var before = (await LiveTasksAsync()).Select(t => t.TaskId).Order().ToList();
+        await agent.DisposeAsync();
+
+        RestartScheduler();
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "a", running: before.Select(id => SimulatedAgent.Report(id, TaskStatus.Running)));
+        back.RunAutomatically();
+        await PassesAsync(3);
+        var service = await DescribeServiceAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That((service.DesiredCount, service.RunningCount, service.Deployments.Single().RolloutState), Is.EqualTo((2, 2, "COMPLETED")));
+            Assert.That((await LiveTasksAsync()).Select(t => t.TaskId).Order(), Is.EqualTo(before), "the same tasks, none added");
+        });
+    }
+
+    [Test]
     public async Task A_service_waits_for_capacity_and_says_why_then_places_when_a_node_joins()
     {
         await RegisterAsync();
