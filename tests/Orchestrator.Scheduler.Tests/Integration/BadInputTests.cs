@@ -79,6 +79,15 @@ internal sealed class BadInputTests : SchedulerTest
         yield return Case("ListTasks with a bad cluster", h => h.Tasks.ListTasksAsync(new ListTasksRequest { Cluster = "a b" }).ResponseAsync, StatusCode.InvalidArgument, "cluster: \"a b\" is not a valid cluster name: use 1 to 255 letters, digits, hyphens and underscores");
         yield return Case("WatchTasks in an unknown cluster", h => ReadFirst(h.Tasks.WatchTasks(new WatchTasksRequest { Cluster = "nope" })), StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
 
+        // Services
+        yield return Case("CreateService without a name", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { TaskDefinition = "web" }).ResponseAsync, StatusCode.InvalidArgument, "serviceName: service name is required");
+        yield return Case("CreateService with a huge count", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { ServiceName = "s", TaskDefinition = "web", DesiredCount = int.MaxValue }).ResponseAsync, StatusCode.InvalidArgument, "desiredCount: must be between 0 and 10000, not 2147483647");
+        yield return Case("CreateService with a malformed constraint", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { ServiceName = "s", TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "(" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].expression: expected 'attribute:NAME', 'name', '!' or '(' but found end of expression at position 2");
+        yield return Case("UpdateService of an unknown service", h => new ServiceService.ServiceServiceClient(h.Channel).UpdateServiceAsync(new UpdateServiceRequest { Service = "nope", DesiredCount = 1 }).ResponseAsync, StatusCode.NotFound, "service: service \"nope\" does not exist in cluster \"default\"");
+        yield return Case("DeleteService without a name", h => new ServiceService.ServiceServiceClient(h.Channel).DeleteServiceAsync(new DeleteServiceRequest()).ResponseAsync, StatusCode.InvalidArgument, "service: service name is required");
+        yield return Case("DescribeServices without names", h => new ServiceService.ServiceServiceClient(h.Channel).DescribeServicesAsync(new DescribeServicesRequest()).ResponseAsync, StatusCode.InvalidArgument, "services: name at least one service");
+        yield return Case("ListServices in an unknown cluster", h => new ServiceService.ServiceServiceClient(h.Channel).ListServicesAsync(new ListServicesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
+
         // The agent protocol
         yield return Case("Connect without registering", h => ConnectWith(h, new AgentMessage { Heartbeat = new Heartbeat() }), StatusCode.InvalidArgument, "register: the first message must be RegisterNode");
         yield return Case("Connect with no resources", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { NodeName = "n2" } }), StatusCode.InvalidArgument, "register.resources: cpu and memory must both be more than 0");
@@ -143,6 +152,7 @@ internal sealed class BadInputTests : SchedulerTest
         var definitions = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { IncludeAllStatuses = true });
         var nodes = await Host.Nodes.ListNodesAsync(new ListNodesRequest());
         var tasks = await Host.Tasks.ListTasksAsync(new ListTasksRequest());
-        return string.Join("\n", clusters, definitions, nodes, tasks);
+        var services = await new ServiceService.ServiceServiceClient(Host.Channel).ListServicesAsync(new ListServicesRequest());
+        return string.Join("\n", clusters, definitions, nodes, tasks, services);
     }
 }
