@@ -11,7 +11,11 @@ internal sealed record ServiceRecord
 
     public required string Cluster { get; init; }
     public required string Name { get; init; }
+    /// <summary>For a DAEMON service, the number of nodes it should run on, as of the last pass.</summary>
     public required int DesiredCount { get; init; }
+
+    /// <summary>One task on every eligible node instead of DesiredCount placed tasks.</summary>
+    public bool Daemon { get; init; }
     public required IReadOnlyList<StrategySpec> Strategies { get; init; }
     public required IReadOnlyList<ConstraintSpec> Constraints { get; init; }
     public int MinimumHealthyPercent { get; init; } = 100;

@@ -15,7 +15,11 @@ internal sealed record TaskStop(string TaskId, string Reason);
 /// <summary>What one reconcile pass does to a service.</summary>
 /// <param name="Start">New tasks of the primary deployment to place.</param>
 /// <param name="RolloutComplete">The primary deployment runs everything it should, healthy, and nothing older is left.</param>
-internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, bool RolloutComplete);
+/// <param name="StartOn">For DAEMON services: the nodes to start a task on, one each.</param>
+internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, bool RolloutComplete, IReadOnlyList<string>? StartOn = null)
+{
+    public IReadOnlyList<string> StartOnNodes => StartOn ?? [];
+}
 
 /// <summary>
 /// Desired against actual for one REPLICA service: a pure function, so every rolling step can be

@@ -36,6 +36,7 @@ internal sealed partial class ClusterState
                 HealthCheckGracePeriodSeconds = definition.HealthCheckGracePeriodSeconds,
                 CircuitBreaker = definition.CircuitBreaker,
                 Rollback = definition.Rollback,
+                Daemon = definition.Daemon,
                 Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
                 CreatedAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
@@ -162,7 +163,20 @@ internal sealed partial class ClusterState
 
         var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
         var stopping = tasks.Count(t => t.DesiredStatus == TaskState.Stopped && t.LastStatus != TaskState.Stopped);
-        var plan = ServiceReconciler.Plan(updated, live, now, stopping);
+        ReconcilePlan plan;
+        if (updated.Daemon)
+        {
+            var (wanted, startable) = DaemonNodes(updated);
+            plan = DaemonReconciler.Plan(updated, live, wanted, startable);
+            if (updated.DesiredCount != wanted.Count)
+            {
+                updated = updated with { DesiredCount = wanted.Count };
+            }
+        }
+        else
+        {
+            plan = ServiceReconciler.Plan(updated, live, now, stopping);
+        }
 
         foreach (var stop in plan.Stops)
         {
@@ -170,7 +184,14 @@ internal sealed partial class ClusterState
         }
 
         var started = new List<(TaskRecord Task, TaskDefinitionEntry Definition)>();
-        if (plan.Start > 0 && updated.Primary.Rollout != RolloutState.Failed)
+        if (plan.StartOnNodes.Count > 0)
+        {
+            foreach (var node in plan.StartOnNodes)
+            {
+                updated = StartServiceTasks(updated, 1, now, started, node);
+            }
+        }
+        else if (plan.Start > 0)
         {
             updated = StartServiceTasks(updated, plan.Start, now, started);
         }
@@ -215,7 +236,8 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>Places new tasks of the primary deployment, unless a failure backoff is still running.</summary>
-    private ServiceRecord StartServiceTasks(ServiceRecord service, int count, DateTimeOffset now, List<(TaskRecord, TaskDefinitionEntry)> started)
+    /// <param name="onNode">For DAEMON services: the one node to place on.</param>
+    private ServiceRecord StartServiceTasks(ServiceRecord service, int count, DateTimeOffset now, List<(TaskRecord, TaskDefinitionEntry)> started, string? onNode = null)
     {
         if (service.NextStartAt is { } notBefore && now < notBefore)
         {
@@ -227,7 +249,8 @@ internal sealed partial class ClusterState
             definition.Record.Demand,
             count,
             RunTaskValidator.Strategies([.. service.Strategies.Select(s => new Contracts.V1.PlacementStrategy { Type = s.Type, Field = s.Field })]),
-            RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })]),
+            [.. RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })]),
+                .. onNode is null ? Array.Empty<PlacementConstraint>() : [OnNode(onNode)]],
             service.Group);
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
         foreach (var decision in result.Placed)
@@ -268,6 +291,36 @@ internal sealed partial class ClusterState
         var deployments = service.Deployments.Select(d => d with { FailedTasks = d.FailedTasks + failed.Count(t => t.Deployment == d.Id) }).ToList();
         var updated = service with { Deployments = deployments, ConsecutiveFailures = consecutive, NextStartAt = now + delay };
         return updated.WithEvent(now, $"service {service.Name}: {failed.Count} task(s) stopped ({failed[0].StoppedReason}); next start in {delay.TotalSeconds:0} s");
+    }
+
+    /// <summary>The memberOf constraint that pins a placement to one node.</summary>
+    private static MemberOfConstraint OnNode(string node)
+    {
+        var text = $"name == \"{node}\"";
+        return new MemberOfConstraint(text, Placement.Constraints.ConstraintParser.Parse(text));
+    }
+
+    /// <summary>The nodes a DAEMON service should run on (ACTIVE and matching), and those it can start on now.</summary>
+    private (IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable) DaemonNodes(ServiceRecord service)
+    {
+        var constraints = RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })])
+            .OfType<MemberOfConstraint>().ToList();
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        var startable = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in NodesOf(service.Cluster).Values.Where(e => e.Record.Status == NodeState.Active))
+        {
+            var snapshot = entry.Snapshot();
+            if (constraints.All(c => c.Expression.Matches(snapshot)))
+            {
+                wanted.Add(entry.Record.Name);
+                if (entry.Connected)
+                {
+                    startable.Add(entry.Record.Name);
+                }
+            }
+        }
+
+        return (wanted, startable);
     }
 
     /// <summary>

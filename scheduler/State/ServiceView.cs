@@ -21,7 +21,8 @@ internal sealed record ServiceDefinition(
     int MaximumPercent,
     int HealthCheckGracePeriodSeconds,
     bool CircuitBreaker,
-    bool Rollback);
+    bool Rollback,
+    bool Daemon);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
 internal sealed record ServiceUpdate(

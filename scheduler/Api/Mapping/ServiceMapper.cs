@@ -26,6 +26,7 @@ internal static class ServiceMapper
             },
             HealthCheckGracePeriodSeconds = service.HealthCheckGracePeriodSeconds,
             CreatedAt = Timestamps.From(service.CreatedAt),
+            SchedulingStrategy = service.Daemon ? "DAEMON" : "REPLICA",
         };
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));

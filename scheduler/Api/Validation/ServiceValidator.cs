@@ -14,7 +14,23 @@ internal static class ServiceValidator
         var name = Names.Require(request.ServiceName, "serviceName", "service name");
         var reference = RequireReference(request.TaskDefinition);
         CheckDesiredCount(request.DesiredCount);
-        var (min, max) = Percents(request.DeploymentConfiguration, 100, 200);
+        var daemon = request.SchedulingStrategy switch
+        {
+            "" or "REPLICA" => false,
+            "DAEMON" => true,
+            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Names.Clip(request.SchedulingStrategy)}\""),
+        };
+        if (daemon && request.DesiredCount != 0)
+        {
+            throw RequestException.Invalid("desiredCount", "a DAEMON service runs one task on every node; leave desiredCount out");
+        }
+
+        if (daemon && request.PlacementStrategy.Count > 0)
+        {
+            throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
+        }
+        // DAEMON services replace in place, node by node (ECS's defaults for them: 0 and 100).
+        var (min, max) = request.SchedulingStrategy == "DAEMON" ? Percents(request.DeploymentConfiguration, 0, 100) : Percents(request.DeploymentConfiguration, 100, 200);
         if (request.HealthCheckGracePeriodSeconds is < 0 or > 86_400)
         {
             throw RequestException.Invalid("healthCheckGracePeriodSeconds", $"must be between 0 and 86400, not {request.HealthCheckGracePeriodSeconds}");
@@ -34,7 +50,8 @@ internal static class ServiceValidator
             max,
             request.HealthCheckGracePeriodSeconds,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable == true,
-            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback == true);
+            request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback == true,
+            daemon);
     }
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)

@@ -217,6 +217,40 @@ internal sealed class ServiceTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_daemon_service_runs_one_task_per_matching_node_follows_joins_and_leaves_draining_nodes()
+    {
+        await RegisterAsync();
+        await using var a = await SimulatedAgent.ConnectAsync(Host.Agents, "a", attributes: new Dictionary<string, string> { ["role"] = "edge" });
+        await using var b = await SimulatedAgent.ConnectAsync(Host.Agents, "b", attributes: new Dictionary<string, string> { ["role"] = "edge" });
+        await using var other = await SimulatedAgent.ConnectAsync(Host.Agents, "db", attributes: new Dictionary<string, string> { ["role"] = "db" });
+        a.RunAutomatically();
+        b.RunAutomatically();
+        other.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest
+        {
+            ServiceName = "web", TaskDefinition = "web", SchedulingStrategy = "DAEMON",
+            PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "attribute:role == edge" } },
+        });
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Count(t => t.LastStatus == TaskStatus.Running) == 2, "one task on each edge node");
+        var first = (await LiveTasksAsync()).Select(t => t.Node).Order().ToList();
+
+        await using var late = await SimulatedAgent.ConnectAsync(Host.Agents, "c", attributes: new Dictionary<string, string> { ["role"] = "edge" });
+        late.RunAutomatically();
+        await PassesAsync(1);
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Count(t => t.LastStatus == TaskStatus.Running) == 3, "the node that joined gets one");
+
+        await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "a", Status = NodeStatus.Draining });
+        await PassesAsync(1);
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Select(t => t.Node).Order().SequenceEqual(["b", "c"]), "the draining node's task goes");
+        var service = await DescribeServiceAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.EqualTo(new[] { "a", "b" }), "not on the db node");
+            Assert.That((service.SchedulingStrategy, service.DesiredCount), Is.EqualTo(("DAEMON", 2)));
+        });
+    }
+
+    [Test]
     public async Task A_service_waits_for_capacity_and_says_why_then_places_when_a_node_joins()
     {
         await RegisterAsync();
@@ -259,6 +293,8 @@ internal sealed class ServiceTests : SchedulerTest
     [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"maximumPercent\": 300}}", StatusCode.InvalidArgument, "deploymentConfiguration.maximumPercent: must be between 100 and 200, not 300")]
     [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"minimumHealthyPercent\": 101}}", StatusCode.InvalidArgument, "deploymentConfiguration.minimumHealthyPercent: must be between 0 and 100, not 101")]
     [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"deploymentConfiguration\": {\"maximumPercent\": 100}}", StatusCode.InvalidArgument, "deploymentConfiguration: minimumHealthyPercent 100 with maximumPercent 100 leaves no room to replace a task")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"schedulingStrategy\": \"DAEMON\", \"desiredCount\": 2}", StatusCode.InvalidArgument, "desiredCount: a DAEMON service runs one task on every node; leave desiredCount out")]
+    [TestCase("{\"serviceName\": \"web\", \"taskDefinition\": \"web\", \"schedulingStrategy\": \"SOMETIMES\"}", StatusCode.InvalidArgument, "schedulingStrategy: must be \"REPLICA\" or \"DAEMON\", not \"SOMETIMES\"")]
     [TestCase("{\"serviceName\": \"taken\", \"taskDefinition\": \"web\"}", StatusCode.AlreadyExists, "serviceName: service \"taken\" already exists in cluster \"default\"")]
     public async Task Bad_service_requests_are_refused_naming_the_field(string json, StatusCode code, string detail)
     {
