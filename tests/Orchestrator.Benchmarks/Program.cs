@@ -1,7 +1,7 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [agent] [swarm] — all but swarm when none is named.
-var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "agent"] : args;
+// ./build.sh bench [placement] [packing] [runtask] [services] [agent] [swarm] — all but swarm when none is named.
+var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "agent"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 if (chosen.Contains("placement"))
@@ -17,6 +17,11 @@ if (chosen.Contains("packing"))
 if (chosen.Contains("runtask"))
 {
     await RunTaskBench.RunAsync(report, agents: 500, calls: 5_000, concurrency: 32);
+}
+
+if (chosen.Contains("services"))
+{
+    ServiceBench.Run(report, services: 1_000, tasksPerService: 10, nodes: 1_000);
 }
 
 if (chosen.Contains("agent"))
