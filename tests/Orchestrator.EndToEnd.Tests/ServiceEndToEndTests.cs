@@ -94,4 +94,23 @@ internal sealed class ServiceEndToEndTests
             Assert.That(final, Is.EqualTo(new[] { "two", "two", "two" }));
         });
     }
+
+    [Test]
+    public async Task A_revision_whose_container_exits_at_once_trips_the_circuit_breaker_and_rolls_back()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await cluster.RegisterAsync("web", Httpd("one"));
+        await cluster.RegisterAsync("web", new ContainerDefinition { Name = "web", Image = Docker.TestImage, Command = { "sh", "-c", "exit 1" }, Memory = 16 });
+        var services = new ServiceService.ServiceServiceClient(cluster.Channel);
+        var breaker = new DeploymentConfiguration { DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true, Rollback = true } };
+        await services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web:1", DesiredCount = 2, DeploymentConfiguration = breaker });
+        await Cluster.EventuallyAsync(async () => (await DescribeAsync(cluster)).Deployments is [{ RolloutState: "COMPLETED" }], "the first deployment completes");
+
+        await services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = "web:2" });
+        await Cluster.EventuallyAsync(async () => (await DescribeAsync(cluster)).Events.Any(e => e.Message.Contains("rolling back to web:1", StringComparison.Ordinal)),
+            "the circuit breaker trips", seconds: 120);
+        await Cluster.EventuallyAsync(async () => (await DescribeAsync(cluster)).Deployments is [{ RolloutState: "COMPLETED", TaskDefinition: "web:1" }], "the rollback completes", seconds: 60);
+        var running = await RunningAsync(cluster);
+        Assert.That(running.Select(t => t.TaskDefinitionArn), Is.EqualTo(new[] { "web:1", "web:1" }));
+    }
 }
