@@ -45,6 +45,7 @@ internal sealed partial class ClusterState
 
             entry.Attach(session);
             entry.LastHeartbeatAt = Now;
+            entry.DisconnectedAt = null;
             _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
             Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
@@ -104,10 +105,42 @@ internal sealed partial class ClusterState
                 Log.NodeSilent(_log, entry.Record.Cluster, entry.Record.Name, _options.HeartbeatTimeout);
                 entry.Session!.Close();
                 entry.Attach(null);
+                entry.DisconnectedAt = Now;
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
             }
 
             return silent.Count;
+        }
+    }
+
+    /// <summary>
+    /// Records STOPPED (NodeLost) every task of a node that has been without its agent for longer than
+    /// the grace, so that services replace them. When the agent comes back it is told to stop them.
+    /// </summary>
+    public int StopTasksOfLostNodes()
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            var batch = new WriteBatch();
+            foreach (var entry in _nodes.Values.Where(e => !e.Connected && e.DisconnectedAt + _options.NodeLostGrace <= now))
+            {
+                var lost = TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped).ToList();
+                if (lost.Count == 0)
+                {
+                    continue;
+                }
+
+                Log.NodeLost(_log, entry.Record.Cluster, entry.Record.Name, _options.NodeLostGrace, lost.Count);
+                batch.Tasks.AddRange(lost.Select(t => Stopped(t, now, TaskStopCode.NodeLost, $"node {entry.Record.Name} lost: no agent for {_options.NodeLostGrace.TotalSeconds:0} s")));
+            }
+
+            if (!batch.IsEmpty)
+            {
+                Commit(batch);
+            }
+
+            return batch.Tasks.Count;
         }
     }
 
@@ -119,6 +152,7 @@ internal sealed partial class ClusterState
             if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
             {
                 entry.Attach(null);
+                entry.DisconnectedAt = Now;
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
                 Log.NodeDisconnected(_log, entry.Record.Cluster, entry.Record.Name);
             }
@@ -150,6 +184,12 @@ internal sealed partial class ClusterState
             return report.LastStatus == Contract.TaskStatus.Stopped
                 ? null
                 : StopCommand(report.TaskId, TaskStopCode.None, "the scheduler has no such task on this node");
+        }
+
+        if (task.LastStatus == TaskState.Stopped)
+        {
+            // Recorded STOPPED while the node was away (NodeLost) and maybe replaced: it must not run on.
+            return report.LastStatus == Contract.TaskStatus.Stopped ? null : StopCommand(task.Id, task.StopCode, task.StoppedReason);
         }
 
         var updated = TaskReports.Apply(task, report, Now);

@@ -79,6 +79,7 @@ internal sealed partial class ClusterState
             entry.Session?.TrySend(new Contract.SchedulerMessage { Deregistered = new Contract.Deregistered { Reason = "node deregistered" } });
             entry.Session?.Close();
             entry.Attach(null);
+            entry.DisconnectedAt ??= Now;
             _snapshots.NodeChanged(cluster, name);
             return ViewOf(entry);
         }

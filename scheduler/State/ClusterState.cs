@@ -70,6 +70,12 @@ internal sealed partial class ClusterState
             Commit(first);
         }
 
+        // After a restart no agent is connected yet; each gets the grace from now to come back.
+        foreach (var entry in _nodes.Values)
+        {
+            entry.DisconnectedAt = Now;
+        }
+
         Log.Loaded(_log, _clusters.Count, _nodes.Count, _tasks.Count, _families.Sum(f => f.Value.Revisions.Count));
     }
 
@@ -247,6 +253,9 @@ internal sealed partial class ClusterState
 
         [LoggerMessage(6, LogLevel.Warning, "Node {Cluster}/{Node}: no heartbeat for {Timeout}; disconnected")]
         public static partial void NodeSilent(ILogger logger, string cluster, string node, TimeSpan timeout);
+
+        [LoggerMessage(7, LogLevel.Warning, "Node {Cluster}/{Node} lost: no agent for {Grace}; {Tasks} tasks recorded STOPPED (NodeLost)")]
+        public static partial void NodeLost(ILogger logger, string cluster, string node, TimeSpan grace, int tasks);
 
         [LoggerMessage(5, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
         public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);

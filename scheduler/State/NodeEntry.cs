@@ -13,6 +13,9 @@ internal sealed class NodeEntry(NodeRecord record)
     public NodeUsage Usage { get; } = new();
     public IAgentSession? Session { get; private set; }
     public DateTimeOffset? LastHeartbeatAt { get; set; }
+
+    /// <summary>Since when the node has had no agent stream (null while connected).</summary>
+    public DateTimeOffset? DisconnectedAt { get; set; }
     public bool Connected => Session is not null;
 
     public void Update(NodeRecord record)

@@ -28,6 +28,12 @@ internal sealed class SchedulerOptions
     /// </summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a node may be without its agent before its tasks are recorded STOPPED (NodeLost) and
+    /// services replace them elsewhere. A restarted scheduler gives every agent this long to come back.
+    /// </summary>
+    public TimeSpan NodeLostGrace { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Seed for placement tie-breaks and the random strategy; unset means a new seed per start.</summary>
     public ulong? PlacementSeed { get; set; }
 

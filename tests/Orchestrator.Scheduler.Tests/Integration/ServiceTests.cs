@@ -13,12 +13,20 @@ internal sealed class ServiceTests : SchedulerTest
     private Task<Service> DescribeServiceAsync(string name = "web") =>
         Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { name } }).ResponseAsync.ContinueWith(t => t.Result.Services.Single());
 
-    /// <summary>Lets the fake clock run a few reconcile passes, giving the agents time to answer between them.</summary>
-    private async Task PassesAsync(int count)
+    /// <summary>
+    /// Lets the fake clock run a few reconcile passes, giving the agents time to answer between them;
+    /// the agents given send heartbeats as they go.
+    /// </summary>
+    private async Task PassesAsync(int count, params SimulatedAgent[] beating)
     {
         for (var i = 0; i < count; i++)
         {
             Host.Clock.Advance(TimeSpan.FromSeconds(1));
+            foreach (var agent in beating)
+            {
+                await agent.BeatAsync();
+            }
+
             await Task.Delay(50);
         }
     }
@@ -105,7 +113,7 @@ internal sealed class ServiceTests : SchedulerTest
         var configuration = new DeploymentConfiguration { MinimumHealthyPercent = 50, MaximumPercent = 150 };
         await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web:1", DesiredCount = 4, DeploymentConfiguration = configuration });
         await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 4, "four run");
-        await PassesAsync(1);
+        await PassesAsync(1, a, b);
 
         // Follow every task change from here on and check the invariant after each one.
         using var watch = Host.Tasks.WatchTasks(new WatchTasksRequest { Service = "web", IncludeExisting = true });
@@ -133,7 +141,7 @@ internal sealed class ServiceTests : SchedulerTest
         await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = "web:2" });
         for (var i = 0; i < 30 && (await DescribeServiceAsync()).Deployments[0].RolloutState != "COMPLETED"; i++)
         {
-            await PassesAsync(1);
+            await PassesAsync(1, a, b);
         }
 
         var service = await DescribeServiceAsync();
@@ -159,17 +167,17 @@ internal sealed class ServiceTests : SchedulerTest
         var breaker = new DeploymentConfiguration { DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true, Rollback = rollback } };
         await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web:1", DesiredCount = 2, DeploymentConfiguration = breaker });
         await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 2, "two run");
-        await PassesAsync(1);
+        await PassesAsync(1, agent);
 
         await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", TaskDefinition = "web:2" });
         for (var i = 0; i < 40 && (await DescribeServiceAsync()).Deployments.All(d => d.RolloutState == "IN_PROGRESS"); i++)
         {
-            await PassesAsync(1);
+            await PassesAsync(1, agent);
         }
 
         for (var i = 0; i < 10; i++)
         {
-            await PassesAsync(1);
+            await PassesAsync(1, agent);
         }
 
         var service = await DescribeServiceAsync();
@@ -247,6 +255,36 @@ internal sealed class ServiceTests : SchedulerTest
         {
             Assert.That(first, Is.EqualTo(new[] { "a", "b" }), "not on the db node");
             Assert.That((service.SchedulingStrategy, service.DesiredCount), Is.EqualTo(("DAEMON", 2)));
+        });
+    }
+
+    [Test]
+    public async Task A_node_that_disappears_has_its_service_tasks_replaced_and_is_told_to_stop_them_when_back()
+    {
+        await RegisterAsync();
+        await using var a = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
+        var b = await SimulatedAgent.ConnectAsync(Host.Agents, "b");
+        a.RunAutomatically();
+        b.RunAutomatically();
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 2, PlacementStrategy = { new PlacementStrategy { Type = "spread" } } });
+        await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        var onB = (await LiveTasksAsync()).Single(t => t.Node == "b").TaskId;
+        await b.DisposeAsync();
+        await EventuallyAsync(async () => !(await NodeAsync("b")).AgentConnected, "b is disconnected");
+
+        await PassesAsync(30, a);
+        var withinGrace = await DescribeAsync(onB);
+        await PassesAsync(35, a);
+        await EventuallyAsync(async () => (await LiveTasksAsync()).Count(t => t.Node == "a" && t.LastStatus == TaskStatus.Running) == 2, "the replacement runs on a");
+        var lost = await DescribeAsync(onB);
+
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "b", running: [SimulatedAgent.Report(onB, TaskStatus.Running)]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(withinGrace.LastStatus, Is.EqualTo(TaskStatus.Running), "within the 60 s grace it is left alone");
+            Assert.That((lost.LastStatus, lost.StopCode), Is.EqualTo((TaskStatus.Stopped, StopCode.NodeLost)));
+            Assert.That(back.Registered.StopTasks.Select(s => s.TaskId), Is.EqualTo(new[] { onB }), "the old copy is stopped: nothing runs twice");
+            Assert.That(back.Registered.StartTasks, Is.Empty);
         });
     }
 

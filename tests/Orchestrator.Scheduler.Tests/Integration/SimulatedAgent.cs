@@ -19,6 +19,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     private readonly Task _reader;
     private ulong _sequence;
     private Task? _automatic;
+    private readonly SemaphoreSlim _writing = new(1, 1);
 
     private SimulatedAgent(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
     {
@@ -160,11 +161,33 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                 };
                 if (report is not null)
                 {
-                    report.Sequence = ++_sequence;
-                    await _call.RequestStream.WriteAsync(new AgentMessage { TaskState = report });
+                    await WriteAsync(() => new AgentMessage { TaskState = Numbered(report) });
                 }
             }
         });
+    }
+
+    /// <summary>A heartbeat without waiting for its acknowledgement; safe beside RunAutomatically.</summary>
+    public Task BeatAsync() => WriteAsync(() => new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++_sequence } });
+
+    private TaskStateReport Numbered(TaskStateReport report)
+    {
+        report.Sequence = ++_sequence;
+        return report;
+    }
+
+    /// <summary>One writer at a time on the request stream, as gRPC requires.</summary>
+    private async Task WriteAsync(Func<AgentMessage> message)
+    {
+        await _writing.WaitAsync();
+        try
+        {
+            await _call.RequestStream.WriteAsync(message());
+        }
+        finally
+        {
+            _writing.Release();
+        }
     }
 
     /// <summary>Waits until the scheduler ends the stream.</summary>
