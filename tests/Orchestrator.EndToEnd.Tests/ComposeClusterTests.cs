@@ -84,25 +84,40 @@ internal sealed class ComposeClusterTests
     }
 
     [Test, Order(3)]
-    public async Task An_agent_stopped_and_started_again_keeps_its_tasks_and_nothing_runs_twice()
+    public async Task A_stopped_agents_service_tasks_move_to_the_others_and_nothing_runs_twice_when_it_is_back()
     {
-        var placed = await Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3, Group = "survivors", PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:zone" } } });
-        var onB = placed.Tasks.Single(t => t.Node == $"{Prefix}-b");
-        var container = (await WaitForAsync(onB.TaskId, TaskStatus.Running)).Containers.Single().RuntimeId;
+        var services = new ServiceService.ServiceServiceClient(_channel);
+        await services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 3, PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:zone" } } });
+        await Cluster.EventuallyAsync(async () => (await ServiceTasksAsync()).Count(t => t.LastStatus == TaskStatus.Running) == 3, "three service tasks run");
+        var onB = (await ServiceTasksAsync()).Single(t => t.Node == $"{Prefix}-b");
+        var containerOnB = onB.Containers.Single().RuntimeId;
 
         Assert.That(Compose("stop", "agent-b").ExitCode, Is.EqualTo(0));
-        await Cluster.EventuallyAsync(async () => !(await Node("b")).AgentConnected, "node b shows disconnected");
+        await Cluster.EventuallyAsync(async () => (await ServiceTasksAsync()).Count(t => t.LastStatus == TaskStatus.Running && t.Node != $"{Prefix}-b") == 3,
+            "its task is replaced on the other nodes", () => "", seconds: 90);
+        var lost = (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { onB.TaskId } })).Tasks.Single();
+
         Assert.That(Compose("start", "agent-b").ExitCode, Is.EqualTo(0));
         await Cluster.EventuallyAsync(async () => (await Node("b")).AgentConnected, "node b is back");
+        await Cluster.EventuallyAsync(() => Task.FromResult(DockerCli.Run("inspect", "--format", "{{.State.Running}}", containerOnB).Output == "false"), "the old copy on b is stopped");
 
-        var task = (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { onB.TaskId } })).Tasks.Single();
-        var running = (await Tasks.ListTasksAsync(new ListTasksRequest { DesiredStatus = TaskStatus.Running, MaxResults = 1000 })).TaskIds;
-        var containersPerTask = running.ToDictionary(id => id, id => DockerCli.Run("ps", "-q", "--filter", $"label=orchestrator.task-id={id}").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var running = (await ServiceTasksAsync()).Where(t => t.LastStatus == TaskStatus.Running).ToList();
+        var containersPerTask = running.ToDictionary(t => t.TaskId, t => DockerCli.Run("ps", "-q", "--filter", $"label=orchestrator.task-id={t.TaskId}").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var serviceContainers = DockerCli.Run("ps", "-q", "--filter", "label=orchestrator.group=service:web", "--filter", $"label=orchestrator.cluster=default").Output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(id => DockerCli.Run("inspect", "--format", "{{index .Config.Labels \"orchestrator.node\"}}", id).Output.StartsWith(Prefix, StringComparison.Ordinal));
         Assert.Multiple(() =>
         {
-            Assert.That((task.LastStatus, task.Containers.Single().RuntimeId), Is.EqualTo((TaskStatus.Running, container)));
+            Assert.That((lost.LastStatus, lost.StopCode), Is.EqualTo((TaskStatus.Stopped, StopCode.NodeLost)));
+            Assert.That(running, Has.Count.EqualTo(3));
             Assert.That(containersPerTask.Values, Is.All.EqualTo(1), "every running task has exactly one running container");
+            Assert.That(serviceContainers, Is.EqualTo(3), "three running containers of the service in all: no copy twice");
         });
+    }
+
+    private async Task<List<Contracts.V1.Task>> ServiceTasksAsync()
+    {
+        var ids = (await Tasks.ListTasksAsync(new ListTasksRequest { Service = "web", DesiredStatus = TaskStatus.Running })).TaskIds;
+        return ids.Count == 0 ? [] : [.. (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { ids } })).Tasks];
     }
 
     private async Task<Node> Node(string suffix) =>
@@ -127,5 +142,6 @@ internal sealed class ComposeClusterTests
         ["COMPOSE_PROJECT"] = _project,
         ["ORCHESTRATOR_PORT"] = _port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["NODE_PREFIX"] = Prefix,
+        ["NODE_LOST_GRACE"] = "00:00:05",
     };
 }
