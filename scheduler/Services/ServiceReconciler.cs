@@ -5,7 +5,9 @@ namespace Orchestrator.Scheduler.Services;
 /// <summary>A live task of a service (desired RUNNING, not yet STOPPED), as the reconciler sees it.</summary>
 /// <param name="OnDrainingNode">Its node is DRAINING: the task is replaced elsewhere, like an old one.</param>
 /// <param name="Healthy">RUNNING and, where the definition has a health check, HEALTHY.</param>
-internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy)
+/// <param name="NodeFreeCpu">CPU units left on the task's node, for binpack scale-in.</param>
+/// <param name="NodeFreeMemory">MiB left on the task's node.</param>
+internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0)
 {
     public bool Unhealthy => Task.Health == HealthState.Unhealthy;
 }
@@ -32,8 +34,9 @@ internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, b
 /// started in the room that maximumPercent leaves, and the ones to replace are stopped as far as the
 /// healthy minimum allows, those that are not healthy first (stopping them costs no health).</item>
 /// <item>A task that turned UNHEALTHY after the grace period is stopped, and so replaced.</item>
-/// <item>Beyond the desired count, primary tasks are stopped: those not healthy first, then from the node
-/// that has the most of the service's tasks.</item>
+/// <item>Beyond the desired count, primary tasks are stopped: those not healthy first, then so that what
+/// remains still follows the strategy: for binpack, from the node with the most room left (emptying it),
+/// otherwise from the node that has the most of the service's tasks.</item>
 /// </list>
 /// </summary>
 internal static class ServiceReconciler
@@ -61,7 +64,7 @@ internal static class ServiceReconciler
         // Scale in: primary tasks beyond the desired count.
         if (keep.Count > desired)
         {
-            foreach (var view in ScaleInOrder(keep).Take(keep.Count - desired))
+            foreach (var view in ScaleInOrder(keep, service.Strategies.FirstOrDefault()).Take(keep.Count - desired))
             {
                 stops.Add(new TaskStop(view.Task.Id, "Service scaled in"));
             }
@@ -94,12 +97,15 @@ internal static class ServiceReconciler
     private static string ReplaceReason(ServiceTaskView view) =>
         view.OnDrainingNode ? "Node is draining" : "Replaced by a newer deployment";
 
-    private static IEnumerable<ServiceTaskView> ScaleInOrder(IEnumerable<ServiceTaskView> tasks)
+    private static IEnumerable<ServiceTaskView> ScaleInOrder(IEnumerable<ServiceTaskView> tasks, StrategySpec? strategy)
     {
         var list = tasks.ToList();
         var perNode = list.GroupBy(v => v.Task.Node).ToDictionary(g => g.Key, g => g.Count());
+        Func<ServiceTaskView, int> byNode = strategy?.Type.Equals("binpack", StringComparison.OrdinalIgnoreCase) != true ? v => perNode[v.Task.Node]
+            : strategy.Field.Equals("cpu", StringComparison.OrdinalIgnoreCase) ? v => v.NodeFreeCpu
+            : v => v.NodeFreeMemory;
         return list.OrderBy(v => v.Healthy)
-            .ThenByDescending(v => perNode[v.Task.Node])
+            .ThenByDescending(byNode)
             .ThenByDescending(v => v.Task.CreatedAt)
             .ThenBy(v => v.Task.Id, StringComparer.Ordinal);
     }

@@ -67,7 +67,13 @@ internal sealed partial class ClusterState
                 MaximumPercent = update.MaximumPercent ?? service.MaximumPercent,
                 CircuitBreaker = update.CircuitBreaker ?? service.CircuitBreaker,
                 Rollback = update.Rollback ?? service.Rollback,
+                Strategies = update.Strategies ?? service.Strategies,
+                Constraints = update.Constraints ?? service.Constraints,
             };
+            if (service.Daemon && updated.Strategies.Count > 0)
+            {
+                throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
+            }
             if (update.TaskDefinition is not null || update.ForceNewDeployment)
             {
                 var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
@@ -364,7 +370,9 @@ internal sealed partial class ClusterState
         var checkedHealth = _families.TryGetValue(task.Family, out var family) && family.Revisions.TryGetValue(task.Revision, out var definition)
             && definition.Spec.ContainerDefinitions.Any(c => (!c.HasEssential || c.Essential) && c.HealthCheck is { Command.Count: > 0 });
         var healthy = task.LastStatus == TaskState.Running && (checkedHealth ? task.Health == HealthState.Healthy : task.Health != HealthState.Unhealthy);
-        return new ServiceTaskView(task, draining, healthy);
+        var freeCpu = node is null ? 0 : node.Record.TotalCpu - node.Usage.Cpu;
+        var freeMemory = node is null ? 0 : node.Record.TotalMemory - node.Usage.Memory;
+        return new ServiceTaskView(task, draining, healthy, freeCpu, freeMemory);
     }
 
     private ServiceView ViewOf(ServiceRecord service)

@@ -34,4 +34,6 @@ internal sealed record ServiceUpdate(
     int? MaximumPercent,
     bool? CircuitBreaker,
     bool? Rollback,
-    bool ForceNewDeployment);
+    bool ForceNewDeployment,
+    IReadOnlyList<StrategySpec>? Strategies = null,
+    IReadOnlyList<ConstraintSpec>? Constraints = null);

@@ -80,7 +80,21 @@ internal static class ServiceValidator
             max,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback,
-            request.ForceNewDeployment);
+            request.ForceNewDeployment,
+            request.ResetPlacement || request.PlacementStrategy.Count > 0 ? Specs(request.PlacementStrategy) : null,
+            request.ResetPlacement || request.PlacementConstraints.Count > 0 ? Specs(request.PlacementConstraints) : null);
+    }
+
+    private static List<StrategySpec> Specs(IReadOnlyList<Contract.PlacementStrategy> strategies)
+    {
+        RunTaskValidator.Strategies(strategies);
+        return [.. strategies.Select(s => new StrategySpec(s.Type, s.Field))];
+    }
+
+    private static List<ConstraintSpec> Specs(IReadOnlyList<Contract.PlacementConstraint> constraints)
+    {
+        RunTaskValidator.Constraints(constraints);
+        return [.. constraints.Select(c => new ConstraintSpec(c.Type, c.Expression))];
     }
 
     private static void CheckDesiredCount(int count)

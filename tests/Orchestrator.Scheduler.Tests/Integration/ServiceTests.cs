@@ -94,8 +94,9 @@ internal sealed class ServiceTests : SchedulerTest
         await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 1 });
         await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", DesiredCount = 4 });
         await EventuallyAsync(async () => (await DescribeServiceAsync()).RunningCount == 4, "four run");
-        await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", DesiredCount = 2 });
+        var moved = (await Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "web", DesiredCount = 2, PlacementStrategy = { new PlacementStrategy { Type = "binpack", Field = "memory" } } })).Service;
         await EventuallyAsync(async () => (await LiveTasksAsync()).Count == 2 && (await DescribeServiceAsync()).RunningCount == 2, "two run");
+        Assert.That(moved.PlacementStrategy.Single().Type, Is.EqualTo("binpack"), "placement is updated too");
         var stopped = (await Host.Tasks.ListTasksAsync(new ListTasksRequest { Service = "web", DesiredStatus = TaskStatus.Stopped })).TaskIds;
         var stoppedTasks = (await Host.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { stopped } })).Tasks;
         Assert.That(stoppedTasks.Select(t => (t.StopCode, t.StoppedReason)), Is.All.EqualTo((StopCode.ServiceSchedulerInitiated, "Service scaled in")));

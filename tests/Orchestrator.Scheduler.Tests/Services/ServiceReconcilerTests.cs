@@ -154,8 +154,16 @@ internal sealed class ServiceReconcilerTests
     public void Scale_in_takes_from_the_node_with_most_of_the_services_tasks()
     {
         var live = new[] { Task(New, node: "a"), Task(New, node: "b"), Task(New, node: "b"), Task(New, node: "c") };
-        var plan = ServiceReconciler.Plan(Service(3), live, Now);
+        var plan = ServiceReconciler.Plan(Service(3), live, Now, 0);
         Assert.That(live.Single(v => v.Task.Id == plan.Stops.Single().TaskId).Task.Node, Is.EqualTo("b"));
+    }
+
+    [Test]
+    public void Binpack_scale_in_empties_the_node_with_the_most_room()
+    {
+        var live = new[] { Task(New, node: "full") with { NodeFreeMemory = 100 }, Task(New, node: "roomy") with { NodeFreeMemory = 5000 }, Task(New, node: "mid") with { NodeFreeMemory = 900 } };
+        var plan = ServiceReconciler.Plan(Service(2) with { Strategies = [new StrategySpec("binpack", "memory")] }, live, Now, 0);
+        Assert.That(live.Single(v => v.Task.Id == plan.Stops.Single().TaskId).Task.Node, Is.EqualTo("roomy"));
     }
 
     [Test]
