@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Scheduler.State;
+
+namespace Orchestrator.Scheduler.Hosting;
+
+/// <summary>
+/// Runs a piece of state work on a period of the injected clock (so tests drive it with a fake one).
+/// A write the store refuses is logged where it failed and tried again on the next tick.
+/// </summary>
+internal abstract class PeriodicWork(TimeProvider time, TimeSpan period) : BackgroundService
+{
+    protected abstract void Work();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    Work();
+                }
+                catch (RequestException)
+                {
+                    // The store refused the write and the log says so; the next tick tries again.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+}
