@@ -46,6 +46,7 @@ internal sealed partial class ClusterState
             entry.Attach(session);
             entry.LastHeartbeatAt = Now;
             entry.DisconnectedAt = null;
+            entry.LostHandled = false;
             _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
             Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
@@ -123,7 +124,9 @@ internal sealed partial class ClusterState
         {
             var now = Now;
             var batch = new WriteBatch();
-            foreach (var entry in _nodes.Values.Where(e => !e.Connected && e.DisconnectedAt + _options.NodeLostGrace <= now))
+            // Each lost node is looked at once (a disconnected node gets no new tasks), not every second.
+            var handled = _nodes.Values.Where(e => !e.Connected && !e.LostHandled && e.DisconnectedAt + _options.NodeLostGrace <= now).ToList();
+            foreach (var entry in handled)
             {
                 var lost = TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped).ToList();
                 if (lost.Count == 0)
@@ -140,6 +143,8 @@ internal sealed partial class ClusterState
                 Commit(batch);
             }
 
+            // Only once the write went through: a refused one is tried again on the next tick.
+            handled.ForEach(e => e.LostHandled = true);
             return batch.Tasks.Count;
         }
     }

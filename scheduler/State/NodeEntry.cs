@@ -16,6 +16,9 @@ internal sealed class NodeEntry(NodeRecord record)
 
     /// <summary>Since when the node has had no agent stream (null while connected).</summary>
     public DateTimeOffset? DisconnectedAt { get; set; }
+
+    /// <summary>Its tasks were recorded NodeLost; nothing new can be placed on it until its agent is back.</summary>
+    public bool LostHandled { get; set; }
     public bool Connected => Session is not null;
 
     public void Update(NodeRecord record)
