@@ -15,7 +15,7 @@ internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
     {
         var outcome = state.RunTask(RunTaskValidator.Validate(request));
         var response = new RunTaskResponse();
-        response.Tasks.AddRange(outcome.Tasks.Select(TaskMapper.ToContract));
+        response.Tasks.AddRange(outcome.Tasks.Select(Map));
         response.Failures.AddRange(outcome.Failures.Select(f => new Failure { Subject = f.Subject, Reason = f.Reason, Detail = f.Detail }));
         return Task.FromResult(response);
     }
@@ -25,7 +25,7 @@ internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
         var cluster = Names.Cluster(request.Cluster);
         var id = TaskId(request.Task, "task");
         var reason = Names.Text(request.Reason, "reason", Limits.MaxReasonLength);
-        return Task.FromResult(new StopTaskResponse { Task = TaskMapper.ToContract(state.StopTask(cluster, id, reason)) });
+        return Task.FromResult(new StopTaskResponse { Task = Map(state.StopTask(cluster, id, reason)) });
     }
 
     public override Task<DescribeTasksResponse> DescribeTasks(DescribeTasksRequest request, ServerCallContext context)
@@ -44,7 +44,7 @@ internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
         {
             if (found[i] is { } task)
             {
-                response.Tasks.Add(TaskMapper.ToContract(task));
+                response.Tasks.Add(Map(task));
             }
             else
             {
@@ -90,14 +90,14 @@ internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
         {
             foreach (var task in existing)
             {
-                await responseStream.WriteAsync(new TaskEvent { Task = TaskMapper.ToContract(task), Existing = true }, context.CancellationToken);
+                await responseStream.WriteAsync(new TaskEvent { Task = Map(task), Existing = true }, context.CancellationToken);
             }
 
             try
             {
                 await foreach (var task in subscription.Reader.ReadAllAsync(context.CancellationToken))
                 {
-                    await responseStream.WriteAsync(new TaskEvent { Task = TaskMapper.ToContract(task) }, context.CancellationToken);
+                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task) }, context.CancellationToken);
                 }
             }
             catch (WatcherTooSlowException e)
@@ -110,6 +110,8 @@ internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
             }
         }
     }
+
+    private Contracts.V1.Task Map(Domain.TaskRecord task) => TaskMapper.ToContract(task, state.IsNodeConnected(task.Cluster, task.Node));
 
     /// <summary>Task ids are 32 hex digits; anything else cannot name a task.</summary>
     private static string TaskId(string value, string field)

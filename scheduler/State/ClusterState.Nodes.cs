@@ -85,6 +85,15 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>Whether the node has its agent now; unknown nodes count as not connected.</summary>
+    public bool IsNodeConnected(string cluster, string node)
+    {
+        lock (_gate)
+        {
+            return _nodes.TryGetValue(NodeRecord.KeyOf(cluster, node), out var entry) && entry.Connected;
+        }
+    }
+
     private NodeEntry RequireNode(string cluster, string name)
     {
         RequireCluster(cluster);

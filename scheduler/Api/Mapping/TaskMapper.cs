@@ -5,7 +5,8 @@ namespace Orchestrator.Scheduler.Api.Mapping;
 
 internal static class TaskMapper
 {
-    public static Contract.Task ToContract(TaskRecord task)
+    /// <param name="nodeConnected">Whether the task's node has its agent now.</param>
+    public static Contract.Task ToContract(TaskRecord task, bool nodeConnected = true)
     {
         var result = new Contract.Task
         {
@@ -28,6 +29,7 @@ internal static class TaskMapper
             StoppedReason = task.StoppedReason,
             HealthStatus = (Contract.HealthStatus)task.Health,
             Version = task.Version,
+            StatusUnknown = !nodeConnected && task.LastStatus != TaskState.Stopped,
         };
 
         foreach (var container in task.Containers)

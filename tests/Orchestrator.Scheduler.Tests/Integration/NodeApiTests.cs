@@ -107,6 +107,7 @@ internal sealed class NodeApiTests : SchedulerTest
 
         await agent.DisposeAsync();
         await EventuallyAsync(async () => !(await NodeAsync("n1")).AgentConnected, "the node is disconnected");
+        var unknown = await DescribeAsync(tasks[0].TaskId);
         await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = tasks[2].TaskId });
 
         await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1", running: tasks.Select(t => SimulatedAgent.Report(t.TaskId, TaskStatus.Running)));
@@ -114,7 +115,9 @@ internal sealed class NodeApiTests : SchedulerTest
         {
             Assert.That(back.Registered.StartTasks.Select(s => s.TaskId), Is.EquivalentTo(new[] { tasks[0].TaskId, tasks[1].TaskId }));
             Assert.That(back.Registered.StopTasks.Select(s => s.TaskId), Is.EqualTo(new[] { tasks[2].TaskId }));
-            Assert.That((await DescribeAsync(tasks[0].TaskId)).LastStatus, Is.EqualTo(TaskStatus.Running));
+            Assert.That((unknown.LastStatus, unknown.StatusUnknown), Is.EqualTo((TaskStatus.Running, true)), "while the agent is away");
+            var known = await DescribeAsync(tasks[0].TaskId);
+            Assert.That((known.LastStatus, known.StatusUnknown), Is.EqualTo((TaskStatus.Running, false)));
         });
     }
 
