@@ -17,4 +17,14 @@ internal sealed record NodeRecord(
     public string Key => KeyOf(Cluster, Name);
 
     public static string KeyOf(string cluster, string name) => $"{cluster}/{name}";
+
+    /// <summary>
+    /// The same node as <paramref name="other"/>, attributes compared by content (record equality compares
+    /// the dictionaries by reference), so that an agent re-registering unchanged costs no write.
+    /// </summary>
+    public bool SameAs(NodeRecord? other) =>
+        other is not null
+        && this with { Attributes = other.Attributes } == other
+        && Attributes.Count == other.Attributes.Count
+        && Attributes.All(a => other.Attributes.TryGetValue(a.Key, out var value) && value == a.Value);
 }

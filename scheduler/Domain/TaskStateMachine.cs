@@ -19,11 +19,6 @@ internal static class TaskStateMachine
     public static bool CanMove(TaskState from, TaskState to) =>
         Legal.TryGetValue(from, out var next) && Array.IndexOf(next, to) >= 0;
 
-    /// <summary>The desired status is RUNNING or STOPPED, and only ever goes RUNNING → STOPPED.</summary>
-    public static bool CanDesire(TaskState currentDesired, TaskState newDesired) =>
-        newDesired is TaskState.Running or TaskState.Stopped
-        && (currentDesired == newDesired || (currentDesired == TaskState.Running && newDesired == TaskState.Stopped));
-
     /// <summary>True while the task holds resources on its node (everything but STOPPED).</summary>
     public static bool HoldsResources(TaskState last) => last != TaskState.Stopped;
 }

@@ -8,5 +8,10 @@ internal sealed class PlacementSeeds(ulong baseSeed)
 {
     private long _calls;
 
-    public ulong Next() => SeededHash.Mix(baseSeed, (int)(Interlocked.Increment(ref _calls) >> 31), (int)_calls);
+    public ulong Next()
+    {
+        // One read of the counter: two reads could see another caller's increment in between.
+        var call = Interlocked.Increment(ref _calls);
+        return SeededHash.Mix(baseSeed, (int)(call >> 32), (int)call);
+    }
 }

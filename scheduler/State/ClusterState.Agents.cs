@@ -30,7 +30,7 @@ internal sealed partial class ClusterState
                 registration.AgentVersion,
                 existing?.RegisteredAt ?? Now);
 
-            if (record != existing)
+            if (!record.SameAs(existing))
             {
                 var batch = new WriteBatch();
                 batch.Nodes.Add(record);

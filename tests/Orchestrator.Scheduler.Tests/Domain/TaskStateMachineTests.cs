@@ -27,15 +27,6 @@ internal sealed class TaskStateMachineTests
     [TestCaseSource(nameof(EveryPair))]
     public bool Only_forward_moves_are_legal(TaskState from, TaskState to) => TaskStateMachine.CanMove(from, to);
 
-    [TestCase(TaskState.Running, TaskState.Stopped, ExpectedResult = true)]
-    [TestCase(TaskState.Running, TaskState.Running, ExpectedResult = true)]
-    [TestCase(TaskState.Stopped, TaskState.Stopped, ExpectedResult = true)]
-    [TestCase(TaskState.Stopped, TaskState.Running, ExpectedResult = false)]
-    [TestCase(TaskState.Running, TaskState.Pending, ExpectedResult = false)]
-    [TestCase(TaskState.Running, TaskState.Stopping, ExpectedResult = false)]
-    public bool Desired_status_only_goes_from_running_to_stopped(TaskState current, TaskState desired) =>
-        TaskStateMachine.CanDesire(current, desired);
-
     [Test]
     public void Only_stopped_tasks_release_their_resources()
     {
