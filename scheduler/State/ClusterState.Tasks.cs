@@ -47,7 +47,9 @@ internal sealed partial class ClusterState
 
             var batch = new WriteBatch();
             batch.Tasks.AddRange(tasks);
-            if (receiptKey is not null)
+            // A request that placed nothing started nothing: it leaves no receipt, so a retry with the
+            // same token (say, once the agents are back after a scheduler restart) can still place.
+            if (receiptKey is not null && tasks.Count > 0)
             {
                 batch.Receipts.Add(new RunTaskReceipt(receiptKey, command.RequestHash, [.. tasks.Select(t => t.Id)], failures, now));
             }

@@ -7,43 +7,60 @@ using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 
 namespace Orchestrator.EndToEnd.Tests;
 
-/// <summary>A real scheduler process and one real agent process on this host's Docker, for one test.</summary>
+/// <summary>
+/// A real scheduler process and one or more real agent processes on this host's Docker, for one test.
+/// Agents share the one Docker engine: each has its own node name (the containers' node label keeps
+/// them apart) and its own loopback address for host ports (127.0.0.1, 127.0.0.2, ...).
+/// </summary>
 internal sealed class Cluster : IAsyncDisposable
 {
     private readonly string _directory;
     private readonly int _port;
+    private readonly string[] _schedulerSettings;
+    private readonly List<ClusterNode> _nodes = [];
     private DaemonProcess _scheduler;
 
-    private Cluster(string directory, int port, DaemonProcess scheduler, GrpcChannel channel, string node)
+    private Cluster(string directory, int port, string[] schedulerSettings, DaemonProcess scheduler, GrpcChannel channel)
     {
         _directory = directory;
         _port = port;
+        _schedulerSettings = schedulerSettings;
         _scheduler = scheduler;
         Channel = channel;
-        Node = node;
     }
 
     public GrpcChannel Channel { get; }
-    public string Node { get; }
-    public DaemonProcess? Agent { get; private set; }
+    public IReadOnlyList<ClusterNode> ClusterNodes => _nodes;
+    public string Node => _nodes[0].Name;
+    public DaemonProcess? Agent => _nodes[0].Process;
+    public DaemonProcess Scheduler => _scheduler;
     public TaskService.TaskServiceClient Tasks => new(Channel);
     public TaskDefinitionService.TaskDefinitionServiceClient TaskDefinitions => new(Channel);
     public NodeService.NodeServiceClient Nodes => new(Channel);
+    public ServiceService.ServiceServiceClient Services => new(Channel);
 
-    public static async Task<Cluster> StartAsync()
+    /// <param name="agents">How many agent processes, each its own node.</param>
+    /// <param name="schedulerSettings">Extra scheduler settings, e.g. a short heartbeat timeout.</param>
+    public static async Task<Cluster> StartAsync(int agents = 1, params string[] schedulerSettings)
     {
         Docker.RequireReady();
         var directory = Directory.CreateTempSubdirectory("orchestrator-e2e-").FullName;
         var port = DaemonProcess.FreePort();
-        var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port);
+        var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port, schedulerSettings);
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         if (!await scheduler.WaitUntilServingAsync(channel))
         {
             Assert.Fail("the scheduler did not start: " + string.Join("\n", scheduler.StandardError));
         }
 
-        var cluster = new Cluster(directory, port, scheduler, channel, $"e2e-{Guid.NewGuid():N}"[..16]);
-        await cluster.StartAgentAsync();
+        var cluster = new Cluster(directory, port, schedulerSettings, scheduler, channel);
+        var prefix = $"e2e-{Guid.NewGuid():N}"[..14];
+        for (var i = 0; i < agents; i++)
+        {
+            cluster._nodes.Add(new ClusterNode($"{prefix}-{i + 1}", $"127.0.0.{i + 1}"));
+            await cluster.StartAgentAsync(i);
+        }
+
         return cluster;
     }
 
@@ -51,32 +68,95 @@ internal sealed class Cluster : IAsyncDisposable
     public async Task RestartSchedulerAsync()
     {
         _scheduler.KillHard();
+        await StartSchedulerAgainAsync();
+    }
+
+    /// <summary>Starts the scheduler again after it was killed, on the same port and database.</summary>
+    public async Task StartSchedulerAgainAsync()
+    {
         _scheduler.Dispose();
-        _scheduler = DaemonProcess.StartScheduler(Path.Combine(_directory, "scheduler.db"), _port);
+        _scheduler = DaemonProcess.StartScheduler(Path.Combine(_directory, "scheduler.db"), _port, _schedulerSettings);
         if (!await _scheduler.WaitUntilServingAsync(Channel))
         {
             Assert.Fail("the scheduler did not start again: " + string.Join("\n", _scheduler.StandardError));
         }
     }
 
-    /// <summary>Starts the agent (again) and waits until its node is connected.</summary>
-    public async Task StartAgentAsync()
+    /// <summary>Starts the (first) agent again and waits until its node is connected.</summary>
+    public Task StartAgentAsync() => StartAgentAsync(0);
+
+    /// <summary>Starts one agent (again) and waits until its node is connected.</summary>
+    public async Task StartAgentAsync(int index)
     {
-        Agent = DaemonProcess.Start("orchestrator-agent.dll",
+        var node = _nodes[index];
+        node.Process?.Dispose();
+        node.Process = DaemonProcess.Start("orchestrator-agent.dll",
         [
             $"--Agent:SchedulerAddress=http://127.0.0.1:{_port}",
-            $"--Agent:NodeName={Node}",
-            "--Agent:HostIp=127.0.0.1",
+            $"--Agent:NodeName={node.Name}",
+            $"--Agent:HostIp={node.HostIp}",
             "--Agent:Attributes=zone=e2e",
             "--Agent:CpuOverride=4096",
             "--Agent:MemoryOverride=4096",
         ]);
-        await EventuallyAsync(async () => (await Nodes.DescribeNodesAsync(new DescribeNodesRequest { Names = { Node } })).Nodes.FirstOrDefault()?.AgentConnected == true,
-            "the agent registers", () => string.Join("\n", Agent.StandardOutput.TakeLast(20)));
+        await WaitUntilConnectedAsync(index, connected: true);
     }
+
+    public Task WaitUntilConnectedAsync(int index, bool connected, int seconds = 60) =>
+        EventuallyAsync(async () => (await DescribeNodeAsync(index))?.AgentConnected == connected,
+            $"node {_nodes[index].Name} shows {(connected ? "connected" : "disconnected")}",
+            () => string.Join("\n", _nodes[index].Process?.StandardOutput.TakeLast(20) ?? []), seconds);
+
+    /// <summary>The node as the API shows it; null until its agent first registers.</summary>
+    public async Task<Contracts.V1.Node?> DescribeNodeAsync(int index) =>
+        (await Nodes.DescribeNodesAsync(new DescribeNodesRequest { Names = { _nodes[index].Name } })).Nodes.SingleOrDefault();
 
     public async Task<Contracts.V1.Task> DescribeAsync(string taskId) =>
         (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { taskId } })).Tasks.Single();
+
+    public async Task<List<Contracts.V1.Task>> DescribeAllAsync(IEnumerable<string> taskIds)
+    {
+        var all = new List<Contracts.V1.Task>();
+        foreach (var chunk in taskIds.Chunk(100))
+        {
+            all.AddRange((await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { chunk } })).Tasks);
+        }
+
+        return all;
+    }
+
+    /// <summary>The service's tasks whose desired and last status are both RUNNING.</summary>
+    public async Task<List<Contracts.V1.Task>> RunningTasksOfAsync(string service)
+    {
+        var ids = (await Tasks.ListTasksAsync(new ListTasksRequest { Service = service, DesiredStatus = TaskStatus.Running, MaxResults = 1000 })).TaskIds;
+        return [.. (await DescribeAllAsync(ids)).Where(t => t.LastStatus == TaskStatus.Running)];
+    }
+
+    public async Task<Service> DescribeServiceAsync(string service) =>
+        (await Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { service } })).Services.Single();
+
+    /// <summary>
+    /// What `docker ps` shows running for this cluster's nodes: task id → container ids. A task with
+    /// two entries runs twice.
+    /// </summary>
+    public Dictionary<string, List<string>> RunningContainersByTask()
+    {
+        var byTask = new Dictionary<string, List<string>>();
+        foreach (var node in _nodes)
+        {
+            foreach (var (container, taskId) in Docker.RunningContainersOf(node.Name))
+            {
+                if (!byTask.TryGetValue(taskId, out var containers))
+                {
+                    byTask[taskId] = containers = [];
+                }
+
+                containers.Add(container);
+            }
+        }
+
+        return byTask;
+    }
 
     /// <summary>Waits until the task reaches the status, for at most 60 s.</summary>
     public async Task<Contracts.V1.Task> WaitForAsync(string taskId, TaskStatus status)
@@ -129,11 +209,27 @@ internal sealed class Cluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Agent?.Dispose();
+        foreach (var node in _nodes)
+        {
+            node.Process?.Dispose();
+        }
+
         _scheduler.Dispose();
         Channel.Dispose();
-        Docker.RemoveContainersOf(Node);
+        foreach (var node in _nodes)
+        {
+            Docker.RemoveContainersOf(node.Name);
+        }
+
         Directory.Delete(_directory, recursive: true);
         await Task.CompletedTask;
     }
+}
+
+/// <summary>One agent of a test cluster: its node name, its loopback address and its process.</summary>
+internal sealed class ClusterNode(string name, string hostIp)
+{
+    public string Name { get; } = name;
+    public string HostIp { get; } = hostIp;
+    public DaemonProcess? Process { get; set; }
 }

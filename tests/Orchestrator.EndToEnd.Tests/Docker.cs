@@ -22,6 +22,18 @@ internal static class Docker
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
+    /// <summary>The running containers of one node's agent, with the task each belongs to.</summary>
+    public static (string Container, string TaskId)[] RunningContainersOf(string node)
+    {
+        var (code, output) = Run("ps", "--no-trunc", "--filter", $"label=orchestrator.node={node}", "--format", "{{.ID}} {{.Label \"orchestrator.task-id\"}}");
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"docker ps: {output}");
+        }
+
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ')).Select(p => (p[0], p[1]))];
+    }
+
     public static void RemoveContainersOf(string node)
     {
         foreach (var id in ContainersOf(node))

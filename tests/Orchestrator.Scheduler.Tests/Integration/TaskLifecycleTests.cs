@@ -195,6 +195,23 @@ internal sealed class TaskLifecycleTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_client_token_whose_request_placed_nothing_can_be_retried_once_a_node_is_back()
+    {
+        await RegisterAsync();
+        var request = new RunTaskRequest { TaskDefinition = "web", Count = 2, ClientToken = "after-restart" };
+        var before = await Host.Tasks.RunTaskAsync(request);
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var retry = await Host.Tasks.RunTaskAsync(request);
+        var again = await Host.Tasks.RunTaskAsync(request);
+        Assert.Multiple(() =>
+        {
+            Assert.That((before.Tasks.Count, before.Failures.Count), Is.EqualTo((0, 2)), "no node yet: nothing placed");
+            Assert.That(retry.Tasks, Has.Count.EqualTo(2), "the retry places");
+            Assert.That(again.Tasks.Select(t => t.TaskId), Is.EqualTo(retry.Tasks.Select(t => t.TaskId)), "and is then idempotent");
+        });
+    }
+
+    [Test]
     public async Task A_report_for_a_task_the_scheduler_does_not_know_is_answered_with_a_stop()
     {
         await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
