@@ -28,6 +28,13 @@ internal sealed partial class RuntimeEventPump(
         {
             try
             {
+                if (resync)
+                {
+                    // Docker.DotNet does not say when an event subscription is open, so ask the engine
+                    // first: while it is down this fails at once and the backoff grows.
+                    await runtime.InfoAsync(stoppingToken);
+                }
+
                 var events = runtime.EventsAsync(ContainerLabels.Node, identity.NodeName, stoppingToken).GetAsyncEnumerator(stoppingToken);
                 await using (events)
                 {
@@ -36,11 +43,12 @@ internal sealed partial class RuntimeEventPump(
                     startup.SignalWatching();
                     if (resync)
                     {
-                        LogResync(log);
                         await supervisor.ResyncAsync(stoppingToken);
+                        LogResynced(log);
+                        resync = false;
+                        backoff.Reset();
                     }
 
-                    backoff.Reset();
                     while (await next)
                     {
                         // Not awaited: each handler queues on its task's gate at once, which keeps the
@@ -54,8 +62,10 @@ internal sealed partial class RuntimeEventPump(
             {
                 return;
             }
-            catch (Exception e) when (e is RuntimeUnavailableException or HttpRequestException or IOException)
+            catch (Exception e)
             {
+                // Whatever the engine does while it restarts (refused connections, 500s, cut streams),
+                // this loop must outlive it: without events the agent would report nothing.
                 LogStreamLost(log, e.Message);
             }
 
@@ -79,8 +89,8 @@ internal sealed partial class RuntimeEventPump(
     [LoggerMessage(1, LogLevel.Warning, "Docker event stream lost ({Problem}); reconnecting")]
     private static partial void LogStreamLost(ILogger logger, string problem);
 
-    [LoggerMessage(2, LogLevel.Information, "Docker event stream is back; checking every running container")]
-    private static partial void LogResync(ILogger logger);
+    [LoggerMessage(2, LogLevel.Information, "Docker event stream is back; every running container checked again")]
+    private static partial void LogResynced(ILogger logger);
 
     [LoggerMessage(3, LogLevel.Error, "Handling Docker event {Kind} of {Container} failed: {Problem}")]
     private static partial void LogHandlerFailed(ILogger logger, string kind, string container, string problem);

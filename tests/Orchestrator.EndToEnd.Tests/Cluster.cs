@@ -136,15 +136,15 @@ internal sealed class Cluster : IAsyncDisposable
         (await Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { service } })).Services.Single();
 
     /// <summary>
-    /// What `docker ps` shows running for this cluster's nodes: task id → container ids. A task with
-    /// two entries runs twice.
+    /// What `docker ps` shows running for this cluster's nodes (of one service, if named): task id →
+    /// container ids. A task with two entries runs twice.
     /// </summary>
-    public Dictionary<string, List<string>> RunningContainersByTask()
+    public Dictionary<string, List<string>> RunningContainersByTask(string? service = null)
     {
         var byTask = new Dictionary<string, List<string>>();
         foreach (var node in _nodes)
         {
-            foreach (var (container, taskId) in Docker.RunningContainersOf(node.Name))
+            foreach (var (container, taskId) in Docker.RunningContainersOf(node.Name, service is null ? null : $"service:{service}"))
             {
                 if (!byTask.TryGetValue(taskId, out var containers))
                 {

@@ -22,10 +22,11 @@ internal static class Docker
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    /// <summary>The running containers of one node's agent, with the task each belongs to.</summary>
-    public static (string Container, string TaskId)[] RunningContainersOf(string node)
+    /// <summary>The running containers of one node's agent (of one task group, if named), with the task each belongs to.</summary>
+    public static (string Container, string TaskId)[] RunningContainersOf(string node, string? group = null)
     {
-        var (code, output) = Run("ps", "--no-trunc", "--filter", $"label=orchestrator.node={node}", "--format", "{{.ID}} {{.Label \"orchestrator.task-id\"}}");
+        string[] groupFilter = group is null ? [] : ["--filter", $"label=orchestrator.group={group}"];
+        var (code, output) = Run(["ps", "--no-trunc", "--filter", $"label=orchestrator.node={node}", .. groupFilter, "--format", "{{.ID}} {{.Label \"orchestrator.task-id\"}}"]);
         if (code != 0)
         {
             throw new InvalidOperationException($"docker ps: {output}");
@@ -39,6 +40,68 @@ internal static class Docker
         foreach (var id in ContainersOf(node))
         {
             Run("rm", "-f", id);
+        }
+    }
+
+    public static bool LiveRestoreEnabled() => Run("info", "--format", "{{.LiveRestoreEnabled}}").Output == "true";
+
+    /// <summary>
+    /// Restarts the Docker engine the way it runs here: through systemd where systemd runs it, else by
+    /// stopping dockerd (SIGTERM, as on a package upgrade) and starting the same command line again,
+    /// detached and logging where build.sh logs it. Returns once the engine answers again.
+    /// </summary>
+    public static void RestartEngine()
+    {
+        // /run/systemd/system exists only where systemd is the init (sd_booted).
+        if (Directory.Exists("/run/systemd/system") && Process("systemctl", "is-active", "--quiet", "docker") == 0)
+        {
+            Assert.That(Process("systemctl", "restart", "docker"), Is.Zero, "systemctl restart docker");
+        }
+        else
+        {
+            var pids = System.Diagnostics.Process.GetProcessesByName("dockerd");
+            Assert.That(pids, Has.Length.EqualTo(1), "one dockerd runs");
+            var pid = pids[0].Id;
+            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(Process("kill", "-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), Is.Zero);
+            if (!pids[0].WaitForExit(TimeSpan.FromSeconds(90)))
+            {
+                Assert.Fail("dockerd did not stop within 90 s of SIGTERM");
+            }
+
+            var log = Environment.GetEnvironmentVariable("DOCKER_LOG") ?? "/tmp/orchestrator-dockerd.log";
+            Assert.That(Process(["setsid", "-f", "sh", "-c", $"exec \"$0\" \"$@\" >>'{log}' 2>&1 </dev/null", .. commandLine]), Is.Zero, "start dockerd again");
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (Run("info", "--format", "{{.ID}}").ExitCode != 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("dockerd did not answer within 90 s of its restart");
+            }
+
+            Thread.Sleep(200);
+        }
+    }
+
+    private static int Process(params string[] command)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(command[0]) { UseShellExecute = false };
+        foreach (var argument in command.Skip(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(info)!;
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1; // no such program
         }
     }
 

@@ -38,7 +38,7 @@ internal sealed class FaultTests
     private static async Task AssertOneContainerPerRunningTaskAsync(Cluster cluster, string service, int desired)
     {
         var running = await cluster.RunningTasksOfAsync(service);
-        var containers = cluster.RunningContainersByTask();
+        var containers = cluster.RunningContainersByTask(service);
         Assert.Multiple(() =>
         {
             Assert.That(running, Has.Count.EqualTo(desired), "API: as many RUNNING tasks as desired");
@@ -51,12 +51,19 @@ internal sealed class FaultTests
         });
     }
 
-    private static async Task WaitForSteadyServiceAsync(Cluster cluster, string service, int desired, int seconds = 60) =>
+    private static async Task WaitForSteadyServiceAsync(Cluster cluster, string service, int desired, int seconds = 60)
+    {
+        var seen = "";
         await Cluster.EventuallyAsync(async () =>
-            (await cluster.DescribeServiceAsync(service)).Deployments is [{ RolloutState: "COMPLETED" }]
-            && (await cluster.RunningTasksOfAsync(service)).Count == desired
-            && cluster.RunningContainersByTask().Count == desired,
-            $"service {service} runs {desired} tasks, deployment completed, and docker agrees", seconds: seconds);
+        {
+            var described = await cluster.DescribeServiceAsync(service);
+            var running = await cluster.RunningTasksOfAsync(service);
+            var containers = cluster.RunningContainersByTask(service);
+            seen = $"deployments: {described.Deployments}; running: {string.Join(", ", running.Select(t => t.TaskId))}; docker: {string.Join(", ", containers.Keys)}; "
+                + $"events: {string.Join(" | ", described.Events.Take(5).Select(e => e.Message))}";
+            return described.Deployments is [{ RolloutState: "COMPLETED" }] && running.Count == desired && containers.Count == desired;
+        }, $"service {service} runs {desired} tasks, deployment completed, and docker agrees", () => seen + "\nagent: " + string.Join("\n", cluster.Agent?.StandardOutput.TakeLast(15) ?? []), seconds);
+    }
 
     private static string StartedAt(string container) => Docker.Inspect(container, "{{.State.Running}} {{.State.StartedAt}} {{.RestartCount}}");
 
@@ -265,6 +272,51 @@ internal sealed class FaultTests
             // The scheduler's own timestamps; 2 s to spare for a loaded machine.
             Assert.That(replacement.CreatedAt.ToDateTime() - killed.StoppedAt.ToDateTime(), Is.LessThan(backoff + TimeSpan.FromSeconds(3)),
                 "placed within the backoff and one service pass");
+        });
+        await AssertOneContainerPerRunningTaskAsync(cluster, "sleepers", 2);
+    }
+
+    [Test]
+    [NonParallelizable]
+    public async Task After_the_Docker_engine_restarts_under_a_running_agent_the_API_shows_what_Docker_runs()
+    {
+        // Invariant: the agent notices the engine went away and came back and reports what survived.
+        // Without live-restore (Docker's default) containers stop with the engine: the standalone task
+        // is STOPPED with its exit code and the service replaces its tasks. With live-restore they run
+        // on untouched. Either way the API's RUNNING tasks are exactly docker ps's running containers.
+        await using var cluster = await Cluster.StartAsync();
+        await cluster.RegisterAsync("sleeper", Sleeper());
+        await cluster.Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "sleepers", TaskDefinition = "sleeper", DesiredCount = 2 });
+        var loner = await cluster.RunAsync("sleeper");
+        await cluster.WaitForAsync(loner.TaskId, TaskStatus.Running);
+        await WaitForSteadyServiceAsync(cluster, "sleepers", 2);
+        var serviceTasks = (await cluster.RunningTasksOfAsync("sleepers")).Select(t => t.TaskId).ToList();
+        var survives = Docker.LiveRestoreEnabled();
+
+        Docker.RestartEngine();
+
+        var lonerAfter = survives ? await cluster.WaitForAsync(loner.TaskId, TaskStatus.Running) : await cluster.WaitForAsync(loner.TaskId, TaskStatus.Stopped);
+        await WaitForSteadyServiceAsync(cluster, "sleepers", 2, seconds: 90);
+        var running = await cluster.RunningTasksOfAsync("sleepers");
+        var node = await cluster.DescribeNodeAsync(0);
+        var nodeTasks = await cluster.DescribeAllAsync((await cluster.Tasks.ListTasksAsync(new ListTasksRequest { Node = cluster.Node, MaxResults = 1000 })).TaskIds);
+        Assert.Multiple(() =>
+        {
+            Assert.That(node!.AgentConnected, Is.True);
+            if (survives)
+            {
+                Assert.That(running.Select(t => t.TaskId), Is.EquivalentTo(serviceTasks), "live-restore: the same tasks run on");
+            }
+            else
+            {
+                Assert.That((lonerAfter.StopCode, lonerAfter.Containers.Single().HasExitCode), Is.EqualTo((StopCode.EssentialContainerExited, true)),
+                    "the standalone task stopped with its container, exit code reported");
+                Assert.That(running.Select(t => t.TaskId), Has.None.AnyOf(serviceTasks), "the service replaced the tasks the engine took down");
+            }
+
+            Assert.That(cluster.RunningContainersByTask().Keys,
+                Is.EquivalentTo(nodeTasks.Where(t => t.LastStatus == TaskStatus.Running).Select(t => t.TaskId)),
+                "docker ps runs exactly the tasks the API shows RUNNING");
         });
         await AssertOneContainerPerRunningTaskAsync(cluster, "sleepers", 2);
     }
