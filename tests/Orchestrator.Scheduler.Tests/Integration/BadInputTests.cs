@@ -1,158 +1,35 @@
 using Grpc.Core;
 using Grpc.Health.V1;
-using Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Tests.BadInput;
 using Task = System.Threading.Tasks.Task;
-using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 
 namespace Orchestrator.Scheduler.Tests.Integration;
 
 /// <summary>
 /// Bad input for every RPC: each gets a clear status whose message names the field, none changes the
-/// state, and the scheduler stays healthy.
+/// state, and the scheduler stays healthy. (The same corpus runs against a daemon process in
+/// Daemon/RunningDaemonBadInputTests.)
 /// </summary>
 internal sealed class BadInputTests : SchedulerTest
 {
-    private const string Missing = "0123456789abcdef0123456789abcdef";
-
-    internal sealed record BadCall(string Name, Func<SchedulerHost, Task> Call, StatusCode Status, string Detail)
-    {
-        public override string ToString() => Name;
-    }
-
-    private static BadCall Case(string name, Func<SchedulerHost, Task> call, StatusCode status, string detail) => new(name, call, status, detail);
-
-    private static IEnumerable<BadCall> Cases()
-    {
-        // Clusters
-        yield return Case("CreateCluster without a name", h => h.Clusters.CreateClusterAsync(new CreateClusterRequest()).ResponseAsync, StatusCode.InvalidArgument, "name: cluster name is required");
-        yield return Case("CreateCluster with a bad name", h => h.Clusters.CreateClusterAsync(new CreateClusterRequest { Name = "a/b" }).ResponseAsync, StatusCode.InvalidArgument, "name: \"a/b\" is not a valid cluster name: use 1 to 255 letters, digits, hyphens and underscores");
-        yield return Case("CreateCluster with a huge name", h => h.Clusters.CreateClusterAsync(new CreateClusterRequest { Name = new string('x', 100_000) }).ResponseAsync, StatusCode.InvalidArgument, "name: \"" + new string('x', 61) + "...\" is not a valid cluster name: use 1 to 255 letters, digits, hyphens and underscores");
-        yield return Case("DescribeClusters with too many names", h => h.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Names = { Enumerable.Repeat("a", 101) } }).ResponseAsync, StatusCode.InvalidArgument, "names: at most 100 allowed, got 101");
-        yield return Case("ListClusters with a negative page", h => h.Clusters.ListClustersAsync(new ListClustersRequest { MaxResults = -1 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not -1");
-        yield return Case("ListClusters with a forged token", h => h.Clusters.ListClustersAsync(new ListClustersRequest { NextToken = "***" }).ResponseAsync, StatusCode.InvalidArgument, "nextToken: is not a token from a previous page");
-        yield return Case("DeleteCluster unknown", h => h.Clusters.DeleteClusterAsync(new DeleteClusterRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: cluster \"nope\" does not exist");
-
-        // Task definitions
-        yield return Case("Register with a small memory", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].Memory = 5)).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].memory: must be at least 6 MiB");
-        yield return Case("Register with an overflowing cpu", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].Cpu = int.MaxValue)).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].cpu: must be at most 262144 CPU units, not 2147483647");
-        yield return Case("Register with 1001 arguments", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].Command.AddRange(Enumerable.Repeat("x", 1001 - r.ContainerDefinitions[0].Command.Count)))).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].command: at most 1000 allowed, got 1001");
-        yield return Case("Register with an unknown protocol", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].PortMappings.Add(new PortMapping { ContainerPort = 1, Protocol = (TransportProtocol)77 }))).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].portMappings[0].protocol: unknown protocol 77; use TRANSPORT_PROTOCOL_TCP or TRANSPORT_PROTOCOL_UDP");
-        yield return Case("Register over the message size limit", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].Environment.Add(new EnvironmentVariable { Name = "BIG", Value = new string('x', 5_000_000) }))).ResponseAsync, StatusCode.ResourceExhausted, "Received message exceeds the maximum configured message size.");
-        yield return Case("Describe without a reference", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest()).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: is required: \"family\" or \"family:revision\"");
-        yield return Case("Describe an unknown family", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "nope" }).ResponseAsync, StatusCode.NotFound, "taskDefinition: task definition family \"nope\" does not exist");
-        yield return Case("Describe an unknown revision", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "web:9" }).ResponseAsync, StatusCode.NotFound, "taskDefinition: task definition \"web:9\" does not exist (latest revision is 1)");
-        yield return Case("Describe a non-numeric revision", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "web:x" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: \"web:x\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
-        yield return Case("Describe a negative revision", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "web:-1" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: \"web:-1\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
-        yield return Case("List with an unknown status", h => h.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { Status = (TaskDefinitionStatus)9 }).ResponseAsync, StatusCode.InvalidArgument, "status: unknown status 9");
-        yield return Case("List families with a huge page", h => h.TaskDefinitions.ListTaskDefinitionFamiliesAsync(new ListTaskDefinitionFamiliesRequest { MaxResults = 5000 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not 5000");
-        yield return Case("Deregister a family", h => h.TaskDefinitions.DeregisterTaskDefinitionAsync(new DeregisterTaskDefinitionRequest { TaskDefinition = "web" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: must name a revision, \"family:revision\"");
-
-        // Nodes
-        yield return Case("ListNodes of an unknown cluster", h => h.Nodes.ListNodesAsync(new ListNodesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
-        yield return Case("ListNodes with an unknown status", h => h.Nodes.ListNodesAsync(new ListNodesRequest { Status = (NodeStatus)42 }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING, not 42");
-        yield return Case("DescribeNodes without names", h => h.Nodes.DescribeNodesAsync(new DescribeNodesRequest()).ResponseAsync, StatusCode.InvalidArgument, "names: name at least one node");
-        yield return Case("DescribeNodes with a bad name", h => h.Nodes.DescribeNodesAsync(new DescribeNodesRequest { Names = { "ok", "bad name" } }).ResponseAsync, StatusCode.InvalidArgument, "names[1]: \"bad name\" is not a valid node name: use 1 to 255 letters, digits, dots, hyphens and underscores");
-        yield return Case("UpdateNodeStatus to INACTIVE", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1", Status = NodeStatus.Inactive }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING; use DeregisterNode to make a node INACTIVE");
-        yield return Case("UpdateNodeStatus unspecified", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1" }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING, not Unspecified");
-        yield return Case("UpdateNodeStatus of an unknown node", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n9", Status = NodeStatus.Draining }).ResponseAsync, StatusCode.NotFound, "name: node \"n9\" does not exist in cluster \"default\"");
-        yield return Case("DeregisterNode without a name", h => h.Nodes.DeregisterNodeAsync(new DeregisterNodeRequest()).ResponseAsync, StatusCode.InvalidArgument, "name: node name is required");
-
-        // Tasks
-        yield return Case("RunTask without a definition", h => h.Tasks.RunTaskAsync(new RunTaskRequest()).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: is required: \"family\" or \"family:revision\"");
-        yield return Case("RunTask with a negative count", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = -3 }).ResponseAsync, StatusCode.InvalidArgument, "count: must be between 1 and 1000, not -3");
-        yield return Case("RunTask with a huge count", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = int.MaxValue }).ResponseAsync, StatusCode.InvalidArgument, "count: must be between 1 and 1000, not 2147483647");
-        yield return Case("RunTask of an unknown family", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "nope" }).ResponseAsync, StatusCode.NotFound, "taskDefinition: task definition family \"nope\" does not exist");
-        yield return Case("RunTask in an unknown cluster", h => h.Tasks.RunTaskAsync(new RunTaskRequest { Cluster = "nope", TaskDefinition = "web" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
-        yield return Case("RunTask with an unknown strategy", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementStrategy = { new PlacementStrategy { Type = "binpack", Field = "cpu" }, new PlacementStrategy { Type = "pack" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementStrategy[1].type: must be \"binpack\", \"spread\" or \"random\", not \"pack\"");
-        yield return Case("RunTask binpack on disk", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementStrategy = { new PlacementStrategy { Type = "binpack", Field = "disk" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementStrategy[0].field: binpack takes \"cpu\" or \"memory\", not \"disk\"");
-        yield return Case("RunTask with six strategies", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementStrategy = { Enumerable.Range(0, 6).Select(_ => new PlacementStrategy { Type = "random" }) } }).ResponseAsync, StatusCode.InvalidArgument, "placementStrategy: at most 5 allowed, got 6");
-        yield return Case("RunTask with a malformed expression", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "attribute:zone == " } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].expression: expected a value after '==' but found end of expression at position 19");
-        yield return Case("RunTask with an unknown constraint", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "sameZone" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].type: must be \"distinctInstance\" or \"memberOf\", not \"sameZone\"");
-        yield return Case("RunTask with a long client token", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", ClientToken = new string('t', 65) }).ResponseAsync, StatusCode.InvalidArgument, "clientToken: must be at most 64 characters, not 65");
-        yield return Case("StopTask without an id", h => h.Tasks.StopTaskAsync(new StopTaskRequest()).ResponseAsync, StatusCode.InvalidArgument, "task: task id is required");
-        yield return Case("StopTask with a bad id", h => h.Tasks.StopTaskAsync(new StopTaskRequest { Task = "../etc/passwd" }).ResponseAsync, StatusCode.InvalidArgument, "task: \"../etc/passwd\" is not a task id (32 lowercase hex digits)");
-        yield return Case("StopTask of an unknown task", h => h.Tasks.StopTaskAsync(new StopTaskRequest { Task = Missing }).ResponseAsync, StatusCode.NotFound, $"task: task \"{Missing}\" does not exist in cluster \"default\"");
-        yield return Case("StopTask with a huge reason", h => h.Tasks.StopTaskAsync(new StopTaskRequest { Task = Missing, Reason = new string('r', 2000) }).ResponseAsync, StatusCode.InvalidArgument, "reason: must be at most 1024 characters, not 2000");
-        yield return Case("DescribeTasks without ids", h => h.Tasks.DescribeTasksAsync(new DescribeTasksRequest()).ResponseAsync, StatusCode.InvalidArgument, "tasks: name at least one task id");
-        yield return Case("DescribeTasks with a bad id", h => h.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { Missing, "x" } }).ResponseAsync, StatusCode.InvalidArgument, "tasks[1]: \"x\" is not a task id (32 lowercase hex digits)");
-        yield return Case("ListTasks with desired PENDING", h => h.Tasks.ListTasksAsync(new ListTasksRequest { DesiredStatus = TaskStatus.Pending }).ResponseAsync, StatusCode.InvalidArgument, "desiredStatus: must be TASK_STATUS_RUNNING or TASK_STATUS_STOPPED, not Pending");
-        yield return Case("ListTasks with a bad cluster", h => h.Tasks.ListTasksAsync(new ListTasksRequest { Cluster = "a b" }).ResponseAsync, StatusCode.InvalidArgument, "cluster: \"a b\" is not a valid cluster name: use 1 to 255 letters, digits, hyphens and underscores");
-        yield return Case("WatchTasks in an unknown cluster", h => ReadFirst(h.Tasks.WatchTasks(new WatchTasksRequest { Cluster = "nope" })), StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
-
-        // Services
-        yield return Case("CreateService without a name", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { TaskDefinition = "web" }).ResponseAsync, StatusCode.InvalidArgument, "serviceName: service name is required");
-        yield return Case("CreateService with a huge count", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { ServiceName = "s", TaskDefinition = "web", DesiredCount = int.MaxValue }).ResponseAsync, StatusCode.InvalidArgument, "desiredCount: must be between 0 and 10000, not 2147483647");
-        yield return Case("CreateService with a malformed constraint", h => new ServiceService.ServiceServiceClient(h.Channel).CreateServiceAsync(new CreateServiceRequest { ServiceName = "s", TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "(" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].expression: expected 'attribute:NAME', 'name', '!' or '(' but found end of expression at position 2");
-        yield return Case("UpdateService of an unknown service", h => new ServiceService.ServiceServiceClient(h.Channel).UpdateServiceAsync(new UpdateServiceRequest { Service = "nope", DesiredCount = 1 }).ResponseAsync, StatusCode.NotFound, "service: service \"nope\" does not exist in cluster \"default\"");
-        yield return Case("DeleteService without a name", h => new ServiceService.ServiceServiceClient(h.Channel).DeleteServiceAsync(new DeleteServiceRequest()).ResponseAsync, StatusCode.InvalidArgument, "service: service name is required");
-        yield return Case("DescribeServices without names", h => new ServiceService.ServiceServiceClient(h.Channel).DescribeServicesAsync(new DescribeServicesRequest()).ResponseAsync, StatusCode.InvalidArgument, "services: name at least one service");
-        yield return Case("ListServices in an unknown cluster", h => new ServiceService.ServiceServiceClient(h.Channel).ListServicesAsync(new ListServicesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
-
-        // The agent protocol
-        yield return Case("Connect without registering", h => ConnectWith(h, new AgentMessage { Heartbeat = new Heartbeat() }), StatusCode.InvalidArgument, "register: the first message must be RegisterNode");
-        yield return Case("Connect with no resources", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { NodeName = "n2" } }), StatusCode.InvalidArgument, "register.resources: cpu and memory must both be more than 0");
-        yield return Case("Connect with a bad node name", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { NodeName = "n 2", Resources = new Resources { Cpu = 1, Memory = 1 } } }), StatusCode.InvalidArgument, "register.nodeName: \"n 2\" is not a valid node name: use 1 to 255 letters, digits, dots, hyphens and underscores");
-        yield return Case("Connect to an unknown cluster", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { Cluster = "nope", NodeName = "n2", Resources = new Resources { Cpu = 1, Memory = 1 } } }), StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
-        yield return Case("Connect and send nothing", h => ConnectWith(h), StatusCode.InvalidArgument, "register: the stream ended before a RegisterNode message");
-    }
-
-    private static RegisterTaskDefinitionRequest Spoiled(Action<RegisterTaskDefinitionRequest> spoil)
-    {
-        var request = WebDefinition();
-        request.ContainerDefinitions[0].PortMappings.Clear();
-        spoil(request);
-        return request;
-    }
-
-    private static async Task ReadFirst(AsyncServerStreamingCall<TaskEvent> call)
-    {
-        using (call)
-        {
-            await call.ResponseStream.MoveNext();
-        }
-    }
-
-    private static async Task ConnectWith(SchedulerHost host, params AgentMessage[] messages)
-    {
-        using var call = host.Agents.Connect();
-        foreach (var message in messages)
-        {
-            await call.RequestStream.WriteAsync(message);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        while (await call.ResponseStream.MoveNext())
-        {
-        }
-    }
+    private static IEnumerable<BadInputCorpus.BadCall> Cases() => BadInputCorpus.Cases();
 
     [TestCaseSource(nameof(Cases))]
-    public async Task Bad_input_is_refused_clearly_and_changes_nothing(BadCall bad)
+    public async Task Bad_input_is_refused_clearly_and_changes_nothing(BadInputCorpus.BadCall bad)
     {
-        await RegisterAsync();
-        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
-        var before = await StateAsync();
+        var api = new ApiClients(Host.Channel);
+        await using var agent = await BadInputCorpus.PrepareAsync(api);
+        var before = await BadInputCorpus.StateAsync(api);
 
-        var error = Refused(() => bad.Call(Host));
+        var error = Refused(() => bad.Call(api));
 
         Assert.Multiple(async () =>
         {
             Assert.That(error.StatusCode, Is.EqualTo(bad.Status));
             Assert.That(error.Status.Detail, Is.EqualTo(bad.Detail));
-            Assert.That(await StateAsync(), Is.EqualTo(before), "the state is unchanged");
+            Assert.That(await BadInputCorpus.StateAsync(api), Is.EqualTo(before), "the state is unchanged");
             var health = await new Health.HealthClient(Host.Channel).CheckAsync(new HealthCheckRequest());
             Assert.That(health.Status, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving));
         });
-    }
-
-    /// <summary>Everything a user can list, as one string to compare.</summary>
-    private async Task<string> StateAsync()
-    {
-        var clusters = await Host.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Names = { (await Host.Clusters.ListClustersAsync(new ListClustersRequest())).Names } });
-        var definitions = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { IncludeAllStatuses = true });
-        var nodes = await Host.Nodes.ListNodesAsync(new ListNodesRequest());
-        var tasks = await Host.Tasks.ListTasksAsync(new ListTasksRequest());
-        var services = await new ServiceService.ServiceServiceClient(Host.Channel).ListServicesAsync(new ListServicesRequest());
-        return string.Join("\n", clusters, definitions, nodes, tasks, services);
     }
 }

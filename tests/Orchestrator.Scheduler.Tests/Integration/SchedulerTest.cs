@@ -36,7 +36,10 @@ internal abstract class SchedulerTest
         _ = Host.Server;
     }
 
-    protected static RegisterTaskDefinitionRequest WebDefinition(string family = "web", int cpu = 256, int memory = 512, int hostPort = 0) => new()
+    protected static RegisterTaskDefinitionRequest WebDefinition(string family = "web", int cpu = 256, int memory = 512, int hostPort = 0) =>
+        WebDefinitionFor(family, cpu, memory, hostPort);
+
+    public static RegisterTaskDefinitionRequest WebDefinitionFor(string family, int cpu = 256, int memory = 512, int hostPort = 0) => new()
     {
         Family = family,
         ContainerDefinitions =
