@@ -19,26 +19,19 @@ internal sealed class LiteDbStateStore : IStateStore
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private readonly LiteDatabase _db;
-    private readonly ILiteCollection<BsonDocument> _clusters;
-    private readonly ILiteCollection<BsonDocument> _taskDefinitions;
-    private readonly ILiteCollection<BsonDocument> _nodes;
-    private readonly ILiteCollection<BsonDocument> _tasks;
-    private readonly ILiteCollection<BsonDocument> _services;
-    private readonly ILiteCollection<BsonDocument> _receipts;
-
+    private readonly string _path;
     private readonly bool _isNew;
 
-    private LiteDbStateStore(LiteDatabase db, bool isNew)
+    // Null after a write failed: LiteDB can be left holding the failed transaction's locks (its
+    // rollback needs room on the disk too), so the file is closed and opened afresh, which recovers
+    // it from its log to the last commit, before the next write.
+    private LiteDbFile? _file;
+
+    private LiteDbStateStore(string path, LiteDbFile file, bool isNew)
     {
-        _db = db;
+        _path = path;
+        _file = file;
         _isNew = isNew;
-        _clusters = db.GetCollection("clusters");
-        _taskDefinitions = db.GetCollection("task_definitions");
-        _nodes = db.GetCollection("nodes");
-        _tasks = db.GetCollection("tasks");
-        _services = db.GetCollection("services");
-        _receipts = db.GetCollection("run_task_receipts");
     }
 
     /// <summary>
@@ -65,10 +58,10 @@ internal sealed class LiteDbStateStore : IStateStore
                 CheckReadOnly(full);
             }
 
-            db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct, AutoRebuild = false });
-            var store = new LiteDbStateStore(db, isNew);
-            store.Probe();
-            return store;
+            db = OpenForWriting(full);
+            var file = new LiteDbFile(db);
+            file.Probe();
+            return new LiteDbStateStore(full, file, isNew);
         }
         catch (Exception e) when (e is not (OutOfMemoryException or StorageException))
         {
@@ -99,21 +92,25 @@ internal sealed class LiteDbStateStore : IStateStore
         }
 
         using var probe = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct, ReadOnly = true });
-        new LiteDbStateStore(probe, isNew: false).Probe();
+        new LiteDbFile(probe).Probe();
     }
+
+    private static LiteDatabase OpenForWriting(string path) =>
+        new(new ConnectionString { Filename = path, Connection = ConnectionType.Direct, AutoRebuild = false });
 
     public StoredState Load()
     {
         try
         {
+            var file = _file ?? Reopen();
             return new StoredState(
                 _isNew,
-                ReadAll<ClusterRecord>(_clusters),
-                ReadAll<TaskDefinitionRecord>(_taskDefinitions),
-                ReadAll<NodeRecord>(_nodes),
-                ReadAll<TaskRecord>(_tasks),
-                ReadAll<ServiceRecord>(_services),
-                ReadAll<RunTaskReceipt>(_receipts));
+                ReadAll<ClusterRecord>(file.Clusters),
+                ReadAll<TaskDefinitionRecord>(file.TaskDefinitions),
+                ReadAll<NodeRecord>(file.Nodes),
+                ReadAll<TaskRecord>(file.Tasks),
+                ReadAll<ServiceRecord>(file.Services),
+                ReadAll<RunTaskReceipt>(file.Receipts));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -128,34 +125,38 @@ internal sealed class LiteDbStateStore : IStateStore
             return;
         }
 
+        var file = _file ?? Reopen();
+        var db = file.Database;
+
         // The transaction is opened and committed on this thread with no await in between: LiteDB
         // binds explicit transactions to their thread.
-        if (!_db.BeginTrans())
+        if (!db.BeginTrans())
         {
             throw new StorageException("a LiteDB transaction is already open on this thread");
         }
 
         try
         {
-            foreach (var c in batch.Clusters) Put(_clusters, c.Name, c);
-            foreach (var name in batch.DeletedClusters) _clusters.Delete(name);
-            foreach (var d in batch.TaskDefinitions) Put(_taskDefinitions, d.Arn, d);
-            foreach (var n in batch.Nodes) Put(_nodes, n.Key, n);
-            foreach (var key in batch.DeletedNodes) _nodes.Delete(key);
-            foreach (var t in batch.Tasks) Put(_tasks, t.Id, t);
-            foreach (var id in batch.DeletedTasks) _tasks.Delete(id);
-            foreach (var service in batch.Services) Put(_services, service.Key, service);
-            foreach (var key in batch.DeletedServices) _services.Delete(key);
-            foreach (var r in batch.Receipts) Put(_receipts, r.Key, r);
-            foreach (var key in batch.DeletedReceipts) _receipts.Delete(key);
-            if (!_db.Commit())
+            foreach (var c in batch.Clusters) Put(file.Clusters, c.Name, c);
+            foreach (var name in batch.DeletedClusters) file.Clusters.Delete(name);
+            foreach (var d in batch.TaskDefinitions) Put(file.TaskDefinitions, d.Arn, d);
+            foreach (var n in batch.Nodes) Put(file.Nodes, n.Key, n);
+            foreach (var key in batch.DeletedNodes) file.Nodes.Delete(key);
+            foreach (var t in batch.Tasks) Put(file.Tasks, t.Id, t);
+            foreach (var id in batch.DeletedTasks) file.Tasks.Delete(id);
+            foreach (var service in batch.Services) Put(file.Services, service.Key, service);
+            foreach (var key in batch.DeletedServices) file.Services.Delete(key);
+            foreach (var r in batch.Receipts) Put(file.Receipts, r.Key, r);
+            foreach (var key in batch.DeletedReceipts) file.Receipts.Delete(key);
+            if (!db.Commit())
             {
                 throw new StorageException("LiteDB did not commit the transaction");
             }
         }
         catch (Exception e)
         {
-            TryRollback();
+            TryRollback(db);
+            Close();
             if (e is StorageException)
             {
                 throw;
@@ -165,33 +166,47 @@ internal sealed class LiteDbStateStore : IStateStore
         }
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose() => Close();
 
-    private void TryRollback()
+    /// <summary>Opens the file again after a failed write; while that fails too, so does every write.</summary>
+    private LiteDbFile Reopen()
     {
         try
         {
-            _db.Rollback();
+            var file = new LiteDbFile(OpenForWriting(_path));
+            file.Probe();
+            return _file = file;
         }
-        catch (LiteException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The transaction is already gone; nothing of it was committed.
-        }
-        catch (IOException)
-        {
-            // Same: a failed write leaves the transaction uncommitted.
+            throw new StorageException($"cannot write the state database: reopening it after a failed write failed: {e.Message}", e);
         }
     }
 
-    /// <summary>Reads every collection once, so a damaged file fails at open, not at the first request.</summary>
-    private void Probe()
+    private void Close()
     {
-        _ = _clusters.Count();
-        _ = _taskDefinitions.Count();
-        _ = _nodes.Count();
-        _ = _tasks.Count();
-        _ = _services.Count();
-        _ = _receipts.Count();
+        var file = _file;
+        _file = null;
+        try
+        {
+            file?.Database.Dispose();
+        }
+        catch (Exception e) when (e is LiteException or IOException)
+        {
+            // Closing flushes what it can; what it cannot was not committed either.
+        }
+    }
+
+    private static void TryRollback(LiteDatabase db)
+    {
+        try
+        {
+            db.Rollback();
+        }
+        catch (Exception e) when (e is LiteException or IOException)
+        {
+            // A failed write leaves the transaction uncommitted; the file is reopened before the next.
+        }
     }
 
     private static void Put<T>(ILiteCollection<BsonDocument> collection, string id, T record) =>
