@@ -45,7 +45,11 @@ internal sealed partial class ClusterState
         _dynamicPorts = options.ParseDynamicPortRange();
         _snapshots = new SnapshotCache(_dynamicPorts);
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
-        Load(store.Load());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stored = store.Load();
+        var read = clock.Elapsed;
+        Load(stored);
+        Log.LoadTime(_log, read.TotalMilliseconds, (clock.Elapsed - read).TotalMilliseconds);
     }
 
     private DateTimeOffset Now => _time.GetUtcNow();
@@ -241,6 +245,9 @@ internal sealed partial class ClusterState
     {
         [LoggerMessage(1, LogLevel.Information, "State loaded: {Clusters} clusters, {Nodes} nodes, {Tasks} tasks, {Revisions} task definition revisions")]
         public static partial void Loaded(ILogger logger, int clusters, int nodes, int tasks, int revisions);
+
+        [LoggerMessage(8, LogLevel.Information, "State read from the database in {ReadMs:F0} ms, applied in {ApplyMs:F0} ms")]
+        public static partial void LoadTime(ILogger logger, double readMs, double applyMs);
 
         [LoggerMessage(2, LogLevel.Error, "State write failed, the change was refused: {Problem}")]
         public static partial void StoreWriteFailed(ILogger logger, string problem);

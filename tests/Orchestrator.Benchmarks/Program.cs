@@ -1,7 +1,7 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [services] [agent] [swarm] — all but swarm when none is named.
-var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "agent"] : args;
+// ./build.sh bench [placement] [packing] [runtask] [services] [restart] [agent] [failover] [swarm] — all but swarm when none is named.
+var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "failover"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 if (chosen.Contains("placement"))
@@ -22,6 +22,11 @@ if (chosen.Contains("runtask"))
 if (chosen.Contains("services"))
 {
     ServiceBench.Run(report, services: 1_000, tasksPerService: 10, nodes: 1_000);
+}
+
+if (chosen.Contains("restart"))
+{
+    await RestartBench.RunAsync(report, agents: 500, tasksPerAgent: 10);
 }
 
 if (chosen.Contains("agent"))
