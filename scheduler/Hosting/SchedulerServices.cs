@@ -1,4 +1,6 @@
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Api;
@@ -31,6 +33,11 @@ internal static class SchedulerServices
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck("state", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+
+        // Last, after every AddGrpc* call has registered grpc-dotnet's binder: ours replaces it so that
+        // a request that is not a valid message is answered INVALID_ARGUMENT (see the provider).
+        services.RemoveAll(typeof(IServiceMethodProvider<>));
+        services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(CheckedServiceMethodProvider<>));
     }
 
     public static void Map(WebApplication app)

@@ -34,4 +34,9 @@ if (chosen.Contains("agent"))
     await AgentBench.RunAsync(report, swarm: chosen.Contains("swarm"));
 }
 
+if (chosen.Contains("failover"))
+{
+    await FailoverBench.RunAsync(report, runs: 3);
+}
+
 report.Print();

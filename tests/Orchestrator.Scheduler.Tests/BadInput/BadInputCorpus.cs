@@ -101,6 +101,12 @@ internal static class BadInputCorpus
         yield return Case("DescribeServices without names", h => h.Services.DescribeServicesAsync(new DescribeServicesRequest()).ResponseAsync, StatusCode.InvalidArgument, "services: name at least one service");
         yield return Case("ListServices in an unknown cluster", h => h.Services.ListServicesAsync(new ListServicesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
 
+        // Bytes that are not the message: a length that runs past the end, and a field number of 0.
+        yield return Case("RunTask with truncated bytes", h => Raw(h, "orchestrator.v1.TaskService", "RunTask", [0x0A, 0x05, 0x77]), StatusCode.InvalidArgument,
+            "the request is not a valid orchestrator.v1.RunTaskRequest message: While parsing a protocol message, the input ended unexpectedly in the middle of a field.  This could mean either that the input has been truncated or that an embedded message misreported its own length.");
+        yield return Case("CreateCluster with field number 0", h => Raw(h, "orchestrator.v1.ClusterService", "CreateCluster", [0x00, 0x01]), StatusCode.InvalidArgument,
+            "the request is not a valid orchestrator.v1.CreateClusterRequest message: Protocol message contained an invalid tag (zero).");
+
         // A string field sent as a number: protobuf skips it as an unknown field, so the name is missing.
         yield return Case("CreateCluster with its name as a number", h => Raw(h, "orchestrator.v1.ClusterService", "CreateCluster", [0x08, 0x2A]), StatusCode.InvalidArgument, "name: cluster name is required");
 
