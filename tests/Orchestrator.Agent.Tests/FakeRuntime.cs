@@ -20,6 +20,14 @@ internal sealed class FakeRuntime : IContainerRuntime
     /// <summary>Containers (by container label) that exit as soon as they start, with this code.</summary>
     public Dictionary<string, int> ExitAtStart { get; } = [];
 
+    /// <summary>Failures the next event subscriptions end with, one per subscription, in order.</summary>
+    public Queue<Exception> EventStreamFailures { get; } = new();
+
+    /// <summary>How many times InfoAsync fails (the engine is down) before it answers.</summary>
+    public int InfoFailures { get; set; }
+
+    public int EventSubscriptions { get; private set; }
+
     public int Creates { get; private set; }
     public int Starts { get; private set; }
 
@@ -28,8 +36,19 @@ internal sealed class FakeRuntime : IContainerRuntime
         get { lock (_gate) return [.. _containers.Values]; }
     }
 
-    public Task<RuntimeInfo> InfoAsync(CancellationToken cancellation) =>
-        Task.FromResult(new RuntimeInfo(2, 4L * 1024 * 1024 * 1024, "linux", "x86_64", "fake-1"));
+    public Task<RuntimeInfo> InfoAsync(CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (InfoFailures > 0)
+            {
+                InfoFailures--;
+                throw new RuntimeUnavailableException("Docker is not reachable at fake: Connection refused");
+            }
+        }
+
+        return Task.FromResult(new RuntimeInfo(2, 4L * 1024 * 1024 * 1024, "linux", "x86_64", "fake-1"));
+    }
 
     public Task EnsureImageAsync(string image, CancellationToken cancellation) =>
         MissingImages.Contains(image)
@@ -119,6 +138,19 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public async IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, [EnumeratorCancellation] CancellationToken cancellation)
     {
+        Exception? failure;
+        lock (_gate)
+        {
+            EventSubscriptions++;
+            EventStreamFailures.TryDequeue(out failure);
+        }
+
+        await Task.Yield();
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
         await Task.Delay(Timeout.Infinite, cancellation);
         yield break;
     }
