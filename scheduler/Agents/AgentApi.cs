@@ -12,7 +12,7 @@ namespace Orchestrator.Scheduler.Agents;
 /// The agent protocol's server side: one Connect stream per agent. The first message registers the
 /// node; then heartbeats and task reports come up and commands go down until either side ends it.
 /// </summary>
-internal sealed partial class AgentApi(ClusterState state, TimeProvider time, ILogger<AgentApi> log) : AgentService.AgentServiceBase
+internal sealed partial class AgentApi(ClusterState state, ReportCommitter reports, TimeProvider time, ILogger<AgentApi> log) : AgentService.AgentServiceBase
 {
     private static readonly TimeSpan RegisterTimeout = TimeSpan.FromSeconds(30);
 
@@ -66,13 +66,8 @@ internal sealed partial class AgentApi(ClusterState state, TimeProvider time, IL
                     session.TrySend(new SchedulerMessage { HeartbeatAck = new HeartbeatAck { Sequence = message.Heartbeat.Sequence } });
                     break;
                 case AgentMessage.BodyOneofCase.TaskState:
-                    var report = message.TaskState;
-                    if (state.ApplyReport(nodeKey, session, report) is { } answer)
-                    {
-                        session.TrySend(answer);
-                    }
-
-                    session.TrySend(new SchedulerMessage { ReportAck = new ReportAck { Sequence = report.Sequence } });
+                    // Applied, saved and acknowledged with whatever else arrived meanwhile.
+                    reports.Enqueue(new AgentReport(nodeKey, session, message.TaskState));
                     break;
                 case AgentMessage.BodyOneofCase.Register:
                     throw new RpcException(new Status(StatusCode.FailedPrecondition, "register: this stream is already registered; open a new stream to register again"));

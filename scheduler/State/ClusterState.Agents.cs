@@ -51,13 +51,16 @@ internal sealed partial class ClusterState
             Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
             var stopUnknown = new List<Contract.StopTaskCommand>();
+            var changed = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
             foreach (var report in reported)
             {
-                if (ApplyReportLocked(entry, report) is { } answer)
+                if (ApplyReportLocked(entry, report, changed) is { } answer)
                 {
                     stopUnknown.Add(answer.StopTask);
                 }
             }
+
+            CommitReported(changed);
 
             var start = new List<Contract.StartTaskCommand>();
             var stop = new List<Contract.StopTaskCommand>();
@@ -169,22 +172,41 @@ internal sealed partial class ClusterState
     /// runs something it should not (a task the scheduler does not know, has on another node, or wants
     /// stopped).
     /// </summary>
-    public Contract.SchedulerMessage? ApplyReport(string nodeKey, IAgentSession session, Contract.TaskStateReport report)
+    public Contract.SchedulerMessage? ApplyReport(string nodeKey, IAgentSession session, Contract.TaskStateReport report) =>
+        ApplyReports([new AgentReport(nodeKey, session, report)])[0];
+
+    /// <summary>
+    /// Applies a group of reports, from any agents, in order, and commits what they changed in one
+    /// transaction: one LiteDB write for a whole burst of reports instead of one each. Returns, per
+    /// report, the command to send back (a stop), if any. A report of a stream that was replaced is
+    /// skipped; the agent repeats it on its new stream. Throws <see cref="RequestException"/> when the
+    /// store refuses the write, and then nothing of the group is applied.
+    /// </summary>
+    public Contract.SchedulerMessage?[] ApplyReports(IReadOnlyList<AgentReport> reports)
     {
         lock (_gate)
         {
-            if (!_nodes.TryGetValue(nodeKey, out var entry) || entry.Session?.Id != session.Id)
+            var answers = new Contract.SchedulerMessage?[reports.Count];
+            var changed = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
+            for (var i = 0; i < reports.Count; i++)
             {
-                return null; // a stream that was replaced; the agent repeats the report on its new one
+                var (nodeKey, session, report) = reports[i];
+                if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
+                {
+                    answers[i] = ApplyReportLocked(entry, report, changed);
+                }
             }
 
-            return ApplyReportLocked(entry, report);
+            CommitReported(changed);
+            return answers;
         }
     }
 
-    private Contract.SchedulerMessage? ApplyReportLocked(NodeEntry entry, Contract.TaskStateReport report)
+    /// <summary>Works out one report against the tasks as already changed by earlier reports of the group.</summary>
+    private Contract.SchedulerMessage? ApplyReportLocked(NodeEntry entry, Contract.TaskStateReport report, Dictionary<string, TaskRecord> changed)
     {
-        if (!_tasks.TryGetValue(report.TaskId, out var task) || task.Cluster != entry.Record.Cluster || task.Node != entry.Record.Name)
+        var task = changed.GetValueOrDefault(report.TaskId) ?? _tasks.GetValueOrDefault(report.TaskId);
+        if (task is null || task.Cluster != entry.Record.Cluster || task.Node != entry.Record.Name)
         {
             return report.LastStatus == Contract.TaskStatus.Stopped
                 ? null
@@ -200,9 +222,7 @@ internal sealed partial class ClusterState
         var updated = TaskReports.Apply(task, report, Now);
         if (updated is not null)
         {
-            var batch = new WriteBatch();
-            batch.Tasks.Add(updated);
-            Commit(batch);
+            changed[task.Id] = updated;
             task = updated;
         }
 
@@ -214,4 +234,17 @@ internal sealed partial class ClusterState
 
         return null;
     }
+
+    private void CommitReported(Dictionary<string, TaskRecord> changed)
+    {
+        if (changed.Count > 0)
+        {
+            var batch = new WriteBatch();
+            batch.Tasks.AddRange(changed.Values);
+            Commit(batch);
+        }
+    }
 }
+
+/// <summary>One task state report as it came in on one agent's stream.</summary>
+internal sealed record AgentReport(string NodeKey, IAgentSession Session, Contract.TaskStateReport Report);

@@ -50,15 +50,25 @@ internal sealed class Cluster : IAsyncDisposable
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         if (!await scheduler.WaitUntilServingAsync(channel))
         {
+            scheduler.Dispose();
             Assert.Fail("the scheduler did not start: " + string.Join("\n", scheduler.StandardError));
         }
 
         var cluster = new Cluster(directory, port, schedulerSettings, scheduler, channel);
         var prefix = $"e2e-{Guid.NewGuid():N}"[..14];
-        for (var i = 0; i < agents; i++)
+        try
         {
-            cluster._nodes.Add(new ClusterNode($"{prefix}-{i + 1}", $"127.0.0.{i + 1}"));
-            await cluster.StartAgentAsync(i);
+            for (var i = 0; i < agents; i++)
+            {
+                cluster._nodes.Add(new ClusterNode($"{prefix}-{i + 1}", $"127.0.0.{i + 1}"));
+                await cluster.StartAgentAsync(i);
+            }
+        }
+        catch
+        {
+            // The test never gets the cluster to dispose: leave no process or container behind.
+            await cluster.DisposeAsync();
+            throw;
         }
 
         return cluster;
