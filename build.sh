@@ -117,6 +117,9 @@ cmd_test() {
 }
 
 cmd_bench() {
+  # The agent and failover benchmarks run containers of the test image on the local Docker.
+  ensure_docker
+  ensure_test_image
   build
   dotnet "tests/Orchestrator.Benchmarks/bin/${CONFIGURATION:-Release}/net10.0/Orchestrator.Benchmarks.dll" "$@"
 }

@@ -124,29 +124,6 @@ internal static class FailoverBench
         return ids.Count == 0 ? [] : [.. (await tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { ids } })).Tasks.Where(t => t.LastStatus == TaskStatus.Running)];
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (RpcException)
-            {
-                // Not there yet.
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting until {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitAsync(Func<Task<bool>> condition, string what) =>
+        Polling.UntilAsync(condition, what, TimeSpan.FromMinutes(3), intervalMilliseconds: 50);
 }

@@ -125,31 +125,8 @@ internal static class RestartBench
         return count;
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (RpcException)
-            {
-                // Starting up.
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out waiting until {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitAsync(Func<Task<bool>> condition, string what) =>
+        Polling.UntilAsync(condition, what, TimeSpan.FromMinutes(3), intervalMilliseconds: 50);
 
     /// <summary>
     /// An agent as the real one behaves on the wire: registers with what it runs, starts what it is

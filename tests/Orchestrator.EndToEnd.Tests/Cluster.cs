@@ -191,31 +191,8 @@ internal sealed class Cluster : IAsyncDisposable
         return run.Tasks.Single();
     }
 
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, Func<string>? explain = null, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (RpcException)
-            {
-                // Not up yet.
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"timed out waiting until {what}. {explain?.Invoke()}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public static Task EventuallyAsync(Func<Task<bool>> condition, string what, Func<string>? explain = null, int seconds = 60) =>
+        Polling.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds), explain);
 
     public async ValueTask DisposeAsync()
     {

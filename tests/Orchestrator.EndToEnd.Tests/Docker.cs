@@ -53,9 +53,9 @@ internal static class Docker
     public static void RestartEngine()
     {
         // /run/systemd/system exists only where systemd is the init (sd_booted).
-        if (Directory.Exists("/run/systemd/system") && Process("systemctl", "is-active", "--quiet", "docker") == 0)
+        if (Directory.Exists("/run/systemd/system") && ShellCommand.Run("systemctl", "is-active", "--quiet", "docker").ExitCode == 0)
         {
-            Assert.That(Process("systemctl", "restart", "docker"), Is.Zero, "systemctl restart docker");
+            Assert.That(ShellCommand.Run("systemctl", "restart", "docker").ExitCode, Is.Zero, "systemctl restart docker");
         }
         else
         {
@@ -63,14 +63,14 @@ internal static class Docker
             Assert.That(pids, Has.Length.EqualTo(1), "one dockerd runs");
             var pid = pids[0].Id;
             var commandLine = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-            Assert.That(Process("kill", "-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)), Is.Zero);
+            Assert.That(ShellCommand.Run("kill", "-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ExitCode, Is.Zero);
             if (!pids[0].WaitForExit(TimeSpan.FromSeconds(90)))
             {
                 Assert.Fail("dockerd did not stop within 90 s of SIGTERM");
             }
 
             var log = Environment.GetEnvironmentVariable("DOCKER_LOG") ?? "/tmp/orchestrator-dockerd.log";
-            Assert.That(Process(["setsid", "-f", "sh", "-c", $"exec \"$0\" \"$@\" >>'{log}' 2>&1 </dev/null", .. commandLine]), Is.Zero, "start dockerd again");
+            Assert.That(ShellCommand.Run("setsid", ["-f", "sh", "-c", $"exec \"$0\" \"$@\" >>'{log}' 2>&1 </dev/null", .. commandLine]).ExitCode, Is.Zero, "start dockerd again");
         }
 
         var deadline = DateTime.UtcNow.AddSeconds(90);
@@ -82,26 +82,6 @@ internal static class Docker
             }
 
             Thread.Sleep(200);
-        }
-    }
-
-    private static int Process(params string[] command)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo(command[0]) { UseShellExecute = false };
-        foreach (var argument in command.Skip(1))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        try
-        {
-            using var process = System.Diagnostics.Process.Start(info)!;
-            process.WaitForExit();
-            return process.ExitCode;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return -1; // no such program
         }
     }
 

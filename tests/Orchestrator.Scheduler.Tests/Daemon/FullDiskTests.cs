@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -21,7 +20,7 @@ internal sealed class FullDiskTests
     public void MountSmallFileSystem()
     {
         _mount = Directory.CreateTempSubdirectory("orchestrator-full-").FullName;
-        var (code, output) = Run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", _mount);
+        var (code, output) = ShellCommand.Run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", _mount);
         if (code != 0)
         {
             Directory.Delete(_mount);
@@ -32,7 +31,7 @@ internal sealed class FullDiskTests
     [TearDown]
     public void Unmount()
     {
-        Run("umount", _mount);
+        ShellCommand.Run("umount", _mount);
         Directory.Delete(_mount, recursive: true);
     }
 
@@ -122,19 +121,5 @@ internal sealed class FullDiskTests
         {
             // Full.
         }
-    }
-
-    private static (int Code, string Output) Run(params string[] command)
-    {
-        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in command.Skip(1))
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Trim());
     }
 }
