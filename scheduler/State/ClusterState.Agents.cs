@@ -37,19 +37,9 @@ internal sealed partial class ClusterState
                 Commit(batch);
             }
 
+            // What the agent runs is saved before the session is attached: a write the store refuses
+            // then leaves no half-registered node behind.
             var entry = _nodes[key];
-            if (entry.Session is { } previous && previous.Id != session.Id)
-            {
-                previous.Close();
-            }
-
-            entry.Attach(session);
-            entry.LastHeartbeatAt = Now;
-            entry.DisconnectedAt = null;
-            entry.LostHandled = false;
-            _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
-            Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
-
             var stopUnknown = new List<Contract.StopTaskCommand>();
             var changed = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
             foreach (var report in reported)
@@ -61,6 +51,18 @@ internal sealed partial class ClusterState
             }
 
             CommitReported(changed);
+
+            if (entry.Session is { } previous && previous.Id != session.Id)
+            {
+                previous.Close();
+            }
+
+            entry.Attach(session);
+            entry.LastHeartbeatAt = Now;
+            entry.DisconnectedAt = null;
+            entry.LostHandled = false;
+            _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
+            Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
             var start = new List<Contract.StartTaskCommand>();
             var stop = new List<Contract.StopTaskCommand>();
