@@ -65,7 +65,7 @@ internal sealed class FaultTests
         }, $"service {service} runs {desired} tasks, deployment completed, and docker agrees", () => seen + "\nagent: " + string.Join("\n", cluster.Agent?.StandardOutput.TakeLast(15) ?? []), seconds);
     }
 
-    private static string StartedAt(string container) => Docker.Inspect(container, "{{.State.Running}} {{.State.StartedAt}} {{.RestartCount}}");
+    private static string RunState(string container) => Docker.Inspect(container, "{{.State.Running}} {{.State.StartedAt}} {{.RestartCount}}");
 
     [Test]
     public async Task Killing_the_agent_ten_times_restarts_no_container_and_duplicates_nothing()
@@ -77,7 +77,7 @@ internal sealed class FaultTests
         await cluster.Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "sleepers", TaskDefinition = "sleeper", DesiredCount = 3 });
         await WaitForSteadyServiceAsync(cluster, "sleepers", 3);
         var before = (await cluster.RunningTasksOfAsync("sleepers")).ToDictionary(t => t.TaskId, t => t.Containers.Single().RuntimeId);
-        var startedAt = before.Values.ToDictionary(c => c, StartedAt);
+        var runState = before.Values.ToDictionary(c => c, RunState);
 
         for (var round = 1; round <= 10; round++)
         {
@@ -91,7 +91,7 @@ internal sealed class FaultTests
         var service = await cluster.DescribeServiceAsync("sleepers");
         Assert.Multiple(() =>
         {
-            Assert.That(before.Values.Select(StartedAt), Is.EqualTo(before.Values.Select(c => startedAt[c])), "docker: running, started once, never restarted");
+            Assert.That(before.Values.Select(RunState), Is.EqualTo(before.Values.Select(c => runState[c])), "docker: running, started once, never restarted");
             Assert.That(Docker.ContainersOf(cluster.Node), Has.Length.EqualTo(3), "docker ps -a: no other container was ever created");
             Assert.That((service.DesiredCount, service.RunningCount), Is.EqualTo((3, 3)));
         });
