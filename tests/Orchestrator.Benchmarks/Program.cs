@@ -1,6 +1,6 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [services] [restart] [agent] [failover] [swarm] — all but swarm when none is named.
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [failover] [swarm] — all but swarm when none is named.
 var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "failover"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -17,6 +17,11 @@ if (chosen.Contains("packing"))
 if (chosen.Contains("runtask"))
 {
     await RunTaskBench.RunAsync(report, agents: 500, calls: 5_000, concurrency: 32);
+}
+
+if (chosen.Contains("runtask") || chosen.Contains("runtask-state"))
+{
+    StateRunTaskBench.Run(report, nodes: 500, calls: 5_000);
 }
 
 if (chosen.Contains("services"))

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Storage;
+using Contract = Orchestrator.Contracts.V1;
+using PlacementStrategy = Orchestrator.Scheduler.Placement.PlacementStrategy;
+
+namespace Orchestrator.Benchmarks;
+
+/// <summary>
+/// The RunTask benchmark's work without gRPC: the scheduler's state on a real LiteDB file, 500 nodes,
+/// RunTask called directly from one thread and every start answered with a RUNNING report at once
+/// (two commits per task: RunTask's and the report's). Side by side with the gRPC figure it shows how
+/// much of a RunTask is the state, and how much of that is LiteDB.
+/// </summary>
+internal static class StateRunTaskBench
+{
+    public static void Run(Report report, int nodes, int calls)
+    {
+        var directory = Directory.CreateTempSubdirectory("orchestrator-state-bench-").FullName;
+        try
+        {
+            using var inner = LiteDbStateStore.Open(Path.Combine(directory, "bench.db"));
+            var store = new TimedStore(inner);
+            var state = new ClusterState(store, TimeProvider.System, new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1, HeartbeatTimeout = TimeSpan.FromHours(1) }, NullLogger<ClusterState>.Instance);
+            var sessions = new List<AnsweringSession>();
+            for (var i = 0; i < nodes; i++)
+            {
+                var session = new AnsweringSession($"agent-{i:D4}");
+                sessions.Add(session);
+                state.RegisterAgent(new AgentRegistration("default", session.Name, 16 * 1024, 64 * 1024, new Dictionary<string, string>(), "bench"), session, []);
+            }
+
+            var spec = new Contract.TaskDefinition { Family = "bench" };
+            spec.ContainerDefinitions.Add(new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 256, Memory = 512 });
+            state.RegisterTaskDefinition(spec, new TaskResourceDemand(256, 512, []));
+            var command = new RunTaskCommand("default", "bench", 1, [new PlacementStrategy(StrategyKind.SpreadNode)], [], "", "", "", "");
+
+            RunCalls(state, sessions, command, calls / 10); // warm-up
+            store.Reset();
+            var clock = Stopwatch.StartNew();
+            RunCalls(state, sessions, command, calls);
+            var elapsed = clock.Elapsed;
+            report.Add("runtask", $"RunTask (count 1) on the state alone, no gRPC, {nodes} nodes, one thread, {calls:N0} calls",
+                $"{calls / elapsed.TotalSeconds:N0} tasks/s ({elapsed.TotalMilliseconds / calls:F2} ms per task)",
+                $"of which LiteDB: {store.Count:N0} commits of {store.Elapsed.TotalMilliseconds / store.Count:F3} ms ({store.Elapsed / elapsed:P0} of the time)");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static void RunCalls(ClusterState state, List<AnsweringSession> sessions, RunTaskCommand command, int calls)
+    {
+        for (var i = 0; i < calls; i++)
+        {
+            state.RunTask(command);
+            foreach (var session in sessions)
+            {
+                session.Answer(state);
+            }
+        }
+    }
+
+    /// <summary>An agent's stream that answers each start command with RUNNING when asked to.</summary>
+    private sealed class AnsweringSession(string name) : IAgentSession
+    {
+        private static long _ids;
+        private readonly Queue<SchedulerMessage> _inbox = new();
+        private ulong _sequence;
+
+        public string Name { get; } = name;
+        public long Id { get; } = Interlocked.Increment(ref _ids);
+
+        public bool TrySend(SchedulerMessage message)
+        {
+            _inbox.Enqueue(message);
+            return true;
+        }
+
+        public void Close()
+        {
+        }
+
+        public void Answer(ClusterState state)
+        {
+            while (_inbox.TryDequeue(out var message))
+            {
+                if (message.BodyCase == SchedulerMessage.BodyOneofCase.StartTask)
+                {
+                    state.ApplyReport(NodeRecord.KeyOf("default", Name), this, new TaskStateReport { Sequence = ++_sequence, TaskId = message.StartTask.TaskId, LastStatus = Contract.TaskStatus.Running });
+                }
+            }
+        }
+    }
+
+    /// <summary>The store, timing its commits.</summary>
+    private sealed class TimedStore(IStateStore inner) : IStateStore
+    {
+        public TimeSpan Elapsed { get; private set; }
+
+        public int Count { get; private set; }
+
+        public void Reset()
+        {
+            Elapsed = TimeSpan.Zero;
+            Count = 0;
+        }
+
+        public StoredState Load() => inner.Load();
+
+        public void Commit(WriteBatch batch)
+        {
+            var started = Stopwatch.GetTimestamp();
+            inner.Commit(batch);
+            Elapsed += Stopwatch.GetElapsedTime(started);
+            Count++;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
