@@ -5,19 +5,20 @@ using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class TaskApi(ClusterState state) : TaskService.TaskServiceBase
+internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks) : TaskService.TaskServiceBase
 {
-    public override Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
+    public override async Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
     {
-        var outcome = state.RunTask(RunTaskValidator.Validate(request));
+        var outcome = await runTasks.RunAsync(RunTaskValidator.Validate(request));
         var response = new RunTaskResponse();
         response.Tasks.AddRange(outcome.Tasks.Select(Map));
         response.Failures.AddRange(outcome.Failures.Select(f => new Failure { Subject = f.Subject, Reason = f.Reason, Detail = f.Detail }));
-        return Task.FromResult(response);
+        return response;
     }
 
     public override Task<StopTaskResponse> StopTask(StopTaskRequest request, ServerCallContext context)

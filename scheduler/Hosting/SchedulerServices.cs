@@ -21,6 +21,8 @@ internal static class SchedulerServices
         services.AddSingleton<IStateStore>(sp => LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath));
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
+        services.AddSingleton<RunTaskBatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<RunTaskBatcher>());
         services.AddSingleton<ReportCommitter>();
         services.AddHostedService(sp => sp.GetRequiredService<ReportCommitter>());
         services.AddHostedService<HistoryPruner>();

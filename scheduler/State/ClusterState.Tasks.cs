@@ -7,61 +7,136 @@ namespace Orchestrator.Scheduler.State;
 
 internal sealed partial class ClusterState
 {
-    /// <summary>
-    /// Places and records the tasks, then sends their start commands. Placement runs under the lock on
-    /// the current snapshot, so two RunTasks never both take the same free room.
-    /// </summary>
+    /// <summary>Runs one RunTask on its own; see <see cref="RunTasks"/>.</summary>
     public RunTaskOutcome RunTask(RunTaskCommand command)
+    {
+        var result = RunTasks([command])[0];
+        return result.Outcome ?? throw result.Error!;
+    }
+
+    /// <summary>
+    /// Places and records a group of RunTasks with one write, then sends their start commands. Each is
+    /// placed under the lock on the state as the earlier ones of the group left it (they are applied to
+    /// memory at once, so two never take the same free room); then the group is committed in one
+    /// transaction, and only after that are watchers told and agents sent anything. When the store
+    /// refuses the write, the group is taken out of memory again and every request of it fails; a
+    /// request that is wrong on its own (unknown family, reused client token) fails alone.
+    /// </summary>
+    public IReadOnlyList<RunTaskResult> RunTasks(IReadOnlyList<RunTaskCommand> commands)
     {
         lock (_gate)
         {
-            RequireCluster(command.Cluster);
-            string? receiptKey = null;
-            if (command.ClientToken.Length > 0)
+            var results = new RunTaskResult[commands.Count];
+            var placed = new List<(WriteBatch Batch, TaskDefinitionEntry Definition)>();
+            for (var i = 0; i < commands.Count; i++)
             {
-                receiptKey = RunTaskReceipt.KeyOf(command.Cluster, command.ClientToken);
-                if (_receipts.TryGetValue(receiptKey, out var receipt))
+                try
                 {
-                    if (receipt.RequestHash != command.RequestHash)
+                    var (outcome, batch, definition) = Place(commands[i]);
+                    results[i] = new RunTaskResult(outcome, null);
+                    if (batch is not null)
                     {
-                        throw RequestException.Exists("clientToken", "was already used for a different RunTask request");
+                        Apply(batch, publish: false);
+                        placed.Add((batch, definition!));
                     }
-
-                    return new RunTaskOutcome([.. receipt.TaskIds.Where(_tasks.ContainsKey).Select(id => _tasks[id])], receipt.Failures);
+                }
+                catch (RequestException e)
+                {
+                    results[i] = new RunTaskResult(null, e);
                 }
             }
 
-            var definition = Resolve(command.TaskDefinition, "taskDefinition");
-            if (!definition.Record.Active)
+            if (placed.Count == 0)
             {
-                throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
+                return results;
             }
 
-            var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
-            var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
-            var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
+            var group = new WriteBatch();
+            foreach (var (batch, _) in placed)
+            {
+                group.Tasks.AddRange(batch.Tasks);
+                group.Receipts.AddRange(batch.Receipts);
+            }
 
-            var now = Now;
-            var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now)).ToList();
-            var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
+            try
+            {
+                Store(group);
+            }
+            catch (RequestException e)
+            {
+                // Nothing was saved: take the group out of memory, and fail every request of it (a
+                // retry within the group may have been answered from a receipt the group made).
+                var undo = new WriteBatch();
+                undo.DeletedTasks.AddRange(group.Tasks.Select(t => t.Id));
+                undo.DeletedReceipts.AddRange(group.Receipts.Select(r => r.Key));
+                Apply(undo, publish: false);
+                return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, e) : r)];
+            }
 
-            var batch = new WriteBatch();
-            batch.Tasks.AddRange(tasks);
+            foreach (var (batch, definition) in placed)
+            {
+                foreach (var task in batch.Tasks)
+                {
+                    _events.Publish(task);
+                    _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
+                }
+            }
+
+            return results;
+        }
+    }
+
+    /// <summary>
+    /// One RunTask's placement and the batch that records it (null when it records nothing: a retry
+    /// answered from its receipt, or nothing placed). Call under the lock.
+    /// </summary>
+    private (RunTaskOutcome Outcome, WriteBatch? Batch, TaskDefinitionEntry? Definition) Place(RunTaskCommand command)
+    {
+        RequireCluster(command.Cluster);
+        string? receiptKey = null;
+        if (command.ClientToken.Length > 0)
+        {
+            receiptKey = RunTaskReceipt.KeyOf(command.Cluster, command.ClientToken);
+            if (_receipts.TryGetValue(receiptKey, out var receipt))
+            {
+                if (receipt.RequestHash != command.RequestHash)
+                {
+                    throw RequestException.Exists("clientToken", "was already used for a different RunTask request");
+                }
+
+                return (new RunTaskOutcome([.. receipt.TaskIds.Where(_tasks.ContainsKey).Select(id => _tasks[id])], receipt.Failures), null, null);
+            }
+        }
+
+        var definition = Resolve(command.TaskDefinition, "taskDefinition");
+        if (!definition.Record.Active)
+        {
+            throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
+        }
+
+        var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
+        var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
+        var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
+
+        var now = Now;
+        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now)).ToList();
+        var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
+        var outcome = new RunTaskOutcome(tasks, failures);
+        if (tasks.Count == 0)
+        {
             // A request that placed nothing started nothing: it leaves no receipt, so a retry with the
             // same token (say, once the agents are back after a scheduler restart) can still place.
-            if (receiptKey is not null && tasks.Count > 0)
-            {
-                batch.Receipts.Add(new RunTaskReceipt(receiptKey, command.RequestHash, [.. tasks.Select(t => t.Id)], failures, now));
-            }
-
-            Commit(batch);
-            foreach (var task in tasks)
-            {
-                _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
-            }
-
-            return new RunTaskOutcome(tasks, failures);
+            return (outcome, null, null);
         }
+
+        var batch = new WriteBatch();
+        batch.Tasks.AddRange(tasks);
+        if (receiptKey is not null)
+        {
+            batch.Receipts.Add(new RunTaskReceipt(receiptKey, command.RequestHash, [.. tasks.Select(t => t.Id)], failures, now));
+        }
+
+        return (outcome, batch, definition);
     }
 
     /// <summary>

@@ -86,6 +86,13 @@ internal sealed partial class ClusterState
     /// <summary>Writes the batch to the store and only then applies it to memory. Call under the lock.</summary>
     private void Commit(WriteBatch batch)
     {
+        Store(batch);
+        Apply(batch, publish: true);
+    }
+
+    /// <summary>Writes the batch to the store only; a refused write becomes an UNAVAILABLE request error.</summary>
+    private void Store(WriteBatch batch)
+    {
         try
         {
             _store.Commit(batch);
@@ -95,8 +102,6 @@ internal sealed partial class ClusterState
             Log.StoreWriteFailed(_log, e.Message);
             throw new RequestException(RequestErrorKind.Unavailable, "", $"the change was not saved, nothing was applied: {e.Message}");
         }
-
-        Apply(batch, publish: true);
     }
 
     private void Apply(WriteBatch batch, bool publish)

@@ -19,3 +19,6 @@ internal sealed record RunTaskCommand(
 
 /// <summary>The tasks RunTask placed (as they are now) and what it could not place.</summary>
 internal sealed record RunTaskOutcome(IReadOnlyList<TaskRecord> Tasks, IReadOnlyList<ReceiptFailure> Failures);
+
+/// <summary>One RunTask of a group: its outcome, or the reason it was refused.</summary>
+internal sealed record RunTaskResult(RunTaskOutcome? Outcome, RequestException? Error);

@@ -13,16 +13,16 @@ internal sealed class ReportGroupTests
 {
     private RecordingStore _store = null!;
     private ClusterState _state = null!;
-    private Session _n1 = null!;
-    private Session _n2 = null!;
+    private RecordingSession _n1 = null!;
+    private RecordingSession _n2 = null!;
 
     [SetUp]
     public void Build()
     {
         _store = new RecordingStore();
         _state = new ClusterState(_store, new FakeTimeProvider(), new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1 }, NullLogger<ClusterState>.Instance);
-        _n1 = new Session();
-        _n2 = new Session();
+        _n1 = new RecordingSession();
+        _n2 = new RecordingSession();
         _state.RegisterAgent(new AgentRegistration("default", "n1", 4096, 4096, new Dictionary<string, string>(), "test"), _n1, []);
         _state.RegisterAgent(new AgentRegistration("default", "n2", 4096, 4096, new Dictionary<string, string>(), "test"), _n2, []);
         var definition = new Orchestrator.Contracts.V1.TaskDefinition { Family = "web" };
@@ -33,7 +33,7 @@ internal sealed class ReportGroupTests
     private List<TaskRecord> Run(int count) =>
         [.. _state.RunTask(new RunTaskCommand("default", "web", count, [new Orchestrator.Scheduler.Placement.PlacementStrategy(Orchestrator.Scheduler.Placement.StrategyKind.SpreadNode)], [], "", "", "", "")).Tasks];
 
-    private static AgentReport Report(Session session, string node, string taskId, TaskStatus status, ulong sequence) =>
+    private static AgentReport Report(RecordingSession session, string node, string taskId, TaskStatus status, ulong sequence) =>
         new(NodeRecord.KeyOf("default", node), session, new TaskStateReport { Sequence = sequence, TaskId = taskId, LastStatus = status });
 
     private TaskRecord Task(string id) => _state.DescribeTasks("default", [id]).Single()!;
@@ -80,7 +80,7 @@ internal sealed class ReportGroupTests
     public void A_report_from_a_replaced_stream_is_skipped()
     {
         var task = Run(2).Single(t => t.Node == "n1");
-        _state.RegisterAgent(new AgentRegistration("default", "n1", 4096, 4096, new Dictionary<string, string>(), "test"), new Session(), []);
+        _state.RegisterAgent(new AgentRegistration("default", "n1", 4096, 4096, new Dictionary<string, string>(), "test"), new RecordingSession(), []);
 
         var answers = _state.ApplyReports([Report(_n1, "n1", task.Id, TaskStatus.Running, 1)]);
 
@@ -89,42 +89,5 @@ internal sealed class ReportGroupTests
             Assert.That(answers, Is.EqualTo(new SchedulerMessage?[] { null }));
             Assert.That(Task(task.Id).LastStatus, Is.EqualTo(TaskState.Provisioning), "as RunTask left it");
         });
-    }
-
-    private sealed class Session : IAgentSession
-    {
-        private static long _ids;
-
-        public long Id { get; } = Interlocked.Increment(ref _ids);
-
-        public bool TrySend(SchedulerMessage message) => true;
-
-        public void Close()
-        {
-        }
-    }
-
-    /// <summary>Keeps the batches in memory; refuses them when told to.</summary>
-    private sealed class RecordingStore : IStateStore
-    {
-        public List<WriteBatch> Commits { get; } = [];
-
-        public bool Refuse { get; set; }
-
-        public StoredState Load() => new(true, [], [], [], [], [], []);
-
-        public void Commit(WriteBatch batch)
-        {
-            if (Refuse)
-            {
-                throw new StorageException("No space left on device");
-            }
-
-            Commits.Add(batch);
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
