@@ -28,49 +28,48 @@ internal sealed partial class ClusterState
         {
             var results = new RunTaskResult[commands.Count];
             var placed = new List<(WriteBatch Batch, TaskDefinitionEntry Definition)>();
-            for (var i = 0; i < commands.Count; i++)
-            {
-                try
-                {
-                    var (outcome, batch, definition) = Place(commands[i]);
-                    results[i] = new RunTaskResult(outcome, null);
-                    if (batch is not null)
-                    {
-                        Apply(batch, publish: false);
-                        placed.Add((batch, definition!));
-                    }
-                }
-                catch (RequestException e)
-                {
-                    results[i] = new RunTaskResult(null, e);
-                }
-            }
-
-            if (placed.Count == 0)
-            {
-                return results;
-            }
-
-            var group = new WriteBatch();
-            foreach (var (batch, _) in placed)
-            {
-                group.Tasks.AddRange(batch.Tasks);
-                group.Receipts.AddRange(batch.Receipts);
-            }
-
             try
             {
-                Store(group);
+                for (var i = 0; i < commands.Count; i++)
+                {
+                    try
+                    {
+                        var (outcome, batch, definition) = Place(commands[i]);
+                        results[i] = new RunTaskResult(outcome, null);
+                        if (batch is not null)
+                        {
+                            Apply(batch, publish: false);
+                            placed.Add((batch, definition!));
+                        }
+                    }
+                    catch (RequestException e)
+                    {
+                        results[i] = new RunTaskResult(null, e);
+                    }
+                }
+
+                if (placed.Count == 0)
+                {
+                    return results;
+                }
+
+                Store(GroupOf(placed.Select(p => p.Batch)));
             }
-            catch (RequestException e)
+            catch (Exception e) when (placed.Count > 0)
             {
-                // Nothing was saved: take the group out of memory, and fail every request of it (a
-                // retry within the group may have been answered from a receipt the group made).
+                // Nothing was saved: take the group out of memory again. A refused write fails every
+                // request of the group (a repeat within it may have been answered from a receipt the
+                // group made); anything else is a fault, passed on once memory is back as it was.
                 var undo = new WriteBatch();
-                undo.DeletedTasks.AddRange(group.Tasks.Select(t => t.Id));
-                undo.DeletedReceipts.AddRange(group.Receipts.Select(r => r.Key));
+                undo.DeletedTasks.AddRange(placed.SelectMany(p => p.Batch.Tasks).Select(t => t.Id));
+                undo.DeletedReceipts.AddRange(placed.SelectMany(p => p.Batch.Receipts).Select(r => r.Key));
                 Apply(undo, publish: false);
-                return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, e) : r)];
+                if (e is RequestException refused)
+                {
+                    return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
+                }
+
+                throw;
             }
 
             foreach (var (batch, definition) in placed)
@@ -84,6 +83,18 @@ internal sealed partial class ClusterState
 
             return results;
         }
+    }
+
+    private static WriteBatch GroupOf(IEnumerable<WriteBatch> batches)
+    {
+        var group = new WriteBatch();
+        foreach (var batch in batches)
+        {
+            group.Tasks.AddRange(batch.Tasks);
+            group.Receipts.AddRange(batch.Receipts);
+        }
+
+        return group;
     }
 
     /// <summary>
