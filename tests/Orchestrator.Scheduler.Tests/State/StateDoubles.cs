@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
 
@@ -46,4 +49,32 @@ internal sealed class RecordingStore : IStateStore
     public void Dispose()
     {
     }
+}
+
+/// <summary>
+/// The state on a <see cref="RecordingStore"/> with two connected nodes, n1 and n2, of the given size,
+/// and one task definition family whose one container asks for the given memory.
+/// </summary>
+internal sealed class TwoNodeState
+{
+    public TwoNodeState(int nodeMemory, string family, int taskMemory)
+    {
+        State = new ClusterState(Store, new FakeTimeProvider(), new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1 }, NullLogger<ClusterState>.Instance);
+        State.RegisterAgent(new AgentRegistration("default", "n1", 4096, nodeMemory, new Dictionary<string, string>(), "test"), N1, []);
+        State.RegisterAgent(new AgentRegistration("default", "n2", 4096, nodeMemory, new Dictionary<string, string>(), "test"), N2, []);
+        var definition = new Orchestrator.Contracts.V1.TaskDefinition { Family = family };
+        definition.ContainerDefinitions.Add(new ContainerDefinition { Name = "app", Image = "busybox", Memory = taskMemory });
+        State.RegisterTaskDefinition(definition, new TaskResourceDemand(0, taskMemory, []));
+        Store.Commits.Clear();
+    }
+
+    public RecordingStore Store { get; } = new();
+
+    public ClusterState State { get; }
+
+    public RecordingSession N1 { get; } = new();
+
+    public RecordingSession N2 { get; } = new();
+
+    public TaskRecord Task(string id) => State.DescribeTasks("default", [id]).Single()!;
 }
