@@ -73,4 +73,23 @@ internal sealed class ReportGroupTests
             Assert.That(Task(task.Id).LastStatus, Is.EqualTo(TaskState.Provisioning), "as RunTask left it");
         });
     }
+
+    [Test]
+    public void A_registration_whose_reports_the_store_refuses_leaves_the_node_without_a_session()
+    {
+        var task = Run(2).Single(t => t.Node == "n1");
+        _cluster.State.Disconnect(NodeRecord.KeyOf("default", "n1"), _cluster.N1);
+        _cluster.Store.Refuse = true;
+
+        Assert.Throws<RequestException>(() => _cluster.State.RegisterAgent(
+            new AgentRegistration("default", "n1", 4096, 4096, new Dictionary<string, string>(), "test"),
+            new RecordingSession(),
+            [new TaskStateReport { TaskId = task.Id, LastStatus = TaskStatus.Running }]));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_cluster.State.IsNodeConnected("default", "n1"), Is.False, "no half-registered node");
+            Assert.That(Task(task.Id).LastStatus, Is.EqualTo(TaskState.Provisioning), "the report was not applied");
+        });
+    }
 }
