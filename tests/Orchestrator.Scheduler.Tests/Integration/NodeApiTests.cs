@@ -149,4 +149,21 @@ internal sealed class NodeApiTests : SchedulerTest
             Assert.That((await NodeAsync("chatty")).AgentConnected, Is.True);
         });
     }
+
+    [Test]
+    public async Task Detection_comes_within_a_quarter_second_of_the_timeout_not_a_whole_monitor_second()
+    {
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        Host.Clock.Advance(TimeSpan.FromMilliseconds(600));
+        await agent.HeartbeatAsync();
+
+        // 15.3 s after the last heartbeat, in steps as real time passes: a monitor that looked once a
+        // second (at 15 s, 16 s...) would not have seen it yet; one that looks every 250 ms has.
+        for (var step = 0; step < 153; step++)
+        {
+            Host.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        await EventuallyAsync(async () => !(await NodeAsync("n1")).AgentConnected, "the node is disconnected by 15.3 s after its last heartbeat");
+    }
 }
