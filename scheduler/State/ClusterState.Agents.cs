@@ -170,17 +170,10 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// Applies one task report from the node's agent. Returns a command to send back when the agent
-    /// runs something it should not (a task the scheduler does not know, has on another node, or wants
-    /// stopped).
-    /// </summary>
-    public Contract.SchedulerMessage? ApplyReport(string nodeKey, IAgentSession session, Contract.TaskStateReport report) =>
-        ApplyReports([new AgentReport(nodeKey, session, report)])[0];
-
-    /// <summary>
     /// Applies a group of reports, from any agents, in order, and commits what they changed in one
     /// transaction: one LiteDB write for a whole burst of reports instead of one each. Returns, per
-    /// report, the command to send back (a stop), if any. A report of a stream that was replaced is
+    /// report, the command to send back when the agent runs something it should not (a task the
+    /// scheduler does not know, has on another node, or wants stopped). A report of a stream that was replaced is
     /// skipped; the agent repeats it on its new stream. Throws <see cref="RequestException"/> when the
     /// store refuses the write, and then nothing of the group is applied.
     /// </summary>

@@ -26,10 +26,7 @@ internal static class AgentBench
         using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
         using var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "bench.db"), port, "--Logging:LogLevel:Default=Warning");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        if (!await scheduler.WaitUntilServingAsync(channel))
-        {
-            throw new InvalidOperationException("the scheduler did not start");
-        }
+        await scheduler.RequireServingAsync(channel);
 
         using var agent = DaemonProcess.Start("orchestrator-agent.dll",
         [

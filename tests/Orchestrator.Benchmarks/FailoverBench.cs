@@ -53,10 +53,7 @@ internal static class FailoverBench
         try
         {
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            if (!await scheduler.WaitUntilServingAsync(channel))
-            {
-                throw new InvalidOperationException("the scheduler did not start: " + string.Join("\n", scheduler.StandardError));
-            }
+            await scheduler.RequireServingAsync(channel);
 
             for (var i = 1; i <= 2; i++)
             {

@@ -1,16 +1,14 @@
 using System.Diagnostics;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
-using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 
 namespace Orchestrator.Benchmarks;
 
 /// <summary>
 /// RunTask end to end over real gRPC on loopback: the scheduler daemon as its own process, hundreds of
-/// simulated agents holding their Connect streams and answering every start command with RUNNING, and
+/// simulated agents (<see cref="SimulatedGrpcAgent"/>) holding their Connect streams and answering every start command with RUNNING, and
 /// clients calling RunTask concurrently. The baseline is the bare gRPC round trip of a read-only call
 /// (DescribeClusters) at the same concurrency, in the same run.
 /// </summary>
@@ -27,10 +25,7 @@ internal static class RunTaskBench
             {
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
             });
-            if (!await daemon.WaitUntilServingAsync(channel))
-            {
-                throw new InvalidOperationException("the scheduler did not start: " + string.Join("\n", daemon.StandardError));
-            }
+            await daemon.RequireServingAsync(channel);
 
             var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
             await definitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
@@ -40,8 +35,9 @@ internal static class RunTaskBench
             });
 
             using var stop = new CancellationTokenSource();
-            var running = 0;
-            var agentTasks = Enumerable.Range(0, agents).Select(i => SimulateAgent(channel, $"agent-{i:D4}", () => Interlocked.Increment(ref running), stop.Token)).ToList();
+            var simulated = Enumerable.Range(0, agents).Select(i => new SimulatedGrpcAgent(channel, $"agent-{i:D4}")).ToList();
+            var agentTasks = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
+            int Running() => simulated.Sum(a => a.Starts);
             var nodes = new NodeService.NodeServiceClient(channel);
             while ((await nodes.ListNodesAsync(new ListNodesRequest { MaxResults = 1000 })).Nodes.Count(n => n.AgentConnected) < agents)
             {
@@ -57,14 +53,14 @@ internal static class RunTaskBench
             var runTask = await Measure(calls, concurrency, _ => tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "bench" }).ResponseAsync);
             var expected = calls + (calls / 10);
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (Volatile.Read(ref running) < expected && DateTime.UtcNow < deadline)
+            while (Running() < expected && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
 
             report.Add("runtask", $"RunTask (count 1) over gRPC, {agents} agents connected, {concurrency} concurrent callers, {calls:N0} calls",
                 $"{runTask.PerSecond:N0} tasks/s, p50 {runTask.P50:F2} ms, p99 {runTask.P99:F2} ms",
-                $"DescribeClusters round trip: {baseline.PerSecond:N0} calls/s, p50 {baseline.P50:F2} ms, p99 {baseline.P99:F2} ms; {Volatile.Read(ref running):N0} of {expected:N0} tasks reported RUNNING by their agents");
+                $"DescribeClusters round trip: {baseline.PerSecond:N0} calls/s, p50 {baseline.P50:F2} ms, p99 {baseline.P99:F2} ms; {Running():N0} of {expected:N0} tasks reported RUNNING by their agents");
             stop.Cancel();
             await Task.WhenAll(agentTasks);
         }
@@ -95,38 +91,5 @@ internal static class RunTaskBench
         var elapsed = clock.Elapsed;
         Array.Sort(latencies);
         return new Latencies(calls / elapsed.TotalSeconds, latencies[calls / 2], latencies[(int)(calls * 0.99)]);
-    }
-
-    /// <summary>Registers, then answers every start command with a RUNNING report, until cancelled.</summary>
-    private static async Task SimulateAgent(GrpcChannel channel, string name, Action started, CancellationToken stop)
-    {
-        using var call = new AgentService.AgentServiceClient(channel).Connect(cancellationToken: stop);
-        await call.RequestStream.WriteAsync(new AgentMessage
-        {
-            Register = new RegisterNode { NodeName = name, Resources = new Resources { Cpu = 16 * 1024, Memory = 64 * 1024 }, AgentVersion = "bench" },
-        });
-        ulong sequence = 0;
-        try
-        {
-            await foreach (var message in call.ResponseStream.ReadAllAsync(stop))
-            {
-                if (message.BodyCase == SchedulerMessage.BodyOneofCase.StartTask)
-                {
-                    await call.RequestStream.WriteAsync(new AgentMessage
-                    {
-                        TaskState = new TaskStateReport { Sequence = ++sequence, TaskId = message.StartTask.TaskId, LastStatus = TaskStatus.Running },
-                    });
-                    started();
-                }
-            }
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
-        {
-            // The benchmark is over.
-        }
-        catch (OperationCanceledException)
-        {
-            // The benchmark is over.
-        }
     }
 }

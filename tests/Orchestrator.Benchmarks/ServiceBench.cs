@@ -23,12 +23,12 @@ internal static class ServiceBench
         var path = Path.Combine(directory, "bench.db");
         try
         {
-            var agents = new Dictionary<string, BenchAgent>();
+            var agents = new Dictionary<string, InProcessAgent>();
             var options = new SchedulerOptions { PlacementSeed = 1, HeartbeatTimeout = TimeSpan.FromHours(1) };
             var state = Open(path, options);
             foreach (var i in Enumerable.Range(0, nodes))
             {
-                var agent = new BenchAgent($"node-{i:D4}");
+                var agent = new InProcessAgent($"node-{i:D4}");
                 agents[agent.Name] = agent;
                 state.RegisterAgent(Registration(agent.Name), agent, []);
             }
@@ -88,7 +88,7 @@ internal static class ServiceBench
         new("default", node, 16 * 1024, 64 * 1024, new Dictionary<string, string>(), "bench");
 
     /// <summary>Passes until every wanted task runs (and no agent has anything left to answer).</summary>
-    private static int Converge(ClusterState state, Dictionary<string, BenchAgent> agents, int expected)
+    private static int Converge(ClusterState state, Dictionary<string, InProcessAgent> agents, int expected)
     {
         for (var pass = 1; pass <= 100; pass++)
         {
@@ -106,41 +106,5 @@ internal static class ServiceBench
         }
 
         throw new InvalidOperationException("the services did not converge in 100 passes");
-    }
-
-    /// <summary>A node's agent that answers start commands with RUNNING right away.</summary>
-    private sealed class BenchAgent(string name) : IAgentSession
-    {
-        private static long _ids;
-        private readonly Queue<SchedulerMessage> _inbox = new();
-        private ulong _sequence;
-
-        public string Name { get; } = name;
-        public long Id { get; } = Interlocked.Increment(ref _ids);
-        public HashSet<string> Running { get; } = [];
-        public int Started { get; private set; }
-        public bool Idle => _inbox.Count == 0;
-
-        public bool TrySend(SchedulerMessage message)
-        {
-            _inbox.Enqueue(message);
-            return true;
-        }
-
-        public void Close()
-        {
-        }
-
-        public void Answer(ClusterState state)
-        {
-            while (_inbox.TryDequeue(out var message))
-            {
-                if (message.BodyCase == SchedulerMessage.BodyOneofCase.StartTask && Running.Add(message.StartTask.TaskId))
-                {
-                    Started++;
-                    state.ApplyReport(NodeRecord.KeyOf("default", Name), this, new TaskStateReport { Sequence = ++_sequence, TaskId = message.StartTask.TaskId, LastStatus = TaskStatus.Running });
-                }
-            }
-        }
     }
 }

@@ -26,10 +26,10 @@ internal static class StateRunTaskBench
             using var inner = LiteDbStateStore.Open(Path.Combine(directory, "bench.db"));
             var store = new TimedStore(inner);
             var state = new ClusterState(store, TimeProvider.System, new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1, HeartbeatTimeout = TimeSpan.FromHours(1) }, NullLogger<ClusterState>.Instance);
-            var sessions = new List<AnsweringSession>();
+            var sessions = new List<InProcessAgent>();
             for (var i = 0; i < nodes; i++)
             {
-                var session = new AnsweringSession($"agent-{i:D4}");
+                var session = new InProcessAgent($"agent-{i:D4}");
                 sessions.Add(session);
                 state.RegisterAgent(new AgentRegistration("default", session.Name, 16 * 1024, 64 * 1024, new Dictionary<string, string>(), "bench"), session, []);
             }
@@ -64,7 +64,7 @@ internal static class StateRunTaskBench
         }
     }
 
-    private static void RunCalls(ClusterState state, List<AnsweringSession> sessions, RunTaskCommand command, int calls)
+    private static void RunCalls(ClusterState state, List<InProcessAgent> sessions, RunTaskCommand command, int calls)
     {
         for (var i = 0; i < calls; i++)
         {
@@ -76,57 +76,12 @@ internal static class StateRunTaskBench
         }
     }
 
-    private static void RunGroups(ClusterState state, List<AnsweringSession> sessions, RunTaskCommand command, int calls, int groupSize)
+    private static void RunGroups(ClusterState state, List<InProcessAgent> sessions, RunTaskCommand command, int calls, int groupSize)
     {
         for (var done = 0; done < calls; done += groupSize)
         {
             state.RunTasks([.. Enumerable.Repeat(command, Math.Min(groupSize, calls - done))]);
             state.ApplyReports([.. sessions.SelectMany(session => session.TakeReports())]);
-        }
-    }
-
-    /// <summary>An agent's stream that answers each start command with RUNNING when asked to.</summary>
-    private sealed class AnsweringSession(string name) : IAgentSession
-    {
-        private static long _ids;
-        private readonly Queue<SchedulerMessage> _inbox = new();
-        private ulong _sequence;
-
-        public string Name { get; } = name;
-        public long Id { get; } = Interlocked.Increment(ref _ids);
-
-        public bool TrySend(SchedulerMessage message)
-        {
-            _inbox.Enqueue(message);
-            return true;
-        }
-
-        public void Close()
-        {
-        }
-
-        public void Answer(ClusterState state)
-        {
-            foreach (var report in TakeReports())
-            {
-                state.ApplyReport(report.NodeKey, this, report.Report);
-            }
-        }
-
-        /// <summary>A RUNNING report for every start command received since the last call.</summary>
-        public List<AgentReport> TakeReports()
-        {
-            var reports = new List<AgentReport>();
-            while (_inbox.TryDequeue(out var message))
-            {
-                if (message.BodyCase == SchedulerMessage.BodyOneofCase.StartTask)
-                {
-                    reports.Add(new AgentReport(NodeRecord.KeyOf("default", Name), this,
-                        new TaskStateReport { Sequence = ++_sequence, TaskId = message.StartTask.TaskId, LastStatus = Contract.TaskStatus.Running }));
-                }
-            }
-
-            return reports;
         }
     }
 

@@ -89,6 +89,15 @@ internal sealed class DaemonProcess : IDisposable
         return false;
     }
 
+    /// <summary>Waits until SERVING; where it never comes, throws with what the daemon wrote on stderr.</summary>
+    public async Task RequireServingAsync(GrpcChannel channel)
+    {
+        if (!await WaitUntilServingAsync(channel))
+        {
+            throw new InvalidOperationException("the scheduler did not start: " + string.Join("\n", StandardError));
+        }
+    }
+
     public int WaitForExit()
     {
         if (!_process.WaitForExit(TimeSpan.FromSeconds(60)))
