@@ -39,6 +39,12 @@ internal sealed class AgentOptions
     /// <summary>How long a stopped task's containers stay on the host (for logs and inspection) before removal.</summary>
     public TimeSpan StoppedContainerRetention { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Register this node again although an operator deregistered it (it is INACTIVE). Sent with the
+    /// first registration of this process only: meant for one deliberate start, not for agent.env.
+    /// </summary>
+    public bool Rejoin { get; set; }
+
     public string EffectiveNodeName => NodeName.Length > 0 ? NodeName : Environment.MachineName;
 
     public Dictionary<string, string> ParseAttributes()

@@ -26,8 +26,11 @@ internal sealed partial class SchedulerConnection(
     TimeProvider time,
     ILogger<SchedulerConnection> log) : BackgroundService
 {
-    public const string Version = "0.1.0";
+    public const string Version = "0.2.0";
     private const long MiB = 1024 * 1024;
+
+    // Agent:Rejoin is asked for until one registration is accepted; later reconnects never rejoin.
+    private bool _rejoin = options.Rejoin;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,9 +60,12 @@ internal sealed partial class SchedulerConnection(
         {
             try
             {
-                if (await RunSessionAsync(client, info, backoff, stoppingToken))
+                if (await RunSessionAsync(client, info, backoff, stoppingToken) is { } reason)
                 {
-                    LogDeregistered(log);
+                    // The scheduler recorded this node's tasks STOPPED: make it true, then leave. The
+                    // exit code is 0, so systemd (Restart=on-failure) does not start the agent again.
+                    LogDeregistered(log, reason, supervisor.Count);
+                    await supervisor.StopAllAsync("node deregistered", stoppingToken);
                     lifetime.StopApplication();
                     return;
                 }
@@ -83,18 +89,27 @@ internal sealed partial class SchedulerConnection(
         }
     }
 
-    /// <returns>True when the scheduler deregistered this node and the agent should stop.</returns>
-    private async Task<bool> RunSessionAsync(AgentService.AgentServiceClient client, RuntimeInfo info, Backoff backoff, CancellationToken stoppingToken)
+    /// <returns>The reason, when the scheduler deregistered this node and the agent should stop; else null.</returns>
+    private async Task<string?> RunSessionAsync(AgentService.AgentServiceClient client, RuntimeInfo info, Backoff backoff, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var call = client.Connect(cancellationToken: session.Token);
         await call.RequestStream.WriteAsync(new AgentMessage { Register = Registration(info) }, session.Token);
-        if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
+        if (!await call.ResponseStream.MoveNext(session.Token))
         {
             throw new InvalidOperationException("the scheduler did not answer the registration");
         }
 
+        switch (call.ResponseStream.Current.BodyCase)
+        {
+            case SchedulerMessage.BodyOneofCase.Deregistered:
+                return call.ResponseStream.Current.Deregistered.Reason;
+            case not SchedulerMessage.BodyOneofCase.Registered:
+                throw new InvalidOperationException("the scheduler did not answer the registration");
+        }
+
         var registered = call.ResponseStream.Current.Registered;
+        _rejoin = false;
         backoff.Reset();
         var interval = TimeSpan.FromSeconds(Math.Max(1, registered.HeartbeatIntervalSeconds > 0 ? registered.HeartbeatIntervalSeconds : options.HeartbeatInterval.TotalSeconds));
         LogRegistered(log, options.SchedulerAddress, registered.Node.Cluster, registered.Node.Name, registered.StartTasks.Count, registered.StopTasks.Count);
@@ -124,7 +139,7 @@ internal sealed partial class SchedulerConnection(
                         reports.Acknowledge(message.ReportAck.Sequence);
                         break;
                     case SchedulerMessage.BodyOneofCase.Deregistered:
-                        return true;
+                        return message.Deregistered.Reason;
                 }
             }
 
@@ -151,6 +166,7 @@ internal sealed partial class SchedulerConnection(
                 Memory = options.MemoryOverride ?? (int)Math.Max(1, (info.MemoryBytes / MiB) - options.ReservedMemory),
             },
             AgentVersion = Version,
+            Rejoin = _rejoin,
         };
         register.Attributes["os"] = info.OperatingSystem;
         register.Attributes["arch"] = info.Architecture;
@@ -266,8 +282,8 @@ internal sealed partial class SchedulerConnection(
     [LoggerMessage(7, LogLevel.Warning, "The scheduler was silent for {Seconds} s; reconnecting")]
     private static partial void LogSilent(ILogger logger, double seconds);
 
-    [LoggerMessage(8, LogLevel.Warning, "The node was deregistered; the agent stops")]
-    private static partial void LogDeregistered(ILogger logger);
+    [LoggerMessage(8, LogLevel.Warning, "The scheduler deregistered this node ({Reason}); stopping its {Tasks} tasks, and the agent stops")]
+    private static partial void LogDeregistered(ILogger logger, string reason, int tasks);
 
     [LoggerMessage(9, LogLevel.Error, "Failed {What}: {Problem}")]
     private static partial void LogBackgroundFailed(ILogger logger, string what, string problem);

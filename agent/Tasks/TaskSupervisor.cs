@@ -182,6 +182,13 @@ internal sealed partial class TaskSupervisor(
         }
     }
 
+    /// <summary>
+    /// Stops every task this agent has, all at once, each as <see cref="StopAsync"/> does: the node was
+    /// deregistered, and the scheduler has recorded them STOPPED already.
+    /// </summary>
+    public Task StopAllAsync(string reason, CancellationToken cancellation) =>
+        Task.WhenAll(_tasks.Values.Where(t => !t.IsStopped).Select(t => StopAsync(t.Id, StopCode.NodeLost, reason, cancellation)));
+
     /// <summary>Applies one Docker event to the task whose container it is about.</summary>
     public async Task OnEventAsync(RuntimeEvent runtimeEvent, CancellationToken cancellation)
     {

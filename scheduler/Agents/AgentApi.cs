@@ -22,7 +22,18 @@ internal sealed partial class AgentApi(ClusterState state, ReportCommitter repor
         var registration = RegistrationValidator.Validate(first);
         using var session = new AgentSession();
         var nodeKey = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
-        var welcome = state.RegisterAgent(registration, session, first.Tasks);
+        AgentWelcome welcome;
+        try
+        {
+            welcome = state.RegisterAgent(registration, session, first.Tasks);
+        }
+        catch (NodeDeregisteredException e)
+        {
+            // The answer instead of Registered; the call then ends with OK, so the agent reads it.
+            await responseStream.WriteAsync(new SchedulerMessage { Deregistered = new Deregistered { Reason = e.Message } }, context.CancellationToken);
+            return;
+        }
+
         try
         {
             // Registered goes out before anything the session queued meanwhile: the pump starts after it.

@@ -43,6 +43,7 @@ internal static class RegistrationValidator
             register.Resources.Cpu,
             register.Resources.Memory,
             new SortedDictionary<string, string>(register.Attributes, StringComparer.Ordinal),
-            register.AgentVersion);
+            register.AgentVersion,
+            register.Rejoin);
     }
 }

@@ -12,7 +12,8 @@ internal sealed class ClusterApi(ClusterState state) : ClusterService.ClusterSer
     public override Task<CreateClusterResponse> CreateCluster(CreateClusterRequest request, ServerCallContext context)
     {
         var name = Names.Require(request.Name, "name", "cluster name");
-        return Task.FromResult(new CreateClusterResponse { Cluster = ClusterMapper.ToContract(state.CreateCluster(name)) });
+        var tags = TagValidator.Validate(request.Tags);
+        return Task.FromResult(new CreateClusterResponse { Cluster = ClusterMapper.ToContract(state.CreateCluster(name, tags)) });
     }
 
     public override Task<DescribeClustersResponse> DescribeClusters(DescribeClustersRequest request, ServerCallContext context)
@@ -46,6 +47,6 @@ internal sealed class ClusterApi(ClusterState state) : ClusterService.ClusterSer
     public override Task<DeleteClusterResponse> DeleteCluster(DeleteClusterRequest request, ServerCallContext context)
     {
         var name = Names.Require(request.Name, "name", "cluster name");
-        return Task.FromResult(new DeleteClusterResponse { Cluster = ClusterMapper.ToContract(state.DeleteCluster(name)) });
+        return Task.FromResult(new DeleteClusterResponse { Cluster = ClusterMapper.ToContract(state.DeleteCluster(name), deleted: true) });
     }
 }

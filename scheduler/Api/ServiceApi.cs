@@ -24,7 +24,7 @@ internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceSer
 
     public override Task<DescribeServicesResponse> DescribeServices(DescribeServicesRequest request, ServerCallContext context)
     {
-        var cluster = Names.Cluster(request.Cluster);
+        var cluster = state.RequireClusterName(Names.Cluster(request.Cluster));
         if (request.Services.Count == 0)
         {
             throw RequestException.Invalid("services", "name at least one service");
@@ -50,7 +50,14 @@ internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceSer
 
     public override Task<ListServicesResponse> ListServices(ListServicesRequest request, ServerCallContext context)
     {
-        var (page, next) = Paging.Page(state.ListServices(Names.Cluster(request.Cluster)), n => n, request.MaxResults, request.NextToken);
+        bool? daemon = request.SchedulingStrategy switch
+        {
+            "" => null,
+            "REPLICA" => false,
+            "DAEMON" => true,
+            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Names.Clip(request.SchedulingStrategy)}\""),
+        };
+        var (page, next) = Paging.Page(state.ListServices(Names.Cluster(request.Cluster), daemon), n => n, request.MaxResults, request.NextToken);
         var response = new ListServicesResponse { NextToken = next };
         response.ServiceNames.AddRange(page);
         return Task.FromResult(response);

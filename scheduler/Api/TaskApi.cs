@@ -24,21 +24,15 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks) : Tas
     public override Task<StopTaskResponse> StopTask(StopTaskRequest request, ServerCallContext context)
     {
         var cluster = Names.Cluster(request.Cluster);
-        var id = TaskId(request.Task, "task");
+        var id = TaskIds.Require(request.Task, "task");
         var reason = Names.Text(request.Reason, "reason", Limits.MaxReasonLength);
         return Task.FromResult(new StopTaskResponse { Task = Map(state.StopTask(cluster, id, reason)) });
     }
 
     public override Task<DescribeTasksResponse> DescribeTasks(DescribeTasksRequest request, ServerCallContext context)
     {
-        var cluster = Names.Cluster(request.Cluster);
-        if (request.Tasks.Count == 0)
-        {
-            throw RequestException.Invalid("tasks", "name at least one task id");
-        }
-
-        Limits.Count(request.Tasks, Limits.MaxDescribe, "tasks");
-        var ids = request.Tasks.Select((t, i) => TaskId(t, $"tasks[{i}]")).ToList();
+        var cluster = state.RequireClusterName(Names.Cluster(request.Cluster));
+        var ids = TaskIds.RequireList(request.Tasks, Limits.MaxDescribe, "tasks");
         var found = state.DescribeTasks(cluster, ids);
         var response = new DescribeTasksResponse();
         for (var i = 0; i < ids.Count; i++)
@@ -59,10 +53,11 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks) : Tas
     public override Task<ListTasksResponse> ListTasks(ListTasksRequest request, ServerCallContext context)
     {
         var cluster = Names.Cluster(request.Cluster);
+        // As ECS: what is meant to run unless STOPPED is asked for; both only when asked for.
         TaskState? desired = request.DesiredStatus switch
         {
-            TaskStatus.Unspecified => null,
-            TaskStatus.Running => TaskState.Running,
+            _ when request.IncludeAllStatuses => null,
+            TaskStatus.Unspecified or TaskStatus.Running => TaskState.Running,
             TaskStatus.Stopped => TaskState.Stopped,
             _ => throw RequestException.Invalid("desiredStatus", $"must be TASK_STATUS_RUNNING or TASK_STATUS_STOPPED, not {request.DesiredStatus}"),
         };
@@ -112,21 +107,46 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks) : Tas
         }
     }
 
-    private Contracts.V1.Task Map(Domain.TaskRecord task) => TaskMapper.ToContract(task, state.IsNodeConnected(task.Cluster, task.Node));
-
-    /// <summary>Task ids are 32 hex digits; anything else cannot name a task.</summary>
-    private static string TaskId(string value, string field)
+    public override Task<UpdateTaskProtectionResponse> UpdateTaskProtection(UpdateTaskProtectionRequest request, ServerCallContext context)
     {
-        if (value.Length == 0)
+        var cluster = Names.Cluster(request.Cluster);
+        var ids = TaskIds.RequireList(request.Tasks, MaxProtectionUpdates, "tasks");
+        var minutes = request.HasExpiresInMinutes ? request.ExpiresInMinutes : DefaultProtectionMinutes;
+        if (minutes is < 1 or > MaxProtectionMinutes)
         {
-            throw RequestException.Invalid(field, "task id is required");
+            throw RequestException.Invalid("expiresInMinutes", $"must be between 1 and {MaxProtectionMinutes} (48 hours), not {minutes}");
         }
 
-        if (value.Length != 32 || !value.All(char.IsAsciiHexDigitLower))
-        {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(value)}\" is not a task id (32 lowercase hex digits)");
-        }
-
-        return value;
+        var (tasks, failures) = state.UpdateTaskProtection(cluster, ids, request.ProtectionEnabled, TimeSpan.FromMinutes(minutes));
+        var response = new UpdateTaskProtectionResponse();
+        response.ProtectedTasks.AddRange(tasks.Select(ToContract));
+        response.Failures.AddRange(failures.Select(ToContract));
+        return Task.FromResult(response);
     }
+
+    public override Task<GetTaskProtectionResponse> GetTaskProtection(GetTaskProtectionRequest request, ServerCallContext context)
+    {
+        var cluster = Names.Cluster(request.Cluster);
+        var (tasks, failures) = state.GetTaskProtection(cluster, TaskIds.RequireList(request.Tasks, Limits.MaxDescribe, "tasks"));
+        var response = new GetTaskProtectionResponse();
+        response.ProtectedTasks.AddRange(tasks.Select(ToContract));
+        response.Failures.AddRange(failures.Select(ToContract));
+        return Task.FromResult(response);
+    }
+
+    // ECS's bounds: 10 tasks per update, protection for 1 minute to 48 hours, 2 hours when not given.
+    private const int MaxProtectionUpdates = 10;
+    private const int MaxProtectionMinutes = 2880;
+    private const int DefaultProtectionMinutes = 120;
+
+    private static ProtectedTask ToContract(TaskProtection protection) => new()
+    {
+        TaskId = protection.TaskId,
+        ProtectionEnabled = protection.ExpiresAt is not null,
+        ExpirationDate = Timestamps.From(protection.ExpiresAt),
+    };
+
+    private static Failure ToContract(Storage.ReceiptFailure failure) => new() { Subject = failure.Subject, Reason = failure.Reason, Detail = failure.Detail };
+
+    private Contracts.V1.Task Map(Domain.TaskRecord task) => TaskMapper.ToContract(task, state.IsNodeConnected(task.Cluster, task.Node));
 }

@@ -3,6 +3,8 @@ namespace Orchestrator.Scheduler.Domain;
 /// <summary>
 /// What is durable about a node. Whether its agent is connected and when it last sent a heartbeat
 /// are not stored: after a scheduler restart every node is disconnected until its agent comes back.
+/// <see cref="Attributes"/> are the agent's own, replaced at every registration;
+/// <see cref="CustomAttributes"/> are the operator's (PutAttributes), which registration keeps.
 /// </summary>
 internal sealed record NodeRecord(
     string Cluster,
@@ -14,7 +16,14 @@ internal sealed record NodeRecord(
     string AgentVersion,
     DateTimeOffset RegisteredAt)
 {
+    public IReadOnlyDictionary<string, string> CustomAttributes { get; init; } = Domain.Tags.None;
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
+
     public string Key => KeyOf(Cluster, Name);
+
+    /// <summary>What placement sees: the custom attributes with the agent's own over them.</summary>
+    public IReadOnlyDictionary<string, string> AllAttributes() =>
+        CustomAttributes.Count == 0 ? Attributes : Domain.Tags.With(CustomAttributes, Attributes);
 
     public static string KeyOf(string cluster, string name) => $"{cluster}/{name}";
 
@@ -24,7 +33,8 @@ internal sealed record NodeRecord(
     /// </summary>
     public bool SameAs(NodeRecord? other) =>
         other is not null
-        && this with { Attributes = other.Attributes } == other
-        && Attributes.Count == other.Attributes.Count
-        && Attributes.All(a => other.Attributes.TryGetValue(a.Key, out var value) && value == a.Value);
+        && this with { Attributes = other.Attributes, CustomAttributes = other.CustomAttributes, Tags = other.Tags } == other
+        && Domain.Tags.Same(Attributes, other.Attributes)
+        && Domain.Tags.Same(CustomAttributes, other.CustomAttributes)
+        && Domain.Tags.Same(Tags, other.Tags);
 }

@@ -27,6 +27,9 @@ internal sealed record ServiceRecord
     public IReadOnlyList<ServiceEventRecord> Events { get; init; } = [];
     public required DateTimeOffset CreatedAt { get; init; }
 
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
+    public TagPropagation PropagateTags { get; init; }
+
     /// <summary>Deleted with force: scaled to zero, removed once its tasks are gone.</summary>
     public bool Deleting { get; init; }
 

@@ -16,9 +16,30 @@ internal sealed record TaskDefinitionRecord(
     byte[] Spec,
     TaskResourceDemand Demand)
 {
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
+
+    /// <summary>DeleteTaskDefinitions asked for it: DELETE_IN_PROGRESS until nothing uses it.</summary>
+    public DateTimeOffset? DeleteRequestedAt { get; init; }
+
+    /// <summary>
+    /// Deleted: what is kept is a tombstone without its spec, so that its revision number is never
+    /// given out again; no API shows it.
+    /// </summary>
+    public bool Deleted { get; init; }
+
     public string Arn => FormatArn(Family, Revision);
 
+    public TaskDefinitionState State =>
+        DeleteRequestedAt is not null ? TaskDefinitionState.DeleteInProgress : Active ? TaskDefinitionState.Active : TaskDefinitionState.Inactive;
+
     public static string FormatArn(string family, int revision) => $"{family}:{revision}";
+}
+
+internal enum TaskDefinitionState
+{
+    Active,
+    Inactive,
+    DeleteInProgress,
 }
 
 /// <summary>What one task of a definition needs from a node.</summary>

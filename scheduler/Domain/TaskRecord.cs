@@ -31,6 +31,12 @@ internal sealed record TaskRecord
     public string StoppedReason { get; init; } = "";
     public HealthState Health { get; init; }
     public long Version { get; init; } = 1;
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
+
+    /// <summary>Scale-in protection (UpdateTaskProtection): its service leaves it running until then.</summary>
+    public DateTimeOffset? ProtectedUntil { get; init; }
+
+    public bool IsProtected(DateTimeOffset now) => ProtectedUntil > now;
 
     /// <summary>Host ports this task holds on its node while it is not STOPPED.</summary>
     public IEnumerable<HostPortKey> HostPorts =>

@@ -2,8 +2,15 @@ using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Hosting;
 
-/// <summary>Every minute, forgets STOPPED tasks and RunTask receipts older than the retention.</summary>
+/// <summary>
+/// Every minute, forgets STOPPED tasks and RunTask receipts older than the retention, and deletes the
+/// task definition revisions waiting in DELETE_IN_PROGRESS that nothing uses any more.
+/// </summary>
 internal sealed class HistoryPruner(ClusterState state, TimeProvider time) : PeriodicWork(time, TimeSpan.FromMinutes(1))
 {
-    protected override void Work() => state.PruneHistory();
+    protected override void Work()
+    {
+        state.PruneHistory();
+        state.FinishTaskDefinitionDeletions();
+    }
 }

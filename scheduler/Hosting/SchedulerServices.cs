@@ -51,6 +51,7 @@ internal static class SchedulerServices
         app.MapGrpcService<NodeApi>();
         app.MapGrpcService<TaskApi>();
         app.MapGrpcService<ServiceApi>();
+        app.MapGrpcService<TagApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

@@ -6,7 +6,8 @@ namespace Orchestrator.Scheduler.Services;
 /// Desired against actual for a DAEMON service: one task on every ACTIVE node that meets its
 /// constraints. Pure. A new deployment replaces node by node: the old task goes first, the new one
 /// starts once it has (as ECS does for daemons: minimum healthy 0, maximum 100). Tasks on nodes that
-/// are DRAINING, INACTIVE or no longer match are stopped.
+/// are DRAINING, INACTIVE or no longer match are stopped. A protected task (task scale-in protection)
+/// is not replaced by a new deployment, nor stopped as a surplus, until its protection ends.
 /// </summary>
 internal static class DaemonReconciler
 {
@@ -23,8 +24,8 @@ internal static class DaemonReconciler
         foreach (var (node, tasks) in byNode.Where(n => !service.Deleting && wanted.Contains(n.Key)))
         {
             var primary = tasks.Where(v => v.Task.Deployment == primaryId).OrderByDescending(v => v.Healthy).ThenBy(v => v.Task.CreatedAt).ToList();
-            stops.AddRange(primary.Skip(1).Select(v => new TaskStop(v.Task.Id, "Service scaled in")));
-            stops.AddRange(tasks.Where(v => v.Task.Deployment != primaryId).Select(v => new TaskStop(v.Task.Id, "Replaced by a newer deployment")));
+            stops.AddRange(primary.Skip(1).Where(v => !v.Protected).Select(v => new TaskStop(v.Task.Id, "Service scaled in")));
+            stops.AddRange(tasks.Where(v => v.Task.Deployment != primaryId && !v.Protected).Select(v => new TaskStop(v.Task.Id, "Replaced by a newer deployment")));
             complete &= primary.Count == 1 && primary[0].Healthy && tasks.Count == 1;
         }
 

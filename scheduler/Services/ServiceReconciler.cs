@@ -7,7 +7,8 @@ namespace Orchestrator.Scheduler.Services;
 /// <param name="Healthy">RUNNING and, where the definition has a health check, HEALTHY.</param>
 /// <param name="NodeFreeCpu">CPU units left on the task's node, for binpack scale-in.</param>
 /// <param name="NodeFreeMemory">MiB left on the task's node.</param>
-internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0)
+/// <param name="Protected">Scale-in protection is on now: neither scale-in nor a deployment stops it.</param>
+internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0, bool Protected = false)
 {
     public bool Unhealthy => Task.Health == HealthState.Unhealthy;
 }
@@ -37,6 +38,9 @@ internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, b
 /// <item>Beyond the desired count, primary tasks are stopped: those not healthy first, then so that what
 /// remains still follows the strategy: for binpack, from the node with the most room left (emptying it),
 /// otherwise from the node that has the most of the service's tasks.</item>
+/// <item>Protected tasks (task scale-in protection) are left for last: scale-in and replacement pass
+/// them by, and wait for their protection to end before stopping them. A protected task that fails its
+/// health checks is still replaced.</item>
 /// </list>
 /// </summary>
 internal static class ServiceReconciler
@@ -64,7 +68,7 @@ internal static class ServiceReconciler
         // Scale in: primary tasks beyond the desired count.
         if (keep.Count > desired)
         {
-            foreach (var view in ScaleInOrder(keep, service.Strategies.FirstOrDefault()).Take(keep.Count - desired))
+            foreach (var view in ScaleInOrder(keep.Where(v => !v.Protected), service.Strategies.FirstOrDefault()).Take(keep.Count - desired))
             {
                 stops.Add(new TaskStop(view.Task.Id, "Service scaled in"));
             }
@@ -75,7 +79,7 @@ internal static class ServiceReconciler
         // Stop tasks to replace while enough healthy ones remain; the not healthy ones cost nothing.
         var healthy = keep.Count(v => v.Healthy) + replace.Count(v => v.Healthy);
         var surplus = healthy - minHealthy;
-        foreach (var view in replace.OrderBy(v => v.Healthy).ThenBy(v => v.Task.CreatedAt))
+        foreach (var view in replace.Where(v => !v.Protected).OrderBy(v => v.Healthy).ThenBy(v => v.Task.CreatedAt))
         {
             if (!view.Healthy)
             {

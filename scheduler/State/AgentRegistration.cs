@@ -9,7 +9,14 @@ internal sealed record AgentRegistration(
     int Cpu,
     int Memory,
     IReadOnlyDictionary<string, string> Attributes,
-    string AgentVersion);
+    string AgentVersion,
+    bool Rejoin = false);
+
+/// <summary>
+/// The node was deregistered by an operator and the agent did not ask to rejoin: the registration is
+/// answered Deregistered, and nothing about the node changes.
+/// </summary>
+internal sealed class NodeDeregisteredException(string reason) : Exception(reason);
 
 /// <summary>The scheduler's answer to a registration: the node as recorded and what it should run.</summary>
 internal sealed record AgentWelcome(

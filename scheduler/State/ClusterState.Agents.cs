@@ -11,7 +11,9 @@ internal sealed partial class ClusterState
     /// Registers (or re-registers) the node, makes <paramref name="session"/> its stream, applies the
     /// tasks the agent says it has, and answers with every task the scheduler has on the node: those to
     /// run and those to stop, including reported tasks it does not know.
-    /// A newer stream for the same node replaces an older one.
+    /// A newer stream for the same node replaces an older one. An INACTIVE (deregistered) node stays so:
+    /// unless the agent asks to rejoin, its registration throws <see cref="NodeDeregisteredException"/>
+    /// and changes nothing, however often the agent tries.
     /// </summary>
     public AgentWelcome RegisterAgent(AgentRegistration registration, IAgentSession session, IReadOnlyList<Contract.TaskStateReport> reported)
     {
@@ -20,6 +22,13 @@ internal sealed partial class ClusterState
             RequireCluster(registration.Cluster);
             var key = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
             var existing = _nodes.GetValueOrDefault(key)?.Record;
+            if (existing?.Status == NodeState.Inactive && !registration.Rejoin)
+            {
+                Log.DeregisteredNodeRefused(_log, registration.Cluster, registration.NodeName);
+                throw new NodeDeregisteredException(
+                    $"node \"{registration.NodeName}\" was deregistered; start its agent with Agent:Rejoin=true to register it again");
+            }
+
             var record = new NodeRecord(
                 registration.Cluster,
                 registration.NodeName,
@@ -28,7 +37,11 @@ internal sealed partial class ClusterState
                 registration.Memory,
                 registration.Attributes,
                 registration.AgentVersion,
-                existing?.RegisteredAt ?? Now);
+                existing?.RegisteredAt ?? Now)
+            {
+                CustomAttributes = existing?.CustomAttributes ?? Domain.Tags.None,
+                Tags = existing?.Tags ?? Domain.Tags.None,
+            };
 
             if (!record.SameAs(existing))
             {

@@ -5,7 +5,7 @@ namespace Orchestrator.Scheduler.State;
 
 internal sealed partial class ClusterState
 {
-    public ClusterView CreateCluster(string name)
+    public ClusterView CreateCluster(string name, IReadOnlyDictionary<string, string>? tags = null)
     {
         lock (_gate)
         {
@@ -15,9 +15,21 @@ internal sealed partial class ClusterState
             }
 
             var batch = new WriteBatch();
-            batch.Clusters.Add(new ClusterRecord(name, Now));
+            batch.Clusters.Add(new ClusterRecord(name, Now) { Tags = tags ?? Tags.None });
             Commit(batch);
             return ViewOf(_clusters[name]);
+        }
+    }
+
+    /// <summary>
+    /// The cluster's name if it exists, else NOT_FOUND: for requests whose other mistakes ECS reports
+    /// only after an unknown cluster.
+    /// </summary>
+    public string RequireClusterName(string name)
+    {
+        lock (_gate)
+        {
+            return RequireCluster(name).Name;
         }
     }
 

@@ -6,12 +6,12 @@ namespace Orchestrator.Scheduler.State;
 
 internal sealed partial class ClusterState
 {
-    public IReadOnlyList<NodeView> ListNodes(string cluster, NodeState? status)
+    public IReadOnlyList<NodeView> ListNodes(string cluster, Func<NodeState, bool> status)
     {
         lock (_gate)
         {
             RequireCluster(cluster);
-            return [.. NodesOf(cluster).Values.Where(n => status is null || n.Record.Status == status).Select(ViewOf)];
+            return [.. NodesOf(cluster).Values.Where(n => status(n.Record.Status)).Select(ViewOf)];
         }
     }
 
@@ -32,7 +32,7 @@ internal sealed partial class ClusterState
             var entry = RequireNode(cluster, name);
             if (entry.Record.Status == NodeState.Inactive)
             {
-                throw RequestException.Precondition("name", $"node \"{name}\" is INACTIVE (deregistered); its agent must register it again");
+                throw RequestException.Precondition("name", $"node \"{name}\" is INACTIVE (deregistered); start its agent with Agent:Rejoin=true to register it again");
             }
 
             if (entry.Record.Status != status)

@@ -37,6 +37,8 @@ internal sealed partial class ClusterState
                 CircuitBreaker = definition.CircuitBreaker,
                 Rollback = definition.Rollback,
                 Daemon = definition.Daemon,
+                Tags = definition.Tags ?? Tags.None,
+                PropagateTags = definition.PropagateTags,
                 Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
                 CreatedAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
@@ -69,6 +71,7 @@ internal sealed partial class ClusterState
                 Rollback = update.Rollback ?? service.Rollback,
                 Strategies = update.Strategies ?? service.Strategies,
                 Constraints = update.Constraints ?? service.Constraints,
+                PropagateTags = update.PropagateTags ?? service.PropagateTags,
             };
             if (service.Daemon && updated.Strategies.Count > 0)
             {
@@ -128,12 +131,13 @@ internal sealed partial class ClusterState
         }
     }
 
-    public IReadOnlyList<string> ListServices(string cluster)
+    /// <param name="daemon">Only DAEMON services (true) or only REPLICA ones (false); null for both.</param>
+    public IReadOnlyList<string> ListServices(string cluster, bool? daemon = null)
     {
         lock (_gate)
         {
             RequireCluster(cluster);
-            return [.. _services.Values.Where(s => s.Cluster == cluster).Select(s => s.Name).Order(StringComparer.Ordinal)];
+            return [.. _services.Values.Where(s => s.Cluster == cluster && (daemon is null || s.Daemon == daemon)).Select(s => s.Name).Order(StringComparer.Ordinal)];
         }
     }
 
@@ -167,7 +171,7 @@ internal sealed partial class ClusterState
             return;
         }
 
-        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t)).ToList();
+        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t, now)).ToList();
         var stopping = tasks.Count(t => t.DesiredStatus == TaskState.Stopped && t.LastStatus != TaskState.Stopped);
         ReconcilePlan plan;
         if (updated.Daemon)
@@ -259,9 +263,16 @@ internal sealed partial class ClusterState
                 .. onNode is null ? Array.Empty<PlacementConstraint>() : [OnNode(onNode)]],
             service.Group);
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
+        var tags = service.PropagateTags switch
+        {
+            TagPropagation.Service => service.Tags,
+            TagPropagation.TaskDefinition => definition.Record.Tags,
+            _ => Tags.None,
+        };
         foreach (var decision in result.Placed)
         {
-            started.Add((NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id), definition));
+            var task = NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags };
+            started.Add((task, definition));
         }
 
         if (result.Failed.Count > 0)
@@ -364,7 +375,7 @@ internal sealed partial class ClusterState
     private static ServiceRecord WithNewEvent(ServiceRecord service, DateTimeOffset now, string message) =>
         service.Events.Count > 0 && service.Events[0].Message == message ? service : service.WithEvent(now, message);
 
-    private ServiceTaskView ViewOf(TaskRecord task)
+    private ServiceTaskView ViewOf(TaskRecord task, DateTimeOffset now)
     {
         var draining = _nodes.TryGetValue(NodeRecord.KeyOf(task.Cluster, task.Node), out var node) && node.Record.Status != NodeState.Active;
         var checkedHealth = _families.TryGetValue(task.Family, out var family) && family.Revisions.TryGetValue(task.Revision, out var definition)
@@ -372,7 +383,7 @@ internal sealed partial class ClusterState
         var healthy = task.LastStatus == TaskState.Running && (checkedHealth ? task.Health == HealthState.Healthy : task.Health != HealthState.Unhealthy);
         var freeCpu = node is null ? 0 : node.Record.TotalCpu - node.Usage.Cpu;
         var freeMemory = node is null ? 0 : node.Record.TotalMemory - node.Usage.Memory;
-        return new ServiceTaskView(task, draining, healthy, freeCpu, freeMemory);
+        return new ServiceTaskView(task, draining, healthy, freeCpu, freeMemory, task.IsProtected(now));
     }
 
     private ServiceView ViewOf(ServiceRecord service)

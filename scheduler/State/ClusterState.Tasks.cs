@@ -130,7 +130,8 @@ internal sealed partial class ClusterState
         var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
 
         var now = Now;
-        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now)).ToList();
+        var tags = Tags.With(command.PropagateTags == TagPropagation.TaskDefinition ? definition.Record.Tags : Tags.None, command.Tags ?? Tags.None);
+        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags }).ToList();
         var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
         var outcome = new RunTaskOutcome(tasks, failures);
         if (tasks.Count == 0)

@@ -269,6 +269,9 @@ internal sealed partial class ClusterState
         [LoggerMessage(7, LogLevel.Warning, "Node {Cluster}/{Node} lost: no agent for {Grace}; {Tasks} tasks recorded STOPPED (NodeLost)")]
         public static partial void NodeLost(ILogger logger, string cluster, string node, TimeSpan grace, int tasks);
 
+        [LoggerMessage(9, LogLevel.Warning, "Node {Cluster}/{Node} is deregistered (INACTIVE); its agent's registration was answered Deregistered")]
+        public static partial void DeregisteredNodeRefused(ILogger logger, string cluster, string node);
+
         [LoggerMessage(5, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
         public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);
     }

@@ -10,6 +10,9 @@ internal sealed class NodeEntry(NodeRecord record)
     private NodeSnapshot? _snapshot;
 
     public NodeRecord Record { get; private set; } = record;
+
+    /// <summary>Every attribute placement sees (the agent's and the custom ones), merged once per change.</summary>
+    public IReadOnlyDictionary<string, string> Attributes { get; private set; } = record.AllAttributes();
     public NodeUsage Usage { get; } = new();
     public IAgentSession? Session { get; private set; }
     public DateTimeOffset? LastHeartbeatAt { get; set; }
@@ -24,6 +27,7 @@ internal sealed class NodeEntry(NodeRecord record)
     public void Update(NodeRecord record)
     {
         Record = record;
+        Attributes = record.AllAttributes();
         _snapshot = null;
     }
 
@@ -49,6 +53,6 @@ internal sealed class NodeEntry(NodeRecord record)
         Usage.Cpu,
         Usage.Memory,
         Usage.Ports.ToFrozenSet(),
-        Record.Attributes,
+        Attributes,
         Usage.TasksByGroup.ToFrozenDictionary(StringComparer.Ordinal));
 }

@@ -15,7 +15,9 @@ internal sealed record RunTaskCommand(
     string StartedBy,
     string Group,
     string ClientToken,
-    string RequestHash);
+    string RequestHash,
+    IReadOnlyDictionary<string, string>? Tags = null,
+    TagPropagation PropagateTags = TagPropagation.None);
 
 /// <summary>The tasks RunTask placed (as they are now) and what it could not place.</summary>
 internal sealed record RunTaskOutcome(IReadOnlyList<TaskRecord> Tasks, IReadOnlyList<ReceiptFailure> Failures);

@@ -22,7 +22,9 @@ internal sealed record ServiceDefinition(
     int HealthCheckGracePeriodSeconds,
     bool CircuitBreaker,
     bool Rollback,
-    bool Daemon);
+    bool Daemon,
+    IReadOnlyDictionary<string, string>? Tags = null,
+    TagPropagation PropagateTags = TagPropagation.None);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
 internal sealed record ServiceUpdate(
@@ -36,4 +38,5 @@ internal sealed record ServiceUpdate(
     bool? Rollback,
     bool ForceNewDeployment,
     IReadOnlyList<StrategySpec>? Strategies = null,
-    IReadOnlyList<ConstraintSpec>? Constraints = null);
+    IReadOnlyList<ConstraintSpec>? Constraints = null,
+    TagPropagation? PropagateTags = null);

@@ -23,10 +23,17 @@ internal static class NodeMapper
             RegisteredAt = Timestamps.From(record.RegisteredAt),
             LastHeartbeatAt = Timestamps.From(view.LastHeartbeatAt),
         };
-        foreach (var (key, value) in record.Attributes)
+        foreach (var (key, value) in record.AllAttributes())
         {
             node.Attributes[key] = value;
         }
+
+        foreach (var (key, value) in record.CustomAttributes)
+        {
+            node.CustomAttributes[key] = value;
+        }
+
+        node.Tags.AddRange(TagMapper.ToContract(record.Tags));
 
         node.PortsInUse.AddRange(view.PortsInUse.Select(p => new Contract.HostPort { Port = p.Port, Protocol = TaskMapper.ToContract(p.Protocol) }));
         return node;

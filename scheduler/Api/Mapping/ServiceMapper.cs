@@ -27,7 +27,14 @@ internal static class ServiceMapper
             HealthCheckGracePeriodSeconds = service.HealthCheckGracePeriodSeconds,
             CreatedAt = Timestamps.From(service.CreatedAt),
             SchedulingStrategy = service.Daemon ? "DAEMON" : "REPLICA",
+            PropagateTags = service.PropagateTags switch
+            {
+                TagPropagation.Service => "SERVICE",
+                TagPropagation.TaskDefinition => "TASK_DEFINITION",
+                _ => "NONE",
+            },
         };
+        result.Tags.AddRange(TagMapper.ToContract(service.Tags));
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
         result.Deployments.AddRange(service.Deployments.Select(d =>

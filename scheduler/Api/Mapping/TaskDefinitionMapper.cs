@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
 using Contract = Orchestrator.Contracts.V1;
 
@@ -9,9 +10,17 @@ internal static class TaskDefinitionMapper
     public static Contract.TaskDefinition ToContract(TaskDefinitionEntry entry)
     {
         var result = entry.Spec.Clone();
-        result.Status = entry.Record.Active ? Contract.TaskDefinitionStatus.Active : Contract.TaskDefinitionStatus.Inactive;
+        result.Status = ToContract(entry.Record.State);
         result.RegisteredAt = Timestamps.From(entry.Record.RegisteredAt);
         result.DeregisteredAt = Timestamps.From(entry.Record.DeregisteredAt);
         return result;
     }
+
+    public static Contract.TaskDefinitionStatus ToContract(TaskDefinitionState state) => state switch
+    {
+        TaskDefinitionState.Active => Contract.TaskDefinitionStatus.Active,
+        TaskDefinitionState.Inactive => Contract.TaskDefinitionStatus.Inactive,
+        TaskDefinitionState.DeleteInProgress => Contract.TaskDefinitionStatus.DeleteInProgress,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "no such task definition status"),
+    };
 }

@@ -60,6 +60,7 @@ internal static class TaskMapper
             result.Containers.Add(mapped);
         }
 
+        result.Tags.AddRange(TagMapper.ToContract(task.Tags));
         return result;
     }
 

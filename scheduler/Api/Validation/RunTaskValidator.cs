@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Placement.Constraints;
 using Orchestrator.Scheduler.State;
@@ -27,6 +28,13 @@ internal static class RunTaskValidator
         Names.Text(request.StartedBy, "startedBy", 128);
         Names.Text(request.Group, "group", Names.MaxLength);
         Names.Text(request.ClientToken, "clientToken", Limits.MaxClientTokenLength);
+        var tags = TagValidator.Validate(request.Tags);
+        var propagate = request.PropagateTags switch
+        {
+            "" or "NONE" => TagPropagation.None,
+            "TASK_DEFINITION" => TagPropagation.TaskDefinition,
+            _ => throw RequestException.Invalid("propagateTags", $"must be \"TASK_DEFINITION\" or \"NONE\" for RunTask, not \"{Names.Clip(request.PropagateTags)}\""),
+        };
         return new RunTaskCommand(
             cluster,
             request.TaskDefinition,
@@ -36,7 +44,9 @@ internal static class RunTaskValidator
             request.StartedBy,
             request.Group,
             request.ClientToken,
-            HashOf(request));
+            HashOf(request),
+            tags,
+            propagate);
     }
 
     public static IReadOnlyList<PlacementStrategy> Strategies(IReadOnlyList<Contract.PlacementStrategy> strategies, string field = "placementStrategy")

@@ -51,7 +51,9 @@ internal static class ServiceValidator
             request.HealthCheckGracePeriodSeconds,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable == true,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback == true,
-            daemon);
+            daemon,
+            TagValidator.Validate(request.Tags),
+            Propagation(request.PropagateTags) ?? TagPropagation.None);
     }
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
@@ -82,7 +84,8 @@ internal static class ServiceValidator
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback,
             request.ForceNewDeployment,
             request.ResetPlacement || request.PlacementStrategy.Count > 0 ? Specs(request.PlacementStrategy) : null,
-            request.ResetPlacement || request.PlacementConstraints.Count > 0 ? Specs(request.PlacementConstraints) : null);
+            request.ResetPlacement || request.PlacementConstraints.Count > 0 ? Specs(request.PlacementConstraints) : null,
+            Propagation(request.PropagateTags));
     }
 
     private static List<StrategySpec> Specs(IReadOnlyList<Contract.PlacementStrategy> strategies)
@@ -96,6 +99,16 @@ internal static class ServiceValidator
         RunTaskValidator.Constraints(constraints);
         return [.. constraints.Select(c => new ConstraintSpec(c.Type, c.Expression))];
     }
+
+    /// <summary>ECS's propagateTags; empty is null (keep, or NONE on create).</summary>
+    private static TagPropagation? Propagation(string value) => value switch
+    {
+        "" => null,
+        "NONE" => TagPropagation.None,
+        "TASK_DEFINITION" => TagPropagation.TaskDefinition,
+        "SERVICE" => TagPropagation.Service,
+        _ => throw RequestException.Invalid("propagateTags", $"must be \"SERVICE\", \"TASK_DEFINITION\" or \"NONE\", not \"{Names.Clip(value)}\""),
+    };
 
     private static void CheckDesiredCount(int count)
     {

@@ -32,7 +32,7 @@ internal sealed class TaskDefinitionApiTests : SchedulerTest
         var latest = (await Host.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "web" })).TaskDefinition;
         var active = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest());
         var inactive = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { Status = TaskDefinitionStatus.Inactive });
-        var all = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { IncludeAllStatuses = true, FamilyPrefix = "we" });
+        var all = await Host.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { IncludeAllStatuses = true, FamilyPrefix = "we", MatchFamilyPrefix = true });
         var refused = Refused(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web:2" }).ResponseAsync);
         Assert.Multiple(() =>
         {

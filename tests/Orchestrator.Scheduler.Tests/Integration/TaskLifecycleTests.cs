@@ -135,10 +135,14 @@ internal sealed class TaskLifecycleTests : SchedulerTest
             Assert.That(web.Tasks.Select(t => t.Node), Is.EquivalentTo(new[] { "n1", "n2" }), "spread puts one on each node");
             Assert.That(worker.Tasks[0].Node, Is.EqualTo("n2"));
             Assert.That(await List(new ListTasksRequest { Family = "web" }), Is.EqualTo(webIds));
-            Assert.That(await List(new ListTasksRequest { StartedBy = "bob" }), Is.EqualTo(new[] { worker.Tasks[0].TaskId }));
+            Assert.That(await List(new ListTasksRequest { StartedBy = "bob" }), Is.Empty, "as ECS: without desiredStatus, only what is meant to run");
+            Assert.That(await List(new ListTasksRequest { StartedBy = "bob", IncludeAllStatuses = true }), Is.EqualTo(new[] { worker.Tasks[0].TaskId }));
+            Assert.That(await List(new ListTasksRequest()), Is.EqualTo(webIds));
+            Assert.That(await List(new ListTasksRequest { IncludeAllStatuses = true }), Is.EqualTo(webIds.Append(worker.Tasks[0].TaskId).Order(StringComparer.Ordinal)));
             Assert.That(await List(new ListTasksRequest { DesiredStatus = TaskStatus.Running }), Is.EqualTo(webIds));
             Assert.That(await List(new ListTasksRequest { DesiredStatus = TaskStatus.Stopped }), Is.EqualTo(new[] { worker.Tasks[0].TaskId }));
-            Assert.That(await List(new ListTasksRequest { Node = "n2" }), Is.EqualTo(onN2));
+            Assert.That(await List(new ListTasksRequest { Node = "n2", IncludeAllStatuses = true }), Is.EqualTo(onN2));
+            Assert.That(await List(new ListTasksRequest { Node = "n2" }), Is.EqualTo(onN2.Where(id => id != worker.Tasks[0].TaskId)));
             Assert.That(await List(new ListTasksRequest { Service = "none" }), Is.Empty);
         });
     }

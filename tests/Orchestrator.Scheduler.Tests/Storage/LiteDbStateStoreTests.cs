@@ -22,15 +22,30 @@ internal sealed class LiteDbStateStoreTests
     {
         var now = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
         var definition = new TaskDefinitionRecord("web", 3, Active: false, now, now.AddHours(1), [1, 2, 3],
-            new TaskResourceDemand(256, 512, [new PortRequest("app", 80, 0, Protocol.Udp)]));
-        var node = new NodeRecord("prod", "n1", NodeState.Draining, 4096, 8192, new Dictionary<string, string> { ["zone"] = "a" }, "1.0", now);
-        var task = TaskReportsTests.NewTask(TaskState.Stopped, TaskState.Stopped) with { StopCode = TaskStopCode.EssentialContainerExited, StoppedAt = now };
+            new TaskResourceDemand(256, 512, [new PortRequest("app", 80, 0, Protocol.Udp)]))
+        {
+            Tags = new Dictionary<string, string> { ["team"] = "web" },
+            DeleteRequestedAt = now.AddHours(2),
+        };
+        var node = new NodeRecord("prod", "n1", NodeState.Draining, 4096, 8192, new Dictionary<string, string> { ["zone"] = "a" }, "1.0", now)
+        {
+            CustomAttributes = new Dictionary<string, string> { ["rack"] = "r1", ["gpu"] = "" },
+            Tags = new Dictionary<string, string> { ["owner"] = "ops" },
+        };
+        var task = TaskReportsTests.NewTask(TaskState.Stopped, TaskState.Stopped) with
+        {
+            StopCode = TaskStopCode.EssentialContainerExited,
+            StoppedAt = now,
+            Tags = new Dictionary<string, string> { ["job"] = "nightly" },
+            ProtectedUntil = now.AddMinutes(30),
+        };
+        var cluster = new ClusterRecord("prod", now) { Tags = new Dictionary<string, string> { ["env"] = "production" } };
         var receipt = new RunTaskReceipt("prod/token-1", "abc", [task.Id], [new ReceiptFailure("web:3", "RESOURCE:CPU", "1 node: insufficient cpu")], now);
 
         using (var store = LiteDbStateStore.Open(DbPath))
         {
             var batch = new WriteBatch();
-            batch.Clusters.Add(new ClusterRecord("prod", now));
+            batch.Clusters.Add(cluster);
             batch.TaskDefinitions.Add(definition);
             batch.Nodes.Add(node);
             batch.Tasks.Add(task);
@@ -42,18 +57,25 @@ internal sealed class LiteDbStateStoreTests
         var state = reopened.Load();
         Assert.Multiple(() =>
         {
-            Assert.That(state.Clusters, Is.EqualTo(new[] { new ClusterRecord("prod", now) }));
+            // Records compare their dictionaries by reference: tags and attributes are compared by content.
+            var readCluster = state.Clusters.Single();
+            Assert.That(readCluster.Tags, Is.EqualTo(cluster.Tags));
+            Assert.That(readCluster with { Tags = cluster.Tags }, Is.EqualTo(cluster));
             var readDefinition = state.TaskDefinitions.Single();
-            Assert.That(readDefinition with { Spec = [], Demand = definition.Demand }, Is.EqualTo(definition with { Spec = [] }));
+            Assert.That(readDefinition.Tags, Is.EqualTo(definition.Tags));
+            Assert.That(readDefinition with { Spec = [], Demand = definition.Demand, Tags = definition.Tags }, Is.EqualTo(definition with { Spec = [] }));
             Assert.That(readDefinition.Spec, Is.EqualTo(definition.Spec));
             Assert.That(readDefinition.Demand.Ports, Is.EqualTo(definition.Demand.Ports));
             Assert.That(readDefinition.Demand.DynamicPortCount, Is.EqualTo(1));
             var readNode = state.Nodes.Single();
             Assert.That(readNode.Attributes, Is.EqualTo(node.Attributes));
-            Assert.That(readNode with { Attributes = node.Attributes }, Is.EqualTo(node));
+            Assert.That(readNode.CustomAttributes, Is.EqualTo(node.CustomAttributes));
+            Assert.That(readNode.Tags, Is.EqualTo(node.Tags));
+            Assert.That(readNode.SameAs(node), Is.True);
             var readTask = state.Tasks.Single();
             Assert.That(readTask.Containers.Single().Bindings, Is.EqualTo(task.Containers.Single().Bindings));
-            Assert.That(readTask with { Containers = task.Containers }, Is.EqualTo(task));
+            Assert.That(readTask.Tags, Is.EqualTo(task.Tags));
+            Assert.That(readTask with { Containers = task.Containers, Tags = task.Tags }, Is.EqualTo(task));
             var readReceipt = state.Receipts.Single();
             Assert.That((readReceipt.Key, readReceipt.RequestHash, readReceipt.TaskIds.Single(), readReceipt.Failures.Single()),
                 Is.EqualTo((receipt.Key, receipt.RequestHash, task.Id, receipt.Failures[0])));
