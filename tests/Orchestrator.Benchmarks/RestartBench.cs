@@ -102,7 +102,7 @@ internal static class RestartBench
         var token = "";
         do
         {
-            var page = await tasks.ListTasksAsync(new ListTasksRequest { MaxResults = 100, NextToken = token });
+            var page = await tasks.ListTasksAsync(new ListTasksRequest { MaxResults = 100, NextToken = token, IncludeAllStatuses = true });
             token = page.NextToken;
             if (page.TaskIds.Count > 0)
             {

@@ -193,7 +193,7 @@ internal sealed class FaultTests
 
         var all = afterRetry.Values.SelectMany(ids => ids).ToList();
         await Cluster.EventuallyAsync(async () => (await cluster.DescribeAllAsync(all)).All(t => t.LastStatus == TaskStatus.Running), "every task runs", seconds: 90);
-        var listed = (await cluster.Tasks.ListTasksAsync(new ListTasksRequest { MaxResults = 1000 })).TaskIds;
+        var listed = (await cluster.Tasks.ListTasksAsync(new ListTasksRequest { MaxResults = 1000, IncludeAllStatuses = true })).TaskIds;
         var containers = cluster.RunningContainersByTask();
         Assert.Multiple(() =>
         {
@@ -299,7 +299,7 @@ internal sealed class FaultTests
         await WaitForSteadyServiceAsync(cluster, "sleepers", 2, seconds: 90);
         var running = await cluster.RunningTasksOfAsync("sleepers");
         var node = await cluster.DescribeNodeAsync(0);
-        var nodeTasks = await cluster.DescribeAllAsync((await cluster.Tasks.ListTasksAsync(new ListTasksRequest { Node = cluster.Node, MaxResults = 1000 })).TaskIds);
+        var nodeTasks = await cluster.DescribeAllAsync((await cluster.Tasks.ListTasksAsync(new ListTasksRequest { Node = cluster.Node, MaxResults = 1000, IncludeAllStatuses = true })).TaskIds);
         Assert.Multiple(() =>
         {
             Assert.That(node!.AgentConnected, Is.True);
