@@ -96,11 +96,18 @@ internal sealed class Cluster : IAsyncDisposable
     public Task StartAgentAsync() => StartAgentAsync(0);
 
     /// <summary>Starts one agent (again) and waits until its node is connected.</summary>
-    public async Task StartAgentAsync(int index)
+    public async Task StartAgentAsync(int index, params string[] settings)
+    {
+        StartAgentProcess(index, settings);
+        await WaitUntilConnectedAsync(index, connected: true);
+    }
+
+    /// <summary>Starts one agent (again), with extra settings, without waiting for anything.</summary>
+    public DaemonProcess StartAgentProcess(int index, params string[] settings)
     {
         var node = _nodes[index];
         node.Process?.Dispose();
-        node.Process = DaemonProcess.Start("orchestrator-agent.dll",
+        return node.Process = DaemonProcess.Start("orchestrator-agent.dll",
         [
             $"--Agent:SchedulerAddress=http://127.0.0.1:{_port}",
             $"--Agent:NodeName={node.Name}",
@@ -108,8 +115,8 @@ internal sealed class Cluster : IAsyncDisposable
             "--Agent:Attributes=zone=e2e",
             "--Agent:CpuOverride=4096",
             "--Agent:MemoryOverride=4096",
+            .. settings,
         ]);
-        await WaitUntilConnectedAsync(index, connected: true);
     }
 
     public Task WaitUntilConnectedAsync(int index, bool connected, int seconds = 60) =>

@@ -78,6 +78,63 @@ internal sealed class NodeApiTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_node_deregistered_with_running_tasks_stays_inactive_while_its_agent_keeps_trying_until_it_rejoins()
+    {
+        await RegisterAsync();
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        await using var other = await SimulatedAgent.ConnectAsync(Host.Agents, "n2");
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest
+        {
+            TaskDefinition = "web",
+            PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "name == n1" } },
+        })).Tasks[0];
+        await agent.NextCommandAsync();
+        await agent.ReportAsync(task.TaskId, TaskStatus.Running);
+        await Host.Nodes.DeregisterNodeAsync(new DeregisterNodeRequest { Name = "n1", Force = true });
+        await agent.WaitForEndAsync();
+        await agent.DisposeAsync();
+        var stopped = await DescribeAsync(task.TaskId);
+
+        // The agent missed the goodbye (as a real one did: its stream broke first) and reconnects, again
+        // and again, reporting the task it still runs.
+        var attempts = new List<(SchedulerMessage First, bool Ended, Status Status)>();
+        for (var i = 0; i < 5; i++)
+        {
+            attempts.Add(await SimulatedAgent.RegisterRefusedAsync(Host.Agents, "n1", [SimulatedAgent.Report(task.TaskId, TaskStatus.Running)]));
+        }
+
+        var node = await NodeAsync("n1");
+        var afterwards = await DescribeAsync(task.TaskId);
+        var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Count = 3 });
+        var listed = (await Host.Nodes.ListNodesAsync(new ListNodesRequest())).Nodes.Select(n => n.Name);
+        Assert.Multiple(() =>
+        {
+            foreach (var (first, ended, status) in attempts)
+            {
+                Assert.That(first.BodyCase, Is.EqualTo(SchedulerMessage.BodyOneofCase.Deregistered), "the answer to each registration");
+                Assert.That(first.Deregistered.Reason, Does.Contain("Agent:Rejoin=true"));
+                Assert.That((ended, status.StatusCode), Is.EqualTo((true, StatusCode.OK)), "then the stream ends");
+            }
+
+            Assert.That((node.Status, node.AgentConnected), Is.EqualTo((NodeStatus.Inactive, false)));
+            Assert.That((afterwards.LastStatus, afterwards.StopCode, afterwards.Version), Is.EqualTo((TaskStatus.Stopped, StopCode.NodeLost, stopped.Version)),
+                "the reports of the refused agent change nothing");
+            Assert.That(run.Tasks.Select(t => t.Node), Is.EqualTo(new[] { "n2", "n2", "n2" }), "nothing is placed on the removed node");
+            Assert.That(listed, Is.EqualTo(new[] { "n2" }), "ListNodes leaves the INACTIVE node out");
+        });
+
+        // A deliberate rejoin brings it back, and the agent is told to stop the task it still runs.
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1", running: [SimulatedAgent.Report(task.TaskId, TaskStatus.Running)], rejoin: true);
+        var rejoined = await NodeAsync("n1");
+        Assert.Multiple(() =>
+        {
+            Assert.That((rejoined.Status, rejoined.AgentConnected), Is.EqualTo((NodeStatus.Active, true)));
+            Assert.That(back.Registered.StopTasks.Select(s => s.TaskId), Is.EqualTo(new[] { task.TaskId }));
+            Assert.That(back.Registered.StartTasks, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task A_second_stream_for_the_same_node_replaces_the_first()
     {
         await RegisterAsync();

@@ -40,7 +40,38 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         int cpu = 4096,
         int memory = 8192,
         IDictionary<string, string>? attributes = null,
-        IEnumerable<TaskStateReport>? running = null)
+        IEnumerable<TaskStateReport>? running = null,
+        bool rejoin = false)
+    {
+        var (call, first) = await RegisterAsync(client, node, cluster, cpu, memory, attributes, running, rejoin);
+        if (first.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
+        {
+            call.Dispose();
+            throw new InvalidOperationException($"expected Registered first, got {first.BodyCase}");
+        }
+
+        return new SimulatedAgent(call, first.Registered);
+    }
+
+    /// <summary>
+    /// Registers as an agent whose node was deregistered would (without rejoin): returns the scheduler's
+    /// first answer and how the stream ended after it.
+    /// </summary>
+    public static async Task<(SchedulerMessage First, bool Ended, Status Status)> RegisterRefusedAsync(
+        AgentService.AgentServiceClient client, string node, IEnumerable<TaskStateReport>? running = null)
+    {
+        var (call, first) = await RegisterAsync(client, node, "default", 4096, 8192, null, running, rejoin: false);
+        using (call)
+        {
+            using var timeout = new CancellationTokenSource(Patience);
+            var more = await call.ResponseStream.MoveNext(timeout.Token);
+            return (first, !more, call.GetStatus());
+        }
+    }
+
+    private static async Task<(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> Call, SchedulerMessage First)> RegisterAsync(
+        AgentService.AgentServiceClient client, string node, string cluster, int cpu, int memory,
+        IDictionary<string, string>? attributes, IEnumerable<TaskStateReport>? running, bool rejoin)
     {
         var call = client.Connect();
         var register = new RegisterNode
@@ -49,6 +80,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
             NodeName = node,
             Resources = new Resources { Cpu = cpu, Memory = memory },
             AgentVersion = "simulated-1.0",
+            Rejoin = rejoin,
         };
         register.Attributes.Add(attributes ?? new Dictionary<string, string>());
         register.Tasks.AddRange(running ?? []);
@@ -56,16 +88,11 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         using var timeout = new CancellationTokenSource(Patience);
         if (!await call.ResponseStream.MoveNext(timeout.Token))
         {
+            call.Dispose();
             throw new InvalidOperationException("the scheduler closed the stream without answering the registration");
         }
 
-        var first = call.ResponseStream.Current;
-        if (first.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
-        {
-            throw new InvalidOperationException($"expected Registered first, got {first.BodyCase}");
-        }
-
-        return new SimulatedAgent(call, first.Registered);
+        return (call, call.ResponseStream.Current);
     }
 
     /// <summary>The next command (start, stop or deregistered), skipping acknowledgements.</summary>
