@@ -77,6 +77,29 @@ internal sealed class TaskSupervisorTests
     }
 
     [Test]
+    public async Task Stopping_everything_for_a_deregistered_node_stops_every_task_and_only_those_not_stopped_yet()
+    {
+        const string Second = "fedcba9876543210fedcba9876543210";
+        const string Done = "00000000000000000000000000000001";
+        await _supervisor.StartAsync(Command(), CancellationToken.None);
+        await _supervisor.StartAsync(Command(Second), CancellationToken.None);
+        await _supervisor.StartAsync(Command(Done), CancellationToken.None);
+        await _supervisor.StopAsync(Done, StopCode.UserInitiated, "earlier", CancellationToken.None);
+
+        await _supervisor.StopAllAsync("node deregistered", CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_runtime.Containers.Where(c => c.Running), Is.Empty, "no container of any task runs");
+            Assert.That((_reports.LastOf(TaskId)!.LastStatus, _reports.LastOf(TaskId)!.StopCode, _reports.LastOf(TaskId)!.StoppedReason),
+                Is.EqualTo((TaskStatus.Stopped, StopCode.NodeLost, "node deregistered")));
+            Assert.That(_reports.LastOf(Second)!.LastStatus, Is.EqualTo(TaskStatus.Stopped));
+            Assert.That((_reports.LastOf(Done)!.StopCode, _reports.LastOf(Done)!.StoppedReason), Is.EqualTo((StopCode.UserInitiated, "earlier")),
+                "a task that had stopped already keeps its own reason");
+        });
+    }
+
+    [Test]
     public async Task The_same_start_command_twice_starts_the_task_once()
     {
         await _supervisor.StartAsync(Command(), CancellationToken.None);
