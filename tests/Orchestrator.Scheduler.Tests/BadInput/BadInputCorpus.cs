@@ -17,11 +17,13 @@ internal sealed class ApiClients(GrpcChannel channel)
     public TaskService.TaskServiceClient Tasks { get; } = new(channel);
     public ServiceService.ServiceServiceClient Services { get; } = new(channel);
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
+    public TagService.TagServiceClient Tags { get; } = new(channel);
 }
 
 /// <summary>
 /// Malformed requests for every RPC, each with the status and message it must get. The scheduler
-/// under test has the "web" task definition and a connected node "n1" (see <see cref="PrepareAsync"/>).
+/// under test has the "web" task definition and a connected node "n1" whose agent gives it the
+/// attribute zone=a (see <see cref="PrepareAsync"/>).
 /// </summary>
 internal static class BadInputCorpus
 {
@@ -58,16 +60,32 @@ internal static class BadInputCorpus
         yield return Case("Describe a negative revision", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "web:-1" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: \"web:-1\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
         yield return Case("List with an unknown status", h => h.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { Status = (TaskDefinitionStatus)9 }).ResponseAsync, StatusCode.InvalidArgument, "status: unknown status 9");
         yield return Case("List families with a huge page", h => h.TaskDefinitions.ListTaskDefinitionFamiliesAsync(new ListTaskDefinitionFamiliesRequest { MaxResults = 5000 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not 5000");
+        yield return Case("Describe a malformed revision of an unknown family", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "nope:x" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: \"nope:x\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
+        yield return Case("Register with a reserved tag key", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.Tags.Add(new Tag { Key = "orchestrator:owner", Value = "x" }))).ResponseAsync, StatusCode.InvalidArgument, "tags[0].key: keys starting with \"orchestrator:\" are reserved");
+        yield return Case("DeleteTaskDefinitions of nothing", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest()).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions: name at least one revision, \"family:revision\"");
+        yield return Case("DeleteTaskDefinitions of a family", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest { TaskDefinitions = { "web:1", "web" } }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions[1]: \"web\" must name a revision, \"family:revision\"");
+        yield return Case("DeleteTaskDefinitions of eleven", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest { TaskDefinitions = { Enumerable.Range(1, 11).Select(i => $"web:{i}") } }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions: at most 10 allowed, got 11");
         yield return Case("Deregister a family", h => h.TaskDefinitions.DeregisterTaskDefinitionAsync(new DeregisterTaskDefinitionRequest { TaskDefinition = "web" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: must name a revision, \"family:revision\"");
 
         // Nodes
         yield return Case("ListNodes of an unknown cluster", h => h.Nodes.ListNodesAsync(new ListNodesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
         yield return Case("ListNodes with an unknown status", h => h.Nodes.ListNodesAsync(new ListNodesRequest { Status = (NodeStatus)42 }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING, not 42");
+        yield return Case("DescribeNodes of an unknown cluster without names", h => h.Nodes.DescribeNodesAsync(new DescribeNodesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
         yield return Case("DescribeNodes without names", h => h.Nodes.DescribeNodesAsync(new DescribeNodesRequest()).ResponseAsync, StatusCode.InvalidArgument, "names: name at least one node");
         yield return Case("DescribeNodes with a bad name", h => h.Nodes.DescribeNodesAsync(new DescribeNodesRequest { Names = { "ok", "bad name" } }).ResponseAsync, StatusCode.InvalidArgument, "names[1]: \"bad name\" is not a valid node name: use 1 to 255 letters, digits, dots, hyphens and underscores");
         yield return Case("UpdateNodeStatus to INACTIVE", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1", Status = NodeStatus.Inactive }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING; use DeregisterNode to make a node INACTIVE");
         yield return Case("UpdateNodeStatus unspecified", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n1" }).ResponseAsync, StatusCode.InvalidArgument, "status: must be NODE_STATUS_ACTIVE or NODE_STATUS_DRAINING, not Unspecified");
         yield return Case("UpdateNodeStatus of an unknown node", h => h.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "n9", Status = NodeStatus.Draining }).ResponseAsync, StatusCode.NotFound, "name: node \"n9\" does not exist in cluster \"default\"");
+        yield return Case("PutAttributes of nothing", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest()).ResponseAsync, StatusCode.InvalidArgument, "attributes: give at least one attribute");
+        yield return Case("PutAttributes on an unknown node", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack", Value = "r1", TargetId = "n9" } } }).ResponseAsync, StatusCode.NotFound, "attributes[0].targetId: node \"n9\" does not exist in cluster \"default\"");
+        yield return Case("PutAttributes without a node", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack", Value = "r1" } } }).ResponseAsync, StatusCode.InvalidArgument, "attributes[0].targetId: node name is required");
+        yield return Case("PutAttributes with a bad name", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack id", TargetId = "n1" } } }).ResponseAsync, StatusCode.InvalidArgument, "attributes[0].name: \"rack id\" is not a valid attribute name: use 1 to 128 letters, digits, hyphens, underscores, periods, slashes and backslashes");
+        yield return Case("PutAttributes with a value ending in a space", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack", Value = "r1 ", TargetId = "n1" } } }).ResponseAsync, StatusCode.InvalidArgument, "attributes[0].value: \"r1 \" is not a valid attribute value: use up to 128 letters, digits, hyphens, underscores, periods, at signs, slashes, backslashes, colons and spaces, not starting or ending with a space");
+        yield return Case("PutAttributes with another target type", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack", TargetId = "n1", TargetType = "task" } } }).ResponseAsync, StatusCode.InvalidArgument, "attributes[0].targetType: must be \"node\", not \"task\"");
+        yield return Case("PutAttributes over the agent's own", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "rack", Value = "r1", TargetId = "n1" }, new Contracts.V1.Attribute { Name = "zone", Value = "b", TargetId = "n1" } } }).ResponseAsync, StatusCode.FailedPrecondition, "attributes[1].name: \"zone\" is an attribute of node \"n1\"'s agent; change it in the agent's settings");
+        yield return Case("PutAttributes of eleven", h => h.Nodes.PutAttributesAsync(new PutAttributesRequest { Attributes = { Enumerable.Range(0, 11).Select(i => new Contracts.V1.Attribute { Name = $"a{i}", TargetId = "n1" }) } }).ResponseAsync, StatusCode.InvalidArgument, "attributes: at most 10 allowed, got 11");
+        yield return Case("DeleteAttributes of the agent's own", h => h.Nodes.DeleteAttributesAsync(new DeleteAttributesRequest { Attributes = { new Contracts.V1.Attribute { Name = "zone", TargetId = "n1" } } }).ResponseAsync, StatusCode.FailedPrecondition, "attributes[0].name: \"zone\" is an attribute of node \"n1\"'s agent; it cannot be deleted here");
+        yield return Case("ListAttributes by value without a name", h => h.Nodes.ListAttributesAsync(new ListAttributesRequest { AttributeValue = "a" }).ResponseAsync, StatusCode.InvalidArgument, "attributeValue: needs attributeName");
         yield return Case("DeregisterNode without a name", h => h.Nodes.DeregisterNodeAsync(new DeregisterNodeRequest()).ResponseAsync, StatusCode.InvalidArgument, "name: node name is required");
 
         // Tasks
@@ -82,6 +100,12 @@ internal static class BadInputCorpus
         yield return Case("RunTask with a malformed expression", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "memberOf", Expression = "attribute:zone == " } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].expression: expected a value after '==' but found end of expression at position 19");
         yield return Case("RunTask with an unknown constraint", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PlacementConstraints = { new PlacementConstraint { Type = "sameZone" } } }).ResponseAsync, StatusCode.InvalidArgument, "placementConstraints[0].type: must be \"distinctInstance\" or \"memberOf\", not \"sameZone\"");
         yield return Case("RunTask with a long client token", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", ClientToken = new string('t', 65) }).ResponseAsync, StatusCode.InvalidArgument, "clientToken: must be at most 64 characters, not 65");
+        yield return Case("RunTask propagating the service's tags", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", PropagateTags = "SERVICE" }).ResponseAsync, StatusCode.InvalidArgument, "propagateTags: must be \"TASK_DEFINITION\" or \"NONE\" for RunTask, not \"SERVICE\"");
+        yield return Case("RunTask with a tag value too long", h => h.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web", Tags = { new Tag { Key = "k", Value = new string('v', 257) } } }).ResponseAsync, StatusCode.InvalidArgument, "tags[0].value: must be at most 256 characters, not 257");
+        yield return Case("UpdateTaskProtection for 49 hours", h => h.Tasks.UpdateTaskProtectionAsync(new UpdateTaskProtectionRequest { Tasks = { Missing }, ProtectionEnabled = true, ExpiresInMinutes = 2940 }).ResponseAsync, StatusCode.InvalidArgument, "expiresInMinutes: must be between 1 and 2880 (48 hours), not 2940");
+        yield return Case("UpdateTaskProtection of no task", h => h.Tasks.UpdateTaskProtectionAsync(new UpdateTaskProtectionRequest { ProtectionEnabled = true }).ResponseAsync, StatusCode.InvalidArgument, "tasks: name at least one task id");
+        yield return Case("GetTaskProtection with a bad id", h => h.Tasks.GetTaskProtectionAsync(new GetTaskProtectionRequest { Tasks = { "x" } }).ResponseAsync, StatusCode.InvalidArgument, "tasks[0]: \"x\" is not a task id (32 lowercase hex digits)");
+        yield return Case("DescribeTasks of an unknown cluster without ids", h => h.Tasks.DescribeTasksAsync(new DescribeTasksRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
         yield return Case("StopTask without an id", h => h.Tasks.StopTaskAsync(new StopTaskRequest()).ResponseAsync, StatusCode.InvalidArgument, "task: task id is required");
         yield return Case("StopTask with a bad id", h => h.Tasks.StopTaskAsync(new StopTaskRequest { Task = "../etc/passwd" }).ResponseAsync, StatusCode.InvalidArgument, "task: \"../etc/passwd\" is not a task id (32 lowercase hex digits)");
         yield return Case("StopTask of an unknown task", h => h.Tasks.StopTaskAsync(new StopTaskRequest { Task = Missing }).ResponseAsync, StatusCode.NotFound, $"task: task \"{Missing}\" does not exist in cluster \"default\"");
@@ -99,7 +123,22 @@ internal static class BadInputCorpus
         yield return Case("UpdateService of an unknown service", h => h.Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "nope", DesiredCount = 1 }).ResponseAsync, StatusCode.NotFound, "service: service \"nope\" does not exist in cluster \"default\"");
         yield return Case("DeleteService without a name", h => h.Services.DeleteServiceAsync(new DeleteServiceRequest()).ResponseAsync, StatusCode.InvalidArgument, "service: service name is required");
         yield return Case("DescribeServices without names", h => h.Services.DescribeServicesAsync(new DescribeServicesRequest()).ResponseAsync, StatusCode.InvalidArgument, "services: name at least one service");
+        yield return Case("CreateService with unknown tag propagation", h => h.Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "s", TaskDefinition = "web", PropagateTags = "ALL" }).ResponseAsync, StatusCode.InvalidArgument, "propagateTags: must be \"SERVICE\", \"TASK_DEFINITION\" or \"NONE\", not \"ALL\"");
+        yield return Case("ListServices by an unknown scheduling strategy", h => h.Services.ListServicesAsync(new ListServicesRequest { SchedulingStrategy = "BATCH" }).ResponseAsync, StatusCode.InvalidArgument, "schedulingStrategy: must be \"REPLICA\" or \"DAEMON\", not \"BATCH\"");
+        yield return Case("DescribeServices of an unknown cluster without names", h => h.Services.DescribeServicesAsync(new DescribeServicesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
         yield return Case("ListServices in an unknown cluster", h => h.Services.ListServicesAsync(new ListServicesRequest { Cluster = "nope" }).ResponseAsync, StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
+
+        // Tags
+        yield return Case("TagResource of a malformed resource", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "clusters/default", Tags = { new Tag { Key = "k" } } }).ResponseAsync, StatusCode.InvalidArgument, "resourceArn: \"clusters/default\" names no resource: use cluster/NAME, task-definition/FAMILY:REVISION, service/CLUSTER/NAME, task/CLUSTER/TASK_ID or node/CLUSTER/NAME");
+        yield return Case("TagResource of an unknown task", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = $"task/default/{Missing}", Tags = { new Tag { Key = "k" } } }).ResponseAsync, StatusCode.NotFound, $"resourceArn: task \"{Missing}\" does not exist in cluster \"default\"");
+        yield return Case("TagResource of an unknown cluster", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "cluster/nope", Tags = { new Tag { Key = "k" } } }).ResponseAsync, StatusCode.NotFound, "resourceArn: cluster \"nope\" does not exist");
+        yield return Case("TagResource without tags", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "node/default/n1" }).ResponseAsync, StatusCode.InvalidArgument, "tags: give at least one tag");
+        yield return Case("TagResource past 50 tags", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "node/default/n1", Tags = { Enumerable.Range(0, 51).Select(i => new Tag { Key = $"k{i}" }) } }).ResponseAsync, StatusCode.InvalidArgument, "tags: at most 50 tags per resource, got 51");
+        yield return Case("TagResource with a key too long", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "cluster/default", Tags = { new Tag { Key = new string('k', 129) } } }).ResponseAsync, StatusCode.InvalidArgument, "tags[0].key: must be at most 128 characters, not 129");
+        yield return Case("TagResource with a key twice", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "cluster/default", Tags = { new Tag { Key = "k", Value = "1" }, new Tag { Key = "k", Value = "2" } } }).ResponseAsync, StatusCode.InvalidArgument, "tags[1].key: \"k\" is given twice");
+        yield return Case("TagResource with a control character", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "cluster/default", Tags = { new Tag { Key = "k", Value = "a\nb" } } }).ResponseAsync, StatusCode.InvalidArgument, "tags[0].value: \"a\nb\" has a character tags cannot have: use letters, digits, spaces and + - = . _ : / @");
+        yield return Case("UntagResource without keys", h => h.Tags.UntagResourceAsync(new UntagResourceRequest { ResourceArn = "cluster/default" }).ResponseAsync, StatusCode.InvalidArgument, "tagKeys: give at least one tag key");
+        yield return Case("ListTagsForResource of an unknown revision", h => h.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:7" }).ResponseAsync, StatusCode.NotFound, "resourceArn: task definition \"web:7\" does not exist (latest revision is 1)");
 
         // Bytes that are not the message: a length that runs past the end, and a field number of 0.
         yield return Case("RunTask with truncated bytes", h => Raw(h, "orchestrator.v1.TaskService", "RunTask", [0x0A, 0x05, 0x77]), StatusCode.InvalidArgument,
@@ -158,7 +197,7 @@ internal static class BadInputCorpus
     public static async Task<SimulatedAgent> PrepareAsync(ApiClients api)
     {
         await api.TaskDefinitions.RegisterTaskDefinitionAsync(Integration.SchedulerTest.WebDefinitionFor("web"));
-        return await SimulatedAgent.ConnectAsync(api.Agents, "n1");
+        return await SimulatedAgent.ConnectAsync(api.Agents, "n1", attributes: new Dictionary<string, string> { ["zone"] = "a" });
     }
 
     /// <summary>Everything a user can list, as one string to compare.</summary>
@@ -166,9 +205,10 @@ internal static class BadInputCorpus
     {
         var clusters = await api.Clusters.DescribeClustersAsync(new DescribeClustersRequest { Names = { (await api.Clusters.ListClustersAsync(new ListClustersRequest())).Names } });
         var definitions = await api.TaskDefinitions.ListTaskDefinitionsAsync(new ListTaskDefinitionsRequest { IncludeAllStatuses = true });
-        var nodes = await api.Nodes.ListNodesAsync(new ListNodesRequest());
-        var tasks = await api.Tasks.ListTasksAsync(new ListTasksRequest());
+        var nodes = await api.Nodes.ListNodesAsync(new ListNodesRequest { IncludeAllStatuses = true });
+        var tasks = await api.Tasks.ListTasksAsync(new ListTasksRequest { IncludeAllStatuses = true });
         var services = await api.Services.ListServicesAsync(new ListServicesRequest());
-        return string.Join("\n", clusters, definitions, nodes, tasks, services);
+        var tags = await api.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:1" });
+        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags);
     }
 }
