@@ -16,6 +16,9 @@ internal sealed class AgentOptions
     /// <summary>Custom attributes, "key=value" pairs separated by commas, e.g. "zone=a,disk=ssd".</summary>
     public string Attributes { get; set; } = "";
 
+    /// <summary>Tags the node gets when it first registers, "key=value" pairs separated by commas (as ECS_CONTAINER_INSTANCE_TAGS).</summary>
+    public string Tags { get; set; } = "";
+
     /// <summary>CPU units kept for the host (1024 = one CPU), as ECS_RESERVED_... .</summary>
     public int ReservedCpu { get; set; }
 
@@ -47,20 +50,24 @@ internal sealed class AgentOptions
 
     public string EffectiveNodeName => NodeName.Length > 0 ? NodeName : Environment.MachineName;
 
-    public Dictionary<string, string> ParseAttributes()
+    public Dictionary<string, string> ParseAttributes() => ParsePairs(Attributes, "Agent:Attributes");
+
+    public Dictionary<string, string> ParseTags() => ParsePairs(Tags, "Agent:Tags");
+
+    private static Dictionary<string, string> ParsePairs(string text, string setting)
     {
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in Attributes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
             {
-                throw new FormatException($"Agent:Attributes must be key=value pairs separated by commas, not \"{pair}\"");
+                throw new FormatException($"{setting} must be key=value pairs separated by commas, not \"{pair}\"");
             }
 
-            attributes[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
+            pairs[pair[..equals].Trim()] = pair[(equals + 1)..].Trim();
         }
 
-        return attributes;
+        return pairs;
     }
 }

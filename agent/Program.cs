@@ -16,6 +16,7 @@ try
 {
     options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
     _ = options.ParseAttributes();
+    _ = options.ParseTags();
     _ = new Uri(options.DockerEndpoint);
     _ = new Uri(options.SchedulerAddress);
 }

@@ -176,6 +176,7 @@ internal sealed partial class SchedulerConnection(
             register.Attributes[key] = value;
         }
 
+        register.Tags.AddRange(options.ParseTags().Select(t => new Tag { Key = t.Key, Value = t.Value }));
         register.Tasks.AddRange(supervisor.CurrentReports());
         return register;
     }

@@ -44,6 +44,7 @@ internal static class RegistrationValidator
             register.Resources.Memory,
             new SortedDictionary<string, string>(register.Attributes, StringComparer.Ordinal),
             register.AgentVersion,
-            register.Rejoin);
+            register.Rejoin,
+            TagValidator.Validate(register.Tags, "register.tags"));
     }
 }

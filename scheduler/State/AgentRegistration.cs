@@ -10,7 +10,8 @@ internal sealed record AgentRegistration(
     int Memory,
     IReadOnlyDictionary<string, string> Attributes,
     string AgentVersion,
-    bool Rejoin = false);
+    bool Rejoin = false,
+    IReadOnlyDictionary<string, string>? Tags = null);
 
 /// <summary>
 /// The node was deregistered by an operator and the agent did not ask to rejoin: the registration is

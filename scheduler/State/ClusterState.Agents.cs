@@ -40,7 +40,10 @@ internal sealed partial class ClusterState
                 existing?.RegisteredAt ?? Now)
             {
                 CustomAttributes = existing?.CustomAttributes ?? Domain.Tags.None,
-                Tags = existing?.Tags ?? Domain.Tags.None,
+                // The agent's tags name the node when it is created (or rejoins); then TagResource owns them.
+                Tags = existing is null || existing.Status == NodeState.Inactive
+                    ? Domain.Tags.With(existing?.Tags ?? Domain.Tags.None, registration.Tags ?? Domain.Tags.None)
+                    : existing.Tags,
             };
 
             if (!record.SameAs(existing))

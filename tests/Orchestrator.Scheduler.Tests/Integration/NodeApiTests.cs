@@ -135,6 +135,22 @@ internal sealed class NodeApiTests : SchedulerTest
     }
 
     [Test]
+    public async Task The_agents_tags_name_the_node_when_it_is_created_and_later_registrations_leave_its_tags_alone()
+    {
+        await (await SimulatedAgent.ConnectAsync(Host.Agents, "n1", tags: [new Tag { Key = "team", Value = "ops" }])).DisposeAsync();
+        await EventuallyAsync(async () => !(await NodeAsync("n1")).AgentConnected, "the first stream is gone");
+        var created = await NodeAsync("n1");
+        await new TagService.TagServiceClient(Host.Channel).UntagResourceAsync(new UntagResourceRequest { ResourceArn = "node/default/n1", TagKeys = { "team" } });
+        await using var again = await SimulatedAgent.ConnectAsync(Host.Agents, "n1", tags: [new Tag { Key = "team", Value = "other" }]);
+        var later = await NodeAsync("n1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(created.Tags.Select(t => (t.Key, t.Value)), Is.EqualTo(new[] { ("team", "ops") }));
+            Assert.That(later.Tags, Is.Empty, "the operator's untag stands");
+        });
+    }
+
+    [Test]
     public async Task A_second_stream_for_the_same_node_replaces_the_first()
     {
         await RegisterAsync();

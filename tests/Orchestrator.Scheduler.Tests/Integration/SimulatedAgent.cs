@@ -41,9 +41,10 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         int memory = 8192,
         IDictionary<string, string>? attributes = null,
         IEnumerable<TaskStateReport>? running = null,
-        bool rejoin = false)
+        bool rejoin = false,
+        IEnumerable<Tag>? tags = null)
     {
-        var (call, first) = await RegisterAsync(client, node, cluster, cpu, memory, attributes, running, rejoin);
+        var (call, first) = await RegisterAsync(client, node, cluster, cpu, memory, attributes, running, rejoin, tags);
         if (first.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
         {
             call.Dispose();
@@ -60,7 +61,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     public static async Task<(SchedulerMessage First, bool Ended, Status Status)> RegisterRefusedAsync(
         AgentService.AgentServiceClient client, string node, IEnumerable<TaskStateReport>? running = null)
     {
-        var (call, first) = await RegisterAsync(client, node, "default", 4096, 8192, null, running, rejoin: false);
+        var (call, first) = await RegisterAsync(client, node, "default", 4096, 8192, null, running, rejoin: false, tags: null);
         using (call)
         {
             using var timeout = new CancellationTokenSource(Patience);
@@ -71,7 +72,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
 
     private static async Task<(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> Call, SchedulerMessage First)> RegisterAsync(
         AgentService.AgentServiceClient client, string node, string cluster, int cpu, int memory,
-        IDictionary<string, string>? attributes, IEnumerable<TaskStateReport>? running, bool rejoin)
+        IDictionary<string, string>? attributes, IEnumerable<TaskStateReport>? running, bool rejoin, IEnumerable<Tag>? tags)
     {
         var call = client.Connect();
         var register = new RegisterNode
@@ -84,6 +85,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         };
         register.Attributes.Add(attributes ?? new Dictionary<string, string>());
         register.Tasks.AddRange(running ?? []);
+        register.Tags.AddRange(tags ?? []);
         await call.RequestStream.WriteAsync(new AgentMessage { Register = register });
         using var timeout = new CancellationTokenSource(Patience);
         if (!await call.ResponseStream.MoveNext(timeout.Token))
