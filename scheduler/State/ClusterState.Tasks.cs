@@ -125,12 +125,18 @@ internal sealed partial class ClusterState
             throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
         }
 
+        // The request's tags are at most 50, but with the task definition's they can be more.
+        var tags = Tags.With(command.PropagateTags == TagPropagation.TaskDefinition ? definition.Record.Tags : Tags.None, command.Tags ?? Tags.None);
+        if (tags.Count > MaxTagsPerResource)
+        {
+            throw RequestException.Invalid("tags", $"a task has at most {MaxTagsPerResource} tags; with the task definition's this would give it {tags.Count}");
+        }
+
         var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
         var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
         var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
 
         var now = Now;
-        var tags = Tags.With(command.PropagateTags == TagPropagation.TaskDefinition ? definition.Record.Tags : Tags.None, command.Tags ?? Tags.None);
         var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags }).ToList();
         var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
         var outcome = new RunTaskOutcome(tasks, failures);
