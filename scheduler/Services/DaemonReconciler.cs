@@ -23,7 +23,8 @@ internal static class DaemonReconciler
 
         foreach (var (node, tasks) in byNode.Where(n => !service.Deleting && wanted.Contains(n.Key)))
         {
-            var primary = tasks.Where(v => v.Task.Deployment == primaryId).OrderByDescending(v => v.Healthy).ThenBy(v => v.Task.CreatedAt).ToList();
+            // The one kept is a protected one if there is any, so that a surplus is taken from the unprotected (as for REPLICA).
+            var primary = tasks.Where(v => v.Task.Deployment == primaryId).OrderByDescending(v => v.Protected).ThenByDescending(v => v.Healthy).ThenBy(v => v.Task.CreatedAt).ToList();
             stops.AddRange(primary.Skip(1).Where(v => !v.Protected).Select(v => new TaskStop(v.Task.Id, "Service scaled in")));
             stops.AddRange(tasks.Where(v => v.Task.Deployment != primaryId && !v.Protected).Select(v => new TaskStop(v.Task.Id, "Replaced by a newer deployment")));
             complete &= primary.Count == 1 && primary[0].Healthy && tasks.Count == 1;

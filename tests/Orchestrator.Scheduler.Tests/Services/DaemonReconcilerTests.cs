@@ -61,6 +61,41 @@ internal sealed class DaemonReconcilerTests
         });
     }
 
+    private static ServiceTaskView Protected(string node, string deployment = "new") => On(node, deployment) with { Protected = true };
+
+    [Test]
+    public void A_protected_task_of_the_old_deployment_is_not_replaced_until_its_protection_ends()
+    {
+        var kept = Protected("a", "old");
+        var replaced = On("b", "old");
+        var first = DaemonReconciler.Plan(Daemon(rolling: true), [kept, replaced], Nodes("a", "b"), Nodes("a", "b"));
+        var second = DaemonReconciler.Plan(Daemon(rolling: true), [kept], Nodes("a", "b"), Nodes("a", "b"));
+        var expired = DaemonReconciler.Plan(Daemon(rolling: true), [kept with { Protected = false }, On("b")], Nodes("a", "b"), Nodes("a", "b"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Stops.Select(s => (s.TaskId, s.Reason)), Is.EqualTo(new[] { (replaced.Task.Id, "Replaced by a newer deployment") }), "only the unprotected old task goes");
+            Assert.That((first.StartOnNodes.Count, first.RolloutComplete), Is.EqualTo((0, false)));
+            Assert.That((second.Stops.Count, second.StartOnNodes, second.RolloutComplete), Is.EqualTo((0, new[] { "b" }, false)), "the new task starts where the old one went, not beside the protected one");
+            Assert.That(expired.Stops.Select(s => s.TaskId), Is.EqualTo(new[] { kept.Task.Id }), "once the protection is over it is replaced");
+        });
+    }
+
+    [Test]
+    public void Of_two_tasks_on_one_node_the_unprotected_one_is_stopped_and_the_protected_kept()
+    {
+        var unprotected = On("a");
+        var kept = Protected("a");
+        var plan = DaemonReconciler.Plan(Daemon(), [unprotected, kept], Nodes("a"), Nodes("a"));
+        Assert.That(plan.Stops.Select(s => (s.TaskId, s.Reason)), Is.EqualTo(new[] { (unprotected.Task.Id, "Service scaled in") }));
+    }
+
+    [Test]
+    public void Two_protected_tasks_on_one_node_both_stay_and_the_rollout_is_not_complete()
+    {
+        var plan = DaemonReconciler.Plan(Daemon(), [Protected("a"), Protected("a")], Nodes("a"), Nodes("a"));
+        Assert.That((plan.Stops.Count, plan.StartOnNodes.Count, plan.RolloutComplete), Is.EqualTo((0, 0, false)));
+    }
+
     [Test]
     public void Steady_when_every_wanted_node_runs_one_healthy_task()
     {

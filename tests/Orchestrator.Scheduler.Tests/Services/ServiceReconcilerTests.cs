@@ -166,6 +166,76 @@ internal sealed class ServiceReconcilerTests
         Assert.That(live.Single(v => v.Task.Id == plan.Stops.Single().TaskId).Task.Node, Is.EqualTo("roomy"));
     }
 
+    private static ServiceTaskView Protect(ServiceTaskView view) => view with { Protected = true };
+
+    /// <summary>Created after every other task: the first a scale-in would otherwise take.</summary>
+    private static ServiceTaskView Newest(ServiceTaskView view) => view with { Task = view.Task with { CreatedAt = Now } };
+
+    private static ServiceTaskView[] ManyProtected(int count, string deployment, bool healthy = true) =>
+        [.. Many(count, deployment, healthy).Select(Protect)];
+
+    /// <summary>"o"/"n" an old/new task, upper case when protected: the label of each task stopped.</summary>
+    private static string Label(ServiceTaskView view)
+    {
+        var label = view.Task.Deployment == Old ? "o" : "n";
+        return view.Protected ? label.ToUpperInvariant() : label;
+    }
+
+    private static IEnumerable<TestCaseData> ProtectedSteps()
+    {
+        // (service, live tasks) → (tasks to start, labels of the tasks stopped in order, complete)
+        yield return new TestCaseData(Service(1), Many(2, New).Append(Protect(Newest(Task(New)))).ToArray()).Returns((0, "nn", false)).SetName("scale in passes the protected newest task by and stops the unprotected");
+        yield return new TestCaseData(Service(3), new[] { Protect(Newest(Task(New, node: "b"))), Task(New, node: "b"), Task(New, node: "a"), Task(New, node: "c") }).Returns((0, "n", false)).SetName("scale in passes by the protected task on the busiest node");
+        yield return new TestCaseData(Service(2), ManyProtected(1, New, healthy: false).Concat(Many(2, New)).ToArray()).Returns((0, "n", false)).SetName("a protected task still starting is not the first to go; a healthy unprotected one goes");
+        yield return new TestCaseData(Service(1), ManyProtected(2, New).Concat(Many(1, New)).ToArray()).Returns((0, "n", false)).SetName("scale in stops what is unprotected even when that leaves more than desired");
+        yield return new TestCaseData(Service(1), ManyProtected(2, New)).Returns((0, "", false)).SetName("all of the surplus protected: nothing stopped and not complete");
+        yield return new TestCaseData(Service(0), ManyProtected(2, New)).Returns((0, "", false)).SetName("scale to zero waits for protected tasks");
+        yield return new TestCaseData(Service(1), Many(2, New)).Returns((0, "n", false)).SetName("the same surplus unprotected is stopped");
+        yield return new TestCaseData(Service(2), ManyProtected(2, New)).Returns((0, "", true)).SetName("protected tasks at the desired count are steady");
+
+        // Deployments: protected old tasks keep running, the unprotected old ones are replaced.
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), ManyProtected(2, Old).Concat(Many(2, Old)).Concat(Many(4, New)).ToArray()).Returns((0, "oo", false)).SetName("deployment stops only the unprotected old tasks");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), ManyProtected(2, Old).Concat(Many(4, New)).ToArray()).Returns((0, "", false)).SetName("deployment leaves protected old tasks running and is not complete");
+        yield return new TestCaseData(Service(4, 0, 100, rolling: true), ManyProtected(4, Old)).Returns((0, "", false)).SetName("0/100: all old protected, none stopped and no room to start");
+        yield return new TestCaseData(Service(4, 0, 100, rolling: true), ManyProtected(1, Old).Concat(Many(3, Old)).ToArray()).Returns((0, "ooo", false)).SetName("0/100: the unprotected old go first, the protected one stays");
+        yield return new TestCaseData(Service(4, 100, 200, rolling: true), ManyProtected(2, Old, healthy: false).Concat(Many(4, New)).ToArray()).Returns((0, "", false)).SetName("protected old tasks that are not yet healthy are not stopped either");
+    }
+
+    [TestCaseSource(nameof(ProtectedSteps))]
+    public (int Start, string Stopped, bool Complete) Protected_step(ServiceRecord service, ServiceTaskView[] live)
+    {
+        var plan = ServiceReconciler.Plan(service, live, Now);
+        var stopped = string.Concat(plan.Stops.Select(s => Label(live.Single(v => v.Task.Id == s.TaskId))));
+        return (plan.Start, stopped, plan.RolloutComplete);
+    }
+
+    [Test]
+    public void A_protected_task_that_fails_its_health_checks_is_still_replaced_after_the_grace_period()
+    {
+        var unhealthy = Protect(Task(New, health: HealthState.Unhealthy) with { Healthy = false });
+        var within = ServiceReconciler.Plan(Service(1, grace: 600), [unhealthy], Now);
+        var after = ServiceReconciler.Plan(Service(1, grace: 60), [unhealthy], Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That(within.Stops, Is.Empty, "within the grace period it is left alone");
+            Assert.That(after.Stops.Select(s => (s.TaskId, s.Reason)), Is.EqualTo(new[] { (unhealthy.Task.Id, "Task failed container health checks") }));
+            Assert.That(after.Start, Is.EqualTo(1), "and a replacement is started");
+        });
+    }
+
+    [Test]
+    public void A_protected_unhealthy_task_of_an_old_deployment_is_stopped_and_the_healthy_protected_one_kept()
+    {
+        var unhealthy = Protect(Task(Old, health: HealthState.Unhealthy) with { Healthy = false });
+        var healthy = Protect(Task(Old));
+        var plan = ServiceReconciler.Plan(Service(2, 100, 200, rolling: true, grace: 60), [unhealthy, healthy, .. Many(2, New)], Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That(plan.Stops.Select(s => (s.TaskId, s.Reason)), Is.EqualTo(new[] { (unhealthy.Task.Id, "Task failed container health checks") }));
+            Assert.That(plan.RolloutComplete, Is.False, "the protected old task still runs");
+        });
+    }
+
     [Test]
     public void A_deleting_service_stops_everything()
     {
