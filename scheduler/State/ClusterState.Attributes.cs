@@ -52,15 +52,16 @@ internal sealed partial class ClusterState
             foreach (var change in changes)
             {
                 var record = updated.GetValueOrDefault(change.Node) ?? RequireAttributeTarget(cluster, change).Record;
-                if (record.Attributes.ContainsKey(change.Name))
-                {
-                    throw RequestException.Precondition($"{change.Field}.name", $"\"{change.Name}\" is an attribute of node \"{change.Node}\"'s agent; it cannot be deleted here");
-                }
-
                 if (record.CustomAttributes.TryGetValue(change.Name, out var value))
                 {
+                    // Also when the agent has since set one of the same name (which placement sees):
+                    // the custom one must stay removable.
                     removed.Add(new NodeAttribute(change.Node, change.Name, value));
                     updated[change.Node] = record with { CustomAttributes = Tags.Without(record.CustomAttributes, [change.Name]) };
+                }
+                else if (record.Attributes.ContainsKey(change.Name))
+                {
+                    throw RequestException.Precondition($"{change.Field}.name", $"\"{change.Name}\" is an attribute of node \"{change.Node}\"'s agent; it cannot be deleted here");
                 }
             }
 
