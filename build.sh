@@ -74,7 +74,7 @@ cmd_run() {
   local bin="bin/${CONFIGURATION:-Release}/net10.0"
   local listen="${Scheduler__Listen:-127.0.0.1:7400}"
   echo "scheduler: listening on $listen, state in ${Scheduler__DataPath:-data/scheduler.db}; a local agent on the local Docker (Ctrl-C stops both)" >&2
-  dotnet "scheduler/$bin/orchestrator-scheduler.dll" "$@" &
+  Scheduler__Insecure="${Scheduler__Insecure:-true}" dotnet "scheduler/$bin/orchestrator-scheduler.dll" "$@" &
   local scheduler=$!
   # The local agent publishes container ports on 127.0.0.1 unless told otherwise.
   Agent__SchedulerAddress="${Agent__SchedulerAddress:-http://$listen}" Agent__HostIp="${Agent__HostIp:-127.0.0.1}" \

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Orchestrator.Scheduler.Hosting;
+using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
 
@@ -19,10 +20,30 @@ catch (FormatException e)
     return 1;
 }
 
+var insecure = builder.Configuration.GetValue<bool>($"{SchedulerOptions.Section}:{nameof(SchedulerOptions.Insecure)}");
+if (insecure && !System.Net.IPAddress.IsLoopback(endpoint.Address))
+{
+    Console.Error.WriteLine($"orchestrator-scheduler: bad setting: Scheduler:Insecure (cleartext, agents identified by name) is only allowed on a loopback address, not {endpoint}");
+    return 1;
+}
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
-    // Cleartext gRPC is HTTP/2 only (h2c): with Http1AndHttp2 clients without TLS cannot negotiate.
-    kestrel.Listen(endpoint, options => options.Protocols = HttpProtocols.Http2);
+    kestrel.Listen(endpoint, options =>
+    {
+        // gRPC is HTTP/2 only: over cleartext (h2c) clients cannot negotiate anything else, over TLS ALPN picks h2.
+        options.Protocols = HttpProtocols.Http2;
+        if (!insecure)
+        {
+            // Resolved at the first handshake, not here: this runs while the app is being built, before
+            // the settings have been checked.
+            var services = options.ApplicationServices;
+            options.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+            {
+                OnConnection = _ => ValueTask.FromResult(services.GetRequiredService<ClusterSecurity>().ServerAuthentication),
+            });
+        }
+    });
     // HTTP/2 pings find connections whose peer is gone or frozen even when no heartbeat is due.
     kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
     kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
@@ -33,8 +54,12 @@ SchedulerServices.Map(app);
 
 try
 {
-    // Open the state before taking traffic: a bad database stops the daemon here, with one line.
+    // Open the state and the CA before taking traffic: a bad database or CA stops the daemon here, with one line.
     _ = app.Services.GetRequiredService<ClusterState>();
+    if (!insecure)
+    {
+        _ = app.Services.GetRequiredService<ClusterSecurity>().ServerCertificate;
+    }
 }
 catch (StorageException e)
 {

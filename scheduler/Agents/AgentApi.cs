@@ -4,6 +4,8 @@ using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Agents;
@@ -12,20 +14,41 @@ namespace Orchestrator.Scheduler.Agents;
 /// The agent protocol's server side: one Connect stream per agent. The first message registers the
 /// node; then heartbeats and task reports come up and commands go down until either side ends it.
 /// </summary>
-internal sealed partial class AgentApi(ClusterState state, ReportCommitter reports, TimeProvider time, ILogger<AgentApi> log) : AgentService.AgentServiceBase
+internal sealed partial class AgentApi(
+    ClusterState state,
+    ReportCommitter reports,
+    AgentAuthenticator authenticator,
+    NodeCertificates certificates,
+    TimeProvider time,
+    ILogger<AgentApi> log) : AgentService.AgentServiceBase
 {
     private static readonly TimeSpan RegisterTimeout = TimeSpan.FromSeconds(30);
 
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<SchedulerMessage> responseStream, ServerCallContext context)
     {
-        var first = await ReadRegistration(requestStream, context.CancellationToken);
-        var registration = RegistrationValidator.Validate(first);
         using var session = new AgentSession();
-        var nodeKey = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
         AgentWelcome welcome;
+        string nodeKey;
         try
         {
-            welcome = state.RegisterAgent(registration, session, first.Tasks);
+            // Who the agent is comes from its certificate, checked before it is heard at all.
+            var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
+            var first = await ReadRegistration(requestStream, context.CancellationToken);
+            var registration = RegistrationValidator.Validate(first);
+            if (identity is not null)
+            {
+                if (registration.Cluster != identity.Cluster || registration.NodeName != identity.Node)
+                {
+                    throw new RpcException(new Status(StatusCode.PermissionDenied,
+                        $"register.nodeName: this agent's certificate is for node \"{identity.Node}\" of cluster \"{identity.Cluster}\", not \"{Names.Clip(registration.NodeName)}\" of \"{registration.Cluster}\""));
+                }
+
+                // With certificates, only a new join (with the join token) brings a deregistered node back.
+                registration = registration with { Rejoin = false };
+            }
+
+            nodeKey = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
+            welcome = state.RegisterAgent(registration, session, first.Tasks, identity is null ? null : new SessionCredential(identity.Thumbprint, identity.Current));
         }
         catch (NodeDeregisteredException e)
         {
@@ -63,6 +86,38 @@ internal sealed partial class AgentApi(ClusterState state, ReportCommitter repor
         {
             state.Disconnect(nodeKey, session);
         }
+    }
+
+    public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
+    {
+        if (!authenticator.Required)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "this scheduler runs with Scheduler:Insecure: agents register by name over cleartext and do not join"));
+        }
+
+        var (certificate, ca, expires) = certificates.Join(request, context);
+        return Task.FromResult(new JoinResponse { CertificatePem = certificate, CaCertificatePem = ca, ExpiresAt = Timestamps.From(expires) });
+    }
+
+    public override Task<RenewCertificateResponse> RenewCertificate(RenewCertificateRequest request, ServerCallContext context)
+    {
+        if (!authenticator.Required)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "this scheduler runs with Scheduler:Insecure: there are no certificates to renew"));
+        }
+
+        AgentIdentity identity;
+        try
+        {
+            identity = authenticator.Authenticate(context);
+        }
+        catch (NodeDeregisteredException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, $"certificate: {e.Message}"));
+        }
+
+        var (certificate, ca, expires) = certificates.Renew(identity, request.Csr);
+        return Task.FromResult(new RenewCertificateResponse { CertificatePem = certificate, CaCertificatePem = ca, ExpiresAt = Timestamps.From(expires) });
     }
 
     private async Task ReadLoop(IAsyncStreamReader<AgentMessage> requestStream, string nodeKey, AgentSession session, CancellationToken cancellation)

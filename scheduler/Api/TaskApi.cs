@@ -82,23 +82,30 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks) : Tas
             Names.Text(request.Node, "node", Names.MaxLength),
             Names.Text(request.Service, "service", Names.MaxLength));
         var (subscription, existing) = state.Watch(filter, request.IncludeExisting);
+        // A revoked token ends the watch at once, not at the next call.
+        var revoked = Security.TokenAuthInterceptor.CallerOf(context)?.Revoked ?? CancellationToken.None;
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked);
         using (subscription)
         {
-            foreach (var task in existing)
-            {
-                await responseStream.WriteAsync(new TaskEvent { Task = Map(task), Existing = true }, context.CancellationToken);
-            }
-
             try
             {
-                await foreach (var task in subscription.Reader.ReadAllAsync(context.CancellationToken))
+                foreach (var task in existing)
                 {
-                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task) }, context.CancellationToken);
+                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task), Existing = true }, watching.Token);
+                }
+
+                await foreach (var task in subscription.Reader.ReadAllAsync(watching.Token))
+                {
+                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task) }, watching.Token);
                 }
             }
             catch (WatcherTooSlowException e)
             {
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+            }
+            catch (OperationCanceledException) when (revoked.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "authorization: the token was revoked"));
             }
             catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
             {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Api;
 using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
 
@@ -21,6 +22,14 @@ internal static class SchedulerServices
         services.AddSingleton<IStateStore>(sp => LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath));
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
+        services.AddSingleton<ClusterSecurity>();
+        services.AddSingleton<ApiTokens>();
+        services.AddSingleton<JoinTokens>();
+        services.AddSingleton<NodeCertificates>();
+        services.AddSingleton<AgentAuthenticator>();
+
+        // First: the tokens and certificates exist before any other part starts or any call is served.
+        services.AddHostedService<SecurityBootstrap>();
         services.AddSingleton<RunTaskBatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunTaskBatcher>());
         services.AddSingleton<ReportCommitter>();
@@ -31,6 +40,8 @@ internal static class SchedulerServices
 
         services.AddGrpc(options =>
         {
+            // Authentication first: nothing of a call runs before its token is checked.
+            options.Interceptors.Add<TokenAuthInterceptor>();
             options.Interceptors.Add<RequestErrorInterceptor>();
             options.MaxReceiveMessageSize = Limits.MaxRequestBytes;
             options.EnableDetailedErrors = false;
@@ -52,6 +63,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TaskApi>();
         app.MapGrpcService<ServiceApi>();
         app.MapGrpcService<TagApi>();
+        app.MapGrpcService<TokenApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

@@ -19,6 +19,10 @@ internal sealed record AgentRegistration(
 /// </summary>
 internal sealed class NodeDeregisteredException(string reason) : Exception(reason);
 
+/// <summary>The certificate an agent's stream was opened with (mutual TLS).</summary>
+/// <param name="Current">It is the node's newest certificate, not the one it had before a renewal.</param>
+internal sealed record SessionCredential(string Thumbprint, bool Current);
+
 /// <summary>The scheduler's answer to a registration: the node as recorded and what it should run.</summary>
 internal sealed record AgentWelcome(
     NodeView Node,

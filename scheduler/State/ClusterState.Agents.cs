@@ -15,13 +15,22 @@ internal sealed partial class ClusterState
     /// unless the agent asks to rejoin, its registration throws <see cref="NodeDeregisteredException"/>
     /// and changes nothing, however often the agent tries.
     /// </summary>
-    public AgentWelcome RegisterAgent(AgentRegistration registration, IAgentSession session, IReadOnlyList<Contract.TaskStateReport> reported)
+    /// <param name="credential">The certificate of the stream, with TLS: a second stream for a connected
+    /// node replaces the first only with the same certificate or the node's newest one.</param>
+    public AgentWelcome RegisterAgent(AgentRegistration registration, IAgentSession session, IReadOnlyList<Contract.TaskStateReport> reported, SessionCredential? credential = null)
     {
         lock (_gate)
         {
             RequireCluster(registration.Cluster);
             var key = NodeRecord.KeyOf(registration.Cluster, registration.NodeName);
             var existing = _nodes.GetValueOrDefault(key)?.Record;
+            if (credential is not null && _nodes.GetValueOrDefault(key) is { Session: not null, SessionCredential: { } held }
+                && held.Thumbprint != credential.Thumbprint && !credential.Current)
+            {
+                throw RequestException.Exists("register.nodeName",
+                    $"node \"{registration.NodeName}\"'s agent is connected with another certificate; this stream is refused while it is");
+            }
+
             if (existing?.Status == NodeState.Inactive && !registration.Rejoin)
             {
                 Log.DeregisteredNodeRefused(_log, registration.Cluster, registration.NodeName);
@@ -73,7 +82,7 @@ internal sealed partial class ClusterState
                 previous.Close();
             }
 
-            entry.Attach(session);
+            entry.Attach(session, credential);
             entry.LastHeartbeatAt = Now;
             entry.DisconnectedAt = null;
             entry.LostHandled = false;

@@ -64,6 +64,12 @@ internal sealed partial class ClusterState
 
             var batch = new WriteBatch();
             batch.Nodes.Add(entry.Record with { Status = NodeState.Inactive });
+            if (_identities.TryGetValue(entry.Record.Key, out var identity))
+            {
+                // Its certificate no longer connects: only a new join with a valid token brings it back.
+                batch.NodeIdentities.Add(identity with { Revoked = true });
+            }
+
             var now = Now;
             foreach (var task in live)
             {

@@ -63,6 +63,13 @@ internal sealed partial class ClusterState
         batch.Tasks.AddRange(stored.Tasks);
         batch.Services.AddRange(stored.Services);
         batch.Receipts.AddRange(stored.Receipts);
+        batch.Tokens.AddRange(stored.Tokens ?? []);
+        batch.NodeIdentities.AddRange(stored.NodeIdentities ?? []);
+        if (stored.JoinToken is { } joinToken)
+        {
+            batch.JoinTokens.Add(joinToken);
+        }
+
         Apply(batch, publish: false);
 
         if (stored.IsNew)
@@ -209,6 +216,8 @@ internal sealed partial class ClusterState
         {
             _receipts.Remove(key);
         }
+
+        ApplySecurity(batch);
     }
 
     private List<TaskRecord> TasksOf(ServiceRecord service) =>

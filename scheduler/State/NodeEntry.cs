@@ -15,6 +15,9 @@ internal sealed class NodeEntry(NodeRecord record)
     public IReadOnlyDictionary<string, string> Attributes { get; private set; } = record.AllAttributes();
     public NodeUsage Usage { get; } = new();
     public IAgentSession? Session { get; private set; }
+
+    /// <summary>The certificate the current session was opened with; null without TLS or without a session.</summary>
+    public SessionCredential? SessionCredential { get; private set; }
     public DateTimeOffset? LastHeartbeatAt { get; set; }
 
     /// <summary>Since when the node has had no agent stream (null while connected).</summary>
@@ -31,9 +34,10 @@ internal sealed class NodeEntry(NodeRecord record)
         _snapshot = null;
     }
 
-    public void Attach(IAgentSession? session)
+    public void Attach(IAgentSession? session, SessionCredential? credential = null)
     {
         Session = session;
+        SessionCredential = session is null ? null : credential;
         _snapshot = null;
     }
 

@@ -7,8 +7,28 @@ internal sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
 
-    /// <summary>Address and port of the gRPC endpoint (h2c).</summary>
+    /// <summary>Address and port of the gRPC endpoint (TLS unless <see cref="Insecure"/>).</summary>
     public string Listen { get; set; } = "127.0.0.1:7400";
+
+    /// <summary>
+    /// Serve cleartext h2c, and take agents' node names from their registration, as before TLS. Only on
+    /// a loopback address: anything else refuses to start. API tokens are needed either way.
+    /// </summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>The operator's own cluster CA (PEM certificate and key); unset: one is made in the data directory.</summary>
+    public string CaCertificate { get; set; } = "";
+
+    public string CaKey { get; set; } = "";
+
+    /// <summary>More names for the server certificate, comma-separated (host names or addresses agents use).</summary>
+    public string TlsHostNames { get; set; } = "";
+
+    /// <summary>How long node certificates are valid; agents renew them when a third is left.</summary>
+    public TimeSpan NodeCertificateLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Where the CA, the server certificate and the token files live: beside the database.</summary>
+    public string DataDirectory => Path.GetDirectoryName(Path.GetFullPath(DataPath)) ?? ".";
 
     /// <summary>The LiteDB file.</summary>
     public string DataPath { get; set; } = "data/scheduler.db";

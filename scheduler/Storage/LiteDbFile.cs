@@ -12,6 +12,9 @@ internal sealed class LiteDbFile(LiteDatabase database)
     public ILiteCollection<BsonDocument> Tasks { get; } = database.GetCollection("tasks");
     public ILiteCollection<BsonDocument> Services { get; } = database.GetCollection("services");
     public ILiteCollection<BsonDocument> Receipts { get; } = database.GetCollection("run_task_receipts");
+    public ILiteCollection<BsonDocument> Tokens { get; } = database.GetCollection("api_tokens");
+    public ILiteCollection<BsonDocument> JoinTokens { get; } = database.GetCollection("join_tokens");
+    public ILiteCollection<BsonDocument> NodeIdentities { get; } = database.GetCollection("node_identities");
 
     /// <summary>Reads every collection once, so a damaged file fails at open, not at the first request.</summary>
     public void Probe()
@@ -22,5 +25,8 @@ internal sealed class LiteDbFile(LiteDatabase database)
         _ = Tasks.Count();
         _ = Services.Count();
         _ = Receipts.Count();
+        _ = Tokens.Count();
+        _ = JoinTokens.Count();
+        _ = NodeIdentities.Count();
     }
 }

@@ -110,7 +110,10 @@ internal sealed class LiteDbStateStore : IStateStore
                 ReadAll<NodeRecord>(file.Nodes),
                 ReadAll<TaskRecord>(file.Tasks),
                 ReadAll<ServiceRecord>(file.Services),
-                ReadAll<RunTaskReceipt>(file.Receipts));
+                ReadAll<RunTaskReceipt>(file.Receipts),
+                ReadAll<ApiTokenRecord>(file.Tokens),
+                ReadAll<JoinTokenRecord>(file.JoinTokens).SingleOrDefault(),
+                ReadAll<NodeIdentityRecord>(file.NodeIdentities));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -148,6 +151,9 @@ internal sealed class LiteDbStateStore : IStateStore
             foreach (var key in batch.DeletedServices) file.Services.Delete(key);
             foreach (var r in batch.Receipts) Put(file.Receipts, r.Key, r);
             foreach (var key in batch.DeletedReceipts) file.Receipts.Delete(key);
+            foreach (var t in batch.Tokens) Put(file.Tokens, t.Id, t);
+            foreach (var j in batch.JoinTokens) Put(file.JoinTokens, JoinTokenRecord.Key, j);
+            foreach (var n in batch.NodeIdentities) Put(file.NodeIdentities, n.Key, n);
             if (!db.Commit())
             {
                 throw new StorageException("LiteDB did not commit the transaction");

@@ -19,10 +19,14 @@ internal sealed class WriteBatch
     public List<string> DeletedServices { get; } = [];
     public List<RunTaskReceipt> Receipts { get; } = [];
     public List<string> DeletedReceipts { get; } = [];
+    public List<ApiTokenRecord> Tokens { get; } = [];
+    public List<JoinTokenRecord> JoinTokens { get; } = [];
+    public List<NodeIdentityRecord> NodeIdentities { get; } = [];
 
     public bool IsEmpty =>
         Clusters.Count + DeletedClusters.Count + TaskDefinitions.Count + Nodes.Count + DeletedNodes.Count
-        + Tasks.Count + DeletedTasks.Count + Services.Count + DeletedServices.Count + Receipts.Count + DeletedReceipts.Count == 0;
+        + Tasks.Count + DeletedTasks.Count + Services.Count + DeletedServices.Count + Receipts.Count + DeletedReceipts.Count
+        + Tokens.Count + JoinTokens.Count + NodeIdentities.Count == 0;
 }
 
 /// <summary>
@@ -50,4 +54,7 @@ internal sealed record StoredState(
     IReadOnlyList<NodeRecord> Nodes,
     IReadOnlyList<TaskRecord> Tasks,
     IReadOnlyList<ServiceRecord> Services,
-    IReadOnlyList<RunTaskReceipt> Receipts);
+    IReadOnlyList<RunTaskReceipt> Receipts,
+    IReadOnlyList<ApiTokenRecord>? Tokens = null,
+    JoinTokenRecord? JoinToken = null,
+    IReadOnlyList<NodeIdentityRecord>? NodeIdentities = null);

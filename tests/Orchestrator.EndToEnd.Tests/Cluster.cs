@@ -46,8 +46,9 @@ internal sealed class Cluster : IAsyncDisposable
         Docker.RequireReady();
         var directory = Directory.CreateTempSubdirectory("orchestrator-e2e-").FullName;
         var port = DaemonProcess.FreePort();
+        schedulerSettings = ["--Scheduler:Insecure=true", .. schedulerSettings];
         var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port, schedulerSettings);
-        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var channel = SchedulerChannel.ForDaemon(port, directory, tls: false);
         if (!await scheduler.WaitUntilServingAsync(channel))
         {
             scheduler.Dispose();

@@ -61,7 +61,7 @@ internal sealed class SystemdDeployTests
         var port = DaemonProcess.FreePort();
         var ready = await StartAsSystemdWouldAsync("scheduler", $"Scheduler__Listen=127.0.0.1:{port}", $"Scheduler__DataPath={_stage}/state/scheduler.db");
         using var stop = ready.Process;
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var channel = SchedulerChannel.ForDaemon(port, $"{_stage}/state");
         var serving = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
         Assert.Multiple(() =>
         {

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
 using Grpc.Net.Client;
 using Orchestrator.Contracts.V1;
@@ -22,11 +24,11 @@ internal sealed class DaemonTests
     public void RemoveDirectory() => Directory.Delete(_directory, recursive: true);
 
     [Test]
-    public async Task It_serves_health_and_reflection_over_cleartext_http2()
+    public async Task It_serves_health_and_reflection_over_tls_without_a_token()
     {
         var port = DaemonProcess.FreePort();
         using var daemon = DaemonProcess.StartScheduler(DbPath, port);
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var channel = SchedulerChannel.ForDaemon(port, _directory, token: "");
         Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));
 
         using var call = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
@@ -42,11 +44,51 @@ internal sealed class DaemonTests
     }
 
     [Test]
+    public async Task Cleartext_to_the_tls_port_gets_nothing_and_the_api_needs_a_token()
+    {
+        var port = DaemonProcess.FreePort();
+        using var daemon = DaemonProcess.StartScheduler(DbPath, port);
+        using var channel = SchedulerChannel.ForDaemon(port, _directory);
+        Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));
+        using var cleartext = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var anonymous = SchedulerChannel.ForDaemon(port, _directory, token: "");
+
+        var plain = Assert.ThrowsAsync<RpcException>(async () => await new Health.HealthClient(cleartext).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(5)));
+        var noToken = Assert.ThrowsAsync<RpcException>(async () => await new ClusterService.ClusterServiceClient(anonymous).ListClustersAsync(new ListClustersRequest()));
+        var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest());
+        Assert.Multiple(() =>
+        {
+            Assert.That(plain!.StatusCode, Is.Not.EqualTo(StatusCode.OK), "h2c to the TLS port is not served");
+            Assert.That((noToken!.StatusCode, noToken.Status.Detail), Is.EqualTo((StatusCode.Unauthenticated, "authorization: a token is required: send the header \"authorization: Bearer <token>\"")));
+            Assert.That(health.Status, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving), "and it stays healthy");
+            Assert.That(File.ReadAllText(Path.Combine(_directory, "admin.token")), Does.StartWith("orch_"));
+            Assert.That(ModeOf(Path.Combine(_directory, "admin.token")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(ModeOf(Path.Combine(_directory, "ca.key")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(ModeOf(Path.Combine(_directory, "server.key")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(ModeOf(Path.Combine(_directory, "join.token")), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        });
+    }
+
+    private static UnixFileMode ModeOf(string path) => OperatingSystem.IsWindows() ? 0 : File.GetUnixFileMode(path);
+
+    [Test]
+    public void Cleartext_is_refused_on_an_address_other_than_loopback()
+    {
+        using var daemon = DaemonProcess.Start("orchestrator-scheduler.dll", [$"--Scheduler:Listen=0.0.0.0:{DaemonProcess.FreePort()}", $"--Scheduler:DataPath={DbPath}", "--Scheduler:Insecure=true"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(daemon.WaitForExit(), Is.EqualTo(1));
+            Assert.That(daemon.StandardError, Has.Some.Contains("Scheduler:Insecure (cleartext, agents identified by name) is only allowed on a loopback address"));
+            Assert.That(File.Exists(DbPath), Is.False, "it stopped before opening anything");
+        });
+    }
+
+    [Test]
     public async Task Nothing_acknowledged_is_lost_when_the_process_is_killed()
     {
         var acknowledged = new List<string>();
         var port = DaemonProcess.FreePort();
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var channel = SchedulerChannel.ForDaemon(port, _directory);
         using (var daemon = DaemonProcess.StartScheduler(DbPath, port))
         {
             Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));

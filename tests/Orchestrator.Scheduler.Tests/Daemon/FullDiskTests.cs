@@ -40,7 +40,7 @@ internal sealed class FullDiskTests
     {
         var dbPath = Path.Combine(_mount, "scheduler.db");
         var port = DaemonProcess.FreePort();
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var channel = SchedulerChannel.ForDaemon(port, _mount);
         var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
         var acknowledged = new List<string>();
         RpcException? refused = null;

@@ -22,8 +22,9 @@ internal sealed class RunningDaemonBadInputTests
         try
         {
             var port = DaemonProcess.FreePort();
-            using var daemon = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port);
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            // Cleartext on loopback (Scheduler:Insecure): the corpus's agent calls register by name. API calls carry the admin token.
+            using var daemon = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port, "--Scheduler:Insecure=true");
+            using var channel = SchedulerChannel.ForDaemon(port, directory, tls: false);
             Assert.That(await daemon.WaitUntilServingAsync(channel), Is.True, string.Join("\n", daemon.StandardError));
             var api = new ApiClients(channel);
             await using var agent = await BadInputCorpus.PrepareAsync(api);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.V1;
 
@@ -10,29 +11,53 @@ namespace Orchestrator.Scheduler.Tests.Integration;
 
 /// <summary>
 /// A real scheduler in memory (the app's own Program and wiring) on a LiteDB file of the test's, with a
-/// fake clock, reached over gRPC through the test server. Dispose it and open another on the same
-/// file to restart the scheduler.
+/// fake clock, reached over gRPC through the test server with the bootstrap admin token. Dispose it
+/// and open another on the same file to restart the scheduler. The test server has no TLS: the
+/// scheduler runs with Scheduler:Insecure (agents named by their registration) unless a test asks for
+/// certificates, and then hands each agent's client certificate to the call itself.
 /// </summary>
 internal sealed class SchedulerHost : WebApplicationFactory<Program>
 {
     private GrpcChannel? _channel;
 
-    public SchedulerHost(string dataPath, FakeTimeProvider? clock = null, ulong seed = 12345)
+    public SchedulerHost(string dataPath, FakeTimeProvider? clock = null, ulong seed = 12345, bool certificates = false, string logLevel = "Warning")
     {
+        LogLevel = logLevel;
         DataPath = dataPath;
         Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Seed = seed;
+        Certificates = certificates;
     }
 
     public string DataPath { get; }
+    public string LogLevel { get; }
+
+    /// <summary>Every line the scheduler logged at <see cref="LogLevel"/> or above, with its exception.</summary>
+    public CapturedLogs Logs { get; } = new();
+    public string DataDirectory => Path.GetDirectoryName(Path.GetFullPath(DataPath))!;
+
+    /// <summary>Agents are identified by their client certificates (the scheduler's default), not by name.</summary>
+    public bool Certificates { get; }
+
+    /// <summary>The bootstrap admin token the scheduler wrote on its first start.</summary>
+    public string AdminToken => Orchestrator.Tests.Shared.SchedulerChannel.AdminToken(DataDirectory)
+        ?? throw new InvalidOperationException("the scheduler wrote no admin token");
     public FakeTimeProvider Clock { get; }
     public ulong Seed { get; }
 
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions
-    {
-        HttpHandler = Server.CreateHandler(),
-        MaxReceiveMessageSize = 16 * 1024 * 1024,
-    });
+    public GrpcChannel Channel => _channel ??= ChannelWith(AdminToken);
+
+    /// <summary>A channel that sends this token (none when null), and this client certificate, if any.</summary>
+    public GrpcChannel ChannelWith(string? token, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null) =>
+        GrpcChannel.ForAddress(Server.BaseAddress, new GrpcChannelOptions
+        {
+            HttpHandler = new Orchestrator.Tests.Shared.BearerTokenHandler(() => token)
+            {
+                InnerHandler = clientCertificate is null ? Server.CreateHandler() : Server.CreateHandler(context => context.Connection.ClientCertificate = clientCertificate),
+            },
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+            DisposeHttpClient = true,
+        });
 
     public ClusterService.ClusterServiceClient Clusters => new(Channel);
     public TaskDefinitionService.TaskDefinitionServiceClient TaskDefinitions => new(Channel);
@@ -44,7 +69,9 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
     {
         builder.UseSetting("Scheduler:DataPath", DataPath);
         builder.UseSetting("Scheduler:PlacementSeed", Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("Scheduler:Insecure", Certificates ? "false" : "true");
+        builder.UseSetting("Logging:LogLevel:Default", LogLevel);
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
     }
 

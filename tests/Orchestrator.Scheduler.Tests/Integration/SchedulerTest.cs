@@ -32,7 +32,7 @@ internal abstract class SchedulerTest
     {
         var clock = Host.Clock;
         Host.Dispose();
-        Host = new SchedulerHost(DataPath, clock, Host.Seed);
+        Host = new SchedulerHost(DataPath, clock, Host.Seed, Host.Certificates);
         _ = Host.Server;
     }
 
