@@ -5,8 +5,17 @@ internal sealed class AgentOptions
 {
     public const string Section = "Agent";
 
-    /// <summary>The scheduler's gRPC address.</summary>
-    public string SchedulerAddress { get; set; } = "http://127.0.0.1:7400";
+    /// <summary>The scheduler's gRPC address: https:// (TLS, a node certificate), or http:// for a scheduler started with Scheduler:Insecure.</summary>
+    public string SchedulerAddress { get; set; } = "https://127.0.0.1:7400";
+
+    /// <summary>The cluster's join token (ORCH-1-digest-secret), needed only to join (the first start, or Rejoin). Never logged.</summary>
+    public string JoinToken { get; set; } = "";
+
+    /// <summary>Where the node's key and certificates are kept.</summary>
+    public string StateDirectory { get; set; } = "data/agent";
+
+    /// <summary>A PEM file of the CA to trust for the scheduler's certificate instead of the join token's digest and the cluster CA.</summary>
+    public string CaCertificate { get; set; } = "";
 
     public string Cluster { get; set; } = "default";
 
@@ -45,6 +54,8 @@ internal sealed class AgentOptions
     /// <summary>
     /// Register this node again although an operator deregistered it (it is INACTIVE). Sent with the
     /// first registration of this process only: meant for one deliberate start, not for agent.env.
+    /// Over TLS it also joins again with the join token (a new key and certificate) although the state
+    /// directory holds a certificate.
     /// </summary>
     public bool Rejoin { get; set; }
 

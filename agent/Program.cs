@@ -6,27 +6,45 @@ using Orchestrator.Agent;
 using Orchestrator.Agent.Connection;
 using Orchestrator.Agent.Hosting;
 using Orchestrator.Agent.Runtime;
+using Orchestrator.Agent.Security;
 using Orchestrator.Agent.Tasks;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSystemd();
 
 AgentOptions options;
+NodeCredentialStore store;
+AgentSecurity security;
 try
 {
     options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
     _ = options.ParseAttributes();
     _ = options.ParseTags();
     _ = new Uri(options.DockerEndpoint);
-    _ = new Uri(options.SchedulerAddress);
+    store = new NodeCredentialStore(options.StateDirectory);
+
+    // A missing join token stops the agent here rather than retrying: it is a setting only the operator
+    // can fix, and exit code 1 makes systemd give up after a few restarts, with this line in the journal.
+    security = AgentSecurity.FromSettings(options, store);
 }
 catch (Exception e) when (e is FormatException or InvalidOperationException or UriFormatException)
 {
     Console.Error.WriteLine($"orchestrator-agent: bad setting: {e.Message}");
     return 1;
 }
+catch (CredentialStoreException e)
+{
+    Console.Error.WriteLine($"orchestrator-agent: {e.Message}");
+    return 2;
+}
 
 builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(security);
+builder.Services.AddSingleton(store);
+builder.Services.AddSingleton(new NodeCredentialsHolder(security.MustJoin ? null : security.Stored));
+builder.Services.AddSingleton<SchedulerChannel>();
+builder.Services.AddSingleton(sp => sp.GetRequiredService<SchedulerChannel>().Client);
+builder.Services.AddSingleton<NodeEnrollment>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new AgentIdentity(options.Cluster, options.EffectiveNodeName, options.HostIp));
 builder.Services.AddSingleton<IContainerRuntime>(_ => new DockerRuntime(options.DockerEndpoint));
@@ -37,9 +55,19 @@ builder.Services.AddSingleton<AgentStartup>();
 builder.Services.AddHostedService<RuntimeEventPump>();
 builder.Services.AddHostedService<SchedulerConnection>();
 builder.Services.AddHostedService<ContainerJanitor>();
+if (security.Enabled)
+{
+    builder.Services.AddHostedService<CertificateRenewer>();
+}
 
 using var host = builder.Build();
 host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-agent")
-    .LogInformation("Agent {Node} of cluster {Cluster}: scheduler {Scheduler}, Docker {Docker}", options.EffectiveNodeName, options.Cluster, options.SchedulerAddress, options.DockerEndpoint);
+    .LogInformation(
+        "Agent {Node} of cluster {Cluster}: scheduler {Scheduler} ({Transport}), Docker {Docker}",
+        options.EffectiveNodeName,
+        options.Cluster,
+        options.SchedulerAddress,
+        !security.Enabled ? "cleartext" : security.MustJoin ? "TLS, joining" : $"TLS, node certificate until {security.Stored!.NotAfter:u}",
+        options.DockerEndpoint);
 await host.RunAsync();
 return 0;

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Hosting;
 using Orchestrator.Agent.Runtime;
+using Orchestrator.Agent.Security;
 using Orchestrator.Agent.Tasks;
 using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
@@ -15,9 +15,13 @@ namespace Orchestrator.Agent.Connection;
 /// The agent's one stream to the scheduler: waits for Docker, adopts what runs, registers, then
 /// sends heartbeats and reports and carries out commands. When the stream breaks (scheduler restart,
 /// network) it reconnects with capped, jittered backoff and registers again with what it runs.
+/// Over TLS it first joins when the node has no certificate yet (or Agent:Rejoin asks for a new one).
 /// </summary>
 internal sealed partial class SchedulerConnection(
     AgentOptions options,
+    AgentSecurity security,
+    SchedulerChannel channel,
+    NodeEnrollment enrollment,
     IContainerRuntime runtime,
     TaskSupervisor supervisor,
     ReportQueue reports,
@@ -44,17 +48,20 @@ internal sealed partial class SchedulerConnection(
         await supervisor.AdoptAsync(stoppingToken);
         await supervisor.ResyncAsync(stoppingToken);
 
-        using var channel = GrpcChannel.ForAddress(options.SchedulerAddress, new GrpcChannelOptions
+        backoff.Reset();
+        if (security.MustJoin)
         {
-            HttpHandler = new SocketsHttpHandler
+            try
             {
-                // Notice a dead connection even when the stream is quiet.
-                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-            },
-        });
-        var client = new AgentService.AgentServiceClient(channel);
+                await enrollment.JoinAsync(backoff, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+
+        var client = channel.Client;
         backoff.Reset();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -77,6 +84,12 @@ internal sealed partial class SchedulerConnection(
             catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition)
             {
                 LogRefused(log, options.SchedulerAddress, e.Status.Detail);
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+            {
+                // Expired, from another CA, or replaced by a later join. Not a reason to exit: the
+                // scheduler may be one restored from a backup that knows this certificate again.
+                LogCertificateRefused(log, options.SchedulerAddress, e.Status.Detail);
             }
             catch (Exception e) when (e is RpcException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
@@ -288,4 +301,7 @@ internal sealed partial class SchedulerConnection(
 
     [LoggerMessage(9, LogLevel.Error, "Failed {What}: {Problem}")]
     private static partial void LogBackgroundFailed(ILogger logger, string what, string problem);
+
+    [LoggerMessage(10, LogLevel.Error, "The scheduler at {Address} refused this node's certificate: {Problem}; retrying. If it was replaced or expired, start the agent once with Agent:Rejoin=true and Agent:JoinToken")]
+    private static partial void LogCertificateRefused(ILogger logger, string address, string problem);
 }

@@ -1,0 +1,64 @@
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Security;
+using Orchestrator.Contracts.V1;
+
+namespace Orchestrator.Agent.Connection;
+
+/// <summary>
+/// The gRPC channel to the scheduler, made once: cleartext h2c for an http:// address; otherwise TLS
+/// that trusts only the cluster CA and presents the node's current certificate. Joining uses a channel
+/// of its own (<see cref="ForJoin"/>), which presents no certificate and trusts the join token's CA.
+/// </summary>
+internal sealed class SchedulerChannel : IDisposable
+{
+    private readonly GrpcChannel _channel;
+
+    public SchedulerChannel(AgentOptions options, AgentSecurity security, NodeCredentialsHolder credentials, ILogger<SchedulerChannel> log)
+    {
+        Address = options.SchedulerAddress;
+        HttpMessageHandler handler;
+        if (security.Enabled)
+        {
+            var validator = security.TrustedCa is { } trusted
+                ? ServerCertificateValidator.Trusting(() => trusted, $"the CA in Agent:CaCertificate ({trusted.Subject})", log)
+                : ServerCertificateValidator.Trusting(() => credentials.Current?.Ca, "the cluster CA in ca.crt", log);
+            handler = new CertificateRotatingHandler(credentials, () =>
+            {
+                var pool = Pool();
+                pool.SslOptions.RemoteCertificateValidationCallback = validator.Validate;
+                pool.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Current?.Certificate!;
+                return pool;
+            });
+        }
+        else
+        {
+            handler = Pool();
+        }
+
+        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        Client = new AgentService.AgentServiceClient(_channel);
+    }
+
+    public string Address { get; }
+
+    public AgentService.AgentServiceClient Client { get; }
+
+    /// <summary>A channel for Join only: no client certificate, and the scheduler must prove it holds the expected CA.</summary>
+    public static GrpcChannel ForJoin(string address, ServerCertificateValidator validator)
+    {
+        var pool = Pool();
+        pool.SslOptions.RemoteCertificateValidationCallback = validator.Validate;
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = pool, DisposeHttpClient = true });
+    }
+
+    public void Dispose() => _channel.Dispose();
+
+    private static SocketsHttpHandler Pool() => new()
+    {
+        // Notice a dead connection even when the stream is quiet.
+        KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+    };
+}

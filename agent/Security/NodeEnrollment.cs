@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Connection;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.Agent.Security;
+
+/// <summary>
+/// The first join (and a deliberate rejoin): a new key and CSR, sent with the join token over a TLS
+/// connection whose server has proved it holds the token's CA, then the certificate and CA are saved
+/// and become the node's credentials.
+/// </summary>
+internal sealed partial class NodeEnrollment(
+    AgentOptions options,
+    AgentSecurity security,
+    NodeCredentialStore store,
+    NodeCredentialsHolder credentials,
+    TimeProvider time,
+    ILogger<NodeEnrollment> log)
+{
+    /// <summary>Joins, retrying with <paramref name="backoff"/> until the scheduler answers a certificate.</summary>
+    public async Task JoinAsync(Backoff backoff, CancellationToken stoppingToken)
+    {
+        var token = security.JoinToken ?? throw new InvalidOperationException("joining needs Agent:JoinToken");
+        var validator = security.TrustedCa is { } trusted
+            ? ServerCertificateValidator.Trusting(() => trusted, $"the CA in Agent:CaCertificate ({trusted.Subject})", log)
+            : ServerCertificateValidator.PinnedTo(token.CaDigest, log);
+        using var channel = SchedulerChannel.ForJoin(options.SchedulerAddress, validator);
+        var client = new AgentService.AgentServiceClient(channel);
+        while (true)
+        {
+            stoppingToken.ThrowIfCancellationRequested();
+            LogJoining(log, options.SchedulerAddress, options.Cluster, options.EffectiveNodeName, token.ToString());
+            try
+            {
+                var joined = await JoinOnceAsync(client, token, stoppingToken);
+                credentials.Swap(joined);
+                LogJoined(log, joined.Cluster ?? options.Cluster, joined.NodeName, joined.NotAfter, store.Directory);
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+            {
+                LogTokenRefused(log, e.Status.Detail);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
+            {
+                LogNameTaken(log, options.EffectiveNodeName, e.Status.Detail);
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition or StatusCode.PermissionDenied)
+            {
+                LogJoinRefused(log, e.StatusCode, e.Status.Detail);
+            }
+            catch (Exception e) when (e is RpcException or IOException or HttpRequestException or CredentialStoreException or JoinResponseException
+                                           || e is OperationCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                LogJoinFailed(log, options.SchedulerAddress, e.Message);
+            }
+
+            await Task.Delay(backoff.Next(), time, stoppingToken);
+        }
+    }
+
+    /// <summary>One Join call: saves and answers the node's new credentials.</summary>
+    /// <exception cref="JoinResponseException">The scheduler answered a CA other than the token's.</exception>
+    public async Task<NodeCredentials> JoinOnceAsync(AgentService.AgentServiceClient client, JoinToken token, CancellationToken cancellationToken)
+    {
+        using var request = CertificateSigningRequest.Create(options.EffectiveNodeName);
+        var response = await client.JoinAsync(
+            new JoinRequest
+            {
+                JoinToken = token.Text,
+                Cluster = options.Cluster,
+                NodeName = options.EffectiveNodeName,
+                Csr = ByteString.CopyFrom(request.Der),
+            },
+            deadline: DateTime.UtcNow.AddSeconds(30),
+            cancellationToken: cancellationToken);
+
+        // Trust from now on exactly the CA the token named (unless the operator gave one), not merely
+        // whatever the scheduler says: the token is what the operator vouched for.
+        if (security.TrustedCa is null && !IsCa(response.CaCertificatePem, token.CaDigest))
+        {
+            throw new JoinResponseException("the scheduler answered a CA certificate other than the one the join token names");
+        }
+
+        return store.Save(request.Key, response.CertificatePem, response.CaCertificatePem);
+    }
+
+    private static bool IsCa(string pem, byte[] digest)
+    {
+        try
+        {
+            using var ca = X509Certificate2.CreateFromPem(pem);
+            return SHA256.HashData(ca.RawData).AsSpan().SequenceEqual(digest);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(40, LogLevel.Information, "Joining the scheduler at {Address} as {Cluster}/{Node} with join token {Token}")]
+    private static partial void LogJoining(ILogger logger, string address, string cluster, string node, string token);
+
+    [LoggerMessage(41, LogLevel.Information, "Joined cluster {Cluster} as node {Node}; certificate valid until {NotAfter:u}, kept in {Directory}")]
+    private static partial void LogJoined(ILogger logger, string cluster, string node, DateTimeOffset notAfter, string directory);
+
+    [LoggerMessage(42, LogLevel.Error, "The scheduler refused the join token (wrong, or rotated since it was given out): {Problem}; retrying. Set Agent:JoinToken to the cluster's current token")]
+    private static partial void LogTokenRefused(ILogger logger, string problem);
+
+    [LoggerMessage(43, LogLevel.Error, "The scheduler refused to join node {Node}: the name is taken ({Problem}); retrying. Choose another Agent:NodeName, or deregister the other node")]
+    private static partial void LogNameTaken(ILogger logger, string node, string problem);
+
+    [LoggerMessage(44, LogLevel.Error, "The scheduler refused the join ({Code}): {Problem}; retrying")]
+    private static partial void LogJoinRefused(ILogger logger, StatusCode code, string problem);
+
+    [LoggerMessage(45, LogLevel.Warning, "Could not join the scheduler at {Address}: {Problem}; retrying")]
+    private static partial void LogJoinFailed(ILogger logger, string address, string problem);
+}
