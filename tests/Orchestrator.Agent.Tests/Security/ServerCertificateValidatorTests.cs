@@ -1,0 +1,108 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orchestrator.Agent.Security;
+
+namespace Orchestrator.Agent.Tests.Security;
+
+/// <summary>
+/// The validation callback as SslStream calls it: the leaf, a chain whose extra store holds the other
+/// certificates the server sent, and the platform's verdict (the chain is untrusted: the CA is in no system store).
+/// </summary>
+internal sealed class ServerCertificateValidatorTests
+{
+    private const SslPolicyErrors Untrusted = SslPolicyErrors.RemoteCertificateChainErrors;
+
+    [Test]
+    public void A_chain_from_the_tokens_CA_is_accepted()
+    {
+        using var pki = new TestPki();
+        using var server = pki.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.True);
+    }
+
+    [Test]
+    public void A_chain_from_another_CA_is_refused()
+    {
+        using var pki = new TestPki();
+        using var other = new TestPki("another CA");
+        using var server = other.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, server, [PublicOnly(other.Ca)]), Is.False);
+    }
+
+    [Test]
+    public void The_right_CA_sent_beside_a_certificate_another_CA_issued_is_refused()
+    {
+        // A man in the middle can copy the cluster CA's certificate (it is public), not its key.
+        using var pki = new TestPki();
+        using var other = new TestPki("another CA");
+        using var server = other.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, server, [PublicOnly(pki.Ca), PublicOnly(other.Ca)]), Is.False);
+    }
+
+    [Test]
+    public void A_server_that_sends_only_its_own_certificate_is_refused_before_joining()
+    {
+        using var pki = new TestPki();
+        using var server = pki.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, server, []), Is.False);
+    }
+
+    [Test]
+    public void A_certificate_for_another_host_is_refused_even_from_the_right_CA()
+    {
+        using var pki = new TestPki();
+        using var server = pki.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)], Untrusted | SslPolicyErrors.RemoteCertificateNameMismatch), Is.False);
+    }
+
+    [Test]
+    public void No_certificate_is_refused()
+    {
+        using var pki = new TestPki();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(validator.Validate(this, null, null, SslPolicyErrors.RemoteCertificateNotAvailable), Is.False);
+    }
+
+    [Test]
+    public void After_joining_the_saved_CA_is_trusted_without_the_server_sending_it()
+    {
+        using var pki = new TestPki();
+        using var other = new TestPki("another CA");
+        using var server = pki.IssueServer();
+        using var impostor = other.IssueServer();
+        var ca = PublicOnly(pki.Ca);
+        var validator = ServerCertificateValidator.Trusting(() => ca, "the cluster CA", NullLogger.Instance);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Validate(validator, server, []), Is.True);
+            Assert.That(Validate(validator, impostor, [PublicOnly(other.Ca)]), Is.False);
+        });
+    }
+
+    [Test]
+    public void Trusting_nothing_yet_refuses_every_server()
+    {
+        using var pki = new TestPki();
+        using var server = pki.IssueServer();
+        var validator = ServerCertificateValidator.Trusting(() => null, "the cluster CA", NullLogger.Instance);
+        Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.False);
+    }
+
+    private static bool Validate(ServerCertificateValidator validator, X509Certificate2 server, X509Certificate2[] sent, SslPolicyErrors errors = Untrusted)
+    {
+        using var leaf = PublicOnly(server);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.ExtraStore.AddRange(sent);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        _ = chain.Build(leaf);
+        return validator.Validate(new object(), leaf, chain, errors);
+    }
+
+    private static X509Certificate2 PublicOnly(X509Certificate2 certificate) => X509CertificateLoader.LoadCertificate(certificate.RawData);
+}
