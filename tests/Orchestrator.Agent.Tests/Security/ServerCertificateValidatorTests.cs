@@ -94,6 +94,43 @@ internal sealed class ServerCertificateValidatorTests
         Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.False);
     }
 
+    [TestCase(false, TestName = "A_forged_certificate_naming_the_self_signed_CA_as_issuer_is_refused")]
+    [TestCase(true, TestName = "A_forged_certificate_naming_the_CA_with_an_issuer_as_issuer_is_refused")]
+    public void A_certificate_that_names_the_CA_but_is_signed_by_another_key_is_refused(bool issuedByThrowawayRoot)
+    {
+        using var pki = new TestPki(issuedByThrowawayRoot: issuedByThrowawayRoot);
+        using var forged = Forge(pki);
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.That(Validate(validator, forged, [PublicOnly(pki.Ca)]), Is.False);
+    }
+
+    [Test]
+    public void A_CA_with_an_issuer_of_its_own_is_pinned_as_well()
+    {
+        using var pki = new TestPki(issuedByThrowawayRoot: true);
+        using var other = new TestPki("another CA", issuedByThrowawayRoot: true);
+        using var server = pki.IssueServer();
+        using var impostor = other.IssueServer();
+        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.True);
+            Assert.That(Validate(validator, impostor, [PublicOnly(other.Ca), PublicOnly(pki.Ca)]), Is.False);
+        });
+    }
+
+    /// <summary>A server certificate whose issuer is the CA's name, signed by a key that is not the CA's.</summary>
+    private static X509Certificate2 Forge(TestPki pki)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=scheduler", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        var now = DateTimeOffset.UtcNow;
+        return request.Create(pki.Ca.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddMinutes(-5), now.AddDays(1), [1, 2, 3]);
+    }
+
     private static bool Validate(ServerCertificateValidator validator, X509Certificate2 server, X509Certificate2[] sent, SslPolicyErrors errors = Untrusted)
     {
         using var leaf = PublicOnly(server);

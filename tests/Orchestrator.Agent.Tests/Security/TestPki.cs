@@ -10,15 +10,27 @@ internal sealed class TestPki : IDisposable
     private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
-    public TestPki(string name = "test cluster CA")
+    /// <param name="name">The CA's common name.</param>
+    /// <param name="issuedByThrowawayRoot">
+    /// Whether the CA is issued by a root whose key is thrown away at once, rather than self-signed. A
+    /// .NET TLS server never sends a self-signed root in its chain (SslStreamCertificateContext trims
+    /// it); it does send a CA whose issuer it does not have.
+    /// </param>
+    public TestPki(string name = "test cluster CA", bool issuedByThrowawayRoot = false)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var request = CaRequest(name, key);
         var now = DateTimeOffset.UtcNow;
-        Ca = request.CreateSelfSigned(now.AddYears(-1), now.AddYears(10));
+        if (!issuedByThrowawayRoot)
+        {
+            Ca = request.CreateSelfSigned(now.AddYears(-1), now.AddYears(10));
+            return;
+        }
+
+        using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var root = CaRequest($"{name} root", rootKey).CreateSelfSigned(now.AddYears(-2), now.AddYears(20));
+        using var ca = request.Create(root, now.AddYears(-1), now.AddYears(10), RandomSerial());
+        Ca = ca.CopyWithPrivateKey(key);
     }
 
     /// <summary>The CA certificate, with its key.</summary>
@@ -68,6 +80,15 @@ internal sealed class TestPki : IDisposable
     }
 
     public void Dispose() => Ca.Dispose();
+
+    private static CertificateRequest CaRequest(string name, ECDsa key)
+    {
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        return request;
+    }
 
     private static byte[] RandomSerial() => RandomNumberGenerator.GetBytes(16);
 }
