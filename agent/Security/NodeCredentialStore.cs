@@ -59,21 +59,27 @@ internal sealed class NodeCredentialStore(string directory)
             throw new CredentialStoreException($"the scheduler's certificate cannot be used with this node's key: {e.Message}", e);
         }
 
+        var temporaries = new List<string>();
         try
         {
             CreateDirectory();
 
             // All three are written before any is renamed, which keeps the window where the files do
             // not belong together to three renames.
-            var keyTemporary = WriteTemporary(KeyFile, keyPem, OwnerOnly);
-            var certificateTemporary = WriteTemporary(CertificateFile, certificatePem, Public);
-            var caTemporary = WriteTemporary(CaFile, caPem, Public);
-            File.Move(keyTemporary, Path.Combine(Directory, KeyFile), overwrite: true);
-            File.Move(certificateTemporary, Path.Combine(Directory, CertificateFile), overwrite: true);
-            File.Move(caTemporary, Path.Combine(Directory, CaFile), overwrite: true);
+            temporaries.Add(WriteTemporary(KeyFile, keyPem, OwnerOnly));
+            temporaries.Add(WriteTemporary(CertificateFile, certificatePem, Public));
+            temporaries.Add(WriteTemporary(CaFile, caPem, Public));
+            File.Move(temporaries[0], Path.Combine(Directory, KeyFile), overwrite: true);
+            File.Move(temporaries[1], Path.Combine(Directory, CertificateFile), overwrite: true);
+            File.Move(temporaries[2], Path.Combine(Directory, CaFile), overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            foreach (var temporary in temporaries)
+            {
+                File.Delete(temporary); // no error for one already renamed
+            }
+
             throw new CredentialStoreException($"cannot write the node credentials to {Directory}: {e.Message}", e);
         }
 
