@@ -44,6 +44,18 @@ internal sealed class SchedulerChannel : IDisposable
 
     public AgentService.AgentServiceClient Client { get; }
 
+    /// <summary>
+    /// A channel for GetCaCertificate only, before joining: any server certificate is taken, because
+    /// nothing is sent on it but that request, and what it answers is checked against the join token's
+    /// digest before it is trusted.
+    /// </summary>
+    public static GrpcChannel ForCaFetch(string address)
+    {
+        var pool = Pool();
+        pool.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = pool, DisposeHttpClient = true });
+    }
+
     /// <summary>A channel for Join only: no client certificate, and the scheduler must prove it holds the expected CA.</summary>
     public static GrpcChannel ForJoin(string address, ServerCertificateValidator validator)
     {

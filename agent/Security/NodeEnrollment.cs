@@ -11,9 +11,10 @@ using Task = System.Threading.Tasks.Task;
 namespace Orchestrator.Agent.Security;
 
 /// <summary>
-/// The first join (and a deliberate rejoin): a new key and CSR, sent with the join token over a TLS
-/// connection whose server has proved it holds the token's CA, then the certificate and CA are saved
-/// and become the node's credentials.
+/// The first join (and a deliberate rejoin), as Swarm joins: the cluster CA is fetched (nothing secret
+/// sent) and checked against the digest in the join token; then a new key and CSR go with the token
+/// over a TLS connection that trusts exactly that CA, so only the real scheduler ever sees the token;
+/// the certificate and CA are saved and become the node's credentials.
 /// </summary>
 internal sealed partial class NodeEnrollment(
     AgentOptions options,
@@ -27,18 +28,13 @@ internal sealed partial class NodeEnrollment(
     public async Task JoinAsync(Backoff backoff, CancellationToken stoppingToken)
     {
         var token = security.JoinToken ?? throw new InvalidOperationException("joining needs Agent:JoinToken");
-        var validator = security.TrustedCa is { } trusted
-            ? ServerCertificateValidator.Trusting(() => trusted, $"the CA in Agent:CaCertificate ({trusted.Subject})", log)
-            : ServerCertificateValidator.PinnedTo(token.CaDigest, log);
-        using var channel = SchedulerChannel.ForJoin(options.SchedulerAddress, validator);
-        var client = new AgentService.AgentServiceClient(channel);
         while (true)
         {
             stoppingToken.ThrowIfCancellationRequested();
             LogJoining(log, options.SchedulerAddress, options.Cluster, options.EffectiveNodeName, token.ToString());
             try
             {
-                var joined = await JoinOnceAsync(client, token, stoppingToken);
+                var joined = await JoinOnceAsync(token, stoppingToken);
                 credentials.Swap(joined);
                 LogJoined(log, joined.Cluster ?? options.Cluster, joined.NodeName, joined.NotAfter, store.Directory);
                 return;
@@ -65,10 +61,16 @@ internal sealed partial class NodeEnrollment(
         }
     }
 
-    /// <summary>One Join call: saves and answers the node's new credentials.</summary>
-    /// <exception cref="JoinResponseException">The scheduler answered a CA other than the token's.</exception>
-    public async Task<NodeCredentials> JoinOnceAsync(AgentService.AgentServiceClient client, JoinToken token, CancellationToken cancellationToken)
+    /// <summary>One attempt: the CA (fetched and checked, or the operator's), then one Join call; saves and answers the node's new credentials.</summary>
+    /// <exception cref="JoinResponseException">The scheduler's CA is not the token's.</exception>
+    public async Task<NodeCredentials> JoinOnceAsync(JoinToken token, CancellationToken cancellationToken)
     {
+        var ca = security.TrustedCa ?? await FetchCaAsync(token, cancellationToken);
+        var description = security.TrustedCa is null
+            ? $"the cluster CA of the join token (SHA-256 {Convert.ToHexStringLower(token.CaDigest)})"
+            : $"the CA in Agent:CaCertificate ({ca.Subject})";
+        using var channel = SchedulerChannel.ForJoin(options.SchedulerAddress, ServerCertificateValidator.Trusting(() => ca, description, log));
+        var client = new AgentService.AgentServiceClient(channel);
         using var request = CertificateSigningRequest.Create(options.EffectiveNodeName);
         var response = await client.JoinAsync(
             new JoinRequest
@@ -89,6 +91,20 @@ internal sealed partial class NodeEnrollment(
         }
 
         return store.Save(request.Key, response.CertificatePem, response.CaCertificatePem);
+    }
+
+    /// <summary>The scheduler's CA certificate, taken only when its digest is the join token's.</summary>
+    private async Task<X509Certificate2> FetchCaAsync(JoinToken token, CancellationToken cancellationToken)
+    {
+        using var channel = SchedulerChannel.ForCaFetch(options.SchedulerAddress);
+        var answer = await new AgentService.AgentServiceClient(channel).GetCaCertificateAsync(
+            new GetCaCertificateRequest(), deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+        if (!IsCa(answer.CaCertificatePem, token.CaDigest))
+        {
+            throw new JoinResponseException($"the scheduler's CA certificate is not the one the join token names (SHA-256 {Convert.ToHexStringLower(token.CaDigest)}); the token was not sent");
+        }
+
+        return X509Certificate2.CreateFromPem(answer.CaCertificatePem);
     }
 
     private static bool IsCa(string pem, byte[] digest)

@@ -7,37 +7,27 @@ namespace Orchestrator.Agent.Security;
 
 /// <summary>
 /// Decides whether the scheduler's TLS certificate is the cluster's. The system's trust store plays no
-/// part: the one anchor is either the CA certificate whose digest the join token carries (before the
-/// node has joined, so a man in the middle never learns the token) or the CA the node trusts since.
-/// The host name check stays on in both cases.
+/// part: the one anchor is the cluster CA (checked against the join token's digest before joining, or
+/// the one the node trusts since, or the operator's Agent:CaCertificate). The host name check stays on.
 /// </summary>
 internal sealed partial class ServerCertificateValidator
 {
     private static readonly Oid ServerAuthentication = new("1.3.6.1.5.5.7.3.1");
 
-    private readonly Func<IReadOnlyList<X509Certificate2>, X509Certificate2?> _anchor;
+    private readonly Func<X509Certificate2?> _anchor;
     private readonly string _anchorDescription;
     private readonly ILogger _log;
 
-    private ServerCertificateValidator(Func<IReadOnlyList<X509Certificate2>, X509Certificate2?> anchor, string anchorDescription, ILogger log)
+    private ServerCertificateValidator(Func<X509Certificate2?> anchor, string anchorDescription, ILogger log)
     {
         _anchor = anchor;
         _anchorDescription = anchorDescription;
         _log = log;
     }
 
-    /// <summary>
-    /// Accepts a server whose presented chain contains the certificate with this SHA-256 digest, and whose
-    /// certificate that CA issued.
-    /// </summary>
-    public static ServerCertificateValidator PinnedTo(byte[] caDigest, ILogger log) =>
-        new(presented => presented.FirstOrDefault(c => SHA256.HashData(c.RawData).AsSpan().SequenceEqual(caDigest)),
-            $"the CA certificate with SHA-256 {Convert.ToHexStringLower(caDigest)} (the join token's)",
-            log);
-
     /// <summary>Accepts a server whose certificate the CA that <paramref name="ca"/> answers at the time issued.</summary>
     public static ServerCertificateValidator Trusting(Func<X509Certificate2?> ca, string description, ILogger log) =>
-        new(_ => ca(), description, log);
+        new(ca, description, log);
 
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
@@ -58,10 +48,10 @@ internal sealed partial class ServerCertificateValidator
         using var copy = certificate is X509Certificate2 ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         var server = certificate as X509Certificate2 ?? copy!;
         var presented = Presented(server, chain);
-        var anchor = _anchor(presented);
+        var anchor = _anchor();
         if (anchor is null)
         {
-            LogRefused(_log, $"its chain does not contain {_anchorDescription}");
+            LogRefused(_log, $"there is no CA to check it against ({_anchorDescription})");
             return false;
         }
 

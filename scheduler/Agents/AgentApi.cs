@@ -88,6 +88,11 @@ internal sealed partial class AgentApi(
         }
     }
 
+    public override Task<GetCaCertificateResponse> GetCaCertificate(GetCaCertificateRequest request, ServerCallContext context) =>
+        authenticator.Required
+            ? Task.FromResult(new GetCaCertificateResponse { CaCertificatePem = certificates.CaCertificatePem })
+            : throw new RpcException(new Status(StatusCode.FailedPrecondition, "this scheduler runs with Scheduler:Insecure: it serves no TLS and no CA"));
+
     public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
     {
         if (!authenticator.Required)

@@ -12,6 +12,8 @@ internal sealed partial class NodeCertificates(ClusterSecurity security, JoinTok
 {
     private const int MaxCsrBytes = 16 * 1024;
 
+    public string CaCertificatePem => security.Ca.CertificatePem;
+
     /// <summary>Checks the join token and the name, signs the CSR, and records the node's new identity.</summary>
     public (string Certificate, string Ca, DateTimeOffset Expires) Join(JoinRequest request, ServerCallContext context)
     {

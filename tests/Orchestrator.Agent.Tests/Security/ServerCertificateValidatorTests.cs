@@ -14,11 +14,11 @@ internal sealed class ServerCertificateValidatorTests
     private const SslPolicyErrors Untrusted = SslPolicyErrors.RemoteCertificateChainErrors;
 
     [Test]
-    public void A_chain_from_the_tokens_CA_is_accepted()
+    public void A_chain_from_the_trusted_CA_is_accepted()
     {
         using var pki = new TestPki();
         using var server = pki.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.True);
     }
 
@@ -28,7 +28,7 @@ internal sealed class ServerCertificateValidatorTests
         using var pki = new TestPki();
         using var other = new TestPki("another CA");
         using var server = other.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(Validate(validator, server, [PublicOnly(other.Ca)]), Is.False);
     }
 
@@ -39,17 +39,8 @@ internal sealed class ServerCertificateValidatorTests
         using var pki = new TestPki();
         using var other = new TestPki("another CA");
         using var server = other.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(Validate(validator, server, [PublicOnly(pki.Ca), PublicOnly(other.Ca)]), Is.False);
-    }
-
-    [Test]
-    public void A_server_that_sends_only_its_own_certificate_is_refused_before_joining()
-    {
-        using var pki = new TestPki();
-        using var server = pki.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
-        Assert.That(Validate(validator, server, []), Is.False);
     }
 
     [Test]
@@ -57,7 +48,7 @@ internal sealed class ServerCertificateValidatorTests
     {
         using var pki = new TestPki();
         using var server = pki.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)], Untrusted | SslPolicyErrors.RemoteCertificateNameMismatch), Is.False);
     }
 
@@ -65,7 +56,7 @@ internal sealed class ServerCertificateValidatorTests
     public void No_certificate_is_refused()
     {
         using var pki = new TestPki();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(validator.Validate(this, null, null, SslPolicyErrors.RemoteCertificateNotAvailable), Is.False);
     }
 
@@ -100,18 +91,18 @@ internal sealed class ServerCertificateValidatorTests
     {
         using var pki = new TestPki(issuedByThrowawayRoot: issuedByThrowawayRoot);
         using var forged = Forge(pki);
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.That(Validate(validator, forged, [PublicOnly(pki.Ca)]), Is.False);
     }
 
     [Test]
-    public void A_CA_with_an_issuer_of_its_own_is_pinned_as_well()
+    public void A_CA_with_an_issuer_of_its_own_is_trusted_as_an_anchor_as_well()
     {
         using var pki = new TestPki(issuedByThrowawayRoot: true);
         using var other = new TestPki("another CA", issuedByThrowawayRoot: true);
         using var server = pki.IssueServer();
         using var impostor = other.IssueServer();
-        var validator = ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance);
+        var validator = ServerCertificateValidator.Trusting(() => PublicOnly(pki.Ca), "the cluster CA", NullLogger.Instance);
         Assert.Multiple(() =>
         {
             Assert.That(Validate(validator, server, [PublicOnly(pki.Ca)]), Is.True);

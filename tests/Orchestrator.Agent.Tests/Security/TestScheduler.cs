@@ -15,8 +15,9 @@ using Task = System.Threading.Tasks.Task;
 namespace Orchestrator.Agent.Tests.Security;
 
 /// <summary>
-/// A tiny TLS scheduler on 127.0.0.1, as the real one is meant to be: its certificate and the CA as the
-/// chain, any client certificate accepted at the handshake and looked at by the service itself.
+/// A tiny TLS scheduler on 127.0.0.1, as the real one is: a server certificate of its CA, the CA
+/// certificate answered by GetCaCertificate, any client certificate accepted at the handshake and
+/// looked at by the service itself.
 /// </summary>
 internal sealed class TestScheduler : IAsyncDisposable
 {
@@ -33,10 +34,11 @@ internal sealed class TestScheduler : IAsyncDisposable
 
     public Authority Calls { get; }
 
-    public static async Task<TestScheduler> StartAsync(TestPki pki, string joinToken, bool sendCa = true)
+    /// <param name="answeredCa">The CA GetCaCertificate answers, when not its own (a man in the middle's copy of the real one).</param>
+    public static async Task<TestScheduler> StartAsync(TestPki pki, string joinToken, TestPki? answeredCa = null)
     {
         var server = pki.IssueServer();
-        var authority = new Authority(pki, joinToken);
+        var authority = new Authority(pki, joinToken, (answeredCa ?? pki).CaPem);
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddGrpc();
@@ -47,7 +49,6 @@ internal sealed class TestScheduler : IAsyncDisposable
             listen.UseHttps(new HttpsConnectionAdapterOptions
             {
                 ServerCertificate = server,
-                ServerCertificateChain = sendCa ? [X509CertificateLoader.LoadCertificate(pki.Ca.RawData)] : null,
                 ClientCertificateMode = ClientCertificateMode.AllowCertificate,
                 ClientCertificateValidation = (_, _, _) => true,
             });
@@ -66,8 +67,10 @@ internal sealed class TestScheduler : IAsyncDisposable
     }
 
     /// <summary>What the service saw, and what it signs with.</summary>
-    internal sealed class Authority(TestPki pki, string joinToken)
+    internal sealed class Authority(TestPki pki, string joinToken, string answeredCaPem)
     {
+        public string AnsweredCaPem { get; } = answeredCaPem;
+
         public TestPki Pki { get; } = pki;
 
         public string JoinToken { get; } = joinToken;
@@ -80,6 +83,9 @@ internal sealed class TestScheduler : IAsyncDisposable
 
     private sealed class Service(Authority authority) : AgentService.AgentServiceBase
     {
+        public override Task<GetCaCertificateResponse> GetCaCertificate(GetCaCertificateRequest request, ServerCallContext context) =>
+            Task.FromResult(new GetCaCertificateResponse { CaCertificatePem = authority.AnsweredCaPem });
+
         public override Task<JoinResponse> Join(JoinRequest request, ServerCallContext context)
         {
             authority.Joins.Enqueue(request);

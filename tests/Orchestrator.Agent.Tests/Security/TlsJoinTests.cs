@@ -28,7 +28,7 @@ internal sealed class TlsJoinTests
     [Test]
     public async Task A_node_joins_the_scheduler_the_token_names_then_connects_and_renews_with_its_certificate()
     {
-        using var pki = new TestPki(issuedByThrowawayRoot: true);
+        using var pki = new TestPki();
         await using var scheduler = await TestScheduler.StartAsync(pki, pki.JoinToken());
         var options = Options(scheduler.Address, pki.JoinToken());
         var store = new NodeCredentialStore(_directory);
@@ -72,68 +72,62 @@ internal sealed class TlsJoinTests
     [Test]
     public async Task A_scheduler_with_another_CA_never_gets_the_token()
     {
-        using var pki = new TestPki(issuedByThrowawayRoot: true);
-        using var impostor = new TestPki("impostor CA", issuedByThrowawayRoot: true);
+        using var pki = new TestPki();
+        using var impostor = new TestPki("impostor CA");
         await using var scheduler = await TestScheduler.StartAsync(impostor, pki.JoinToken());
         var options = Options(scheduler.Address, pki.JoinToken());
         var store = new NodeCredentialStore(_directory);
         var security = AgentSecurity.FromSettings(options, store);
-        using var channel = SchedulerChannel.ForJoin(scheduler.Address, ServerCertificateValidator.PinnedTo(pki.CaDigest, NullLogger.Instance));
 
-        var refused = Assert.ThrowsAsync<RpcException>(() => Enrollment(options, security, store, new NodeCredentialsHolder())
-            .JoinOnceAsync(new AgentService.AgentServiceClient(channel), security.JoinToken!, Timeout()));
+        var refused = Assert.ThrowsAsync<JoinResponseException>(() => Enrollment(options, security, store, new NodeCredentialsHolder()).JoinOnceAsync(security.JoinToken!, Timeout()));
         Assert.Multiple(() =>
         {
-            Assert.That(refused!.StatusCode, Is.AnyOf(StatusCode.Unavailable, StatusCode.Internal));
-            Assert.That(scheduler.Calls.Joins, Is.Empty, "the TLS handshake failed before the request was sent");
+            Assert.That(refused!.Message, Does.Contain("is not the one the join token names").And.Contain("the token was not sent"));
+            Assert.That(scheduler.Calls.Joins, Is.Empty, "the CA it answered did not match the token's digest: no Join was sent");
             Assert.That(store.Load(), Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task A_man_in_the_middle_that_answers_the_real_CA_still_never_gets_the_token()
+    {
+        // The CA certificate is public: an impostor can answer it, but cannot hold a server certificate it issued.
+        using var pki = new TestPki();
+        using var impostor = new TestPki("impostor CA");
+        await using var scheduler = await TestScheduler.StartAsync(impostor, pki.JoinToken(), answeredCa: pki);
+        var options = Options(scheduler.Address, pki.JoinToken());
+        var store = new NodeCredentialStore(_directory);
+        var security = AgentSecurity.FromSettings(options, store);
+        var log = new RecordingLogger<NodeEnrollment>();
+
+        var refused = Assert.ThrowsAsync<RpcException>(() => new NodeEnrollment(options, security, store, new NodeCredentialsHolder(), TimeProvider.System, log).JoinOnceAsync(security.JoinToken!, Timeout()));
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.StatusCode, Is.AnyOf(StatusCode.Unavailable, StatusCode.Internal), "the TLS handshake of the Join call failed");
+            Assert.That(scheduler.Calls.Joins, Is.Empty);
+            Assert.That(log.Lines, Has.Some.Contains("was not issued by the cluster CA of the join token"));
+            Assert.That(log.Lines, Has.None.Contains("s3cr3tvalue"));
         });
     }
 
     [Test]
     public async Task A_wrong_secret_is_refused_by_the_right_scheduler_as_unauthenticated()
     {
-        using var pki = new TestPki(issuedByThrowawayRoot: true);
+        using var pki = new TestPki();
         await using var scheduler = await TestScheduler.StartAsync(pki, pki.JoinToken("current"));
         var options = Options(scheduler.Address, pki.JoinToken("rotated-away"));
         var store = new NodeCredentialStore(_directory);
         var security = AgentSecurity.FromSettings(options, store);
-        var log = new RecordingLogger<NodeEnrollment>();
-        using var channel = SchedulerChannel.ForJoin(scheduler.Address, ServerCertificateValidator.PinnedTo(pki.CaDigest, log));
 
-        var refused = Assert.ThrowsAsync<RpcException>(() => Enrollment(options, security, store, new NodeCredentialsHolder())
-            .JoinOnceAsync(new AgentService.AgentServiceClient(channel), security.JoinToken!, Timeout()));
-        Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated), string.Join("\n", log.Lines));
-    }
-
-    [Test]
-    public async Task A_self_signed_CA_is_not_sent_by_a_dotnet_server_so_the_join_is_refused_before_the_token_is_sent()
-    {
-        // What the scheduler must avoid: SslStreamCertificateContext (Kestrel's ServerCertificateChain)
-        // drops a self-signed root from the chain it sends, so the agent never sees the CA to pin.
-        using var pki = new TestPki();
-        await using var scheduler = await TestScheduler.StartAsync(pki, pki.JoinToken());
-        var options = Options(scheduler.Address, pki.JoinToken());
-        var store = new NodeCredentialStore(_directory);
-        var security = AgentSecurity.FromSettings(options, store);
-        var log = new RecordingLogger<NodeEnrollment>();
-        using var channel = SchedulerChannel.ForJoin(scheduler.Address, ServerCertificateValidator.PinnedTo(pki.CaDigest, log));
-
-        Assert.ThrowsAsync<RpcException>(() => Enrollment(options, security, store, new NodeCredentialsHolder())
-            .JoinOnceAsync(new AgentService.AgentServiceClient(channel), security.JoinToken!, Timeout()));
-        Assert.Multiple(() =>
-        {
-            Assert.That(scheduler.Calls.Joins, Is.Empty);
-            Assert.That(log.Lines, Has.Some.Contains("its chain does not contain the CA certificate with SHA-256"));
-            Assert.That(log.Lines, Has.None.Contains("s3cr3tvalue"));
-        });
+        var refused = Assert.ThrowsAsync<RpcException>(() => Enrollment(options, security, store, new NodeCredentialsHolder()).JoinOnceAsync(security.JoinToken!, Timeout()));
+        Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unauthenticated));
     }
 
     [Test]
     public async Task After_joining_a_server_of_another_CA_is_refused()
     {
-        using var pki = new TestPki(issuedByThrowawayRoot: true);
-        using var impostor = new TestPki("impostor CA", issuedByThrowawayRoot: true);
+        using var pki = new TestPki();
+        using var impostor = new TestPki("impostor CA");
         await using var real = await TestScheduler.StartAsync(pki, pki.JoinToken());
         var options = Options(real.Address, pki.JoinToken());
         var store = new NodeCredentialStore(_directory);
