@@ -8,9 +8,11 @@ using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 namespace Orchestrator.EndToEnd.Tests;
 
 /// <summary>
-/// A real scheduler process and one or more real agent processes on this host's Docker, for one test.
-/// Agents share the one Docker engine: each has its own node name (the containers' node label keeps
-/// them apart) and its own loopback address for host ports (127.0.0.1, 127.0.0.2, ...).
+/// A real scheduler process and one or more real agent processes on this host's Docker, for one test,
+/// secured as users run them: TLS, the API called with the bootstrap admin token, agents that join with
+/// the join token and then talk mutual TLS. Agents share the one Docker engine: each has its own node
+/// name (the containers' node label keeps them apart), state directory, and loopback address for host
+/// ports (127.0.0.1, 127.0.0.2, ...).
 /// </summary>
 internal sealed class Cluster : IAsyncDisposable
 {
@@ -34,6 +36,10 @@ internal sealed class Cluster : IAsyncDisposable
     public string Node => _nodes[0].Name;
     public DaemonProcess? Agent => _nodes[0].Process;
     public DaemonProcess Scheduler => _scheduler;
+    public string DataDirectory => _directory;
+
+    /// <summary>The join token the scheduler wrote into its data directory.</summary>
+    public string JoinToken => File.ReadAllText(Path.Combine(_directory, "join.token")).Trim();
     public TaskService.TaskServiceClient Tasks => new(Channel);
     public TaskDefinitionService.TaskDefinitionServiceClient TaskDefinitions => new(Channel);
     public NodeService.NodeServiceClient Nodes => new(Channel);
@@ -46,9 +52,8 @@ internal sealed class Cluster : IAsyncDisposable
         Docker.RequireReady();
         var directory = Directory.CreateTempSubdirectory("orchestrator-e2e-").FullName;
         var port = DaemonProcess.FreePort();
-        schedulerSettings = ["--Scheduler:Insecure=true", .. schedulerSettings];
         var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "scheduler.db"), port, schedulerSettings);
-        var channel = SchedulerChannel.ForDaemon(port, directory, tls: false);
+        var channel = SchedulerChannel.ForDaemon(port, directory);
         if (!await scheduler.WaitUntilServingAsync(channel))
         {
             scheduler.Dispose();
@@ -110,7 +115,9 @@ internal sealed class Cluster : IAsyncDisposable
         node.Process?.Dispose();
         return node.Process = DaemonProcess.Start("orchestrator-agent.dll",
         [
-            $"--Agent:SchedulerAddress=http://127.0.0.1:{_port}",
+            $"--Agent:SchedulerAddress=https://127.0.0.1:{_port}",
+            $"--Agent:JoinToken={JoinToken}",
+            $"--Agent:StateDirectory={Path.Combine(_directory, node.Name)}",
             $"--Agent:NodeName={node.Name}",
             $"--Agent:HostIp={node.HostIp}",
             "--Agent:Attributes=zone=e2e",
