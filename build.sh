@@ -73,13 +73,28 @@ cmd_run() {
   build
   local bin="bin/${CONFIGURATION:-Release}/net10.0"
   local listen="${Scheduler__Listen:-127.0.0.1:7400}"
-  echo "scheduler: listening on $listen, state in ${Scheduler__DataPath:-data/scheduler.db}; a local agent on the local Docker (Ctrl-C stops both)" >&2
-  Scheduler__Insecure="${Scheduler__Insecure:-true}" dotnet "scheduler/$bin/orchestrator-scheduler.dll" "$@" &
+  local db="${Scheduler__DataPath:-data/scheduler.db}"
+  local data; data=$(dirname "$db")
+  echo "scheduler: listening on $listen (TLS), state in $db; a local agent on the local Docker (Ctrl-C stops both)" >&2
+  dotnet "scheduler/$bin/orchestrator-scheduler.dll" "$@" &
   local scheduler=$!
-  # The local agent publishes container ports on 127.0.0.1 unless told otherwise.
-  Agent__SchedulerAddress="${Agent__SchedulerAddress:-http://$listen}" Agent__HostIp="${Agent__HostIp:-127.0.0.1}" \
+  # The scheduler writes its CA, admin token and join token on its first start; the local agent joins
+  # with that token (read from the file, never put on a command line) and keeps its certificate in
+  # data/agent. It publishes container ports on 127.0.0.1 unless told otherwise.
+  for _ in $(seq 1 100); do
+    [ -s "$data/join.token" ] && [ -s "$data/admin.token" ] && break
+    kill -0 $scheduler 2>/dev/null || { wait $scheduler; exit 1; }
+    sleep 0.2
+  done
+  Agent__SchedulerAddress="${Agent__SchedulerAddress:-https://$listen}" Agent__HostIp="${Agent__HostIp:-127.0.0.1}" \
+    Agent__JoinTokenFile="${Agent__JoinTokenFile:-$data/join.token}" Agent__StateDirectory="${Agent__StateDirectory:-$data/agent}" \
     dotnet "agent/$bin/orchestrator-agent.dll" &
   local agent=$!
+  local port="${listen##*:}"
+  cat >&2 <<TEXT
+scheduler: https://127.0.0.1:$port, CA $data/ca.crt, admin token $data/admin.token, join token $data/join.token
+  grpcurl -cacert $data/ca.crt -H "authorization: Bearer \$(cat $data/admin.token)" 127.0.0.1:$port orchestrator.v1.NodeService/ListNodes
+TEXT
   trap 'kill -TERM $agent $scheduler 2>/dev/null; wait $agent $scheduler 2>/dev/null; exit 0' INT TERM
   wait -n $scheduler $agent || true
   kill -TERM $agent $scheduler 2>/dev/null || true
@@ -144,13 +159,26 @@ cmd_compose_up() {
     deploy/compose/make-base-image.sh deploy/compose/publish/scheduler >&2
   fi
   compose up -d --build >&2 || die "docker-compose up failed"
-  echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400}, agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c); ./build.sh compose-down stops it"
+  # The scheduler writes its CA and bootstrap admin token into its volume on the first start: copy them
+  # out for clients (grpcurl, the tests), as ./build.sh run leaves them in data/.
+  local out="data/compose/${COMPOSE_PROJECT:-orchestrator}" container
+  container=$(compose ps -q scheduler)
+  mkdir -p "$out"
+  for _ in $(seq 1 60); do
+    docker cp "$container:/data/admin.token" "$out/admin.token" >/dev/null 2>&1 && docker cp "$container:/data/ca.crt" "$out/ca.crt" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  [ -s "$out/admin.token" ] || die "the scheduler wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.yml -p ${COMPOSE_PROJECT:-orchestrator} logs scheduler"
+  chmod 600 "$out/admin.token"
+  echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400} (CA $out/ca.crt, admin token $out/admin.token), agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c); ./build.sh compose-down stops it"
+  echo "  grpcurl -cacert $out/ca.crt -H \"authorization: Bearer \$(cat $out/admin.token)\" 127.0.0.1:${ORCHESTRATOR_PORT:-7400} orchestrator.v1.NodeService/ListNodes"
 }
 
 # Stops the cluster, removes its volume, and removes the task containers its agents left on the host.
 cmd_compose_down() {
   command -v docker-compose >/dev/null 2>&1 || die "docker-compose is not installed"
   compose down -v --remove-orphans >&2 || true
+  rm -rf "data/compose/${COMPOSE_PROJECT:-orchestrator}"
   local node
   for node in a b c; do
     docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null

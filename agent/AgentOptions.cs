@@ -14,6 +14,12 @@ internal sealed class AgentOptions
     /// <summary>Where the node's key and certificates are kept.</summary>
     public string StateDirectory { get; set; } = "data/agent";
 
+    /// <summary>
+    /// A file holding the join token, instead of Agent:JoinToken: keeps the secret out of the
+    /// environment, and lets agents read the token a scheduler wrote (Docker Compose shares its volume).
+    /// </summary>
+    public string JoinTokenFile { get; set; } = "";
+
     /// <summary>A PEM file of the CA to trust for the scheduler's certificate instead of the join token's digest and the cluster CA.</summary>
     public string CaCertificate { get; set; } = "";
 

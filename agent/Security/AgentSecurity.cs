@@ -50,13 +50,15 @@ internal sealed class AgentSecurity
             return Insecure;
         }
 
+        token ??= ReadTokenFile(options);
+
         var trustedCa = options.CaCertificate.Length > 0 ? LoadCa(options.CaCertificate) : null;
         var stored = store.Load();
         var mustJoin = stored is null || options.Rejoin;
         if (mustJoin && token is null)
         {
             throw new FormatException(stored is null
-                ? $"Agent:JoinToken is needed: this node has no certificate in {store.Directory} yet"
+                ? $"Agent:JoinToken (or Agent:JoinTokenFile, which must exist) is needed: this node has no certificate in {store.Directory} yet"
                 : "Agent:JoinToken is needed with Agent:Rejoin=true: rejoining makes a new key and certificate");
         }
 
@@ -68,6 +70,24 @@ internal sealed class AgentSecurity
         }
 
         return new AgentSecurity(true, token, trustedCa, stored, mustJoin);
+    }
+
+    /// <summary>The token in Agent:JoinTokenFile, once the file exists; else none.</summary>
+    private static JoinToken? ReadTokenFile(AgentOptions options)
+    {
+        if (options.JoinTokenFile.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return File.Exists(options.JoinTokenFile) ? JoinToken.Parse(File.ReadAllText(options.JoinTokenFile)) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"Agent:JoinTokenFile {options.JoinTokenFile} cannot be read: {e.Message}", e);
+        }
     }
 
     // An empty cluster means "default", to the scheduler as in RegisterNode.

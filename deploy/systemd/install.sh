@@ -4,6 +4,7 @@
 #   sudo deploy/systemd/install.sh                 publish both daemons, install them under /opt/orchestrator
 #   sudo deploy/systemd/install.sh --prefix /srv/o  elsewhere
 #   sudo deploy/systemd/install.sh --only scheduler (or agent)
+#   sudo deploy/systemd/install.sh --only agent --join-token ORCH-1-...   an agent for another VM's scheduler
 #   sudo deploy/systemd/install.sh --uninstall      remove binaries and units; keeps config and state
 #   deploy/systemd/install.sh --root /tmp/stage     lay everything out below a staging root, no users, no systemctl
 #
@@ -18,13 +19,15 @@ prefix=/opt/orchestrator
 root=""
 only="scheduler agent"
 uninstall=0
+join_token=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
     --root) root="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --join-token) join_token="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,6 +64,11 @@ for daemon in $only; do
   [ -f "$etc/$daemon.env" ] || install -m 0640 "$here/$daemon.env" "$etc/$daemon.env"
 done
 
+# The join token goes into the agent's settings once (the file is not world-readable).
+if [ -n "$join_token" ] && [ -f "$etc/agent.env" ] && ! grep -q '^Agent__JoinToken=' "$etc/agent.env"; then
+  printf 'Agent__JoinToken=%s\n' "$join_token" >>"$etc/agent.env"
+fi
+
 if ! staging; then
   if [[ " $only " == *" scheduler "* ]] && ! id orchestrator >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir /var/lib/orchestrator --shell /usr/sbin/nologin orchestrator
@@ -79,3 +87,19 @@ Edit the settings (the scheduler listens on 127.0.0.1:7400 until you set Schedul
   systemctl enable --now $(for d in $only; do printf 'orchestrator-%s ' "$d"; done)
   journalctl -u orchestrator-scheduler -u orchestrator-agent -f
 TEXT
+
+# The scheduler makes its CA, admin token and join token on its first start, in its state directory.
+state="$root/var/lib/orchestrator"
+if [[ " $only " == *" scheduler "* ]]; then
+  if [ -f "$state/join.token" ]; then
+    echo "Join token for agents (give it to each agent once: install.sh --only agent --join-token TOKEN on its VM):"
+    echo "  $(cat "$state/join.token")"
+  else
+    cat <<TEXT
+After the scheduler's first start:
+  join token for agents:  sudo cat /var/lib/orchestrator/join.token   (then on each agent VM: install.sh --only agent --join-token TOKEN)
+  admin API token:        sudo cat /var/lib/orchestrator/admin.token
+  CA for clients:         /var/lib/orchestrator/ca.crt
+TEXT
+  fi
+fi

@@ -31,9 +31,11 @@ internal sealed partial class AgentApi(
         string nodeKey;
         try
         {
-            // Who the agent is comes from its certificate, checked before it is heard at all.
-            var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
+            // The registration is read first, so that whatever the answer (Deregistered, or a refusal) the
+            // agent's write of it has gone through and it reads the answer. Who the agent is then comes
+            // from its certificate alone.
             var first = await ReadRegistration(requestStream, context.CancellationToken);
+            var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
             var registration = RegistrationValidator.Validate(first);
             if (identity is not null)
             {

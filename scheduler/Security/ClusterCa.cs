@@ -133,8 +133,8 @@ internal sealed class ClusterCa : IDisposable
     {
         var asked = CertificateRequest.LoadSigningRequest(csr, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.Default);
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddOrganizationName(cluster);
         subject.AddCommonName(node);
+        subject.AddOrganizationName(cluster);
         var request = new CertificateRequest(subject.Build(), asked.PublicKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));

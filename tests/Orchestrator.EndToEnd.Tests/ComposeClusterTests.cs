@@ -27,7 +27,8 @@ internal sealed class ComposeClusterTests
         Docker.RequireReady();
         var (code, output) = BuildSh("compose-up");
         Assert.That(code, Is.EqualTo(0), output);
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_port}");
+        // compose-up copied the scheduler's CA and admin token out of its volume.
+        _channel = SchedulerChannel.ForDaemon(_port, Path.Combine(Repository.Root, "data", "compose", _project));
         await Cluster.EventuallyAsync(async () => (await new NodeService.NodeServiceClient(_channel).ListNodesAsync(new ListNodesRequest())).Nodes.Count(n => n.AgentConnected) == 3,
             "three agents register", () => DockerCli.Run("logs", "--tail", "20", $"{_project}_agent-a_1").Output);
         await new TaskDefinitionService.TaskDefinitionServiceClient(_channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
@@ -52,9 +53,15 @@ internal sealed class ComposeClusterTests
     }
 
     [Test, Order(1)]
-    public async Task Three_nodes_register_with_their_zones()
+    public async Task Three_agents_join_over_mutual_tls_and_register_with_their_zones()
     {
         var nodes = (await new NodeService.NodeServiceClient(_channel).ListNodesAsync(new ListNodesRequest())).Nodes;
+        var schedulerLog = Compose("logs", "--no-color", "scheduler").Output;
+        foreach (var zone in new[] { "a", "b", "c" })
+        {
+            Assert.That(schedulerLog, Does.Contain($"Node default/{Prefix}-{zone} joined"), "each agent joined with the join token and got its certificate");
+        }
+
         Assert.That(nodes.Select(n => (n.Name, n.Attributes["zone"], n.AgentConnected, n.Registered.Memory)), Is.EqualTo(new[]
         {
             ($"{Prefix}-a", "a", true, 2048), ($"{Prefix}-b", "b", true, 2048), ($"{Prefix}-c", "c", true, 2048),

@@ -55,7 +55,21 @@ internal sealed class AgentSecurityTests
     public void A_first_start_over_TLS_needs_the_join_token()
     {
         Assert.That(() => AgentSecurity.FromSettings(new AgentOptions(), new NodeCredentialStore(_directory)),
-            Throws.TypeOf<FormatException>().With.Message.Contains("Agent:JoinToken is needed"));
+            Throws.TypeOf<FormatException>().With.Message.Contains("Agent:JoinToken (or Agent:JoinTokenFile, which must exist) is needed"));
+    }
+
+    [Test]
+    public void The_join_token_can_come_from_a_file_and_a_missing_file_is_no_token()
+    {
+        using var pki = new TestPki();
+        Directory.CreateDirectory(_directory);
+        var file = Path.Combine(_directory, "join.token");
+        var missing = () => AgentSecurity.FromSettings(new AgentOptions { JoinTokenFile = file }, new NodeCredentialStore(Path.Combine(_directory, "state")));
+        Assert.That(missing, Throws.TypeOf<FormatException>().With.Message.Contains("Agent:JoinTokenFile"));
+
+        File.WriteAllText(file, pki.JoinToken() + "\n");
+        var security = AgentSecurity.FromSettings(new AgentOptions { JoinTokenFile = file }, new NodeCredentialStore(Path.Combine(_directory, "state")));
+        Assert.That((security.MustJoin, security.JoinToken!.CaDigest), Is.EqualTo((true, pki.CaDigest)));
     }
 
     [Test]
