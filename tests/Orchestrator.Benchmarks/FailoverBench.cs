@@ -46,20 +46,19 @@ internal static class FailoverBench
     private static async Task<(TimeSpan Detect, TimeSpan Replace, TimeSpan Heal)> OnceAsync()
     {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var port = DaemonProcess.FreePort();
         var prefix = $"failover-{Guid.NewGuid():N}"[..17];
-        using var scheduler = DaemonProcess.StartScheduler(Path.Combine(directory, "bench.db"), port, "--Logging:LogLevel:Default=Warning");
+        using var scheduler = new BenchScheduler(directory, secure: true);
         var agents = new List<DaemonProcess>();
         try
         {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            await scheduler.RequireServingAsync(channel);
+            var channel = scheduler.Channel;
+            await scheduler.ServingAsync();
 
             for (var i = 1; i <= 2; i++)
             {
                 agents.Add(DaemonProcess.Start("orchestrator-agent.dll",
                 [
-                    $"--Agent:SchedulerAddress=http://127.0.0.1:{port}", $"--Agent:NodeName={prefix}-{i}", $"--Agent:HostIp=127.0.0.{i}",
+                    .. scheduler.AgentArguments($"{prefix}-{i}", Path.Combine(directory, $"agent-{i}")), $"--Agent:HostIp=127.0.0.{i}",
                     "--Agent:CpuOverride=4096", "--Agent:MemoryOverride=4096", "--Logging:LogLevel:Default=Warning",
                 ]));
             }

@@ -19,26 +19,26 @@ internal static class RestartBench
     public static async Task RunAsync(Report report, int agents, int tasksPerAgent)
     {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var port = DaemonProcess.FreePort();
-        var dbPath = Path.Combine(directory, "bench.db");
-        string[] settings = ["--Logging:LogLevel:Default=Warning"];
-        var daemon = DaemonProcess.StartScheduler(dbPath, port, settings);
+        var scheduler = new BenchScheduler(directory, secure: true);
         using var stop = new CancellationTokenSource();
         try
         {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-            });
-            await daemon.RequireServingAsync(channel);
-            var baseline = await EmptyStartAsync(directory);
+            var channel = scheduler.Channel;
+            await scheduler.ServingAsync();
+            var baseline = await EmptyStartAsync(Directory.CreateTempSubdirectory("orchestrator-bench-empty-").FullName);
 
             await new TaskDefinitionService.TaskDefinitionServiceClient(channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
             {
                 Family = "bench",
                 ContainerDefinitions = { new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 64, Memory = 128 } },
             });
-            var simulated = Enumerable.Range(0, agents).Select(i => new SimulatedGrpcAgent(channel, $"agent-{i:D4}")).ToList();
+            var simulated = new List<SimulatedGrpcAgent>();
+            for (var i = 0; i < agents; i++)
+            {
+                var name = $"agent-{i:D4}";
+                simulated.Add(new SimulatedGrpcAgent(await scheduler.AgentChannelAsync(name), name));
+            }
+
             var loops = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
             var nodes = new NodeService.NodeServiceClient(channel);
             var tasks = new TaskService.TaskServiceClient(channel);
@@ -60,10 +60,8 @@ internal static class RestartBench
             }
 
             var clock = Stopwatch.StartNew();
-            daemon.KillHard();
-            daemon.Dispose();
-            daemon = DaemonProcess.StartScheduler(dbPath, port, settings);
-            await daemon.RequireServingAsync(channel);
+            scheduler.KillAndStartAgain();
+            await scheduler.ServingAsync();
             var serving = clock.Elapsed;
             await WaitAsync(async () => await ConnectedAsync(nodes) == agents, "every agent registers again");
             var registered = clock.Elapsed;
@@ -77,19 +75,25 @@ internal static class RestartBench
         finally
         {
             await stop.CancelAsync();
-            daemon.Dispose();
+            scheduler.Dispose();
             Directory.Delete(directory, recursive: true);
         }
     }
 
+    /// <summary>A first start in an empty directory: it makes its CA, tokens and database, then serves.</summary>
     private static async Task<TimeSpan> EmptyStartAsync(string directory)
     {
-        var port = DaemonProcess.FreePort();
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var clock = Stopwatch.StartNew();
-        using var empty = DaemonProcess.StartScheduler(Path.Combine(directory, "empty.db"), port, "--Logging:LogLevel:Default=Warning");
-        await empty.RequireServingAsync(channel);
-        return clock.Elapsed;
+        try
+        {
+            using var empty = new BenchScheduler(directory, secure: true);
+            await empty.ServingAsync();
+            return clock.Elapsed;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private static async Task<int> ConnectedAsync(NodeService.NodeServiceClient nodes) =>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grpc.Net.Client;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
@@ -14,18 +13,35 @@ namespace Orchestrator.Benchmarks;
 /// </summary>
 internal static class RunTaskBench
 {
+    /// <summary>The same run twice: as users run it (TLS, tokens, agents on mutual TLS) and cleartext (the baseline).</summary>
     public static async Task RunAsync(Report report, int agents, int calls, int concurrency)
     {
+        var cleartext = await OnceAsync(secure: false, agents, calls, concurrency);
+        var secure = await OnceAsync(secure: true, agents, calls, concurrency);
+        foreach (var (run, how) in new[] { (secure, "TLS, tokens, agents on mutual TLS"), (cleartext, "cleartext (Scheduler:Insecure), tokens") })
+        {
+            report.Add("runtask", $"RunTask (count 1) over gRPC, {how}, {agents} agents, {concurrency} concurrent callers, {calls:N0} calls",
+                $"{run.RunTask.PerSecond:N0} tasks/s, p50 {run.RunTask.P50:F2} ms, p99 {run.RunTask.P99:F2} ms",
+                $"DescribeClusters round trip: {run.Baseline.PerSecond:N0} calls/s, p50 {run.Baseline.P50:F2} ms; {run.Running:N0} of {run.Expected:N0} tasks reported RUNNING");
+        }
+
+        report.Add("runtask", "TLS against cleartext, same run", $"{secure.RunTask.PerSecond / cleartext.RunTask.PerSecond:P0} of the cleartext tasks/s",
+            $"p50 {secure.RunTask.P50 / cleartext.RunTask.P50:F2}×, p99 {secure.RunTask.P99 / cleartext.RunTask.P99:F2}× the cleartext latency");
+        var joins = secure.JoinTimes.Order().ToList();
+        report.Add("security", $"an agent joining: key, CSR, Join over TLS, {joins.Count} agents one after another",
+            $"median {joins[joins.Count / 2]:F1} ms, p99 {joins[(int)(joins.Count * 0.99)]:F1} ms", "the certificate signed and the node's identity saved before the answer");
+    }
+
+    private sealed record Run(Latencies Baseline, Latencies RunTask, int Running, int Expected, IReadOnlyList<double> JoinTimes);
+
+    private static async Task<Run> OnceAsync(bool secure, int agents, int calls, int concurrency)
+    {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var port = DaemonProcess.FreePort();
-        using var daemon = DaemonProcess.StartScheduler(Path.Combine(directory, "bench.db"), port, "--Logging:LogLevel:Default=Warning");
+        var scheduler = new BenchScheduler(directory, secure);
         try
         {
-            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}", new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-            });
-            await daemon.RequireServingAsync(channel);
+            var channel = scheduler.Channel;
+            await scheduler.ServingAsync();
 
             var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(channel);
             await definitions.RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
@@ -35,7 +51,13 @@ internal static class RunTaskBench
             });
 
             using var stop = new CancellationTokenSource();
-            var simulated = Enumerable.Range(0, agents).Select(i => new SimulatedGrpcAgent(channel, $"agent-{i:D4}")).ToList();
+            var simulated = new List<SimulatedGrpcAgent>();
+            for (var i = 0; i < agents; i++)
+            {
+                var name = $"agent-{i:D4}";
+                simulated.Add(new SimulatedGrpcAgent(await scheduler.AgentChannelAsync(name), name));
+            }
+
             var agentTasks = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
             int Running() => simulated.Sum(a => a.Starts);
             var nodes = new NodeService.NodeServiceClient(channel);
@@ -58,15 +80,14 @@ internal static class RunTaskBench
                 await Task.Delay(50);
             }
 
-            report.Add("runtask", $"RunTask (count 1) over gRPC, {agents} agents connected, {concurrency} concurrent callers, {calls:N0} calls",
-                $"{runTask.PerSecond:N0} tasks/s, p50 {runTask.P50:F2} ms, p99 {runTask.P99:F2} ms",
-                $"DescribeClusters round trip: {baseline.PerSecond:N0} calls/s, p50 {baseline.P50:F2} ms, p99 {baseline.P99:F2} ms; {Running():N0} of {expected:N0} tasks reported RUNNING by their agents");
+            var run = new Run(baseline, runTask, Running(), expected, [.. scheduler.JoinTimes]);
             stop.Cancel();
             await Task.WhenAll(agentTasks);
+            return run;
         }
         finally
         {
-            daemon.Dispose();
+            scheduler.Dispose();
             Directory.Delete(directory, recursive: true);
         }
     }

@@ -37,6 +37,7 @@ internal sealed class Cluster : IAsyncDisposable
     public DaemonProcess? Agent => _nodes[0].Process;
     public DaemonProcess Scheduler => _scheduler;
     public string DataDirectory => _directory;
+    public int Port => _port;
 
     /// <summary>The join token the scheduler wrote into its data directory.</summary>
     public string JoinToken => File.ReadAllText(Path.Combine(_directory, "join.token")).Trim();

@@ -20,6 +20,8 @@ internal static class SchedulerChannel
         options ??= new GrpcChannelOptions();
         var transport = new SocketsHttpHandler
         {
+            // Many concurrent calls (benchmarks, watches) do not queue behind one connection's stream limit.
+            EnableMultipleHttp2Connections = true,
             SslOptions = new SslClientAuthenticationOptions
             {
                 RemoteCertificateValidationCallback = (_, certificate, _, _) => IssuedByCa(certificate, Path.Combine(dataDirectory, CaFile)),

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using Orchestrator.Contracts.V1;
+using Orchestrator.Tests.Shared;
+using Task = System.Threading.Tasks.Task;
+
+namespace Orchestrator.Benchmarks;
+
+/// <summary>
+/// The scheduler daemon for a benchmark, as users run it (TLS, the admin token, agents joining with
+/// the join token and connecting with their own certificates) or, as the baseline of the security
+/// cost, with Scheduler:Insecure (cleartext, agents named by their registration; tokens still needed).
+/// </summary>
+internal sealed class BenchScheduler : IDisposable
+{
+    private readonly string _directory;
+    private readonly string _dbPath;
+    private readonly string[] _settings;
+    private readonly List<GrpcChannel> _agentChannels = [];
+
+    public BenchScheduler(string directory, bool secure, params string[] settings)
+    {
+        _directory = directory;
+        _dbPath = Path.Combine(directory, "bench.db");
+        Secure = secure;
+        Port = DaemonProcess.FreePort();
+        _settings = [.. secure ? [] : new[] { "--Scheduler:Insecure=true" }, "--Logging:LogLevel:Default=Warning", .. settings];
+        Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
+        Channel = SchedulerChannel.ForDaemon(Port, directory, tls: secure, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+    }
+
+    public bool Secure { get; }
+    public int Port { get; }
+    public DaemonProcess Process { get; private set; }
+
+    /// <summary>The API, with the admin token.</summary>
+    public GrpcChannel Channel { get; }
+
+    public string Address => $"{(Secure ? "https" : "http")}://127.0.0.1:{Port}";
+    public string JoinTokenFile => Path.Combine(_directory, "join.token");
+
+    /// <summary>Time each simulated agent's join took (key, CSR, Join call), in milliseconds.</summary>
+    public List<double> JoinTimes { get; } = [];
+
+    public Task ServingAsync() => Process.RequireServingAsync(Channel);
+
+    /// <summary>Kills the scheduler with SIGKILL and starts it again on the same port and database.</summary>
+    public void KillAndStartAgain()
+    {
+        Process.KillHard();
+        Process.Dispose();
+        Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
+    }
+
+    /// <summary>
+    /// The channel a simulated agent of this name talks on: over TLS its own connection with the node
+    /// certificate it got by joining (as a real agent's); cleartext, the shared API channel.
+    /// </summary>
+    public async Task<GrpcChannel> AgentChannelAsync(string node)
+    {
+        if (!Secure)
+        {
+            return Channel;
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = new CertificateRequest($"CN={node}", key, HashAlgorithmName.SHA256).CreateSigningRequest();
+        var answer = await new AgentService.AgentServiceClient(Channel).JoinAsync(new JoinRequest
+        {
+            JoinToken = File.ReadAllText(JoinTokenFile).Trim(),
+            NodeName = node,
+            Csr = ByteString.CopyFrom(csr),
+        });
+        using var issued = X509Certificate2.CreateFromPem(answer.CertificatePem);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        var certificate = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        lock (JoinTimes)
+        {
+            JoinTimes.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        var caPath = Path.Combine(_directory, SchedulerChannel.CaFile);
+        var channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                SslOptions =
+                {
+                    ClientCertificates = [certificate],
+                    RemoteCertificateValidationCallback = (_, server, _, _) => SchedulerChannel.IssuedByCa(server, caPath),
+                },
+            },
+            DisposeHttpClient = true,
+        });
+        lock (_agentChannels)
+        {
+            _agentChannels.Add(channel);
+        }
+
+        return channel;
+    }
+
+    /// <summary>Arguments for a real agent process that joins this scheduler.</summary>
+    public string[] AgentArguments(string node, string stateDirectory) => Secure
+        ? [$"--Agent:SchedulerAddress={Address}", $"--Agent:JoinTokenFile={JoinTokenFile}", $"--Agent:StateDirectory={stateDirectory}", $"--Agent:NodeName={node}"]
+        : [$"--Agent:SchedulerAddress={Address}", $"--Agent:NodeName={node}"];
+
+    public void Dispose()
+    {
+        foreach (var channel in _agentChannels)
+        {
+            channel.Dispose();
+        }
+
+        Channel.Dispose();
+        Process.Dispose();
+    }
+}
