@@ -56,12 +56,12 @@ internal static class SchedulerChannel
     }
 }
 
-/// <summary>Adds "authorization: Bearer &lt;token&gt;" to every request, when there is a token.</summary>
+/// <summary>Adds "authorization: Bearer &lt;token&gt;" to every request that has none of its own, when there is a token.</summary>
 internal sealed class BearerTokenHandler(Func<string?> token) : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (token() is { Length: > 0 } value)
+        if (!request.Headers.Contains("authorization") && token() is { Length: > 0 } value)
         {
             request.Headers.TryAddWithoutValidation("authorization", $"Bearer {value}");
         }

@@ -18,6 +18,7 @@ internal sealed class ApiClients(GrpcChannel channel)
     public ServiceService.ServiceServiceClient Services { get; } = new(channel);
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
     public TagService.TagServiceClient Tags { get; } = new(channel);
+    public TokenService.TokenServiceClient Tokens { get; } = new(channel);
 }
 
 /// <summary>
@@ -140,6 +141,13 @@ internal static class BadInputCorpus
         yield return Case("UntagResource without keys", h => h.Tags.UntagResourceAsync(new UntagResourceRequest { ResourceArn = "cluster/default" }).ResponseAsync, StatusCode.InvalidArgument, "tagKeys: give at least one tag key");
         yield return Case("ListTagsForResource of an unknown revision", h => h.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:7" }).ResponseAsync, StatusCode.NotFound, "resourceArn: task definition \"web:7\" does not exist (latest revision is 1)");
 
+        // Tokens (the corpus's calls carry the admin token)
+        yield return Case("CreateToken with an unknown role", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Name = "ci", Role = "root" }).ResponseAsync, StatusCode.InvalidArgument, "role: must be \"admin\", \"operator\" or \"read-only\", not \"root\"");
+        yield return Case("CreateToken without a name", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Role = "admin" }).ResponseAsync, StatusCode.InvalidArgument, "name: token name is required");
+        yield return Case("RevokeToken of an unknown token", h => h.Tokens.RevokeTokenAsync(new RevokeTokenRequest { TokenId = "tok-0000000000000000" }).ResponseAsync, StatusCode.NotFound, "tokenId: token \"tok-0000000000000000\" does not exist");
+        yield return Case("RevokeToken without an id", h => h.Tokens.RevokeTokenAsync(new RevokeTokenRequest()).ResponseAsync, StatusCode.InvalidArgument, "tokenId: is required");
+        yield return Case("ListClusters with a bearer of nothing", h => h.Clusters.ListClustersAsync(new ListClustersRequest(), new Metadata { { "authorization", "Bearer " } }).ResponseAsync, StatusCode.Unauthenticated, "authorization: must be \"Bearer <token>\"");
+
         // Bytes that are not the message: a length that runs past the end, and a field number of 0.
         yield return Case("RunTask with truncated bytes", h => Raw(h, "orchestrator.v1.TaskService", "RunTask", [0x0A, 0x05, 0x77]), StatusCode.InvalidArgument,
             "the request is not a valid orchestrator.v1.RunTaskRequest message: While parsing a protocol message, the input ended unexpectedly in the middle of a field.  This could mean either that the input has been truncated or that an embedded message misreported its own length.");
@@ -155,6 +163,7 @@ internal static class BadInputCorpus
         yield return Case("Connect with a bad node name", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { NodeName = "n 2", Resources = new Resources { Cpu = 1, Memory = 1 } } }), StatusCode.InvalidArgument, "register.nodeName: \"n 2\" is not a valid node name: use 1 to 255 letters, digits, dots, hyphens and underscores");
         yield return Case("Connect to an unknown cluster", h => ConnectWith(h, new AgentMessage { Register = new RegisterNode { Cluster = "nope", NodeName = "n2", Resources = new Resources { Cpu = 1, Memory = 1 } } }), StatusCode.NotFound, "cluster: cluster \"nope\" does not exist");
         yield return Case("Connect and send nothing", h => ConnectWith(h), StatusCode.InvalidArgument, "register: the stream ended before a RegisterNode message");
+        yield return Case("Join a cleartext scheduler", h => h.Agents.JoinAsync(new JoinRequest { JoinToken = "ORCH-1-x", NodeName = "n2" }).ResponseAsync, StatusCode.FailedPrecondition, "this scheduler runs with Scheduler:Insecure: agents register by name over cleartext and do not join");
     }
 
     private static RegisterTaskDefinitionRequest Spoiled(Action<RegisterTaskDefinitionRequest> spoil)
@@ -209,6 +218,7 @@ internal static class BadInputCorpus
         var tasks = await api.Tasks.ListTasksAsync(new ListTasksRequest { IncludeAllStatuses = true });
         var services = await api.Services.ListServicesAsync(new ListServicesRequest());
         var tags = await api.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:1" });
-        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags);
+        var tokens = await api.Tokens.ListTokensAsync(new ListTokensRequest());
+        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags, tokens);
     }
 }

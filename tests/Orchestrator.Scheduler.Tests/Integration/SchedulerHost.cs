@@ -20,9 +20,14 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
 {
     private GrpcChannel? _channel;
 
-    public SchedulerHost(string dataPath, FakeTimeProvider? clock = null, ulong seed = 12345, bool certificates = false, string logLevel = "Warning")
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
+    /// <param name="settings">More scheduler settings, e.g. "Scheduler:NodeCertificateLifetime".</param>
+    public SchedulerHost(string dataPath, FakeTimeProvider? clock = null, ulong seed = 12345, bool certificates = false, string logLevel = "Warning",
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         LogLevel = logLevel;
+        _settings = settings ?? new Dictionary<string, string>();
         DataPath = dataPath;
         Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Seed = seed;
@@ -70,6 +75,11 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
         builder.UseSetting("Scheduler:DataPath", DataPath);
         builder.UseSetting("Scheduler:PlacementSeed", Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Scheduler:Insecure", Certificates ? "false" : "true");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.UseSetting("Logging:LogLevel:Default", LogLevel);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));

@@ -23,7 +23,9 @@ internal sealed class AgentIdentityTests
     public void Start()
     {
         _directory = Directory.CreateTempSubdirectory("orchestrator-identity-").FullName;
-        _host = new SchedulerHost(Path.Combine(_directory, "scheduler.db"), certificates: true, logLevel: "Information");
+        // Certificates of an hour, so that renewal and expiry need only an hour of fake time, not weeks of timer ticks.
+        _host = new SchedulerHost(Path.Combine(_directory, "scheduler.db"), certificates: true, logLevel: "Information",
+            settings: new Dictionary<string, string> { ["Scheduler:NodeCertificateLifetime"] = "01:00:00" });
         _ = _host.Server;
     }
 
@@ -68,7 +70,7 @@ internal sealed class AgentIdentityTests
             Assert.That(certificate.Subject, Is.EqualTo("CN=n1, O=default"));
             Assert.That(certificate.Issuer, Is.EqualTo(ca.Subject));
             Assert.That(answer.CaCertificatePem.Trim(), Is.EqualTo(ca.ExportCertificatePem().Trim()));
-            Assert.That(answer.ExpiresAt.ToDateTimeOffset(), Is.EqualTo(_host.Clock.GetUtcNow().AddDays(30)).Within(TimeSpan.FromSeconds(1)), "30 days by default");
+            Assert.That(answer.ExpiresAt.ToDateTimeOffset(), Is.EqualTo(_host.Clock.GetUtcNow().AddHours(1)).Within(TimeSpan.FromSeconds(1)), "as Scheduler:NodeCertificateLifetime says");
         });
     }
 
@@ -156,7 +158,7 @@ internal sealed class AgentIdentityTests
         var node = Node("n1");
         await node.JoinAsync(JoinToken);
         var first = node.Certificate!;
-        _host.Clock.Advance(TimeSpan.FromDays(21));
+        _host.Clock.Advance(TimeSpan.FromMinutes(41));
         var renewed = await node.RenewAsync();
         var second = node.Certificate!;
         await node.RenewAsync();
@@ -166,7 +168,7 @@ internal sealed class AgentIdentityTests
         var oldest = Refused(() => node.ConnectAsync(first));
         Assert.Multiple(() =>
         {
-            Assert.That(renewed.ExpiresAt.ToDateTimeOffset(), Is.EqualTo(_host.Clock.GetUtcNow().AddDays(30)).Within(TimeSpan.FromSeconds(1)));
+            Assert.That(renewed.ExpiresAt.ToDateTimeOffset(), Is.EqualTo(_host.Clock.GetUtcNow().AddHours(1)).Within(TimeSpan.FromSeconds(1)), "a full lifetime from the renewal");
             Assert.That(second.Subject, Is.EqualTo("CN=n1, O=default"));
             Assert.That((oldest.StatusCode, oldest.Status.Detail), Is.EqualTo((StatusCode.Unauthenticated, "certificate: this certificate of node \"n1\" was replaced when the node joined again")));
         });
@@ -177,7 +179,7 @@ internal sealed class AgentIdentityTests
     {
         var node = Node("n1");
         await node.JoinAsync(JoinToken);
-        _host.Clock.Advance(TimeSpan.FromDays(31));
+        _host.Clock.Advance(TimeSpan.FromMinutes(61));
         var connect = Refused(() => node.ConnectAsync());
         var renew = Refused(() => node.RenewAsync());
         Assert.Multiple(() =>
