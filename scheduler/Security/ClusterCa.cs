@@ -139,9 +139,9 @@ internal sealed class ClusterCa : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
-        var serial = NewSerial();
-        var certificate = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now.AddMinutes(-5), now + lifetime, serial);
-        return (certificate, Convert.ToHexString(serial));
+        var certificate = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), now.AddMinutes(-5), now + lifetime, NewSerial());
+        // As the certificate carries it (and Verify reads it back): the one form to compare.
+        return (certificate, certificate.SerialNumber);
     }
 
     /// <summary>
@@ -186,8 +186,10 @@ internal sealed class ClusterCa : IDisposable
 
     private static byte[] NewSerial()
     {
+        // A positive integer, as X.509 wants, whose first byte is not zero: DER drops leading zero bytes,
+        // and the serial must read back exactly as it was made.
         var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F; // a positive integer, as X.509 wants
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x40);
         return serial;
     }
 }

@@ -61,10 +61,20 @@ internal static class RunTaskBench
             var agentTasks = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
             int Running() => simulated.Sum(a => a.Starts);
             var nodes = new NodeService.NodeServiceClient(channel);
-            while ((await nodes.ListNodesAsync(new ListNodesRequest { MaxResults = 1000 })).Nodes.Count(n => n.AgentConnected) < agents)
+            var connected = 0;
+            var waitUntil = DateTime.UtcNow.AddMinutes(3);
+            while ((connected = (await nodes.ListNodesAsync(new ListNodesRequest { MaxResults = 1000 })).Nodes.Count(n => n.AgentConnected)) < agents)
             {
+                if (DateTime.UtcNow > waitUntil)
+                {
+                    throw new TimeoutException($"only {connected} of {agents} simulated agents connected within 3 minutes ({(secure ? "TLS" : "cleartext")}); scheduler said: "
+                        + string.Join("\n", scheduler.Process.StandardOutput.TakeLast(10)));
+                }
+
                 await Task.Delay(100);
             }
+
+            Console.Error.WriteLine($"runtask ({(secure ? "TLS" : "cleartext")}): {agents} agents connected");
 
             var clusters = new ClusterService.ClusterServiceClient(channel);
             var tasks = new TaskService.TaskServiceClient(channel);
