@@ -19,7 +19,14 @@ internal static class SchedulerServices
         services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SchedulerOptions>>().Value);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IStateStore>(sp => LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath));
+        services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
+        services.AddSingleton<IStateStore>(sp =>
+        {
+            // The directory's lock first, so a second scheduler stops before it opens (or creates) anything;
+            // created first, the container disposes it last, after the store is closed.
+            _ = sp.GetRequiredService<DataDirectoryLock>();
+            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath);
+        });
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
         services.AddSingleton<ClusterSecurity>();
