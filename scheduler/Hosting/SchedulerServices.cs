@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Api;
+using Orchestrator.Scheduler.Api.Framing;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
@@ -51,6 +52,9 @@ internal static class SchedulerServices
             options.Interceptors.Add<TokenAuthInterceptor>();
             options.Interceptors.Add<RequestErrorInterceptor>();
             options.MaxReceiveMessageSize = Limits.MaxRequestBytes;
+
+            // gzip that answers a body that is not gzip, or inflates past the limit, with a clear status.
+            options.CompressionProviders = [new CheckedGzipProvider(Limits.MaxRequestBytes)];
             options.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
@@ -64,6 +68,8 @@ internal static class SchedulerServices
 
     public static void Map(WebApplication app)
     {
+        // After routing (WebApplication adds it first), before the gRPC endpoints: checks the request frames.
+        app.UseMiddleware<FrameCheckMiddleware>(Limits.MaxRequestBytes);
         app.MapGrpcService<ClusterApi>();
         app.MapGrpcService<TaskDefinitionApi>();
         app.MapGrpcService<NodeApi>();
