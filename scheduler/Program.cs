@@ -54,7 +54,10 @@ SchedulerServices.Map(app);
 
 try
 {
-    // Open the state and the CA before taking traffic: a bad database or CA stops the daemon here, with one line.
+    // Lock the data directory, then open the state and the CA, before taking traffic: a directory another
+    // scheduler holds, a bad database or CA stops the daemon here, with one line. The lock comes first so
+    // that a second scheduler touches nothing of the first's.
+    _ = app.Services.GetRequiredService<DataDirectoryLock>();
     _ = app.Services.GetRequiredService<ClusterState>();
     if (!insecure)
     {

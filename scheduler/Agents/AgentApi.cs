@@ -42,7 +42,7 @@ internal sealed partial class AgentApi(
                 if (registration.Cluster != identity.Cluster || registration.NodeName != identity.Node)
                 {
                     throw new RpcException(new Status(StatusCode.PermissionDenied,
-                        $"register.nodeName: this agent's certificate is for node \"{identity.Node}\" of cluster \"{identity.Cluster}\", not \"{Names.Clip(registration.NodeName)}\" of \"{registration.Cluster}\""));
+                        $"register.nodeName: this agent's certificate is for node \"{identity.Node}\" of cluster \"{identity.Cluster}\", not \"{Echo.Clip(registration.NodeName)}\" of \"{registration.Cluster}\""));
                 }
 
                 // With certificates, only a new join (with the join token) brings a deregistered node back.

@@ -1,5 +1,6 @@
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Agents;
@@ -31,7 +32,7 @@ internal static class RegistrationValidator
         {
             if (key.Length is 0 or > 128 || value.Length > 256)
             {
-                throw RequestException.Invalid($"register.attributes[{Names.Clip(key)}]", "keys must be 1 to 128 characters and values at most 256");
+                throw RequestException.Invalid($"register.attributes[{Echo.Clip(key)}]", "keys must be 1 to 128 characters and values at most 256");
             }
         }
 

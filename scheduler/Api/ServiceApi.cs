@@ -4,6 +4,7 @@ using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.State;
 using Task = System.Threading.Tasks.Task;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
@@ -55,7 +56,7 @@ internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceSer
             "" => null,
             "REPLICA" => false,
             "DAEMON" => true,
-            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Names.Clip(request.SchedulingStrategy)}\""),
+            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Echo.Clip(request.SchedulingStrategy)}\""),
         };
         var (page, next) = Paging.Page(state.ListServices(Names.Cluster(request.Cluster), daemon), n => n, request.MaxResults, request.NextToken);
         var response = new ListServicesResponse { NextToken = next };

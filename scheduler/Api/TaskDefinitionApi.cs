@@ -4,6 +4,7 @@ using Task = System.Threading.Tasks.Task;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
@@ -85,7 +86,7 @@ internal sealed class TaskDefinitionApi(ClusterState state) : TaskDefinitionServ
         var colon = reference.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(reference.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out var revision) || revision < 1)
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(reference)}\" must name a revision, \"family:revision\"");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(reference)}\" must name a revision, \"family:revision\"");
         }
 
         return reference;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Api;
+using Orchestrator.Scheduler.Api.Framing;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
@@ -19,7 +20,14 @@ internal static class SchedulerServices
         services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SchedulerOptions>>().Value);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IStateStore>(sp => LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath));
+        services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
+        services.AddSingleton<IStateStore>(sp =>
+        {
+            // The directory's lock first, so a second scheduler stops before it opens (or creates) anything;
+            // created first, the container disposes it last, after the store is closed.
+            _ = sp.GetRequiredService<DataDirectoryLock>();
+            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath);
+        });
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
         services.AddSingleton<ClusterSecurity>();
@@ -44,6 +52,9 @@ internal static class SchedulerServices
             options.Interceptors.Add<TokenAuthInterceptor>();
             options.Interceptors.Add<RequestErrorInterceptor>();
             options.MaxReceiveMessageSize = Limits.MaxRequestBytes;
+
+            // gzip that answers a body that is not gzip, or inflates past the limit, with a clear status.
+            options.CompressionProviders = [new CheckedGzipProvider(Limits.MaxRequestBytes)];
             options.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
@@ -57,6 +68,8 @@ internal static class SchedulerServices
 
     public static void Map(WebApplication app)
     {
+        // After routing (WebApplication adds it first), before the gRPC endpoints: checks the request frames.
+        app.UseMiddleware<FrameCheckMiddleware>(Limits.MaxRequestBytes);
         app.MapGrpcService<ClusterApi>();
         app.MapGrpcService<TaskDefinitionApi>();
         app.MapGrpcService<NodeApi>();

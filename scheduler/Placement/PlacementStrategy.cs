@@ -1,3 +1,5 @@
+using Orchestrator.Scheduler.Domain;
+
 namespace Orchestrator.Scheduler.Placement;
 
 internal enum StrategyKind
@@ -40,7 +42,7 @@ internal static class PlacementStrategyParser
                     case "memory": return new PlacementStrategy(StrategyKind.BinpackMemory);
                     default:
                         errorPart = "field";
-                        error = $"binpack takes \"cpu\" or \"memory\", not \"{field}\"";
+                        error = $"binpack takes \"cpu\" or \"memory\", not \"{Echo.Clip(field)}\"";
                         return null;
                 }
 
@@ -58,7 +60,7 @@ internal static class PlacementStrategyParser
                 }
 
                 errorPart = "field";
-                error = $"spread takes \"instanceId\", \"node\" or \"attribute:NAME\", not \"{field}\"";
+                error = $"spread takes \"instanceId\", \"node\" or \"attribute:NAME\", not \"{Echo.Clip(field)}\"";
                 return null;
 
             case "random":
@@ -73,7 +75,7 @@ internal static class PlacementStrategyParser
 
             default:
                 errorPart = "type";
-                error = $"must be \"binpack\", \"spread\" or \"random\", not \"{type}\"";
+                error = $"must be \"binpack\", \"spread\" or \"random\", not \"{Echo.Clip(type)}\"";
                 return null;
         }
     }

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -43,7 +44,7 @@ internal sealed partial class AgentAuthenticator(ClusterSecurity security, Clust
 
         if (identity.Revoked)
         {
-            LogRefused(log, context.Method, context.Peer, $"node {cluster}/{node} was deregistered; its certificate is revoked");
+            LogRefused(log, Echo.Escape(context.Method), Echo.Escape(context.Peer), $"node {cluster}/{node} was deregistered; its certificate is revoked");
             throw new NodeDeregisteredException($"node \"{node}\" was deregistered and its certificate revoked; join again with a join token (Agent:Rejoin=true) to register it again");
         }
 
@@ -57,7 +58,7 @@ internal sealed partial class AgentAuthenticator(ClusterSecurity security, Clust
 
     private RpcException Refuse(ServerCallContext context, string problem)
     {
-        LogRefused(log, context.Method, context.Peer, problem);
+        LogRefused(log, Echo.Escape(context.Method), Echo.Escape(context.Peer), problem);
         return new RpcException(new Status(StatusCode.Unauthenticated, $"certificate: {problem}"));
     }
 

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Storage;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -15,8 +16,11 @@ internal sealed class ClusterSecurity : IDisposable
     private readonly Lazy<X509Certificate2> _server;
     private readonly Lazy<SslServerAuthenticationOptions> _authentication;
 
-    public ClusterSecurity(SchedulerOptions options, TimeProvider time)
+    /// <param name="directoryLock">Held: the CA and server files are made in the data directory, which
+    /// only its lock holder may touch.</param>
+    public ClusterSecurity(SchedulerOptions options, DataDirectoryLock directoryLock, TimeProvider time)
     {
+        _ = directoryLock;
         Options = options;
         Directory = options.DataDirectory;
         if (options.NodeCertificateLifetime < TimeSpan.FromMinutes(10))

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -32,7 +33,7 @@ internal sealed partial class NodeCertificates(ClusterSecurity security, JoinTok
         state.RequireJoinable(cluster, node);
         var (certificate, serial) = Sign(request.Csr, cluster, node);
         state.RecordJoin(cluster, node, serial);
-        LogJoined(log, cluster, node, context.Peer, certificate.NotAfter);
+        LogJoined(log, cluster, node, Echo.Escape(context.Peer), certificate.NotAfter);
         return Answer(certificate);
     }
 
@@ -77,7 +78,7 @@ internal sealed partial class NodeCertificates(ClusterSecurity security, JoinTok
 
     private RpcException Refuse(ServerCallContext context, StatusCode code, string detail)
     {
-        LogJoinRefused(log, context.Peer, detail);
+        LogJoinRefused(log, Echo.Escape(context.Peer), detail);
         return new RpcException(new Status(code, detail));
     }
 

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -78,7 +79,8 @@ internal sealed partial class TokenAuthInterceptor(ClusterState state, ILogger<T
 
     private RpcException Refuse(ServerCallContext context, StatusCode code, string detail)
     {
-        LogRefused(log, context.Method, context.Peer, detail);
+        // Method and peer come from the connection and the route; escaped all the same, as every echo is.
+        LogRefused(log, Echo.Escape(context.Method), Echo.Escape(context.Peer), detail);
         return new RpcException(new Status(code, detail));
     }
 

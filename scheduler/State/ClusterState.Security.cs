@@ -66,7 +66,7 @@ internal sealed partial class ClusterState
         {
             if (!_tokens.TryGetValue(id, out var token))
             {
-                throw RequestException.NotFound("tokenId", $"token \"{id}\" does not exist");
+                throw RequestException.NotFound("tokenId", $"token \"{Echo.Clip(id)}\" does not exist");
             }
 
             if (token.RevokedAt is null)

@@ -116,7 +116,7 @@ internal sealed partial class ClusterState
                 switch (entry.Record.State)
                 {
                     case TaskDefinitionState.Active:
-                        failures.Add(new ReceiptFailure(reference, "ACTIVE", $"task definition \"{reference}\" is ACTIVE; deregister it first"));
+                        failures.Add(new ReceiptFailure(reference, "ACTIVE", $"task definition \"{Echo.Clip(reference)}\" is ACTIVE; deregister it first"));
                         break;
                     case TaskDefinitionState.DeleteInProgress:
                         already.Add(entry);
@@ -185,27 +185,27 @@ internal sealed partial class ClusterState
         var revision = 0;
         if (colon >= 0 && (!int.TryParse(reference.AsSpan(colon + 1), System.Globalization.NumberStyles.None, null, out revision) || revision < 1))
         {
-            throw RequestException.Invalid(field, $"\"{reference}\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(reference)}\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
         }
 
         if (!_families.TryGetValue(familyName, out var family) || family.Revisions.Values.All(e => e.Record.Deleted))
         {
-            throw RequestException.NotFound(field, $"task definition family \"{familyName}\" does not exist");
+            throw RequestException.NotFound(field, $"task definition family \"{Echo.Clip(familyName)}\" does not exist");
         }
 
         if (colon < 0)
         {
             return family.LatestActive()
-                ?? throw RequestException.NotFound(field, $"task definition family \"{familyName}\" has no ACTIVE revision");
+                ?? throw RequestException.NotFound(field, $"task definition family \"{Echo.Clip(familyName)}\" has no ACTIVE revision");
         }
 
         if (!family.Revisions.TryGetValue(revision, out var entry))
         {
-            throw RequestException.NotFound(field, $"task definition \"{reference}\" does not exist (latest revision is {family.LatestRevision})");
+            throw RequestException.NotFound(field, $"task definition \"{Echo.Clip(reference)}\" does not exist (latest revision is {family.LatestRevision})");
         }
 
         return entry.Record.Deleted
-            ? throw RequestException.NotFound(field, $"task definition \"{reference}\" was deleted")
+            ? throw RequestException.NotFound(field, $"task definition \"{Echo.Clip(reference)}\" was deleted")
             : entry;
     }
 }

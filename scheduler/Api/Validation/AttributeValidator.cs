@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Orchestrator.Scheduler.State;
 using Contract = Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api.Validation;
 
@@ -36,7 +37,7 @@ internal static partial class AttributeValidator
             var value = withValues ? Value(attribute.Value, $"{field}.value") : "";
             if (changes.Any(c => c.Node == node && c.Name == name))
             {
-                throw RequestException.Invalid($"{field}.name", $"\"{name}\" of node \"{node}\" is given twice");
+                throw RequestException.Invalid($"{field}.name", $"\"{Echo.Clip(name)}\" of node \"{Echo.Clip(node)}\" is given twice");
             }
 
             changes.Add(new AttributeChange(field, node, name, value));
@@ -54,7 +55,7 @@ internal static partial class AttributeValidator
 
         if (name.Length > MaxLength || !NamePattern().IsMatch(name))
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(name)}\" is not a valid attribute name: use 1 to {MaxLength} letters, digits, hyphens, underscores, periods, slashes and backslashes");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(name)}\" is not a valid attribute name: use 1 to {MaxLength} letters, digits, hyphens, underscores, periods, slashes and backslashes");
         }
 
         return name;
@@ -70,7 +71,7 @@ internal static partial class AttributeValidator
 
         if (value.Length > MaxLength || !ValuePattern().IsMatch(value) || value[0] == ' ' || value[^1] == ' ')
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(value)}\" is not a valid attribute value: use up to {MaxLength} letters, digits, hyphens, underscores, periods, at signs, slashes, backslashes, colons and spaces, not starting or ending with a space");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(value)}\" is not a valid attribute value: use up to {MaxLength} letters, digits, hyphens, underscores, periods, at signs, slashes, backslashes, colons and spaces, not starting or ending with a space");
         }
 
         return value;
@@ -81,7 +82,7 @@ internal static partial class AttributeValidator
     {
         if (targetType is not ("" or "node" or "container-instance"))
         {
-            throw RequestException.Invalid(field, $"must be \"node\", not \"{Names.Clip(targetType)}\"");
+            throw RequestException.Invalid(field, $"must be \"node\", not \"{Echo.Clip(targetType)}\"");
         }
     }
 }

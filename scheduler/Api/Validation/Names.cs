@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Api.Validation;
@@ -20,7 +21,7 @@ internal static partial class Names
 
         if (value.Length > MaxLength || !NamePattern().IsMatch(value))
         {
-            throw RequestException.Invalid(field, $"\"{Clip(value)}\" is not a valid {what}: use 1 to {MaxLength} letters, digits, hyphens and underscores");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(value)}\" is not a valid {what}: use 1 to {MaxLength} letters, digits, hyphens and underscores");
         }
 
         return value;
@@ -40,7 +41,7 @@ internal static partial class Names
 
         if (value.Length > MaxLength || !NodePattern().IsMatch(value))
         {
-            throw RequestException.Invalid(field, $"\"{Clip(value)}\" is not a valid node name: use 1 to {MaxLength} letters, digits, dots, hyphens and underscores");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(value)}\" is not a valid node name: use 1 to {MaxLength} letters, digits, dots, hyphens and underscores");
         }
 
         return value;
@@ -59,7 +60,4 @@ internal static partial class Names
 
         return value;
     }
-
-    /// <summary>Quoted user input in error messages is cut short, so a huge value makes no huge error.</summary>
-    public static string Clip(string value) => value.Length <= 64 ? value : value[..61] + "...";
 }

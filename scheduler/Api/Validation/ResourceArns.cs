@@ -1,4 +1,5 @@
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api.Validation;
 
@@ -27,7 +28,7 @@ internal static class ResourceArns
             ["service", var cluster, var name] => new ResourceRef(ResourceKind.Service, Names.Require(cluster, field, "cluster name"), Names.Require(name, field, "service name")),
             ["task", var cluster, var id] => new ResourceRef(ResourceKind.Task, Names.Require(cluster, field, "cluster name"), TaskIds.Require(id, field)),
             ["node", var cluster, var name] => new ResourceRef(ResourceKind.Node, Names.Require(cluster, field, "cluster name"), Names.Node(name, field)),
-            _ => throw RequestException.Invalid(field, $"\"{Names.Clip(arn)}\" names no resource: use {Forms}"),
+            _ => throw RequestException.Invalid(field, $"\"{Echo.Clip(arn)}\" names no resource: use {Forms}"),
         };
     }
 
@@ -36,7 +37,7 @@ internal static class ResourceArns
         var colon = reference.LastIndexOf(':');
         if (colon <= 0)
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(reference)}\" must be \"task-definition/FAMILY:REVISION\"");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(reference)}\" must be \"task-definition/FAMILY:REVISION\"");
         }
 
         Names.Require(reference[..colon], field, "task definition family");

@@ -33,7 +33,7 @@ internal static class RunTaskValidator
         {
             "" or "NONE" => TagPropagation.None,
             "TASK_DEFINITION" => TagPropagation.TaskDefinition,
-            _ => throw RequestException.Invalid("propagateTags", $"must be \"TASK_DEFINITION\" or \"NONE\" for RunTask, not \"{Names.Clip(request.PropagateTags)}\""),
+            _ => throw RequestException.Invalid("propagateTags", $"must be \"TASK_DEFINITION\" or \"NONE\" for RunTask, not \"{Echo.Clip(request.PropagateTags)}\""),
         };
         return new RunTaskCommand(
             cluster,
@@ -92,7 +92,7 @@ internal static class RunTaskValidator
 
                     break;
                 default:
-                    throw RequestException.Invalid($"{at}.type", $"must be \"distinctInstance\" or \"memberOf\", not \"{Names.Clip(constraint.Type)}\"");
+                    throw RequestException.Invalid($"{at}.type", $"must be \"distinctInstance\" or \"memberOf\", not \"{Echo.Clip(constraint.Type)}\"");
             }
         }
 

@@ -18,7 +18,7 @@ internal static class ServiceValidator
         {
             "" or "REPLICA" => false,
             "DAEMON" => true,
-            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Names.Clip(request.SchedulingStrategy)}\""),
+            _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Echo.Clip(request.SchedulingStrategy)}\""),
         };
         if (daemon && request.DesiredCount != 0)
         {
@@ -107,7 +107,7 @@ internal static class ServiceValidator
         "NONE" => TagPropagation.None,
         "TASK_DEFINITION" => TagPropagation.TaskDefinition,
         "SERVICE" => TagPropagation.Service,
-        _ => throw RequestException.Invalid("propagateTags", $"must be \"SERVICE\", \"TASK_DEFINITION\" or \"NONE\", not \"{Names.Clip(value)}\""),
+        _ => throw RequestException.Invalid("propagateTags", $"must be \"SERVICE\", \"TASK_DEFINITION\" or \"NONE\", not \"{Echo.Clip(value)}\""),
     };
 
     private static void CheckDesiredCount(int count)

@@ -1,5 +1,6 @@
 using Orchestrator.Scheduler.State;
 using Contract = Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api.Validation;
 
@@ -31,12 +32,12 @@ internal static class TagValidator
 
             if (!value.All(Allowed))
             {
-                throw RequestException.Invalid($"{field}[{i}].value", $"\"{Names.Clip(value)}\" has a character tags cannot have: use letters, digits, spaces and + - = . _ : / @");
+                throw RequestException.Invalid($"{field}[{i}].value", $"\"{Echo.Clip(value)}\" has a character tags cannot have: use letters, digits, spaces and + - = . _ : / @");
             }
 
             if (!result.TryAdd(key, value))
             {
-                throw RequestException.Invalid($"{field}[{i}].key", $"\"{key}\" is given twice");
+                throw RequestException.Invalid($"{field}[{i}].key", $"\"{Echo.Clip(key)}\" is given twice");
             }
         }
 
@@ -57,7 +58,7 @@ internal static class TagValidator
 
         if (!key.All(Allowed))
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(key)}\" has a character tag keys cannot have: use letters, digits, spaces and + - = . _ : / @");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(key)}\" has a character tag keys cannot have: use letters, digits, spaces and + - = . _ : / @");
         }
 
         if (key.StartsWith(ReservedPrefix, StringComparison.OrdinalIgnoreCase))

@@ -38,7 +38,7 @@ internal static class TaskDefinitionValidator
             Names.Require(container.Name, $"{at}.name", "container name");
             if (!names.Add(container.Name))
             {
-                throw RequestException.Invalid($"{at}.name", $"\"{container.Name}\" is used by another container of this task definition");
+                throw RequestException.Invalid($"{at}.name", $"\"{Echo.Clip(container.Name)}\" is used by another container of this task definition");
             }
 
             CheckImage(container.Image, $"{at}.image");
@@ -166,12 +166,12 @@ internal static class TaskDefinitionValidator
 
         if (check.Command[0] is not ("CMD" or "CMD-SHELL" or "NONE"))
         {
-            throw RequestException.Invalid($"{at}.command", $"must start with \"CMD\", \"CMD-SHELL\" or \"NONE\", not \"{Names.Clip(check.Command[0])}\"");
+            throw RequestException.Invalid($"{at}.command", $"must start with \"CMD\", \"CMD-SHELL\" or \"NONE\", not \"{Echo.Clip(check.Command[0])}\"");
         }
 
         if (check.Command[0] != "NONE" && check.Command.Count < 2)
         {
-            throw RequestException.Invalid($"{at}.command", $"\"{check.Command[0]}\" needs a command after it");
+            throw RequestException.Invalid($"{at}.command", $"\"{Echo.Clip(check.Command[0])}\" needs a command after it");
         }
 
         CheckStrings(check.Command, $"{at}.command");
@@ -190,7 +190,7 @@ internal static class TaskDefinitionValidator
 
         if (image.Length > Limits.MaxImageLength || image.Any(char.IsWhiteSpace) || image.Any(char.IsControl))
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(image)}\" is not an image reference (no spaces, at most {Limits.MaxImageLength} characters)");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(image)}\" is not an image reference (no spaces, at most {Limits.MaxImageLength} characters)");
         }
     }
 
@@ -235,10 +235,10 @@ internal static class TaskDefinitionValidator
 
             if (key.StartsWith("orchestrator.", StringComparison.Ordinal))
             {
-                throw RequestException.Invalid($"{field}[{Names.Clip(key)}]", "keys starting with \"orchestrator.\" are reserved for the agent's own labels");
+                throw RequestException.Invalid($"{field}[{Echo.Clip(key)}]", "keys starting with \"orchestrator.\" are reserved for the agent's own labels");
             }
 
-            Names.Text(value, $"{field}[{Names.Clip(key)}]", Limits.MaxStringLength);
+            Names.Text(value, $"{field}[{Echo.Clip(key)}]", Limits.MaxStringLength);
         }
     }
 

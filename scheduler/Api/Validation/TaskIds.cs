@@ -1,4 +1,5 @@
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api.Validation;
 
@@ -14,7 +15,7 @@ internal static class TaskIds
 
         if (value.Length != 32 || !value.All(char.IsAsciiHexDigitLower))
         {
-            throw RequestException.Invalid(field, $"\"{Names.Clip(value)}\" is not a task id (32 lowercase hex digits)");
+            throw RequestException.Invalid(field, $"\"{Echo.Clip(value)}\" is not a task id (32 lowercase hex digits)");
         }
 
         return value;

@@ -1,3 +1,5 @@
+using Orchestrator.Scheduler.Domain;
+
 namespace Orchestrator.Scheduler.Placement.Constraints;
 
 /// <summary>Splits a constraint expression into tokens, keeping each token's position for errors.</summary>
@@ -40,7 +42,7 @@ internal static class ConstraintLexer
 
             if (!IsWordChar(c))
             {
-                throw new ConstraintSyntaxException($"unexpected character '{c}'", position);
+                throw new ConstraintSyntaxException($"unexpected character '{Echo.Clip(c.ToString())}'", position);
             }
 
             var start = i;

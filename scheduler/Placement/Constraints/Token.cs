@@ -1,3 +1,5 @@
+using Orchestrator.Scheduler.Domain;
+
 namespace Orchestrator.Scheduler.Placement.Constraints;
 
 internal enum TokenKind
@@ -24,5 +26,5 @@ internal readonly record struct Token(TokenKind Kind, string Text, int Position)
     public bool IsKeyword(string keyword) =>
         Kind == TokenKind.Word && string.Equals(Text, keyword, StringComparison.OrdinalIgnoreCase);
 
-    public string Describe() => Kind == TokenKind.End ? "end of expression" : $"'{Text}'";
+    public string Describe() => Kind == TokenKind.End ? "end of expression" : $"'{Echo.Clip(Text)}'";
 }
