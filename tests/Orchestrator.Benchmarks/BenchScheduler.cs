@@ -55,6 +55,13 @@ internal sealed class BenchScheduler : IDisposable
         Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
     }
 
+    /// <summary>Starts the scheduler again on the same port and database, after it exited.</summary>
+    public void StartAgain()
+    {
+        Process.Dispose();
+        Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
+    }
+
     /// <summary>
     /// The channel a simulated agent of this name talks on: over TLS its own connection with the node
     /// certificate it got by joining (as a real agent's); cleartext, the shared API channel.

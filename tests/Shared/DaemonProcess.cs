@@ -98,12 +98,15 @@ internal sealed class DaemonProcess : IDisposable
         }
     }
 
-    public int WaitForExit()
+    public int WaitForExit() => WaitForExit(TimeSpan.FromSeconds(60));
+
+    /// <summary>The exit code; a daemon still running after <paramref name="limit"/> is killed and this throws.</summary>
+    public int WaitForExit(TimeSpan limit)
     {
-        if (!_process.WaitForExit(TimeSpan.FromSeconds(60)))
+        if (!_process.WaitForExit(limit))
         {
             _process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the daemon did not exit within 60 s");
+            throw new TimeoutException($"the daemon did not exit within {limit.TotalSeconds:0} s");
         }
 
         _process.WaitForExit(); // flushes the redirected output
@@ -116,6 +119,9 @@ internal sealed class DaemonProcess : IDisposable
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
     }
+
+    /// <summary>SIGTERM: a graceful stop, as systemctl stop and docker stop ask for it.</summary>
+    public void Terminate() => Signal(SigTerm);
 
     /// <summary>SIGSTOP: the process freezes with its sockets open, as a hung host or a paused VM.</summary>
     public void Freeze() => Signal(SigStop);
@@ -132,6 +138,7 @@ internal sealed class DaemonProcess : IDisposable
     }
 
     // Linux signal numbers (x86-64 and arm64 alike).
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
