@@ -33,7 +33,7 @@ internal static class StopBench
         {
             using var scheduler = new BenchScheduler(directory, secure: true);
             await scheduler.ServingAsync();
-            var (elapsed, code) = Terminate(scheduler.Process);
+            var (elapsed, code) = await TerminateAsync(scheduler.Process);
             return code == 0 ? elapsed : throw new InvalidOperationException($"the idle scheduler exited with {code}");
         }
         finally
@@ -97,9 +97,11 @@ internal static class StopBench
                 agent.ResetCounts();
             }
 
-            var (stopped, code) = Terminate(scheduler.Process);
+            var (stopped, code) = await TerminateAsync(scheduler.Process);
             var ended = await Task.WhenAll(watches).WaitAsync(TimeSpan.FromSeconds(30));
             var told = ended.Count(s => s.StatusCode == StatusCode.Unavailable && s.Detail == Reconnect);
+            var others = string.Join("; ", ended.Where(s => !(s.StatusCode == StatusCode.Unavailable && s.Detail == Reconnect))
+                .GroupBy(s => $"{s.StatusCode} \"{s.Detail}\"").Select(g => $"{g.Count()} {g.Key}"));
 
             var clock = Stopwatch.StartNew();
             scheduler.StartAgain();
@@ -112,7 +114,7 @@ internal static class StopBench
 
             report.Add("stop", $"scheduler SIGTERM → exited, {agents} agents on mutual TLS, {watchers} WatchTasks streams, {total:N0} running tasks",
                 $"{stopped.TotalSeconds:F2} s, exit code {code}",
-                $"the same process with nothing connected: {baseline.TotalSeconds:F2} s; watches ended UNAVAILABLE \"{Reconnect}\": {told} of {watchers}");
+                $"the same process with nothing connected: {baseline.TotalSeconds:F2} s; watches ended UNAVAILABLE \"{Reconnect}\": {told} of {watchers}{(others.Length > 0 ? $" (others: {others})" : "")}");
             report.Add("stop", "then started again on the same database: serving / every agent back / in step",
                 $"{serving.TotalSeconds:F1} s / {back.TotalSeconds:F1} s / {inStep.TotalSeconds:F1} s",
                 $"tasks the agents were told to start or stop after the restart: {simulated.Sum(a => a.Starts)} and {simulated.Sum(a => a.Stops)}");
@@ -150,7 +152,7 @@ internal static class StopBench
             await client.RunTaskAsync(new RunTaskRequest { TaskDefinition = "sleeper", Count = tasks });
             await RestartBench.WaitAsync(async () => await RestartBench.InStepAsync(client) == tasks, "every task runs");
 
-            var (stopped, code) = Terminate(agent);
+            var (stopped, code) = await TerminateAsync(agent);
             var running = Running(node);
             report.Add("stop", $"agent SIGTERM → exited, stream open, {tasks} running tasks on Docker", $"{stopped.TotalSeconds:F2} s, exit code {code}",
                 $"containers still running afterwards: {running} of {tasks}");
@@ -169,11 +171,11 @@ internal static class StopBench
     }
 
     /// <summary>SIGTERM, then the time until the process is gone and its exit code.</summary>
-    private static (TimeSpan Elapsed, int Code) Terminate(DaemonProcess process)
+    private static async Task<(TimeSpan Elapsed, int Code)> TerminateAsync(DaemonProcess process)
     {
         var clock = Stopwatch.StartNew();
         process.Terminate();
-        var code = process.WaitForExit(TimeSpan.FromSeconds(120));
+        var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));
         return (clock.Elapsed, code);
     }
 

@@ -113,6 +113,23 @@ internal sealed class DaemonProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>As <see cref="WaitForExit(TimeSpan)"/>, without holding a thread while it waits (the caller's own streams go on).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"the daemon did not exit within {limit.TotalSeconds:0} s");
+        }
+
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as in a crash.</summary>
     public void KillHard()
     {
