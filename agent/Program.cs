@@ -12,6 +12,10 @@ using Orchestrator.Agent.Tasks;
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSystemd();
 
+// A stop only closes the scheduler stream and the Docker connections (containers are left running), so
+// it takes well under a second; this bounds a part that does not end, below the unit's TimeoutStopSec.
+builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
 AgentOptions options;
 NodeCredentialStore store;
 AgentSecurity security;

@@ -4,6 +4,7 @@ using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
@@ -19,6 +20,7 @@ internal sealed partial class AgentApi(
     ReportCommitter reports,
     AgentAuthenticator authenticator,
     NodeCertificates certificates,
+    SchedulerStopping stopping,
     TimeProvider time,
     ILogger<AgentApi> log) : AgentService.AgentServiceBase
 {
@@ -26,6 +28,7 @@ internal sealed partial class AgentApi(
 
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<SchedulerMessage> responseStream, ServerCallContext context)
     {
+        using var open = stopping.Open();
         using var session = new AgentSession();
         AgentWelcome welcome;
         string nodeKey;
@@ -34,7 +37,7 @@ internal sealed partial class AgentApi(
             // The registration is read first, so that whatever the answer (Deregistered, or a refusal) the
             // agent's write of it has gone through and it reads the answer. Who the agent is then comes
             // from its certificate alone.
-            var first = await ReadRegistration(requestStream, context.CancellationToken);
+            var first = await ReadRegistration(requestStream, stopping.Token, context.CancellationToken);
             var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
             var registration = RegistrationValidator.Validate(first);
             if (identity is not null)
@@ -63,7 +66,7 @@ internal sealed partial class AgentApi(
         {
             // Registered goes out before anything the session queued meanwhile: the pump starts after it.
             await responseStream.WriteAsync(ToMessage(welcome), context.CancellationToken);
-            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Closed);
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Closed, stopping.Token);
             var pump = PumpAsync(session, responseStream, context.CancellationToken);
             try
             {
@@ -77,6 +80,13 @@ internal sealed partial class AgentApi(
             {
                 // The agent went away without ending its stream (killed, network lost): not an error here.
                 LogStreamAborted(log, nodeKey, e.Message);
+            }
+            catch (OperationCanceledException) when (stopping.IsStopping)
+            {
+                // The agent reads this as a lost connection: it keeps its tasks running and reconnects
+                // with its backoff, to this scheduler once it is back or to whatever serves the address.
+                LogStopping(log, nodeKey);
+                throw SchedulerStopping.Unavailable();
             }
             finally
             {
@@ -169,16 +179,21 @@ internal sealed partial class AgentApi(
         }
     }
 
-    private async Task<RegisterNode> ReadRegistration(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken cancellation)
+    private async Task<RegisterNode> ReadRegistration(IAsyncStreamReader<AgentMessage> requestStream, CancellationToken stoppingToken, CancellationToken cancellation)
     {
         using var timeout = new CancellationTokenSource(RegisterTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token, stoppingToken);
         try
         {
             if (!await requestStream.MoveNext(linked.Token))
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "register: the stream ended before a RegisterNode message"));
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        {
+            // Registering now would hand the node to a scheduler that is going: come back to the next one.
+            throw SchedulerStopping.Unavailable();
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -202,6 +217,9 @@ internal sealed partial class AgentApi(
         registered.StopTasks.AddRange(welcome.Stop);
         return new SchedulerMessage { Registered = registered };
     }
+
+    [LoggerMessage(12, LogLevel.Debug, "Agent stream of {Node} ended: the scheduler is stopping")]
+    private static partial void LogStopping(ILogger logger, string node);
 
     [LoggerMessage(11, LogLevel.Information, "Agent stream of {Node} broke off: {Problem}")]
     private static partial void LogStreamAborted(ILogger logger, string node, string problem);

@@ -15,11 +15,22 @@ namespace Orchestrator.Scheduler.Hosting;
 /// <summary>Wires the scheduler's parts together; Program and the tests share it.</summary>
 internal static class SchedulerServices
 {
+    /// <summary>How long a graceful stop waits for open requests before it aborts their connections.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SchedulerOptions>>().Value);
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SchedulerStopping>();
+        services.AddHostedService(sp => sp.GetRequiredService<SchedulerStopping>());
+
+        // The streams end as soon as the stop begins (SchedulerStopping), so what Kestrel still waits for
+        // is unary calls finishing and last writes to peers; this bounds a peer that reads nothing (frozen,
+        // its window full). Kept well under the unit's TimeoutStopSec, so that systemd never has to
+        // SIGKILL a scheduler that is still closing its store.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
         services.AddSingleton<IStateStore>(sp =>
         {

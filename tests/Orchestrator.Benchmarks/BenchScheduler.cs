@@ -55,6 +55,13 @@ internal sealed class BenchScheduler : IDisposable
         Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
     }
 
+    /// <summary>Starts the scheduler again on the same port and database, after it exited.</summary>
+    public void StartAgain()
+    {
+        Process.Dispose();
+        Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
+    }
+
     /// <summary>
     /// The channel a simulated agent of this name talks on: its own connection, as a real agent's, over
     /// TLS with the node certificate it got by joining, or cleartext. (Sharing one connection among

@@ -1,7 +1,7 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [failover] [swarm] — all but swarm when none is named.
-var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "failover"] : args;
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [failover] [stop] [swarm] — all but swarm when none is named.
+var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 if (chosen.Contains("placement"))
@@ -42,6 +42,11 @@ if (chosen.Contains("agent"))
 if (chosen.Contains("failover"))
 {
     await FailoverBench.RunAsync(report, runs: 3);
+}
+
+if (chosen.Contains("stop"))
+{
+    await StopBench.RunAsync(report, agents: 500, watchers: 100, tasksPerAgent: 2);
 }
 
 report.Print();

@@ -96,11 +96,11 @@ internal static class RestartBench
         }
     }
 
-    private static async Task<int> ConnectedAsync(NodeService.NodeServiceClient nodes) =>
+    internal static async Task<int> ConnectedAsync(NodeService.NodeServiceClient nodes) =>
         (await nodes.ListNodesAsync(new ListNodesRequest { MaxResults = 1000 })).Nodes.Count(n => n.AgentConnected);
 
     /// <summary>Tasks that are RUNNING with their status known, read page by page.</summary>
-    private static async Task<int> InStepAsync(TaskService.TaskServiceClient tasks)
+    internal static async Task<int> InStepAsync(TaskService.TaskServiceClient tasks)
     {
         var count = 0;
         var token = "";
@@ -118,6 +118,6 @@ internal static class RestartBench
         return count;
     }
 
-    private static Task WaitAsync(Func<Task<bool>> condition, string what) =>
+    internal static Task WaitAsync(Func<Task<bool>> condition, string what) =>
         Polling.UntilAsync(condition, what, TimeSpan.FromMinutes(3), intervalMilliseconds: 50);
 }

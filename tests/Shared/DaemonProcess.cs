@@ -98,15 +98,35 @@ internal sealed class DaemonProcess : IDisposable
         }
     }
 
-    public int WaitForExit()
+    public int WaitForExit() => WaitForExit(TimeSpan.FromSeconds(60));
+
+    /// <summary>The exit code; a daemon still running after <paramref name="limit"/> is killed and this throws.</summary>
+    public int WaitForExit(TimeSpan limit)
     {
-        if (!_process.WaitForExit(TimeSpan.FromSeconds(60)))
+        if (!_process.WaitForExit(limit))
         {
             _process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the daemon did not exit within 60 s");
+            throw new TimeoutException($"the daemon did not exit within {limit.TotalSeconds:0} s");
         }
 
         _process.WaitForExit(); // flushes the redirected output
+        return _process.ExitCode;
+    }
+
+    /// <summary>As <see cref="WaitForExit(TimeSpan)"/>, without holding a thread while it waits (the caller's own streams go on).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"the daemon did not exit within {limit.TotalSeconds:0} s");
+        }
+
         return _process.ExitCode;
     }
 
@@ -116,6 +136,9 @@ internal sealed class DaemonProcess : IDisposable
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
     }
+
+    /// <summary>SIGTERM: a graceful stop, as systemctl stop and docker stop ask for it.</summary>
+    public void Terminate() => Signal(SigTerm);
 
     /// <summary>SIGSTOP: the process freezes with its sockets open, as a hung host or a paused VM.</summary>
     public void Freeze() => Signal(SigStop);
@@ -132,6 +155,7 @@ internal sealed class DaemonProcess : IDisposable
     }
 
     // Linux signal numbers (x86-64 and arm64 alike).
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
