@@ -117,6 +117,19 @@ internal sealed class BenchScheduler : IDisposable
         return channel;
     }
 
+    /// <summary>Simulated agents agent-0000, agent-0001, ..., each joined (over TLS) on a connection of its own.</summary>
+    public async Task<List<SimulatedGrpcAgent>> SimulatedAgentsAsync(int count)
+    {
+        var agents = new List<SimulatedGrpcAgent>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var name = $"agent-{i:D4}";
+            agents.Add(new SimulatedGrpcAgent(await AgentChannelAsync(name), name));
+        }
+
+        return agents;
+    }
+
     /// <summary>Arguments for a real agent process that joins this scheduler.</summary>
     public string[] AgentArguments(string node, string stateDirectory) => Secure
         ? [$"--Agent:SchedulerAddress={Address}", $"--Agent:JoinTokenFile={JoinTokenFile}", $"--Agent:StateDirectory={stateDirectory}", $"--Agent:NodeName={node}"]

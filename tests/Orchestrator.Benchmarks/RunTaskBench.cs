@@ -55,12 +55,7 @@ internal static class RunTaskBench
             });
 
             using var stop = new CancellationTokenSource();
-            var simulated = new List<SimulatedGrpcAgent>();
-            for (var i = 0; i < agents; i++)
-            {
-                var name = $"agent-{i:D4}";
-                simulated.Add(new SimulatedGrpcAgent(await scheduler.AgentChannelAsync(name), name));
-            }
+            var simulated = await scheduler.SimulatedAgentsAsync(agents);
 
             var agentTasks = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
             int Running() => simulated.Sum(a => a.Starts);

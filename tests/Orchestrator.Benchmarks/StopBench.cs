@@ -56,12 +56,7 @@ internal static class StopBench
                 Family = "bench",
                 ContainerDefinitions = { new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 64, Memory = 128 } },
             });
-            var simulated = new List<SimulatedGrpcAgent>();
-            for (var i = 0; i < agents; i++)
-            {
-                var name = $"agent-{i:D4}";
-                simulated.Add(new SimulatedGrpcAgent(await scheduler.AgentChannelAsync(name), name));
-            }
+            var simulated = await scheduler.SimulatedAgentsAsync(agents);
 
             var loops = simulated.Select(a => a.RunAsync(stop.Token)).ToList();
             var nodes = new NodeService.NodeServiceClient(channel);
