@@ -56,9 +56,11 @@ builder.Services.AddSingleton<ReportQueue>();
 builder.Services.AddSingleton<IReportSink>(sp => sp.GetRequiredService<ReportQueue>());
 builder.Services.AddSingleton<TaskSupervisor>();
 builder.Services.AddSingleton<AgentStartup>();
+builder.Services.AddSingleton(sp => new SchedulerLease(sp.GetRequiredService<TimeProvider>(), options.StateDirectory, SchedulerLease.ReadBootId()));
 builder.Services.AddHostedService<RuntimeEventPump>();
 builder.Services.AddHostedService<SchedulerConnection>();
 builder.Services.AddHostedService<ContainerJanitor>();
+builder.Services.AddHostedService<DisconnectFence>();
 if (security.Enabled)
 {
     builder.Services.AddHostedService<CertificateRenewer>();

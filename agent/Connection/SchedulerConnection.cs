@@ -25,6 +25,7 @@ internal sealed partial class SchedulerConnection(
     IContainerRuntime runtime,
     TaskSupervisor supervisor,
     ReportQueue reports,
+    SchedulerLease lease,
     AgentStartup startup,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -107,6 +108,8 @@ internal sealed partial class SchedulerConnection(
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         using var call = client.Connect(cancellationToken: session.Token);
+        lease.BeginSession();
+        var registerSentAt = time.GetTimestamp();
         await call.RequestStream.WriteAsync(new AgentMessage { Register = Registration(info) }, session.Token);
         if (!await call.ResponseStream.MoveNext(session.Token))
         {
@@ -122,6 +125,7 @@ internal sealed partial class SchedulerConnection(
         }
 
         var registered = call.ResponseStream.Current.Registered;
+        lease.Renew(registerSentAt);
         _rejoin = false;
         backoff.Reset();
         var interval = TimeSpan.FromSeconds(Math.Max(1, registered.HeartbeatIntervalSeconds > 0 ? registered.HeartbeatIntervalSeconds : options.HeartbeatInterval.TotalSeconds));
@@ -147,6 +151,9 @@ internal sealed partial class SchedulerConnection(
                     case SchedulerMessage.BodyOneofCase.StopTask:
                         var stop = message.StopTask;
                         Background(supervisor.StopAsync(stop.TaskId, stop.StopCode, stop.Reason, stoppingToken), $"stopping task {stop.TaskId}");
+                        break;
+                    case SchedulerMessage.BodyOneofCase.HeartbeatAck:
+                        lease.Acknowledged(message.HeartbeatAck.Sequence);
                         break;
                     case SchedulerMessage.BodyOneofCase.ReportAck:
                         reports.Acknowledge(message.ReportAck.Sequence);
@@ -245,7 +252,8 @@ internal sealed partial class SchedulerConnection(
         while (!session.IsCancellationRequested)
         {
             await Task.Delay(interval, time, session.Token);
-            outbox.TryWrite(new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++sequence } });
+            lease.Sending(++sequence);
+            outbox.TryWrite(new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence } });
             if (time.GetElapsedTime(lastHeard()) > interval * 3)
             {
                 LogSilent(log, (interval * 3).TotalSeconds);

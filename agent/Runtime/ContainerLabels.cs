@@ -14,4 +14,7 @@ internal static class ContainerLabels
     public const string Essential = "orchestrator.essential";
     public const string StopTimeout = "orchestrator.stop-timeout";
     public const string Group = "orchestrator.group";
+
+    /// <summary>The task definition's disconnect.stopAfterSeconds, so an adopted task keeps its fence.</summary>
+    public const string DisconnectStopAfter = "orchestrator.disconnect-stop-after";
 }

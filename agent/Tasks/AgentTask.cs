@@ -9,7 +9,7 @@ namespace Orchestrator.Agent.Tasks;
 /// One task as this agent runs it. Mutated only while holding <see cref="Gate"/>, so a start, a stop
 /// and Docker's events for the same task never interleave.
 /// </summary>
-internal sealed class AgentTask(string id, string cluster, string taskDefinitionArn)
+internal sealed class AgentTask(string id, string cluster, string taskDefinitionArn, TimeSpan? stopAfter = null)
 {
     public string Id { get; } = id;
     public string Cluster { get; } = cluster;
@@ -17,6 +17,12 @@ internal sealed class AgentTask(string id, string cluster, string taskDefinition
     public SemaphoreSlim Gate { get; } = new(1, 1);
     public TaskStatus LastStatus { get; set; } = TaskStatus.Provisioning;
     public List<AgentContainer> Containers { get; } = [];
+
+    /// <summary>The task definition's disconnect.stopAfterSeconds: stop it after this long without the scheduler. Null: never.</summary>
+    public TimeSpan? StopAfter { get; } = stopAfter;
+
+    /// <summary>Its fence has been set off (a stop without the scheduler is under way). Only the fence check sets it.</summary>
+    public bool Fenced { get; set; }
 
     /// <summary>The scheduler asked for a stop: its code and reason win over what the agent sees.</summary>
     public bool StopRequested { get; set; }

@@ -27,6 +27,10 @@ internal static class ContainerSpecBuilder
             [ContainerLabels.StopTimeout] = StopTimeout(definition).ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ContainerLabels.Group] = command.Group,
         };
+        if (StopAfter(task) is { } stopAfter)
+        {
+            labels[ContainerLabels.DisconnectStopAfter] = ((int)stopAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         return new ContainerSpec(
             $"orch-{task.Family}-{task.Revision}-{definition.Name}-{command.TaskId[..12]}",
@@ -43,6 +47,16 @@ internal static class ContainerSpecBuilder
             StopTimeout(definition),
             labels);
     }
+
+    /// <summary>The task definition's disconnect.stopAfterSeconds; null when it has none.</summary>
+    public static TimeSpan? StopAfter(TaskDefinition task) =>
+        task.Disconnect is { StopAfterSeconds: > 0 } disconnect ? TimeSpan.FromSeconds(disconnect.StopAfterSeconds) : null;
+
+    /// <summary>The same, read back from a container's label after a restart.</summary>
+    public static TimeSpan? StopAfter(IReadOnlyDictionary<string, string> labels) =>
+        int.TryParse(labels.GetValueOrDefault(ContainerLabels.DisconnectStopAfter), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
 
     public static bool IsEssential(ContainerDefinition definition) => !definition.HasEssential || definition.Essential;
 

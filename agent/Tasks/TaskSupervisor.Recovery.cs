@@ -19,7 +19,11 @@ internal sealed partial class TaskSupervisor
         foreach (var group in containers.Where(c => c.Labels.ContainsKey(ContainerLabels.TaskId)).GroupBy(c => c.Labels[ContainerLabels.TaskId]))
         {
             var first = group.First();
-            var task = new AgentTask(group.Key, first.Labels.GetValueOrDefault(ContainerLabels.Cluster, identity.Cluster), first.Labels.GetValueOrDefault(ContainerLabels.TaskDefinition, ""));
+            var task = new AgentTask(
+                group.Key,
+                first.Labels.GetValueOrDefault(ContainerLabels.Cluster, identity.Cluster),
+                first.Labels.GetValueOrDefault(ContainerLabels.TaskDefinition, ""),
+                ContainerSpecBuilder.StopAfter(first.Labels));
             foreach (var info in group.OrderBy(c => c.Labels.GetValueOrDefault(ContainerLabels.Container, ""), StringComparer.Ordinal))
             {
                 var container = new AgentContainer(

@@ -38,7 +38,7 @@ internal sealed partial class TaskSupervisor(
     /// <summary>Starts a task. A task this agent already has is left as it is (commands may repeat).</summary>
     public async Task StartAsync(StartTaskCommand command, CancellationToken cancellation)
     {
-        var task = new AgentTask(command.TaskId, command.Cluster, command.TaskDefinition.TaskDefinitionArn);
+        var task = new AgentTask(command.TaskId, command.Cluster, command.TaskDefinition.TaskDefinitionArn, ContainerSpecBuilder.StopAfter(command.TaskDefinition));
         foreach (var definition in command.TaskDefinition.ContainerDefinitions)
         {
             task.Containers.Add(new AgentContainer(definition.Name, ContainerSpecBuilder.IsEssential(definition), ContainerSpecBuilder.StopTimeout(definition)));

@@ -145,8 +145,13 @@ internal sealed partial class AgentApi(
             switch (message.BodyCase)
             {
                 case AgentMessage.BodyOneofCase.Heartbeat:
-                    state.Heartbeat(nodeKey, session);
-                    session.TrySend(new SchedulerMessage { HeartbeatAck = new HeartbeatAck { Sequence = message.Heartbeat.Sequence } });
+                    // Acknowledged only when it counted: the agent's fence runs from the heartbeats it
+                    // sees acknowledged, so an ack must never promise more than LastHeartbeatAt says.
+                    if (state.Heartbeat(nodeKey, session))
+                    {
+                        session.TrySend(new SchedulerMessage { HeartbeatAck = new HeartbeatAck { Sequence = message.Heartbeat.Sequence } });
+                    }
+
                     break;
                 case AgentMessage.BodyOneofCase.TaskState:
                     // Applied, saved and acknowledged with whatever else arrived meanwhile.

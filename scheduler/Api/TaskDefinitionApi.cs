@@ -8,11 +8,11 @@ using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class TaskDefinitionApi(ClusterState state) : TaskDefinitionService.TaskDefinitionServiceBase
+internal sealed class TaskDefinitionApi(ClusterState state, SchedulerOptions options) : TaskDefinitionService.TaskDefinitionServiceBase
 {
     public override Task<RegisterTaskDefinitionResponse> RegisterTaskDefinition(RegisterTaskDefinitionRequest request, ServerCallContext context)
     {
-        var (spec, demand) = TaskDefinitionValidator.Validate(request);
+        var (spec, demand) = TaskDefinitionValidator.Validate(request, options.HeartbeatInterval);
         var entry = state.RegisterTaskDefinition(spec, demand, TagValidator.Validate(request.Tags));
         var response = new RegisterTaskDefinitionResponse { TaskDefinition = TaskDefinitionMapper.ToContract(entry) };
         response.Tags.AddRange(TagMapper.ToContract(entry.Record.Tags));

@@ -85,7 +85,7 @@ internal sealed partial class ClusterState
             entry.Attach(session, credential);
             entry.LastHeartbeatAt = Now;
             entry.DisconnectedAt = null;
-            entry.LostHandled = false;
+            entry.NextLostCheckAt = null;
             _snapshots.NodeChanged(registration.Cluster, registration.NodeName);
             Log.NodeRegistered(_log, registration.Cluster, registration.NodeName, registration.Cpu, registration.Memory, registration.AgentVersion);
 
@@ -109,14 +109,18 @@ internal sealed partial class ClusterState
         }
     }
 
-    public void Heartbeat(string nodeKey, IAgentSession session)
+    /// <returns>Whether it counted: false for a stream that is no longer the node's.</returns>
+    public bool Heartbeat(string nodeKey, IAgentSession session)
     {
         lock (_gate)
         {
             if (_nodes.TryGetValue(nodeKey, out var entry) && entry.Session?.Id == session.Id)
             {
                 entry.LastHeartbeatAt = Now;
+                return true;
             }
+
+            return false;
         }
     }
 
@@ -137,6 +141,7 @@ internal sealed partial class ClusterState
                 entry.Session!.Close();
                 entry.Attach(null);
                 entry.DisconnectedAt = Now;
+                entry.NextLostCheckAt = null;
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
             }
 
@@ -145,8 +150,11 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// Records STOPPED (NodeLost) every task of a node that has been without its agent for longer than
-    /// the grace, so that services replace them. When the agent comes back it is told to stop them.
+    /// Records STOPPED (NodeLost) the tasks of a node without its agent once each one's grace is over,
+    /// so that services replace them; when the agent comes back it is told to stop them. The grace is
+    /// Scheduler:NodeLostGrace from the disconnection, or, for a task whose definition has
+    /// disconnect.stopAfterSeconds, that time plus its stop timeout and a margin from the node's last
+    /// heartbeat: by then its agent has stopped it itself, so the replacement never runs next to it.
     /// </summary>
     public int StopTasksOfLostNodes()
     {
@@ -154,18 +162,32 @@ internal sealed partial class ClusterState
         {
             var now = Now;
             var batch = new WriteBatch();
-            // Each lost node is looked at once (a disconnected node gets no new tasks), not every second.
-            var handled = _nodes.Values.Where(e => !e.Connected && !e.LostHandled && e.DisconnectedAt + _options.NodeLostGrace <= now).ToList();
-            foreach (var entry in handled)
+            var looked = new List<(NodeEntry Entry, DateTimeOffset Next)>();
+            // A disconnected node gets no new tasks, so each is looked at again only when its next task is due.
+            foreach (var entry in _nodes.Values.Where(e => !e.Connected && e.DisconnectedAt is not null && !(e.NextLostCheckAt > now)))
             {
-                var lost = TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped).ToList();
-                if (lost.Count == 0)
+                var next = DateTimeOffset.MaxValue;
+                var due = new List<(TaskRecord Task, string Reason)>();
+                foreach (var task in TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped))
                 {
-                    continue;
+                    var (lostAt, reason) = LostAt(entry, task);
+                    if (lostAt <= now)
+                    {
+                        due.Add((task, reason));
+                    }
+                    else if (lostAt < next)
+                    {
+                        next = lostAt;
+                    }
                 }
 
-                Log.NodeLost(_log, entry.Record.Cluster, entry.Record.Name, _options.NodeLostGrace, lost.Count);
-                batch.Tasks.AddRange(lost.Select(t => Stopped(t, now, TaskStopCode.NodeLost, $"node {entry.Record.Name} lost: no agent for {_options.NodeLostGrace.TotalSeconds:0} s")));
+                foreach (var group in due.GroupBy(d => d.Reason, StringComparer.Ordinal))
+                {
+                    Log.NodeLost(_log, entry.Record.Cluster, entry.Record.Name, group.Count(), group.Key);
+                }
+
+                batch.Tasks.AddRange(due.Select(d => Stopped(d.Task, now, TaskStopCode.NodeLost, d.Reason)));
+                looked.Add((entry, next));
             }
 
             if (!batch.IsEmpty)
@@ -174,9 +196,24 @@ internal sealed partial class ClusterState
             }
 
             // Only once the write went through: a refused one is tried again on the next tick.
-            handled.ForEach(e => e.LostHandled = true);
+            looked.ForEach(l => l.Entry.NextLostCheckAt = l.Next);
             return batch.Tasks.Count;
         }
+    }
+
+    /// <summary>When a task of a node without its agent counts as lost, and the reason it is then given.</summary>
+    private (DateTimeOffset At, string Reason) LostAt(NodeEntry entry, TaskRecord task)
+    {
+        var disconnectedAt = entry.DisconnectedAt!.Value;
+        if (_families.GetValueOrDefault(task.Family)?.Revisions.GetValueOrDefault(task.Revision)?.Disconnect is { } fence)
+        {
+            // After a scheduler restart the last heartbeat is not known: the start is the latest it can have been.
+            var heardAt = entry.LastHeartbeatAt ?? disconnectedAt;
+            return (heardAt + fence.Grace,
+                $"node {entry.Record.Name} lost: no heartbeat for {fence.Grace.TotalSeconds:0} s; its agent stopped the task after disconnect.stopAfterSeconds = {fence.StopAfter.TotalSeconds:0}");
+        }
+
+        return (disconnectedAt + _options.NodeLostGrace, $"node {entry.Record.Name} lost: no agent for {_options.NodeLostGrace.TotalSeconds:0} s");
     }
 
     /// <summary>The stream ended. Only the node's current stream counts: an older one closing changes nothing.</summary>
@@ -188,6 +225,7 @@ internal sealed partial class ClusterState
             {
                 entry.Attach(null);
                 entry.DisconnectedAt = Now;
+                entry.NextLostCheckAt = null;
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
                 Log.NodeDisconnected(_log, entry.Record.Cluster, entry.Record.Name);
             }

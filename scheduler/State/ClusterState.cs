@@ -275,8 +275,8 @@ internal sealed partial class ClusterState
         [LoggerMessage(6, LogLevel.Warning, "Node {Cluster}/{Node}: no heartbeat for {Timeout}; disconnected")]
         public static partial void NodeSilent(ILogger logger, string cluster, string node, TimeSpan timeout);
 
-        [LoggerMessage(7, LogLevel.Warning, "Node {Cluster}/{Node} lost: no agent for {Grace}; {Tasks} tasks recorded STOPPED (NodeLost)")]
-        public static partial void NodeLost(ILogger logger, string cluster, string node, TimeSpan grace, int tasks);
+        [LoggerMessage(7, LogLevel.Warning, "Node {Cluster}/{Node}: {Tasks} tasks recorded STOPPED (NodeLost): {Reason}")]
+        public static partial void NodeLost(ILogger logger, string cluster, string node, int tasks, string reason);
 
         [LoggerMessage(9, LogLevel.Warning, "Node {Cluster}/{Node} is deregistered (INACTIVE); its agent's registration was answered Deregistered")]
         public static partial void DeregisteredNodeRefused(ILogger logger, string cluster, string node);

@@ -23,8 +23,11 @@ internal sealed class NodeEntry(NodeRecord record)
     /// <summary>Since when the node has had no agent stream (null while connected).</summary>
     public DateTimeOffset? DisconnectedAt { get; set; }
 
-    /// <summary>Its tasks were recorded NodeLost; nothing new can be placed on it until its agent is back.</summary>
-    public bool LostHandled { get; set; }
+    /// <summary>
+    /// While it has no agent: when the next of its tasks is due to be recorded lost (MaxValue: none
+    /// left); null to look at once. Keeps the lost-node check from walking every task on every tick.
+    /// </summary>
+    public DateTimeOffset? NextLostCheckAt { get; set; }
     public bool Connected => Session is not null;
 
     public void Update(NodeRecord record)

@@ -9,6 +9,9 @@ namespace Orchestrator.Scheduler.State;
 /// </summary>
 internal sealed record TaskDefinitionEntry(TaskDefinitionRecord Record, Contract.TaskDefinition Spec)
 {
+    /// <summary>Its disconnect.stopAfterSeconds, worked out once; null when the task runs on without the scheduler.</summary>
+    public DisconnectPolicy? Disconnect { get; } = DisconnectPolicy.Of(Spec);
+
     public static TaskDefinitionEntry From(TaskDefinitionRecord record) =>
         new(record, Contract.TaskDefinition.Parser.ParseFrom(record.Spec));
 }

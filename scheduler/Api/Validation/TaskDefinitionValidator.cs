@@ -10,7 +10,12 @@ namespace Orchestrator.Scheduler.Api.Validation;
 /// </summary>
 internal static class TaskDefinitionValidator
 {
-    public static (Contract.TaskDefinition Spec, TaskResourceDemand Demand) Validate(Contract.RegisterTaskDefinitionRequest request)
+    /// <summary>The longest disconnect.stopAfterSeconds: a day, as a bound on a typing slip rather than a policy.</summary>
+    public const int MaxStopAfterSeconds = 86_400;
+
+    /// <param name="heartbeatInterval">Scheduler:HeartbeatInterval: a stopAfter must outlast three of them,
+    /// or an agent would fence its tasks between two ordinary heartbeats.</param>
+    public static (Contract.TaskDefinition Spec, TaskResourceDemand Demand) Validate(Contract.RegisterTaskDefinitionRequest request, TimeSpan? heartbeatInterval = null)
     {
         Names.Require(request.Family, "family", "family name");
         var containers = request.ContainerDefinitions;
@@ -70,11 +75,13 @@ internal static class TaskDefinitionValidator
             throw RequestException.Invalid("memory", $"the containers reserve {memorySum} MiB, more than the task's {request.Memory}");
         }
 
+        CheckDisconnect(request.Disconnect, heartbeatInterval ?? new SchedulerOptions().HeartbeatInterval);
         var spec = new Contract.TaskDefinition
         {
             Family = request.Family,
             Cpu = request.Cpu,
             Memory = request.Memory,
+            Disconnect = request.Disconnect is { StopAfterSeconds: > 0 } ? request.Disconnect : null,
         };
         spec.ContainerDefinitions.AddRange(containers);
         var demand = new TaskResourceDemand(
@@ -82,6 +89,18 @@ internal static class TaskDefinitionValidator
             request.Memory > 0 ? request.Memory : (int)Math.Min(memorySum, Limits.MaxMemoryMiB),
             ports);
         return (spec, demand);
+    }
+
+    private static void CheckDisconnect(Contract.Disconnect? disconnect, TimeSpan heartbeatInterval)
+    {
+        if (disconnect is null || disconnect.StopAfterSeconds == 0)
+        {
+            return;
+        }
+
+        var minimum = (int)Math.Ceiling(3 * heartbeatInterval.TotalSeconds);
+        CheckRange(disconnect.StopAfterSeconds, minimum, MaxStopAfterSeconds, "disconnect.stopAfterSeconds", "seconds",
+            $"must be 0 (off) or at least {minimum} seconds (three heartbeat intervals of {heartbeatInterval.TotalSeconds:0.###} s), not {disconnect.StopAfterSeconds}");
     }
 
     /// <summary>Returns the MiB the container reserves: its soft limit where given, else its hard limit.</summary>

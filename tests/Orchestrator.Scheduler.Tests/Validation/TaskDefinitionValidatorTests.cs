@@ -57,7 +57,22 @@ internal sealed class TaskDefinitionValidatorTests
         yield return Case("health check interval", r => r.ContainerDefinitions[0].HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "true" }, IntervalSeconds = 1 }, "containerDefinitions[0].healthCheck.intervalSeconds: must be at least 5, not 1");
         yield return Case("reserved label", r => r.ContainerDefinitions[0].DockerLabels["orchestrator.task"] = "x", "containerDefinitions[0].dockerLabels[orchestrator.task]: keys starting with \"orchestrator.\" are reserved for the agent's own labels");
         yield return Case("environment without name", r => r.ContainerDefinitions[0].Environment.Add(new EnvironmentVariable { Value = "x" }), "containerDefinitions[0].environment[0].name: must be a non-empty name without '=' or control characters");
+        yield return Case("stopAfter below three heartbeats", r => r.Disconnect = new Disconnect { StopAfterSeconds = 14 }, "disconnect.stopAfterSeconds: must be 0 (off) or at least 15 seconds (three heartbeat intervals of 5 s), not 14");
+        yield return Case("negative stopAfter", r => r.Disconnect = new Disconnect { StopAfterSeconds = -1 }, "disconnect.stopAfterSeconds: must be 0 (off) or at least 15 seconds (three heartbeat intervals of 5 s), not -1");
+        yield return Case("stopAfter over a day", r => r.Disconnect = new Disconnect { StopAfterSeconds = 86_401 }, "disconnect.stopAfterSeconds: must be at most 86400 seconds, not 86401");
         yield return Case("too many containers", r => { for (var i = 0; i < 10; i++) r.ContainerDefinitions.Add(new ContainerDefinition { Name = $"c{i}", Image = "x", Memory = 6 }); }, "containerDefinitions: at most 10 allowed, got 12");
+    }
+
+    [TestCase(0, 5, false, TestName = "stopAfter 0 is off and not kept")]
+    [TestCase(15, 5, true, TestName = "stopAfter of three heartbeats is accepted")]
+    [TestCase(86_400, 5, true, TestName = "stopAfter of a day is accepted")]
+    [TestCase(6, 2, true, TestName = "stopAfter follows a shorter heartbeat interval")]
+    public void A_stop_after_within_bounds_is_kept_in_the_definition(int stopAfter, int heartbeatSeconds, bool kept)
+    {
+        var request = Valid();
+        request.Disconnect = new Disconnect { StopAfterSeconds = stopAfter };
+        var (spec, _) = TaskDefinitionValidator.Validate(request, TimeSpan.FromSeconds(heartbeatSeconds));
+        Assert.That(spec.Disconnect?.StopAfterSeconds, Is.EqualTo(kept ? stopAfter : null));
     }
 
     [TestCaseSource(nameof(BadDefinitions))]
