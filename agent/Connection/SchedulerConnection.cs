@@ -44,6 +44,16 @@ internal sealed partial class SchedulerConnection(
         // connection attempts a second while it is down.
         var backoff = new Backoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5), new Random());
         var info = await WaitForDockerAsync(backoff, stoppingToken);
+        switch (info.LiveRestore)
+        {
+            case true:
+                LogLiveRestoreOn(log);
+                break;
+            case false:
+                LogLiveRestoreOff(log);
+                break;
+        }
+
         startup.SignalDockerReady();
         await startup.Watching.WaitAsync(stoppingToken);
         await supervisor.AdoptAsync(stoppingToken);
@@ -191,6 +201,11 @@ internal sealed partial class SchedulerConnection(
         register.Attributes["os"] = info.OperatingSystem;
         register.Attributes["arch"] = info.Architecture;
         register.Attributes["docker-version"] = info.Version;
+        if (info.LiveRestore is { } liveRestore)
+        {
+            register.Attributes["docker-live-restore"] = liveRestore ? "true" : "false";
+        }
+
         foreach (var (key, value) in options.ParseAttributes())
         {
             register.Attributes[key] = value;
@@ -309,6 +324,12 @@ internal sealed partial class SchedulerConnection(
 
     [LoggerMessage(9, LogLevel.Error, "Failed {What}: {Problem}")]
     private static partial void LogBackgroundFailed(ILogger logger, string what, string problem);
+
+    [LoggerMessage(11, LogLevel.Information, "Docker's live-restore is on: tasks keep running while dockerd restarts")]
+    private static partial void LogLiveRestoreOn(ILogger logger);
+
+    [LoggerMessage(12, LogLevel.Warning, "Docker's live-restore is off: a restart of dockerd (an upgrade, a crash) stops every task on this node. Set \"live-restore\": true in /etc/docker/daemon.json and reload dockerd (deploy/systemd/install.sh offers to)")]
+    private static partial void LogLiveRestoreOff(ILogger logger);
 
     [LoggerMessage(10, LogLevel.Error, "The scheduler at {Address} refused this node's certificate: {Problem}; retrying. If it was replaced or expired, start the agent once with Agent:Rejoin=true and Agent:JoinToken")]
     private static partial void LogCertificateRefused(ILogger logger, string address, string problem);

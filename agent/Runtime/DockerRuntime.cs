@@ -23,7 +23,7 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         try
         {
             var info = await _client.System.GetSystemInfoAsync(cancellation);
-            return new RuntimeInfo((int)info.NCPU, info.MemTotal, info.OSType ?? "linux", info.Architecture ?? "", info.ServerVersion ?? "");
+            return new RuntimeInfo((int)info.NCPU, info.MemTotal, info.OSType ?? "linux", info.Architecture ?? "", info.ServerVersion ?? "", info.LiveRestoreEnabled);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or DockerApiException or System.Net.Sockets.SocketException)
         {

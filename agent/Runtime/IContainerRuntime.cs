@@ -36,7 +36,8 @@ internal interface IContainerRuntime
     IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, CancellationToken cancellation);
 }
 
-internal sealed record RuntimeInfo(int Cpus, long MemoryBytes, string OperatingSystem, string Architecture, string Version);
+/// <param name="LiveRestore">Docker's live-restore: containers keep running while dockerd restarts. Null where the runtime has no such setting.</param>
+internal sealed record RuntimeInfo(int Cpus, long MemoryBytes, string OperatingSystem, string Architecture, string Version, bool? LiveRestore = null);
 
 internal sealed record PortSpec(int ContainerPort, int HostPort, bool Udp, string HostIp);
 

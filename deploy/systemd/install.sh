@@ -5,6 +5,7 @@
 #   sudo deploy/systemd/install.sh --prefix /srv/o  elsewhere
 #   sudo deploy/systemd/install.sh --only scheduler (or agent)
 #   sudo deploy/systemd/install.sh --only agent --join-token ORCH-1-...   an agent for another VM's scheduler
+#   sudo deploy/systemd/install.sh --live-restore   also turn on Docker's live-restore (asked on a terminal; --no-live-restore: never)
 #   sudo deploy/systemd/install.sh --uninstall      remove binaries and units; keeps config and state
 #   deploy/systemd/install.sh --root /tmp/stage     lay everything out below a staging root, no users, no systemctl
 #
@@ -20,6 +21,7 @@ root=""
 only="scheduler agent"
 uninstall=0
 join_token=""
+live_restore=ask
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
@@ -27,7 +29,9 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --join-token) join_token="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --live-restore) live_restore=yes; shift ;;
+    --no-live-restore) live_restore=no; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -67,6 +71,21 @@ done
 # The join token goes into the agent's settings once (the file is not world-readable).
 if [ -n "$join_token" ] && [ -f "$etc/agent.env" ] && ! grep -q '^Agent__JoinToken=' "$etc/agent.env"; then
   printf 'Agent__JoinToken=%s\n' "$join_token" >>"$etc/agent.env"
+fi
+
+# Docker's live-restore keeps containers running while dockerd restarts (an upgrade, a crash); without
+# it every task of the node stops with the engine. It is Docker's setting, not ours: asked, never forced.
+live_restore_on() { grep -Eqs '"live-restore"[[:space:]]*:[[:space:]]*true' "$root/etc/docker/daemon.json"; }
+if [[ " $only " == *" agent "* ]] && ! live_restore_on; then
+  if [ "$live_restore" = ask ] && [ -t 0 ] && [ -t 1 ]; then
+    read -r -p "Docker's live-restore is off: restarting dockerd would stop every task here. Turn it on in /etc/docker/daemon.json? [Y/n] " answer
+    [[ "${answer:-y}" =~ ^[Yy] ]] && live_restore=yes
+  fi
+  if [ "$live_restore" = yes ]; then
+    if staging; then "$here/enable-live-restore.sh" --root "$root"; else "$here/enable-live-restore.sh"; fi
+  else
+    echo "Docker's live-restore is off: a dockerd restart stops every task on this node. To turn it on: install.sh --live-restore"
+  fi
 fi
 
 if ! staging; then

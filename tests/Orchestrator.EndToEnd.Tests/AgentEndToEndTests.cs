@@ -48,6 +48,20 @@ internal sealed class AgentEndToEndTests
     }
 
     [Test]
+    public async Task The_agent_says_at_start_whether_Dockers_live_restore_is_on_and_its_node_shows_it()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var on = Docker.LiveRestoreEnabled();
+        var node = await cluster.DescribeNodeAsync(0);
+        var said = string.Join("\n", cluster.Agent!.StandardOutput);
+        Assert.Multiple(() =>
+        {
+            Assert.That(node!.Attributes["docker-live-restore"], Is.EqualTo(on ? "true" : "false"));
+            Assert.That(said, Does.Contain(on ? "live-restore is on" : "live-restore is off: a restart of dockerd"));
+        });
+    }
+
+    [Test]
     public async Task A_container_that_exits_with_3_stops_the_task_with_exit_code_3()
     {
         await using var cluster = await Cluster.StartAsync();

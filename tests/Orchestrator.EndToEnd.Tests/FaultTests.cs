@@ -142,6 +142,61 @@ internal sealed class FaultTests
     }
 
     [Test]
+    public async Task A_partitioned_node_with_stop_after_stops_its_copy_before_the_replacement_starts_elsewhere()
+    {
+        // Invariant (disconnect.stopAfterSeconds): when a node is cut off from the scheduler while its
+        // agent runs on, the agent stops the task itself, and the scheduler starts the replacement only
+        // after that: by Docker's own timestamps the old container has exited before the new one
+        // started, and the task never runs twice, during the partition or after it heals.
+        await using var cluster = await Cluster.StartAsync(2, QuickFailureDetection);
+        await using var network = new PartitionProxy(cluster.Port);
+        cluster.ClusterNodes[1].Process!.KillHard(); // started direct; again, through the relay
+        await cluster.WaitUntilConnectedAsync(1, connected: false, seconds: 30);
+        await cluster.StartAgentAsync(1, $"--Agent:SchedulerAddress=https://127.0.0.1:{network.Port}");
+        var request = new RegisterTaskDefinitionRequest { Family = "fenced", ContainerDefinitions = { Sleeper() }, Disconnect = new Disconnect { StopAfterSeconds = 5 } };
+        await cluster.TaskDefinitions.RegisterTaskDefinitionAsync(request);
+        await cluster.Services.CreateServiceAsync(new CreateServiceRequest
+        {
+            ServiceName = "fenced", TaskDefinition = "fenced", DesiredCount = 2, PlacementStrategy = { SpreadOverNodes },
+        });
+        await WaitForSteadyServiceAsync(cluster, "fenced", 2);
+        var cutNode = cluster.ClusterNodes[1].Name;
+        var before = await cluster.RunningTasksOfAsync("fenced");
+        var old = before.Single(t => t.Node == cutNode);
+        var stayed = before.Single(t => t.Node != cutNode);
+        var oldContainer = old.Containers.Single().RuntimeId;
+
+        network.Cut();
+        await cluster.WaitUntilConnectedAsync(1, connected: false, seconds: 30);
+        // NodeLostGrace is 5 s here, but this task's grace is 5 + 2 (stop timeout) + 5 s from the last heartbeat.
+        await Cluster.EventuallyAsync(async () => (await cluster.RunningTasksOfAsync("fenced")).Count(t => t.Node != cutNode) == 2, "a replacement runs on the other node", seconds: 60);
+        var replacement = (await cluster.RunningTasksOfAsync("fenced")).Single(t => t.TaskId != stayed.TaskId);
+        var oldExited = DateTimeOffset.Parse(Docker.Inspect(oldContainer, "{{.State.FinishedAt}}"), System.Globalization.CultureInfo.InvariantCulture);
+        var newStarted = DateTimeOffset.Parse(Docker.Inspect(replacement.Containers.Single().RuntimeId, "{{.State.StartedAt}}"), System.Globalization.CultureInfo.InvariantCulture);
+        var oldRunning = Docker.Inspect(oldContainer, "{{.State.Running}}");
+        var duringPartition = cluster.RunningContainersByTask("fenced");
+        var agentLog = string.Join("\n", cluster.ClusterNodes[1].Process!.StandardOutput);
+
+        network.Heal();
+        await cluster.WaitUntilConnectedAsync(1, connected: true, seconds: 30);
+        var lost = await cluster.DescribeAsync(old.TaskId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(oldRunning, Is.EqualTo("false"), "docker: the cut-off copy is stopped");
+            Assert.That(oldExited, Is.LessThan(newStarted), "docker: the old container exited before the replacement started");
+            Assert.That(duringPartition.ContainsKey(old.TaskId), Is.False, "docker ps during the partition: the old task does not run");
+            Assert.That(agentLog, Does.Contain("disconnect.stopAfterSeconds"), "the agent says why it stopped the task");
+            Assert.That((lost.LastStatus, lost.StopCode), Is.EqualTo((TaskStatus.Stopped, StopCode.NodeLost)));
+        });
+
+        for (var look = 0; look < 5; look++)
+        {
+            await AssertOneContainerPerRunningTaskAsync(cluster, "fenced", 2);
+            await Task.Delay(400);
+        }
+    }
+
+    [Test]
     public async Task Killing_the_scheduler_during_many_RunTasks_loses_no_acknowledged_task_and_starts_none_twice()
     {
         // Invariant: a task acknowledged before the crash exists after it; retrying with the same client

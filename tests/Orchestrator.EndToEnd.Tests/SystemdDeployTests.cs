@@ -15,6 +15,7 @@ namespace Orchestrator.EndToEnd.Tests;
 internal sealed class SystemdDeployTests
 {
     private string _stage = "";
+    private string _installOutput = "";
 
     private string Units => Path.Combine(_stage, "etc", "systemd", "system");
 
@@ -24,10 +25,52 @@ internal sealed class SystemdDeployTests
         _stage = Directory.CreateTempSubdirectory("orchestrator-stage-").FullName;
         var (code, output) = Repository.Run("bash", [Path.Combine(Repository.Root, "deploy", "systemd", "install.sh"), "--root", _stage]);
         Assert.That(code, Is.EqualTo(0), output);
+        _installOutput = output;
     }
 
     [OneTimeTearDown]
     public void Remove() => Directory.Delete(_stage, recursive: true);
+
+    [Test]
+    public void Installing_without_a_terminal_leaves_live_restore_alone_and_says_how_to_turn_it_on()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.Exists(Path.Combine(_stage, "etc", "docker", "daemon.json")), Is.False, "Docker's settings untouched");
+            Assert.That(_installOutput, Does.Contain("live-restore is off").And.Contain("install.sh --live-restore"));
+        });
+    }
+
+    [Test]
+    public void Enabling_live_restore_writes_daemon_json_or_merges_it_keeping_every_other_setting()
+    {
+        var fresh = Directory.CreateTempSubdirectory("orchestrator-docker-").FullName;
+        var edited = Directory.CreateTempSubdirectory("orchestrator-docker-").FullName;
+        try
+        {
+            var script = Path.Combine(Repository.Root, "deploy", "systemd", "enable-live-restore.sh");
+            Directory.CreateDirectory(Path.Combine(edited, "etc", "docker"));
+            File.WriteAllText(Path.Combine(edited, "etc", "docker", "daemon.json"), """{ "log-driver": "local", "live-restore": false, "dns": ["10.0.0.2"] }""");
+            var first = Repository.Run("bash", [script, "--root", fresh]);
+            var merged = Repository.Run("bash", [script, "--root", edited]);
+            var again = Repository.Run("bash", [script, "--root", edited]);
+            using var created = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fresh, "etc", "docker", "daemon.json")));
+            using var kept = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(edited, "etc", "docker", "daemon.json")));
+            Assert.Multiple(() =>
+            {
+                Assert.That((first.ExitCode, merged.ExitCode, again.ExitCode), Is.EqualTo((0, 0, 0)), first.Output + merged.Output + again.Output);
+                Assert.That(created.RootElement.GetProperty("live-restore").GetBoolean(), Is.True);
+                Assert.That(kept.RootElement.GetProperty("live-restore").GetBoolean(), Is.True);
+                Assert.That(kept.RootElement.GetProperty("log-driver").GetString(), Is.EqualTo("local"));
+                Assert.That(kept.RootElement.GetProperty("dns")[0].GetString(), Is.EqualTo("10.0.0.2"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(fresh, recursive: true);
+            Directory.Delete(edited, recursive: true);
+        }
+    }
 
     [Test]
     public void Systemd_analyze_verify_accepts_both_units_without_a_warning()
