@@ -37,8 +37,9 @@ internal static class SchedulerServices
             // The directory's lock first, so a second scheduler stops before it opens (or creates) anything;
             // created first, the container disposes it last, after the store is closed.
             _ = sp.GetRequiredService<DataDirectoryLock>();
-            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath);
+            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath, sp.GetRequiredService<ICommitFlush>());
         });
+        services.AddSingleton<ICommitFlush>(sp => sp.GetRequiredService<SchedulerOptions>().FlushCommits ? new FsyncCommitFlush() : NoCommitFlush.Instance);
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
         services.AddSingleton<ClusterSecurity>();

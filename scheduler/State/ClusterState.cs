@@ -107,7 +107,9 @@ internal sealed partial class ClusterState
         catch (StorageException e)
         {
             Log.StoreWriteFailed(_log, e.Message);
-            throw new RequestException(RequestErrorKind.Unavailable, "", $"the change was not saved, nothing was applied: {e.Message}");
+            throw new RequestException(RequestErrorKind.Unavailable, "", e.MayBeSaved
+                ? $"the change was not applied, and whether it was saved is not known: {e.Message}"
+                : $"the change was not saved, nothing was applied: {e.Message}");
         }
     }
 

@@ -33,6 +33,12 @@ internal sealed class SchedulerOptions
     /// <summary>The LiteDB file.</summary>
     public string DataPath { get; set; } = "data/scheduler.db";
 
+    /// <summary>
+    /// fdatasync after every commit (one per group of calls), before the callers are answered, so that
+    /// an acknowledged change survives a power cut. Off: it survives a crash of the process only.
+    /// </summary>
+    public bool FlushCommits { get; set; } = true;
+
     /// <summary>How long STOPPED tasks and RunTask client tokens are kept.</summary>
     public TimeSpan StoppedTaskRetention { get; set; } = TimeSpan.FromHours(24);
 

@@ -21,15 +21,17 @@ internal sealed class LiteDbStateStore : IStateStore
 
     private readonly string _path;
     private readonly bool _isNew;
+    private readonly ICommitFlush _flush;
 
     // Null after a write failed: LiteDB can be left holding the failed transaction's locks (its
     // rollback needs room on the disk too), so the file is closed and opened afresh, which recovers
     // it from its log to the last commit, before the next write.
     private LiteDbFile? _file;
 
-    private LiteDbStateStore(string path, LiteDbFile file, bool isNew)
+    private LiteDbStateStore(string path, LiteDbFile file, bool isNew, ICommitFlush flush)
     {
         _path = path;
+        _flush = flush;
         _file = file;
         _isNew = isNew;
     }
@@ -38,7 +40,8 @@ internal sealed class LiteDbStateStore : IStateStore
     /// Opens (or creates) the file. A file that is not a LiteDB database, is damaged, or cannot be
     /// written is refused with a <see cref="StorageException"/> and left exactly as it was.
     /// </summary>
-    public static LiteDbStateStore Open(string path)
+    /// <param name="flush">What makes each commit durable; by default an fdatasync of the file it went to.</param>
+    public static LiteDbStateStore Open(string path, ICommitFlush? flush = null)
     {
         var full = Path.GetFullPath(path);
         LiteDatabase? db = null;
@@ -61,7 +64,7 @@ internal sealed class LiteDbStateStore : IStateStore
             db = OpenForWriting(full);
             var file = new LiteDbFile(db);
             file.Probe();
-            return new LiteDbStateStore(full, file, isNew);
+            return new LiteDbStateStore(full, file, isNew, flush ?? new FsyncCommitFlush());
         }
         catch (Exception e) when (e is not (OutOfMemoryException or StorageException))
         {
@@ -169,6 +172,18 @@ internal sealed class LiteDbStateStore : IStateStore
             }
 
             throw new StorageException($"cannot write the state database: {e.Message}", e);
+        }
+
+        try
+        {
+            _flush.AfterCommit(_path);
+        }
+        catch (IOException e)
+        {
+            // After a failed fsync the page cache cannot be trusted (the kernel may have dropped the
+            // pages): the file is opened afresh, and the caller is told the change is not safe.
+            Close();
+            throw new StorageException($"cannot flush the state database to disk: {e.Message}", e, mayBeSaved: true);
         }
     }
 

@@ -50,6 +50,9 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
     public FakeTimeProvider Clock { get; }
     public ulong Seed { get; }
 
+    /// <summary>Replaces some of the scheduler's services, e.g. a recording <c>ICommitFlush</c>.</summary>
+    public Action<IServiceCollection>? ReplaceServices { get; init; }
+
     public GrpcChannel Channel => _channel ??= ChannelWith(AdminToken);
 
     /// <summary>A channel that sends this token (none when null), and this client certificate, if any.</summary>
@@ -82,7 +85,11 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
 
         builder.UseSetting("Logging:LogLevel:Default", LogLevel);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            ReplaceServices?.Invoke(services);
+        });
     }
 
     protected override void Dispose(bool disposing)

@@ -27,6 +27,14 @@ internal abstract class SchedulerTest
         Directory.Delete(_directory, recursive: true);
     }
 
+    /// <summary>Replaces this test's scheduler with one made differently (on the same file).</summary>
+    protected void UseHost(Func<string, SchedulerHost> make)
+    {
+        Host.Dispose();
+        Host = make(DataPath);
+        _ = Host.Server;
+    }
+
     /// <summary>Stops this scheduler and starts a new one on the same file, as a restart would.</summary>
     protected void RestartScheduler()
     {
