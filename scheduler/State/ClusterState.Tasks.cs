@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Storage;
@@ -318,7 +319,7 @@ internal sealed partial class ClusterState
             Cluster = task.Cluster,
             TaskDefinition = definition.Spec,
             Group = task.Group,
-            LastStatus = (Contract.TaskStatus)(int)task.LastStatus,
+            LastStatus = WireEnums.ToWire(task.LastStatus),
         };
         foreach (var container in task.Containers)
         {
@@ -329,7 +330,7 @@ internal sealed partial class ClusterState
                     ContainerName = container.Name,
                     ContainerPort = binding.ContainerPort,
                     HostPort = binding.HostPort,
-                    Protocol = binding.Protocol == Protocol.Udp ? Contract.TransportProtocol.Udp : Contract.TransportProtocol.Tcp,
+                    Protocol = WireEnums.ToWire(binding.Protocol),
                 });
             }
         }
@@ -339,6 +340,6 @@ internal sealed partial class ClusterState
 
     private static Contract.SchedulerMessage StopCommand(string taskId, TaskStopCode code, string reason) => new()
     {
-        StopTask = new Contract.StopTaskCommand { TaskId = taskId, Reason = reason, StopCode = (Contract.StopCode)code },
+        StopTask = new Contract.StopTaskCommand { TaskId = taskId, Reason = reason, StopCode = WireEnums.ToWire(code) },
     };
 }

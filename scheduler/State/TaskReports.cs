@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
 using Contract = Orchestrator.Contracts.V1;
 
@@ -18,7 +19,7 @@ internal static class TaskReports
             return null;
         }
 
-        var reported = ToState(report.LastStatus) ?? task.LastStatus;
+        var reported = WireEnums.ToDomain(report.LastStatus) ?? task.LastStatus;
         if (reported != task.LastStatus && !TaskStateMachine.CanMove(task.LastStatus, reported))
         {
             return null; // older than what we know
@@ -53,7 +54,7 @@ internal static class TaskReports
         if (reported == TaskState.Stopped)
         {
             // A stop the scheduler asked for keeps its own code and reason; otherwise the agent says why.
-            var code = task.StopCode != TaskStopCode.None ? task.StopCode : (TaskStopCode)report.StopCode;
+            var code = task.StopCode != TaskStopCode.None ? task.StopCode : WireEnums.ToDomain(report.StopCode);
             var reason = task.StoppedReason.Length > 0 ? task.StoppedReason : report.StoppedReason;
             updated = updated with
             {
@@ -67,16 +68,6 @@ internal static class TaskReports
         return updated;
     }
 
-    public static TaskState? ToState(Contract.TaskStatus status) => status switch
-    {
-        Contract.TaskStatus.Provisioning => TaskState.Provisioning,
-        Contract.TaskStatus.Pending => TaskState.Pending,
-        Contract.TaskStatus.Running => TaskState.Running,
-        Contract.TaskStatus.Stopping => TaskState.Stopping,
-        Contract.TaskStatus.Stopped => TaskState.Stopped,
-        _ => null,
-    };
-
     private static ContainerRecord Merge(ContainerRecord container, Contract.ContainerState? report, TaskState taskState)
     {
         if (report is null)
@@ -87,10 +78,10 @@ internal static class TaskReports
                 : container;
         }
 
-        var status = ToState(report.LastStatus) is { } s && TaskStateMachine.CanMove(container.LastStatus, s) ? s : container.LastStatus;
+        var status = WireEnums.ToDomain(report.LastStatus) is { } s && TaskStateMachine.CanMove(container.LastStatus, s) ? s : container.LastStatus;
         var bindings = container.Bindings.Select(b =>
         {
-            var seen = report.NetworkBindings.FirstOrDefault(r => r.ContainerPort == b.ContainerPort && (Protocol)Math.Max(0, (int)r.Protocol - 1) == b.Protocol);
+            var seen = report.NetworkBindings.FirstOrDefault(r => r.ContainerPort == b.ContainerPort && WireEnums.ToDomain(r.Protocol) == b.Protocol);
             return seen is null || seen.BindIp.Length == 0 ? b : b with { BindIp = seen.BindIp };
         }).ToList();
 
@@ -100,7 +91,7 @@ internal static class TaskReports
             RuntimeId = report.RuntimeId.Length > 0 ? report.RuntimeId : container.RuntimeId,
             ExitCode = report.HasExitCode ? report.ExitCode : container.ExitCode,
             Reason = report.Reason.Length > 0 ? report.Reason : container.Reason,
-            Health = (HealthState)report.HealthStatus,
+            Health = WireEnums.ToDomain(report.HealthStatus),
             Bindings = bindings,
         };
     }

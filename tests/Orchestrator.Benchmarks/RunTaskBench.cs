@@ -22,6 +22,10 @@ internal static class RunTaskBench
         var first = await OnceAsync(secure: secureFirst, agents, calls, concurrency);
         var second = await OnceAsync(secure: !secureFirst, agents, calls, concurrency);
         var (secure, cleartext) = secureFirst ? (first, second) : (second, first);
+        var unflushed = await OnceAsync(secure: false, agents, calls, concurrency, "--Scheduler:FlushCommits=false");
+        report.Add("runtask", $"RunTask over gRPC, cleartext, commits not flushed (Scheduler:FlushCommits=false), same run",
+            $"{unflushed.RunTask.PerSecond:N0} tasks/s, p50 {unflushed.RunTask.P50:F2} ms, p99 {unflushed.RunTask.P99:F2} ms",
+            $"the flush costs {1 - (cleartext.RunTask.PerSecond / unflushed.RunTask.PerSecond):P0} of the throughput at {concurrency} callers (DescribeClusters here: {unflushed.Baseline.PerSecond:N0} calls/s)");
         foreach (var (run, how) in new[] { (secure, "TLS, tokens, agents on mutual TLS"), (cleartext, "cleartext (Scheduler:Insecure), tokens") })
         {
             report.Add("runtask", $"RunTask (count 1) over gRPC, {how}, {agents} agents, {concurrency} concurrent callers, {calls:N0} calls",
@@ -38,10 +42,10 @@ internal static class RunTaskBench
 
     private sealed record Run(Latencies Baseline, Latencies RunTask, int Running, int Expected, IReadOnlyList<double> JoinTimes);
 
-    private static async Task<Run> OnceAsync(bool secure, int agents, int calls, int concurrency)
+    private static async Task<Run> OnceAsync(bool secure, int agents, int calls, int concurrency, params string[] settings)
     {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var scheduler = new BenchScheduler(directory, secure);
+        var scheduler = new BenchScheduler(directory, secure, settings);
         try
         {
             var channel = scheduler.Channel;

@@ -35,7 +35,7 @@ internal static class NodeMapper
 
         node.Tags.AddRange(TagMapper.ToContract(record.Tags));
 
-        node.PortsInUse.AddRange(view.PortsInUse.Select(p => new Contract.HostPort { Port = p.Port, Protocol = TaskMapper.ToContract(p.Protocol) }));
+        node.PortsInUse.AddRange(view.PortsInUse.Select(p => new Contract.HostPort { Port = p.Port, Protocol = WireEnums.ToWire(p.Protocol) }));
         return node;
     }
 

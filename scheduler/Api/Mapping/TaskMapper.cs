@@ -14,8 +14,8 @@ internal static class TaskMapper
             Cluster = task.Cluster,
             TaskDefinitionArn = task.TaskDefinitionArn,
             Node = task.Node,
-            LastStatus = ToContract(task.LastStatus),
-            DesiredStatus = ToContract(task.DesiredStatus),
+            LastStatus = WireEnums.ToWire(task.LastStatus),
+            DesiredStatus = WireEnums.ToWire(task.DesiredStatus),
             Group = task.Group,
             StartedBy = task.StartedBy,
             Service = task.Service,
@@ -25,9 +25,9 @@ internal static class TaskMapper
             StartedAt = Timestamps.From(task.StartedAt),
             StoppingAt = Timestamps.From(task.StoppingAt),
             StoppedAt = Timestamps.From(task.StoppedAt),
-            StopCode = (Contract.StopCode)task.StopCode,
+            StopCode = WireEnums.ToWire(task.StopCode),
             StoppedReason = task.StoppedReason,
-            HealthStatus = (Contract.HealthStatus)task.Health,
+            HealthStatus = WireEnums.ToWire(task.Health),
             Version = task.Version,
             StatusUnknown = !nodeConnected && task.LastStatus != TaskState.Stopped,
         };
@@ -39,9 +39,9 @@ internal static class TaskMapper
                 Name = container.Name,
                 Image = container.Image,
                 RuntimeId = container.RuntimeId,
-                LastStatus = ToContract(container.LastStatus),
+                LastStatus = WireEnums.ToWire(container.LastStatus),
                 Reason = container.Reason,
-                HealthStatus = (Contract.HealthStatus)container.Health,
+                HealthStatus = WireEnums.ToWire(container.Health),
                 Essential = container.Essential,
             };
             if (container.ExitCode is { } exitCode)
@@ -54,7 +54,7 @@ internal static class TaskMapper
                 ContainerName = container.Name,
                 ContainerPort = b.ContainerPort,
                 HostPort = b.HostPort,
-                Protocol = ToContract(b.Protocol),
+                Protocol = WireEnums.ToWire(b.Protocol),
                 BindIp = b.BindIp,
             }));
             result.Containers.Add(mapped);
@@ -63,9 +63,4 @@ internal static class TaskMapper
         result.Tags.AddRange(TagMapper.ToContract(task.Tags));
         return result;
     }
-
-    public static Contract.TaskStatus ToContract(TaskState state) => (Contract.TaskStatus)(int)state;
-
-    public static Contract.TransportProtocol ToContract(Protocol protocol) =>
-        protocol == Protocol.Udp ? Contract.TransportProtocol.Udp : Contract.TransportProtocol.Tcp;
 }

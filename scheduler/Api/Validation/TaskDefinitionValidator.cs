@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
 using Contract = Orchestrator.Contracts.V1;
@@ -144,12 +145,8 @@ internal static class TaskDefinitionValidator
             var field = $"{at}.portMappings[{p}]";
             CheckRange(mapping.ContainerPort, 1, 65535, $"{field}.containerPort", "");
             CheckRange(mapping.HostPort, 0, 65535, $"{field}.hostPort", "");
-            var protocol = mapping.Protocol switch
-            {
-                Contract.TransportProtocol.Unspecified or Contract.TransportProtocol.Tcp => Protocol.Tcp,
-                Contract.TransportProtocol.Udp => Protocol.Udp,
-                _ => throw RequestException.Invalid($"{field}.protocol", $"unknown protocol {(int)mapping.Protocol}; use TRANSPORT_PROTOCOL_TCP or TRANSPORT_PROTOCOL_UDP"),
-            };
+            var protocol = WireEnums.ToDomain(mapping.Protocol)
+                ?? throw RequestException.Invalid($"{field}.protocol", $"unknown protocol {(int)mapping.Protocol}; use TRANSPORT_PROTOCOL_TCP or TRANSPORT_PROTOCOL_UDP");
 
             if (!containerPorts.Add(new HostPortKey(mapping.ContainerPort, protocol)))
             {
