@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
@@ -69,9 +70,15 @@ catch (StorageException e)
     Console.Error.WriteLine($"orchestrator-scheduler: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is FormatException or InvalidOperationException)
+catch (OptionsValidationException e)
 {
-    // A setting that does not parse (a port range, a TimeSpan): say which, and stop.
+    // A setting that cannot work (SchedulerOptionsValidator): each problem names its setting.
+    Console.Error.WriteLine($"orchestrator-scheduler: bad setting: {string.Join("; ", e.Failures)}");
+    return 1;
+}
+catch (InvalidOperationException e) when (e.InnerException is FormatException or OverflowException)
+{
+    // The configuration binder's own failure: a value that is not of its setting's type (a TimeSpan, a number).
     Console.Error.WriteLine($"orchestrator-scheduler: bad setting: {e.Message}");
     return 1;
 }

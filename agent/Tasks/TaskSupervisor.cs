@@ -26,8 +26,6 @@ internal sealed partial class TaskSupervisor(
 
     public int Count => _tasks.Count;
 
-    public AgentTask? Find(string taskId) => _tasks.GetValueOrDefault(taskId);
-
     /// <summary>Every task this agent knows, as reports: what goes into RegisterNode.</summary>
     public IReadOnlyList<TaskStateReport> CurrentReports()
     {

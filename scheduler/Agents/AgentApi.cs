@@ -223,12 +223,12 @@ internal sealed partial class AgentApi(
         return new SchedulerMessage { Registered = registered };
     }
 
-    [LoggerMessage(12, LogLevel.Debug, "Agent stream of {Node} ended: the scheduler is stopping")]
+    [LoggerMessage(LogEvents.AgentStreamStopping, LogLevel.Debug, "Agent stream of {Node} ended: the scheduler is stopping")]
     private static partial void LogStopping(ILogger logger, string node);
 
-    [LoggerMessage(11, LogLevel.Information, "Agent stream of {Node} broke off: {Problem}")]
+    [LoggerMessage(LogEvents.AgentStreamAborted, LogLevel.Information, "Agent stream of {Node} broke off: {Problem}")]
     private static partial void LogStreamAborted(ILogger logger, string node, string problem);
 
-    [LoggerMessage(10, LogLevel.Information, "Agent stream of {Node} closed by the scheduler")]
+    [LoggerMessage(LogEvents.AgentSessionClosed, LogLevel.Information, "Agent stream of {Node} closed by the scheduler")]
     private static partial void LogSessionClosed(ILogger logger, string node);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.State;
 using Task = System.Threading.Tasks.Task;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Agents;
 
@@ -75,6 +76,6 @@ internal sealed partial class ReportCommitter(ClusterState state, ILogger<Report
         }
     }
 
-    [LoggerMessage(1, LogLevel.Error, "{Count} task reports were not applied ({Problem}); their agents will send them again")]
+    [LoggerMessage(LogEvents.ReportsNotApplied, LogLevel.Error, "{Count} task reports were not applied ({Problem}); their agents will send them again")]
     private static partial void LogGroupFailed(ILogger logger, int count, string problem);
 }

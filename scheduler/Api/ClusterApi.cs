@@ -21,17 +21,8 @@ internal sealed class ClusterApi(ClusterState state) : ClusterService.ClusterSer
         Limits.Count(request.Names, Limits.MaxDescribe, "names");
         var names = request.Names.Count == 0 ? [Domain.ClusterRecord.DefaultName] : request.Names.Select((n, i) => Names.Cluster(n, $"names[{i}]")).ToList();
         var response = new DescribeClustersResponse();
-        foreach (var name in names.Distinct(StringComparer.Ordinal))
-        {
-            if (state.DescribeCluster(name) is { } view)
-            {
-                response.Clusters.Add(ClusterMapper.ToContract(view));
-            }
-            else
-            {
-                response.Failures.Add(new Failure { Subject = name, Reason = "MISSING", Detail = $"cluster \"{name}\" does not exist" });
-            }
-        }
+        DescribeAnswers.Fill(names.Distinct(StringComparer.Ordinal).Select(n => (n, state.DescribeCluster(n))), v => ClusterMapper.ToContract(v), response.Clusters, response.Failures,
+            name => $"cluster \"{name}\" does not exist");
 
         return Task.FromResult(response);
     }

@@ -45,18 +45,9 @@ internal sealed class NodeApi(ClusterState state) : NodeService.NodeServiceBase
         }
 
         var response = new DescribeNodesResponse();
-        for (var i = 0; i < request.Names.Count; i++)
-        {
-            var name = Names.Node(request.Names[i], $"names[{i}]");
-            if (state.DescribeNode(cluster, name) is { } view)
-            {
-                response.Nodes.Add(NodeMapper.ToContract(view));
-            }
-            else
-            {
-                response.Failures.Add(new Failure { Subject = name, Reason = "MISSING", Detail = $"node \"{name}\" does not exist in cluster \"{cluster}\"" });
-            }
-        }
+        var names = request.Names.Select((n, i) => Names.Node(n, $"names[{i}]")).ToList();
+        DescribeAnswers.Fill(names.Select(n => (n, state.DescribeNode(cluster, n))), v => NodeMapper.ToContract(v), response.Nodes, response.Failures,
+            name => $"node \"{name}\" does not exist in cluster \"{cluster}\"");
 
         return Task.FromResult(response);
     }

@@ -33,18 +33,9 @@ internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceSer
 
         Limits.Count(request.Services, Limits.MaxDescribe, "services");
         var response = new DescribeServicesResponse();
-        for (var i = 0; i < request.Services.Count; i++)
-        {
-            var name = Names.Require(request.Services[i], $"services[{i}]", "service name");
-            if (state.DescribeService(cluster, name) is { } view)
-            {
-                response.Services.Add(ServiceMapper.ToContract(view));
-            }
-            else
-            {
-                response.Failures.Add(new Failure { Subject = name, Reason = "MISSING", Detail = $"service \"{name}\" does not exist in cluster \"{cluster}\"" });
-            }
-        }
+        var names = request.Services.Select((n, i) => Names.Require(n, $"services[{i}]", "service name")).ToList();
+        DescribeAnswers.Fill(names.Select(n => (n, state.DescribeService(cluster, n))), v => ServiceMapper.ToContract(v), response.Services, response.Failures,
+            name => $"service \"{name}\" does not exist in cluster \"{cluster}\"");
 
         return Task.FromResult(response);
     }

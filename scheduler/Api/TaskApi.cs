@@ -35,17 +35,8 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, Sched
         var ids = TaskIds.RequireList(request.Tasks, Limits.MaxDescribe, "tasks");
         var found = state.DescribeTasks(cluster, ids);
         var response = new DescribeTasksResponse();
-        for (var i = 0; i < ids.Count; i++)
-        {
-            if (found[i] is { } task)
-            {
-                response.Tasks.Add(Map(task));
-            }
-            else
-            {
-                response.Failures.Add(new Failure { Subject = ids[i], Reason = "MISSING", Detail = $"task \"{ids[i]}\" does not exist in cluster \"{cluster}\"" });
-            }
-        }
+        DescribeAnswers.Fill(ids.Select((id, i) => (id, found[i])), t => Map(t), response.Tasks, response.Failures,
+            id => $"task \"{id}\" does not exist in cluster \"{cluster}\"");
 
         return Task.FromResult(response);
     }

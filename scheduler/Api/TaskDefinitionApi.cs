@@ -21,7 +21,7 @@ internal sealed class TaskDefinitionApi(ClusterState state, SchedulerOptions opt
 
     public override Task<DescribeTaskDefinitionResponse> DescribeTaskDefinition(DescribeTaskDefinitionRequest request, ServerCallContext context)
     {
-        var entry = state.FindTaskDefinition(RequireReference(request.TaskDefinition), "taskDefinition");
+        var entry = state.FindTaskDefinition(Names.TaskDefinitionReference(request.TaskDefinition), "taskDefinition");
         var response = new DescribeTaskDefinitionResponse { TaskDefinition = TaskDefinitionMapper.ToContract(entry) };
         response.Tags.AddRange(TagMapper.ToContract(entry.Record.Tags));
         return Task.FromResult(response);
@@ -57,7 +57,7 @@ internal sealed class TaskDefinitionApi(ClusterState state, SchedulerOptions opt
 
     public override Task<DeregisterTaskDefinitionResponse> DeregisterTaskDefinition(DeregisterTaskDefinitionRequest request, ServerCallContext context)
     {
-        var entry = state.DeregisterTaskDefinition(RequireReference(request.TaskDefinition));
+        var entry = state.DeregisterTaskDefinition(Names.TaskDefinitionReference(request.TaskDefinition));
         return Task.FromResult(new DeregisterTaskDefinitionResponse { TaskDefinition = TaskDefinitionMapper.ToContract(entry) });
     }
 
@@ -90,15 +90,5 @@ internal sealed class TaskDefinitionApi(ClusterState state, SchedulerOptions opt
         }
 
         return reference;
-    }
-
-    private static string RequireReference(string reference)
-    {
-        if (reference.Length == 0)
-        {
-            throw RequestException.Invalid("taskDefinition", "is required: \"family\" or \"family:revision\"");
-        }
-
-        return Names.Text(reference, "taskDefinition", 300);
     }
 }

@@ -20,7 +20,8 @@ internal static class SchedulerServices
 
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
-        services.Configure<SchedulerOptions>(configuration.GetSection(SchedulerOptions.Section));
+        services.AddOptions<SchedulerOptions>().Bind(configuration.GetSection(SchedulerOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulerOptions>, SchedulerOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SchedulerOptions>>().Value);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SchedulerStopping>();

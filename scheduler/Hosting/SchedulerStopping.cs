@@ -122,9 +122,9 @@ internal sealed partial class SchedulerStopping : IHostedLifecycleService, IDisp
         public void Dispose() => owner.Ended();
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Stopping: the {Streams} open streams have ended; {Milliseconds:0} ms with the linger")]
+    [LoggerMessage(LogEvents.StreamsEnded, LogLevel.Information, "Stopping: the {Streams} open streams have ended; {Milliseconds:0} ms with the linger")]
     private static partial void LogStreamsEnded(ILogger logger, int streams, double milliseconds);
 
-    [LoggerMessage(2, LogLevel.Warning, "Stopping: {Streams} streams still open at the shutdown timeout; their connections are aborted")]
+    [LoggerMessage(LogEvents.StreamsAborted, LogLevel.Warning, "Stopping: {Streams} streams still open at the shutdown timeout; their connections are aborted")]
     private static partial void LogStreamsLeft(ILogger logger, int streams);
 }

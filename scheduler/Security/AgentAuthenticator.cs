@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -62,6 +63,6 @@ internal sealed partial class AgentAuthenticator(ClusterSecurity security, Clust
         return new RpcException(new Status(StatusCode.Unauthenticated, $"certificate: {problem}"));
     }
 
-    [LoggerMessage(42, LogLevel.Warning, "Refused agent call {Method} from {Peer}: {Problem}")]
+    [LoggerMessage(LogEvents.AgentCallRefused, LogLevel.Warning, "Refused agent call {Method} from {Peer}: {Problem}")]
     private static partial void LogRefused(ILogger logger, string method, string peer, string problem);
 }

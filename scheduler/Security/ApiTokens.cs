@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -30,6 +31,6 @@ internal sealed partial class ApiTokens(ClusterState state, ClusterSecurity secu
         LogBootstrap(log, AdminTokenPath);
     }
 
-    [LoggerMessage(40, LogLevel.Warning, "First start: an admin API token was written to {Path} (owner-only); use it as \"authorization: Bearer <token>\" and keep it safe")]
+    [LoggerMessage(LogEvents.AdminTokenCreated, LogLevel.Warning, "First start: an admin API token was written to {Path} (owner-only); use it as \"authorization: Bearer <token>\" and keep it safe")]
     private static partial void LogBootstrap(ILogger logger, string path);
 }

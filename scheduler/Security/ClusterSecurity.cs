@@ -23,10 +23,6 @@ internal sealed class ClusterSecurity : IDisposable
         _ = directoryLock;
         Options = options;
         Directory = options.DataDirectory;
-        if (options.NodeCertificateLifetime < TimeSpan.FromMinutes(10))
-        {
-            throw new FormatException($"Scheduler:NodeCertificateLifetime must be at least 10 minutes, not {options.NodeCertificateLifetime}");
-        }
 
         Ca = ClusterCa.LoadOrCreate(Directory, options.CaCertificate, options.CaKey, time.GetUtcNow());
         _server = new Lazy<X509Certificate2>(() => Ca.IssueServerCertificate(Directory, ServerNames(options), time.GetUtcNow()));

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -61,10 +62,10 @@ internal sealed partial class JoinTokens(ClusterState state, ClusterSecurity sec
 
     private string SecretOf(string token) => token[(Prefix.Length + security.Ca.Digest.Length + 1)..];
 
-    [LoggerMessage(46, LogLevel.Information, "The join token for new nodes was written to {Path} (owner-only)")]
+    [LoggerMessage(LogEvents.JoinTokenCreated, LogLevel.Information, "The join token for new nodes was written to {Path} (owner-only)")]
     private static partial void LogCreated(ILogger logger, string path);
 
-    [LoggerMessage(41, LogLevel.Information, "A new join token was written to {Path} (owner-only); the previous one no longer joins")]
+    [LoggerMessage(LogEvents.JoinTokenRotated, LogLevel.Information, "A new join token was written to {Path} (owner-only); the previous one no longer joins")]
     private static partial void LogRotated(ILogger logger, string path);
 }
 

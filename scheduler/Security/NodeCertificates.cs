@@ -5,6 +5,7 @@ using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -82,12 +83,12 @@ internal sealed partial class NodeCertificates(ClusterSecurity security, JoinTok
         return new RpcException(new Status(code, detail));
     }
 
-    [LoggerMessage(43, LogLevel.Information, "Node {Cluster}/{Node} joined from {Peer}; its certificate is valid until {NotAfter:u}")]
+    [LoggerMessage(LogEvents.NodeJoined, LogLevel.Information, "Node {Cluster}/{Node} joined from {Peer}; its certificate is valid until {NotAfter:u}")]
     private static partial void LogJoined(ILogger logger, string cluster, string node, string peer, DateTime notAfter);
 
-    [LoggerMessage(44, LogLevel.Information, "Node {Cluster}/{Node} renewed its certificate; valid until {NotAfter:u}")]
+    [LoggerMessage(LogEvents.NodeCertificateRenewed, LogLevel.Information, "Node {Cluster}/{Node} renewed its certificate; valid until {NotAfter:u}")]
     private static partial void LogRenewed(ILogger logger, string cluster, string node, DateTime notAfter);
 
-    [LoggerMessage(45, LogLevel.Warning, "Refused a join from {Peer}: {Detail}")]
+    [LoggerMessage(LogEvents.JoinRefused, LogLevel.Warning, "Refused a join from {Peer}: {Detail}")]
     private static partial void LogJoinRefused(ILogger logger, string peer, string detail);
 }

@@ -3,6 +3,7 @@ using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.Security;
 
@@ -84,6 +85,6 @@ internal sealed partial class TokenAuthInterceptor(ClusterState state, ILogger<T
         return new RpcException(new Status(code, detail));
     }
 
-    [LoggerMessage(30, LogLevel.Warning, "Refused {Method} from {Peer}: {Detail}")]
+    [LoggerMessage(LogEvents.CallRefused, LogLevel.Warning, "Refused {Method} from {Peer}: {Detail}")]
     private static partial void LogRefused(ILogger logger, string method, string peer, string detail);
 }

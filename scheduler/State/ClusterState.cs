@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Storage;
+using Orchestrator.Scheduler.Hosting;
 
 namespace Orchestrator.Scheduler.State;
 
@@ -259,31 +260,31 @@ internal sealed partial class ClusterState
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "State loaded: {Clusters} clusters, {Nodes} nodes, {Tasks} tasks, {Revisions} task definition revisions")]
+        [LoggerMessage(LogEvents.StateLoaded, LogLevel.Information, "State loaded: {Clusters} clusters, {Nodes} nodes, {Tasks} tasks, {Revisions} task definition revisions")]
         public static partial void Loaded(ILogger logger, int clusters, int nodes, int tasks, int revisions);
 
-        [LoggerMessage(8, LogLevel.Information, "State read from the database in {ReadMs:F0} ms, applied in {ApplyMs:F0} ms")]
+        [LoggerMessage(LogEvents.StateLoadTime, LogLevel.Information, "State read from the database in {ReadMs:F0} ms, applied in {ApplyMs:F0} ms")]
         public static partial void LoadTime(ILogger logger, double readMs, double applyMs);
 
-        [LoggerMessage(2, LogLevel.Error, "State write failed, the change was refused: {Problem}")]
+        [LoggerMessage(LogEvents.StateStoreWriteFailed, LogLevel.Error, "State write failed, the change was refused: {Problem}")]
         public static partial void StoreWriteFailed(ILogger logger, string problem);
 
-        [LoggerMessage(3, LogLevel.Information, "Node {Cluster}/{Node} registered ({Cpu} cpu units, {Memory} MiB), agent {Version}")]
+        [LoggerMessage(LogEvents.NodeRegistered, LogLevel.Information, "Node {Cluster}/{Node} registered ({Cpu} cpu units, {Memory} MiB), agent {Version}")]
         public static partial void NodeRegistered(ILogger logger, string cluster, string node, int cpu, int memory, string version);
 
-        [LoggerMessage(4, LogLevel.Information, "Node {Cluster}/{Node}: agent disconnected")]
+        [LoggerMessage(LogEvents.NodeDisconnected, LogLevel.Information, "Node {Cluster}/{Node}: agent disconnected")]
         public static partial void NodeDisconnected(ILogger logger, string cluster, string node);
 
-        [LoggerMessage(6, LogLevel.Warning, "Node {Cluster}/{Node}: no heartbeat for {Timeout}; disconnected")]
+        [LoggerMessage(LogEvents.NodeSilent, LogLevel.Warning, "Node {Cluster}/{Node}: no heartbeat for {Timeout}; disconnected")]
         public static partial void NodeSilent(ILogger logger, string cluster, string node, TimeSpan timeout);
 
-        [LoggerMessage(7, LogLevel.Warning, "Node {Cluster}/{Node}: {Tasks} tasks recorded STOPPED (NodeLost): {Reason}")]
+        [LoggerMessage(LogEvents.NodeLost, LogLevel.Warning, "Node {Cluster}/{Node}: {Tasks} tasks recorded STOPPED (NodeLost): {Reason}")]
         public static partial void NodeLost(ILogger logger, string cluster, string node, int tasks, string reason);
 
-        [LoggerMessage(9, LogLevel.Warning, "Node {Cluster}/{Node} is deregistered (INACTIVE); its agent's registration was answered Deregistered")]
+        [LoggerMessage(LogEvents.DeregisteredNodeRefused, LogLevel.Warning, "Node {Cluster}/{Node} is deregistered (INACTIVE); its agent's registration was answered Deregistered")]
         public static partial void DeregisteredNodeRefused(ILogger logger, string cluster, string node);
 
-        [LoggerMessage(5, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
+        [LoggerMessage(LogEvents.TasksPruned, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
         public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);
     }
 }

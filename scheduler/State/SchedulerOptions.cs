@@ -63,15 +63,22 @@ internal sealed class SchedulerOptions
     /// <summary>Seed for placement tie-breaks and the random strategy; unset means a new seed per start.</summary>
     public ulong? PlacementSeed { get; set; }
 
-    public PortRange ParseDynamicPortRange()
+    public PortRange ParseDynamicPortRange() =>
+        TryParseDynamicPortRange(out var range) ? range : throw new FormatException(DynamicPortRangeProblem);
+
+    public bool TryParseDynamicPortRange(out PortRange range)
     {
         var parts = DynamicPortRange.Split('-', StringSplitOptions.TrimEntries);
         if (parts.Length == 2 && int.TryParse(parts[0], out var first) && int.TryParse(parts[1], out var last)
             && first is >= 1 and <= 65535 && last is >= 1 and <= 65535 && first <= last)
         {
-            return new PortRange(first, last);
+            range = new PortRange(first, last);
+            return true;
         }
 
-        throw new FormatException($"Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"{DynamicPortRange}\"");
+        range = default;
+        return false;
     }
+
+    public string DynamicPortRangeProblem => $"Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"{DynamicPortRange}\"";
 }

@@ -50,6 +50,17 @@ internal static partial class Names
     [GeneratedRegex("^[A-Za-z0-9_.-]+$")]
     private static partial Regex NodePattern();
 
+    /// <summary>A task definition reference, "family" or "family:revision": required, bounded (what it names is looked up later).</summary>
+    public static string TaskDefinitionReference(string reference, string field = "taskDefinition")
+    {
+        if (reference.Length == 0)
+        {
+            throw RequestException.Invalid(field, "is required: \"family\" or \"family:revision\"");
+        }
+
+        return Text(reference, field, 300);
+    }
+
     /// <summary>Free text such as a reason or startedBy: bounded, nothing else.</summary>
     public static string Text(string value, string field, int maxLength)
     {

@@ -12,7 +12,7 @@ internal static class ServiceValidator
     {
         var cluster = Names.Cluster(request.Cluster);
         var name = Names.Require(request.ServiceName, "serviceName", "service name");
-        var reference = RequireReference(request.TaskDefinition);
+        var reference = Names.TaskDefinitionReference(request.TaskDefinition);
         CheckDesiredCount(request.DesiredCount);
         var daemon = request.SchedulingStrategy switch
         {
@@ -77,7 +77,7 @@ internal static class ServiceValidator
             cluster,
             name,
             request.HasDesiredCount ? request.DesiredCount : null,
-            request.TaskDefinition.Length > 0 ? RequireReference(request.TaskDefinition) : null,
+            request.TaskDefinition.Length > 0 ? Names.TaskDefinitionReference(request.TaskDefinition) : null,
             min,
             max,
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Enable,
@@ -138,15 +138,5 @@ internal static class ServiceValidator
         }
 
         return (min, max);
-    }
-
-    private static string RequireReference(string reference)
-    {
-        if (reference.Length == 0)
-        {
-            throw RequestException.Invalid("taskDefinition", "is required: \"family\" or \"family:revision\"");
-        }
-
-        return Names.Text(reference, "taskDefinition", 300);
     }
 }

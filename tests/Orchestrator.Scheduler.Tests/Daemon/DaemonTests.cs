@@ -158,6 +158,9 @@ internal sealed class DaemonTests
 
     [TestCase("--Scheduler:DynamicPortRange=9-1", "orchestrator-scheduler: bad setting: Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"9-1\"")]
     [TestCase("--Scheduler:StoppedTaskRetention=soon", "orchestrator-scheduler: bad setting: Failed to convert configuration value 'soon' at 'Scheduler:StoppedTaskRetention' to type 'System.TimeSpan'.")]
+    [TestCase("--Scheduler:HeartbeatTimeout=00:00:03", "orchestrator-scheduler: bad setting: Scheduler:HeartbeatTimeout must be longer than Scheduler:HeartbeatInterval (00:00:05), not 00:00:03")]
+    [TestCase("--Scheduler:HeartbeatInterval=00:00:00.500", "orchestrator-scheduler: bad setting: Scheduler:HeartbeatInterval must be from 00:00:01 to 00:05:00, not 00:00:00.5000000")]
+    [TestCase("--Scheduler:NodeCertificateLifetime=00:01:00", "orchestrator-scheduler: bad setting: Scheduler:NodeCertificateLifetime must be at least 10 minutes, not 00:01:00")]
     [TestCase("--Scheduler:Listen=nowhere", "orchestrator-scheduler: Scheduler:Listen must be an address and port such as 127.0.0.1:7400, not \"nowhere\"")]
     public void A_bad_setting_stops_it_with_one_line_and_exit_code_1(string setting, string line)
     {

@@ -1,0 +1,35 @@
+namespace Orchestrator.Scheduler.Hosting;
+
+/// <summary>
+/// Every event id the scheduler logs with, in one place so that no two messages share one (journald
+/// and log pipelines filter on them). Hundreds by area: 1xx state, 2xx agents, 3xx security, 4xx hosting.
+/// </summary>
+internal static class LogEvents
+{
+    public const int StateLoaded = 100;
+    public const int StateStoreWriteFailed = 101;
+    public const int NodeRegistered = 102;
+    public const int NodeDisconnected = 103;
+    public const int TasksPruned = 104;
+    public const int NodeSilent = 105;
+    public const int NodeLost = 106;
+    public const int StateLoadTime = 107;
+    public const int DeregisteredNodeRefused = 108;
+
+    public const int AgentSessionClosed = 200;
+    public const int AgentStreamAborted = 201;
+    public const int AgentStreamStopping = 202;
+    public const int ReportsNotApplied = 203;
+
+    public const int CallRefused = 300;
+    public const int JoinTokenRotated = 301;
+    public const int AgentCallRefused = 302;
+    public const int NodeJoined = 303;
+    public const int NodeCertificateRenewed = 304;
+    public const int JoinRefused = 305;
+    public const int JoinTokenCreated = 306;
+    public const int AdminTokenCreated = 307;
+
+    public const int StreamsEnded = 400;
+    public const int StreamsAborted = 401;
+}
