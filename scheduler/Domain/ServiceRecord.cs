@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Orchestrator.Scheduler.Domain;
 
 /// <summary>
@@ -39,11 +41,18 @@ internal sealed record ServiceRecord
     /// <summary>No new task before this, after failures (exponential backoff).</summary>
     public DateTimeOffset? NextStartAt { get; init; }
 
+    // Worked out from the fields above, so not stored: the store writes a record's public properties.
+    [JsonIgnore]
     public string Key => KeyOf(Cluster, Name);
+
+    [JsonIgnore]
     public string Group => $"service:{Name}";
+
+    [JsonIgnore]
     public DeploymentRecord Primary => Deployments[0];
 
     /// <summary>Failed tasks that trip the circuit breaker: half the desired count, from 3 to 200, as ECS.</summary>
+    [JsonIgnore]
     public int FailureThreshold => Math.Clamp((int)Math.Ceiling(DesiredCount / 2.0), 3, 200);
 
     public static string KeyOf(string cluster, string name) => $"{cluster}/{name}";

@@ -48,10 +48,14 @@ internal sealed partial class ClusterState
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var stored = store.Load();
+        _version = stored.Version;
         var read = clock.Elapsed;
         Load(stored);
         Log.LoadTime(_log, read.TotalMilliseconds, (clock.Elapsed - read).TotalMilliseconds);
     }
+
+    // The store's version as of this scheduler's last commit: each commit must find the store there.
+    private long _version;
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
@@ -103,7 +107,13 @@ internal sealed partial class ClusterState
     {
         try
         {
-            _store.Commit(batch);
+            _version = _store.Commit(batch, _version);
+        }
+        catch (StoreConflictException e)
+        {
+            Log.StoreWriteFailed(_log, e.Message);
+            throw new RequestException(RequestErrorKind.Unavailable, "",
+                $"the change was not saved, nothing was applied: {e.Message} (or a failed flush left a change on disk that memory lacks); restart the scheduler to load the stored state");
         }
         catch (StorageException e)
         {

@@ -1,16 +1,33 @@
 namespace Orchestrator.Scheduler.Storage;
 
-/// <summary>The durable copy of the scheduler's state. Only the state's one writer calls it.</summary>
+/// <summary>
+/// The durable copy of the scheduler's state: tables of records (<see cref="StoreTables"/>) written in
+/// change sets, each one whole or not at all, with a version that counts the commits. Only the state's
+/// one writer calls it. Every store passes the same contract tests (StateStoreContract): LiteDB, the
+/// in-memory one for tests, and a replicated one next.
+/// </summary>
 internal interface IStateStore : IDisposable
 {
     StoredState Load();
 
     /// <summary>
-    /// Writes the batch atomically; when it returns, the change survives a crash of the process and,
-    /// with the default flush, a power cut.
+    /// Writes the batch's changes atomically, if the store is still at <paramref name="expectedVersion"/>
+    /// (optimistic concurrency: a writer that missed another's commit is refused, never merged). When it
+    /// returns, the change survives a crash of the process and, with the default flush, a power cut.
+    /// An empty batch changes nothing and keeps the version.
     /// </summary>
+    /// <returns>The store's version after the commit.</returns>
+    /// <exception cref="StoreConflictException">The store is at another version; nothing was written.</exception>
     /// <exception cref="StorageException">The write failed; nothing of the batch was kept.</exception>
-    void Commit(WriteBatch batch);
+    long Commit(WriteBatch batch, long expectedVersion);
+}
+
+/// <summary>Another writer committed since this one last read or wrote: its view of the state is stale.</summary>
+internal sealed class StoreConflictException(long expected, long actual)
+    : Exception($"the store is at version {actual}, not {expected}: another writer changed it")
+{
+    public long Expected { get; } = expected;
+    public long Actual { get; } = actual;
 }
 
 /// <summary>The store could not be opened, read or written.</summary>

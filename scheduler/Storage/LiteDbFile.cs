@@ -2,31 +2,39 @@ using LiteDB;
 
 namespace Orchestrator.Scheduler.Storage;
 
-/// <summary>One open LiteDB file and the scheduler's collections in it.</summary>
-internal sealed class LiteDbFile(LiteDatabase database)
+/// <summary>One open LiteDB file: a collection per table, and the store's version in a "meta" collection.</summary>
+internal sealed class LiteDbFile
 {
-    public LiteDatabase Database { get; } = database;
-    public ILiteCollection<BsonDocument> Clusters { get; } = database.GetCollection("clusters");
-    public ILiteCollection<BsonDocument> TaskDefinitions { get; } = database.GetCollection("task_definitions");
-    public ILiteCollection<BsonDocument> Nodes { get; } = database.GetCollection("nodes");
-    public ILiteCollection<BsonDocument> Tasks { get; } = database.GetCollection("tasks");
-    public ILiteCollection<BsonDocument> Services { get; } = database.GetCollection("services");
-    public ILiteCollection<BsonDocument> Receipts { get; } = database.GetCollection("run_task_receipts");
-    public ILiteCollection<BsonDocument> Tokens { get; } = database.GetCollection("api_tokens");
-    public ILiteCollection<BsonDocument> JoinTokens { get; } = database.GetCollection("join_tokens");
-    public ILiteCollection<BsonDocument> NodeIdentities { get; } = database.GetCollection("node_identities");
+    private const string VersionKey = "version";
+    private readonly Dictionary<StoreTable, ILiteCollection<BsonDocument>> _tables;
+    private readonly ILiteCollection<BsonDocument> _meta;
+
+    public LiteDbFile(LiteDatabase database)
+    {
+        Database = database;
+        _tables = StoreTables.All.ToDictionary(t => t, t => database.GetCollection(t.Name));
+        _meta = database.GetCollection("meta");
+        Version = _meta.FindById(VersionKey)?["v"].AsInt64 ?? 0;
+    }
+
+    public LiteDatabase Database { get; }
+
+    /// <summary>The version of the last commit (0 for a file written before versions, or new); kept in memory after each commit.</summary>
+    public long Version { get; set; }
+
+    public ILiteCollection<BsonDocument> Table(StoreTable table) => _tables[table];
+
+    /// <summary>Inside the commit's transaction, so the version and the changes land together.</summary>
+    public void WriteVersion(long version) => _meta.Upsert(new BsonDocument { ["_id"] = VersionKey, ["v"] = version });
 
     /// <summary>Reads every collection once, so a damaged file fails at open, not at the first request.</summary>
     public void Probe()
     {
-        _ = Clusters.Count();
-        _ = TaskDefinitions.Count();
-        _ = Nodes.Count();
-        _ = Tasks.Count();
-        _ = Services.Count();
-        _ = Receipts.Count();
-        _ = Tokens.Count();
-        _ = JoinTokens.Count();
-        _ = NodeIdentities.Count();
+        foreach (var collection in _tables.Values)
+        {
+            _ = collection.Count();
+        }
+
+        _ = _meta.Count();
     }
 }

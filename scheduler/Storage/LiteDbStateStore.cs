@@ -1,7 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using LiteDB;
-using JsonSerializer = System.Text.Json.JsonSerializer;
 using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Storage;
@@ -13,12 +10,6 @@ namespace Orchestrator.Scheduler.Storage;
 /// </summary>
 internal sealed class LiteDbStateStore : IStateStore
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private readonly string _path;
     private readonly bool _isNew;
     private readonly ICommitFlush _flush;
@@ -106,17 +97,8 @@ internal sealed class LiteDbStateStore : IStateStore
         try
         {
             var file = _file ?? Reopen();
-            return new StoredState(
-                _isNew,
-                ReadAll<ClusterRecord>(file.Clusters),
-                ReadAll<TaskDefinitionRecord>(file.TaskDefinitions),
-                ReadAll<NodeRecord>(file.Nodes),
-                ReadAll<TaskRecord>(file.Tasks),
-                ReadAll<ServiceRecord>(file.Services),
-                ReadAll<RunTaskReceipt>(file.Receipts),
-                ReadAll<ApiTokenRecord>(file.Tokens),
-                ReadAll<JoinTokenRecord>(file.JoinTokens).SingleOrDefault(),
-                ReadAll<NodeIdentityRecord>(file.NodeIdentities));
+            var tables = StoreTables.All.ToDictionary(t => t, t => ReadAll(file.Table(t), t));
+            return StoredState.From(_isNew, file.Version, tables);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -124,14 +106,20 @@ internal sealed class LiteDbStateStore : IStateStore
         }
     }
 
-    public void Commit(WriteBatch batch)
+    public long Commit(WriteBatch batch, long expectedVersion)
     {
-        if (batch.IsEmpty)
+        var file = _file ?? Reopen();
+        var version = file.Version;
+        if (version != expectedVersion)
         {
-            return;
+            throw new StoreConflictException(expectedVersion, version);
         }
 
-        var file = _file ?? Reopen();
+        if (batch.IsEmpty)
+        {
+            return version;
+        }
+
         var db = file.Database;
 
         // The transaction is opened and committed on this thread with no await in between: LiteDB
@@ -143,20 +131,20 @@ internal sealed class LiteDbStateStore : IStateStore
 
         try
         {
-            foreach (var c in batch.Clusters) Put(file.Clusters, c.Name, c);
-            foreach (var name in batch.DeletedClusters) file.Clusters.Delete(name);
-            foreach (var d in batch.TaskDefinitions) Put(file.TaskDefinitions, d.Arn, d);
-            foreach (var n in batch.Nodes) Put(file.Nodes, n.Key, n);
-            foreach (var key in batch.DeletedNodes) file.Nodes.Delete(key);
-            foreach (var t in batch.Tasks) Put(file.Tasks, t.Id, t);
-            foreach (var id in batch.DeletedTasks) file.Tasks.Delete(id);
-            foreach (var service in batch.Services) Put(file.Services, service.Key, service);
-            foreach (var key in batch.DeletedServices) file.Services.Delete(key);
-            foreach (var r in batch.Receipts) Put(file.Receipts, r.Key, r);
-            foreach (var key in batch.DeletedReceipts) file.Receipts.Delete(key);
-            foreach (var t in batch.Tokens) Put(file.Tokens, t.Id, t);
-            foreach (var j in batch.JoinTokens) Put(file.JoinTokens, JoinTokenRecord.Key, j);
-            foreach (var n in batch.NodeIdentities) Put(file.NodeIdentities, n.Key, n);
+            foreach (var change in batch.Changes())
+            {
+                var collection = file.Table(change.Table);
+                if (!change.IsDelete)
+                {
+                    collection.Upsert(new BsonDocument { ["_id"] = change.Key, ["v"] = StoreJson.Write(change) });
+                }
+                else
+                {
+                    collection.Delete(change.Key);
+                }
+            }
+
+            file.WriteVersion(version + 1);
             if (!db.Commit())
             {
                 throw new StorageException("LiteDB did not commit the transaction");
@@ -185,6 +173,9 @@ internal sealed class LiteDbStateStore : IStateStore
             Close();
             throw new StorageException($"cannot flush the state database to disk: {e.Message}", e, mayBeSaved: true);
         }
+
+        file.Version = version + 1;
+        return file.Version;
     }
 
     public void Dispose() => Close();
@@ -230,10 +221,6 @@ internal sealed class LiteDbStateStore : IStateStore
         }
     }
 
-    private static void Put<T>(ILiteCollection<BsonDocument> collection, string id, T record) =>
-        collection.Upsert(new BsonDocument { ["_id"] = id, ["v"] = JsonSerializer.Serialize(record, Json) });
-
-    private static List<T> ReadAll<T>(ILiteCollection<BsonDocument> collection) =>
-        collection.FindAll().Select(doc => JsonSerializer.Deserialize<T>(doc["v"].AsString, Json)
-            ?? throw new JsonException($"empty record {doc["_id"]} in {collection.Name}")).ToList();
+    private static IReadOnlyList<object> ReadAll(ILiteCollection<BsonDocument> collection, StoreTable table) =>
+        [.. collection.FindAll().Select(doc => StoreJson.Read(doc["v"].AsString, table, doc["_id"].AsString))];
 }

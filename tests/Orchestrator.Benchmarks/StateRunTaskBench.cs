@@ -116,12 +116,13 @@ internal static class StateRunTaskBench
 
         public StoredState Load() => inner.Load();
 
-        public void Commit(WriteBatch batch)
+        public long Commit(WriteBatch batch, long expectedVersion)
         {
             var started = Stopwatch.GetTimestamp();
-            inner.Commit(batch);
+            var version = inner.Commit(batch, expectedVersion);
             Elapsed += Stopwatch.GetElapsedTime(started);
             Count++;
+            return version;
         }
 
         public void Dispose()

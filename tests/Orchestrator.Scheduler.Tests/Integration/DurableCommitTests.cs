@@ -72,18 +72,26 @@ internal sealed class DurableCommitTests : SchedulerTest
     public async Task A_flush_the_disk_refuses_fails_the_call_saying_the_outcome_is_unknown_and_applies_nothing()
     {
         await RegisterAsync();
-        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
         _flush.FailNext = 1;
         var refused = Refused(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" }).ResponseAsync);
         var listed = await Host.Tasks.ListTasksAsync(new ListTasksRequest());
-        var next = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
+        // The change reached the file, so the store is a commit ahead of memory: every write is refused
+        // until a restart loads what is on disk, rather than memory and disk going on apart.
+        var next = Refused(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" }).ResponseAsync);
+        await agent.DisposeAsync();
+        RestartScheduler();
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var afterRestart = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
 
         Assert.Multiple(() =>
         {
             Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.Unavailable));
             Assert.That(refused.Status.Detail, Does.Contain("whether it was saved is not known").And.Contain("Input/output error"));
             Assert.That(listed.TaskIds, Is.Empty, "nothing of the refused call is in memory");
-            Assert.That(next.Tasks, Has.Count.EqualTo(1), "the store is opened afresh and the next call goes through");
+            Assert.That(next.StatusCode, Is.EqualTo(StatusCode.Unavailable));
+            Assert.That(next.Status.Detail, Does.Contain("restart the scheduler"));
+            Assert.That(afterRestart.Tasks, Has.Count.EqualTo(1), "after a restart writes go through again");
         });
     }
 }

@@ -36,7 +36,7 @@ internal sealed class RecordingStore : IStateStore
 
     public StoredState Load() => new(true, [], [], [], [], [], []);
 
-    public void Commit(WriteBatch batch)
+    public long Commit(WriteBatch batch, long expectedVersion)
     {
         if (Refuse)
         {
@@ -44,6 +44,7 @@ internal sealed class RecordingStore : IStateStore
         }
 
         Commits.Add(batch);
+        return expectedVersion + 1;
     }
 
     public void Dispose()

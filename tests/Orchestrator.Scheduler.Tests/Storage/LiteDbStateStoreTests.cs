@@ -50,7 +50,7 @@ internal sealed class LiteDbStateStoreTests
             batch.Nodes.Add(node);
             batch.Tasks.Add(task);
             batch.Receipts.Add(receipt);
-            store.Commit(batch);
+            store.Commit(batch, 0);
         }
 
         using var reopened = LiteDbStateStore.Open(DbPath);
@@ -91,11 +91,11 @@ internal sealed class LiteDbStateStoreTests
             var put = new WriteBatch();
             put.Tasks.Add(task);
             put.Clusters.Add(new ClusterRecord("gone", DateTimeOffset.UnixEpoch));
-            store.Commit(put);
+            store.Commit(put, 0);
             var delete = new WriteBatch();
             delete.DeletedTasks.Add(task.Id);
             delete.DeletedClusters.Add("gone");
-            store.Commit(delete);
+            store.Commit(delete, 1);
         }
 
         using var reopened = LiteDbStateStore.Open(DbPath);

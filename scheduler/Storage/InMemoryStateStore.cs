@@ -1,0 +1,72 @@
+namespace Orchestrator.Scheduler.Storage;
+
+/// <summary>
+/// The store contract in memory, for tests: records are kept as the JSON every store writes (so what
+/// does not serialize fails here too), a commit lands whole or not at all, and the version counts the
+/// commits as LiteDB's does. <see cref="FailNext"/> makes the next commits fail as a full disk would.
+/// </summary>
+internal sealed class InMemoryStateStore : IStateStore
+{
+    private readonly Dictionary<StoreTable, SortedDictionary<string, string>> _tables =
+        StoreTables.All.ToDictionary(t => t, _ => new SortedDictionary<string, string>(StringComparer.Ordinal));
+
+    private readonly Lock _gate = new();
+    private long _version;
+    private bool _loaded;
+
+    /// <summary>How many of the next commits fail, nothing written.</summary>
+    public int FailNext { get; set; }
+
+    public StoredState Load()
+    {
+        lock (_gate)
+        {
+            var tables = _tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)[.. t.Value.Select(r => StoreJson.Read(r.Value, t.Key, r.Key))]);
+            var isNew = !_loaded && _version == 0;
+            _loaded = true;
+            return StoredState.From(isNew, _version, tables);
+        }
+    }
+
+    public long Commit(WriteBatch batch, long expectedVersion)
+    {
+        lock (_gate)
+        {
+            if (_version != expectedVersion)
+            {
+                throw new StoreConflictException(expectedVersion, _version);
+            }
+
+            if (FailNext > 0)
+            {
+                FailNext--;
+                throw new StorageException("cannot write the state: No space left on device (simulated)");
+            }
+
+            if (batch.IsEmpty)
+            {
+                return _version;
+            }
+
+            // Serialized first, applied after: a record that does not serialize leaves nothing half-written.
+            var writes = batch.Changes().Select(c => (c, Json: c.IsDelete ? null : StoreJson.Write(c))).ToList();
+            foreach (var (change, json) in writes)
+            {
+                if (json is null)
+                {
+                    _tables[change.Table].Remove(change.Key);
+                }
+                else
+                {
+                    _tables[change.Table][change.Key] = json;
+                }
+            }
+
+            return ++_version;
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}
