@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Storage;
 using Contract = Orchestrator.Contracts.V1;
@@ -95,11 +96,11 @@ internal sealed partial class ClusterState
             {
                 if (task.DesiredStatus == TaskState.Running)
                 {
-                    start.Add(StartCommand(task, _families[task.Family].Revisions[task.Revision]).StartTask);
+                    start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision]).StartTask);
                 }
                 else
                 {
-                    stop.Add(StopCommand(task.Id, task.StopCode, task.StoppedReason).StopTask);
+                    stop.Add(AgentCommands.Stop(task.Id, task.StopCode, task.StoppedReason).StopTask);
                 }
             }
 
@@ -268,13 +269,13 @@ internal sealed partial class ClusterState
         {
             return report.LastStatus == Contract.TaskStatus.Stopped
                 ? null
-                : StopCommand(report.TaskId, TaskStopCode.None, "the scheduler has no such task on this node");
+                : AgentCommands.Stop(report.TaskId, TaskStopCode.None, "the scheduler has no such task on this node");
         }
 
         if (task.LastStatus == TaskState.Stopped)
         {
             // Recorded STOPPED while the node was away (NodeLost) and maybe replaced: it must not run on.
-            return report.LastStatus == Contract.TaskStatus.Stopped ? null : StopCommand(task.Id, task.StopCode, task.StoppedReason);
+            return report.LastStatus == Contract.TaskStatus.Stopped ? null : AgentCommands.Stop(task.Id, task.StopCode, task.StoppedReason);
         }
 
         var updated = TaskReports.Apply(task, report, Now);
@@ -287,7 +288,7 @@ internal sealed partial class ClusterState
         // The stop command may have been lost with an earlier stream: repeat it while the task runs.
         if (task.DesiredStatus == TaskState.Stopped && task.LastStatus != TaskState.Stopped && report.LastStatus != Contract.TaskStatus.Stopping)
         {
-            return StopCommand(task.Id, task.StopCode, task.StoppedReason);
+            return AgentCommands.Stop(task.Id, task.StopCode, task.StoppedReason);
         }
 
         return null;
@@ -297,7 +298,7 @@ internal sealed partial class ClusterState
     {
         if (changed.Count > 0)
         {
-            var batch = new WriteBatch();
+            var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
             batch.Tasks.AddRange(changed.Values);
             Commit(batch);
         }

@@ -76,11 +76,7 @@ internal sealed partial class ClusterState
                 batch.Tasks.Add(Stopped(task, now, TaskStopCode.NodeLost, "node deregistered"));
             }
 
-            Commit(batch);
-            foreach (var task in live)
-            {
-                entry.Session?.TrySend(StopCommand(task.Id, TaskStopCode.NodeLost, "node deregistered"));
-            }
+            Commit(batch); // each live task's stop goes to the agent from the change (AgentDispatcher)
 
             entry.Session?.TrySend(new Contract.SchedulerMessage { Deregistered = new Contract.Deregistered { Reason = "node deregistered" } });
             entry.Session?.Close();

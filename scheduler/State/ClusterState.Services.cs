@@ -232,17 +232,7 @@ internal sealed partial class ClusterState
             return;
         }
 
-        Commit(batch);
-        foreach (var stop in plan.Stops)
-        {
-            var task = _tasks[stop.TaskId];
-            _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node))?.Session?.TrySend(StopCommand(task.Id, TaskStopCode.ServiceSchedulerInitiated, stop.Reason));
-        }
-
-        foreach (var (task, definition) in started)
-        {
-            _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
-        }
+        Commit(batch); // the starts and stops go to the agents from the changes (AgentDispatcher)
     }
 
     /// <summary>Places new tasks of the primary deployment, unless a failure backoff is still running.</summary>

@@ -77,8 +77,7 @@ internal sealed partial class ClusterState
             {
                 foreach (var task in batch.Tasks)
                 {
-                    _events.Publish(task);
-                    _nodes[NodeRecord.KeyOf(task.Cluster, task.Node)].Session?.TrySend(StartCommand(task, definition));
+                    Published(null, task, ChangeOrigin.Scheduler);
                 }
             }
 
@@ -174,11 +173,9 @@ internal sealed partial class ClusterState
 
             reason = reason.Length > 0 ? reason : "Task stopped by user";
             var now = Now;
-            var entry = _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node));
             var batch = new WriteBatch();
             batch.Tasks.Add(Stopping(task, code, reason, now));
             Commit(batch);
-            entry?.Session?.TrySend(StopCommand(task.Id, code, reason));
             return _tasks[task.Id];
         }
     }
@@ -309,37 +306,5 @@ internal sealed partial class ClusterState
         StoppedAt = now,
         Containers = [.. task.Containers.Select(c => c.LastStatus == TaskState.Stopped ? c : c with { LastStatus = TaskState.Stopped })],
         Version = task.Version + 1,
-    };
-
-    private Contract.SchedulerMessage StartCommand(TaskRecord task, TaskDefinitionEntry definition)
-    {
-        var start = new Contract.StartTaskCommand
-        {
-            TaskId = task.Id,
-            Cluster = task.Cluster,
-            TaskDefinition = definition.Spec,
-            Group = task.Group,
-            LastStatus = WireEnums.ToWire(task.LastStatus),
-        };
-        foreach (var container in task.Containers)
-        {
-            foreach (var binding in container.Bindings)
-            {
-                start.PortBindings.Add(new Contract.NetworkBinding
-                {
-                    ContainerName = container.Name,
-                    ContainerPort = binding.ContainerPort,
-                    HostPort = binding.HostPort,
-                    Protocol = WireEnums.ToWire(binding.Protocol),
-                });
-            }
-        }
-
-        return new Contract.SchedulerMessage { StartTask = start };
-    }
-
-    private static Contract.SchedulerMessage StopCommand(string taskId, TaskStopCode code, string reason) => new()
-    {
-        StopTask = new Contract.StopTaskCommand { TaskId = taskId, Reason = reason, StopCode = WireEnums.ToWire(code) },
     };
 }

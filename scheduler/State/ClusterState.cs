@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Agents;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
@@ -13,7 +14,7 @@ namespace Orchestrator.Scheduler.State;
 /// change; nothing here awaits, so the lock is only ever held for microseconds of CPU work and one
 /// store write.
 /// </summary>
-internal sealed partial class ClusterState
+internal sealed partial class ClusterState : IAgentDirectory
 {
     private readonly object _gate = new();
     private readonly IStateStore _store;
@@ -45,6 +46,7 @@ internal sealed partial class ClusterState
         _log = log;
         _dynamicPorts = options.ParseDynamicPortRange();
         _snapshots = new SnapshotCache(_dynamicPorts);
+        _subscribers = [new AgentDispatcher(this)];
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var stored = store.Load();
@@ -56,6 +58,9 @@ internal sealed partial class ClusterState
 
     // The store's version as of this scheduler's last commit: each commit must find the store there.
     private long _version;
+
+    // Besides the watch streams (_events): what acts on applied task changes, in order.
+    private readonly ITaskChangeSubscriber[] _subscribers;
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
@@ -123,6 +128,21 @@ internal sealed partial class ClusterState
                 : $"the change was not saved, nothing was applied: {e.Message}");
         }
     }
+
+    /// <summary>A task change is stored and in memory: the watch streams and the subscribers hear of it.</summary>
+    private void Published(TaskRecord? previous, TaskRecord task, ChangeOrigin origin)
+    {
+        _events.Publish(task);
+        foreach (var subscriber in _subscribers)
+        {
+            subscriber.OnTaskChanged(previous, task, origin);
+        }
+    }
+
+    IAgentSession? IAgentDirectory.SessionOf(string cluster, string node) =>
+        _nodes.GetValueOrDefault(NodeRecord.KeyOf(cluster, node))?.Session;
+
+    TaskDefinitionEntry IAgentDirectory.DefinitionOf(TaskRecord task) => _families[task.Family].Revisions[task.Revision];
 
     private void Apply(WriteBatch batch, bool publish)
     {
@@ -194,7 +214,7 @@ internal sealed partial class ClusterState
             }
             if (publish)
             {
-                _events.Publish(task);
+                Published(old, task, batch.Origin);
             }
         }
 

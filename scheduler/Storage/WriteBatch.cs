@@ -8,6 +8,9 @@ namespace Orchestrator.Scheduler.Storage;
 /// </summary>
 internal sealed class WriteBatch
 {
+    /// <summary>Who decided these changes; an agent's report needs no command sent back for it.</summary>
+    public State.ChangeOrigin Origin { get; init; } = State.ChangeOrigin.Scheduler;
+
     public List<ClusterRecord> Clusters { get; } = [];
     public List<string> DeletedClusters { get; } = [];
     public List<TaskDefinitionRecord> TaskDefinitions { get; } = [];

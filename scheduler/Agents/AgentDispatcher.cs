@@ -1,0 +1,62 @@
+using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.State;
+
+namespace Orchestrator.Scheduler.Agents;
+
+/// <summary>What a node's agent must be told about one task change.</summary>
+internal enum AgentCommand
+{
+    None,
+    Start,
+    Stop,
+}
+
+/// <summary>Where the dispatcher finds a node's open stream and a task's definition.</summary>
+internal interface IAgentDirectory
+{
+    IAgentSession? SessionOf(string cluster, string node);
+
+    TaskDefinitionEntry DefinitionOf(TaskRecord task);
+}
+
+/// <summary>
+/// Sends start and stop commands to agents from the applied task changes, so that no writer of the
+/// state calls a session itself. What to send is a pure function of the change (<see cref="CommandFor"/>);
+/// a node without a stream gets nothing, and is told what to run and stop when it registers again.
+/// </summary>
+internal sealed class AgentDispatcher(IAgentDirectory directory) : ITaskChangeSubscriber
+{
+    /// <summary>
+    /// A new task the scheduler placed is started; a task the scheduler decided to stop (desired RUNNING
+    /// to STOPPED) is stopped, unless it was already STOPPED; what an agent reported needs no command.
+    /// </summary>
+    public static AgentCommand CommandFor(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)
+    {
+        if (origin != ChangeOrigin.Scheduler)
+        {
+            return AgentCommand.None;
+        }
+
+        if (previous is null)
+        {
+            return current is { DesiredStatus: TaskState.Running, LastStatus: TaskState.Provisioning } ? AgentCommand.Start : AgentCommand.None;
+        }
+
+        return previous.DesiredStatus == TaskState.Running && current.DesiredStatus == TaskState.Stopped && previous.LastStatus != TaskState.Stopped
+            ? AgentCommand.Stop
+            : AgentCommand.None;
+    }
+
+    public void OnTaskChanged(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)
+    {
+        var command = CommandFor(previous, current, origin);
+        if (command == AgentCommand.None || directory.SessionOf(current.Cluster, current.Node) is not { } session)
+        {
+            return;
+        }
+
+        session.TrySend(command == AgentCommand.Start
+            ? AgentCommands.Start(current, directory.DefinitionOf(current))
+            : AgentCommands.Stop(current.Id, current.StopCode, current.StoppedReason));
+    }
+}
