@@ -248,9 +248,8 @@ internal sealed partial class ClusterState
         var request = new PlacementRequest(
             definition.Record.Demand,
             count,
-            RunTaskValidator.Strategies([.. service.Strategies.Select(s => new Contracts.V1.PlacementStrategy { Type = s.Type, Field = s.Field })]),
-            [.. RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })]),
-                .. onNode is null ? Array.Empty<PlacementConstraint>() : [OnNode(onNode)]],
+            ServicePlacement.StrategiesOf(service),
+            onNode is null ? ServicePlacement.ConstraintsOf(service) : [.. ServicePlacement.ConstraintsOf(service), ServicePlacement.OnNode(onNode)],
             service.Group);
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
         var tags = service.PropagateTags switch
@@ -300,18 +299,10 @@ internal sealed partial class ClusterState
         return updated.WithEvent(now, $"service {service.Name}: {failed.Count} task(s) stopped ({failed[0].StoppedReason}); next start in {delay.TotalSeconds:0} s");
     }
 
-    /// <summary>The memberOf constraint that pins a placement to one node.</summary>
-    private static MemberOfConstraint OnNode(string node)
-    {
-        var text = $"name == \"{node}\"";
-        return new MemberOfConstraint(text, Placement.Constraints.ConstraintParser.Parse(text));
-    }
-
     /// <summary>The nodes a DAEMON service should run on (ACTIVE and matching), and those it can start on now.</summary>
     private (IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable) DaemonNodes(ServiceRecord service)
     {
-        var constraints = RunTaskValidator.Constraints([.. service.Constraints.Select(c => new Contracts.V1.PlacementConstraint { Type = c.Type, Expression = c.Expression })])
-            .OfType<MemberOfConstraint>().ToList();
+        var constraints = ServicePlacement.ConstraintsOf(service).OfType<MemberOfConstraint>().ToList();
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         var startable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in NodesOf(service.Cluster).Values.Where(e => e.Record.Status == NodeState.Active))
