@@ -15,13 +15,22 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time) : 
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
     // Held while a pass runs. A real clock's ticks can come while one still runs: they are skipped, not
-    // queued behind the state's lock. Kept once stopping, so that no pass starts after the host stops.
+    // queued behind the state's lock.
     private readonly SemaphoreSlim _passing = new(1, 1);
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private ITimer? _timer;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Made here, not in ExecuteAsync, which may run later on another thread: the first pass is due a
+        // period after the host started, and a clock advanced right after the start runs it.
+        _timer = time.CreateTimer(_ => Pass(), null, Period, Period);
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var timer = time.CreateTimer(_ => Pass(), null, Period, Period);
         try
         {
             await _failed.Task.WaitAsync(stoppingToken);
@@ -30,11 +39,24 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time) : 
         {
             // Shutting down.
         }
-        finally
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Here, not when ExecuteAsync ends: it may not even have begun. A real timer's DisposeAsync also
+        // waits for a pass under way, so none runs once the host has stopped.
+        if (_timer is not null)
         {
-            await timer.DisposeAsync();
-            await _passing.WaitAsync(CancellationToken.None); // a pass under way ends first
+            await _timer.DisposeAsync();
         }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
     }
 
     private void Pass()
