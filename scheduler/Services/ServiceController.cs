@@ -10,7 +10,7 @@ namespace Orchestrator.Scheduler.Services;
 /// <list type="number">
 /// <item>counts the tasks that failed since the last pass (<see cref="FailureBackoff"/>);</item>
 /// <item>trips the circuit breaker (<see cref="CircuitBreaker"/>): a deployment that failed without
-/// rollback holds what runs and starts nothing until the user updates the service;</item>
+/// rollback holds what runs and starts nothing until the user updates the service (or deletes it);</item>
 /// <item>plans stops and starts (<see cref="ServiceReconciler"/>, or <see cref="DaemonReconciler"/>,
 /// whose desired count follows the nodes it is aimed at);</item>
 /// <item>starts nothing while the backoff runs, and says so once;</item>
@@ -30,9 +30,10 @@ internal static class ServiceController
     {
         var (counted, failuresCounted) = FailureBackoff.Count(service, tasks, now);
         var updated = CircuitBreaker.Trip(counted, now);
-        if (updated.Primary.Rollout == RolloutState.Failed)
+        if (updated.Primary.Rollout == RolloutState.Failed && !updated.Deleting)
         {
             // Tripped without rollback: hold what runs, start nothing, until the user updates the service.
+            // Not once it is deleted, which no update can follow: then its tasks stop and it goes.
             return new ServiceDecision(updated, failuresCounted, [], [], Remove: false);
         }
 

@@ -257,6 +257,21 @@ internal sealed class ServiceControllerTests
     }
 
     [Test]
+    public void A_service_held_by_the_breaker_and_then_deleted_stops_its_tasks_and_goes()
+    {
+        var held = Decide(Service(breaker: true, failedTasks: 3), [Task(Previous), Task(Previous)]).Service;
+        var deleting = held with { Deleting = true, DesiredCount = 0 };
+        var stopping = Decide(deleting, [Task(Previous), Task(Previous)]);
+        var gone = Decide(stopping.Service, []);
+        Assert.Multiple(() =>
+        {
+            Assert.That(held.Primary.Rollout, Is.EqualTo(RolloutState.Failed));
+            Assert.That((stopping.Stops.Count, stopping.Remove), Is.EqualTo((2, false)));
+            Assert.That(gone.Remove, Is.True);
+        });
+    }
+
+    [Test]
     public void A_rollout_completes_once_the_primary_runs_everything_healthy_and_says_so_once()
     {
         var service = Service(consecutive: 2, nextStartAt: Now.AddSeconds(-30));
