@@ -255,7 +255,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>Numbers a report of the automatic answers and waits for its acknowledgement (see SettleAsync).</summary>
+    /// <summary>Numbers a report of the automatic answers and records it as awaiting its acknowledgement (see SettleAsync).</summary>
     private TaskStateReport Numbered(TaskStateReport report)
     {
         report.Sequence = ++_sequence;
