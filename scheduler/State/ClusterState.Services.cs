@@ -9,8 +9,6 @@ namespace Orchestrator.Scheduler.State;
 /// <summary>Services: their records, and the reconcile pass that keeps their tasks as desired.</summary>
 internal sealed partial class ClusterState
 {
-    private static readonly TimeSpan BackoffCap = TimeSpan.FromMinutes(5);
-
     public ServiceView CreateService(ServiceDefinition definition)
     {
         lock (_gate)
@@ -39,7 +37,7 @@ internal sealed partial class ClusterState
                 Daemon = definition.Daemon,
                 Tags = definition.Tags ?? Tags.None,
                 PropagateTags = definition.PropagateTags,
-                Deployments = [NewDeployment(taskDefinition.Record.Arn, now)],
+                Deployments = [ServiceDeployments.New(taskDefinition.Record.Arn, now)],
                 CreatedAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
 
@@ -81,7 +79,7 @@ internal sealed partial class ClusterState
             {
                 var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
                 var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
-                updated = updated with { Deployments = [NewDeployment(arn, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
+                updated = updated with { Deployments = [ServiceDeployments.New(arn, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
                 updated = updated.WithEvent(now, $"service {service.Name} started a deployment of {arn}");
             }
 
@@ -154,70 +152,33 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>
+    /// Gathers what the service controller needs, places what it decides to start (over the snapshot,
+    /// one placement after another) and commits the outcome in one batch. The policy is all in
+    /// <see cref="ServiceController"/>.
+    /// </summary>
     private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
     {
         var tasks = TasksOf(service);
+        var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, now)).ToList();
+        var decision = ServiceController.Decide(service, tasks, live, service.Daemon ? DaemonTargetsOf(service) : null, now);
+
         var batch = new WriteBatch();
-        var updated = TripCircuitBreaker(CountFailures(service, tasks, now, batch), now);
-        if (updated.Primary.Rollout == RolloutState.Failed)
-        {
-            // Tripped without rollback: hold what runs, start nothing, until the user updates the service.
-            if (updated != service || !batch.IsEmpty)
-            {
-                batch.Services.Add(updated);
-                Commit(batch);
-            }
-
-            return;
-        }
-
-        var live = tasks.Where(t => t.DesiredStatus == TaskState.Running && t.LastStatus != TaskState.Stopped).Select(t => ViewOf(t, now)).ToList();
-        var stopping = tasks.Count(t => t.DesiredStatus == TaskState.Stopped && t.LastStatus != TaskState.Stopped);
-        ReconcilePlan plan;
-        if (updated.Daemon)
-        {
-            var (wanted, startable) = DaemonNodes(updated);
-            plan = DaemonReconciler.Plan(updated, live, wanted, startable);
-            if (updated.DesiredCount != wanted.Count)
-            {
-                updated = updated with { DesiredCount = wanted.Count };
-            }
-        }
-        else
-        {
-            plan = ServiceReconciler.Plan(updated, live, now, stopping);
-        }
-
-        foreach (var stop in plan.Stops)
+        batch.Tasks.AddRange(decision.FailuresCounted);
+        foreach (var stop in decision.Stops)
         {
             batch.Tasks.Add(Stopping(_tasks[stop.TaskId], TaskStopCode.ServiceSchedulerInitiated, stop.Reason, now));
         }
 
-        var started = new List<(TaskRecord Task, TaskDefinitionEntry Definition)>();
-        if (plan.StartOnNodes.Count > 0)
+        var updated = decision.Service;
+        var started = new List<TaskRecord>();
+        foreach (var start in decision.Starts)
         {
-            foreach (var node in plan.StartOnNodes)
-            {
-                updated = StartServiceTasks(updated, 1, now, started, node);
-            }
-        }
-        else if (plan.Start > 0)
-        {
-            updated = StartServiceTasks(updated, plan.Start, now, started);
+            var failed = PlaceServiceTasks(updated, start, now, started);
+            updated = ServiceController.Placed(updated, failed, now);
         }
 
-        if (plan.RolloutComplete && updated.Primary.Rollout == RolloutState.InProgress)
-        {
-            updated = updated with
-            {
-                Deployments = [updated.Primary with { Rollout = RolloutState.Completed, RolloutReason = "deployment completed", UpdatedAt = now }],
-                ConsecutiveFailures = 0,
-                NextStartAt = null,
-            };
-            updated = updated.WithEvent(now, $"service {service.Name} has reached a steady state");
-        }
-
-        if (updated.Deleting && live.Count == 0 && started.Count == 0)
+        if (decision.Remove)
         {
             batch.DeletedServices.Add(service.Key);
         }
@@ -226,7 +187,7 @@ internal sealed partial class ClusterState
             batch.Services.Add(updated);
         }
 
-        batch.Tasks.AddRange(started.Select(s => s.Task));
+        batch.Tasks.AddRange(started);
         if (batch.IsEmpty)
         {
             return;
@@ -235,21 +196,15 @@ internal sealed partial class ClusterState
         Commit(batch); // the starts and stops go to the agents from the changes (AgentDispatcher)
     }
 
-    /// <summary>Places new tasks of the primary deployment, unless a failure backoff is still running.</summary>
-    /// <param name="onNode">For DAEMON services: the one node to place on.</param>
-    private ServiceRecord StartServiceTasks(ServiceRecord service, int count, DateTimeOffset now, List<(TaskRecord, TaskDefinitionEntry)> started, string? onNode = null)
+    /// <summary>Places new tasks of the primary deployment; returns what could not be placed.</summary>
+    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
     {
-        if (service.NextStartAt is { } notBefore && now < notBefore)
-        {
-            return WithNewEvent(service, now, $"service {service.Name} is waiting until {notBefore:HH:mm:ss} before starting tasks again, after {service.ConsecutiveFailures} failed in a row");
-        }
-
         var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
         var request = new PlacementRequest(
             definition.Record.Demand,
-            count,
+            start.Count,
             ServicePlacement.StrategiesOf(service),
-            onNode is null ? ServicePlacement.ConstraintsOf(service) : [.. ServicePlacement.ConstraintsOf(service), ServicePlacement.OnNode(onNode)],
+            start.Node is null ? ServicePlacement.ConstraintsOf(service) : [.. ServicePlacement.ConstraintsOf(service), ServicePlacement.OnNode(start.Node)],
             service.Group);
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
         var tags = service.PropagateTags switch
@@ -260,43 +215,16 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            var task = NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags };
-            started.Add((task, definition));
+            started.Add(NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags });
         }
 
-        if (result.Failed.Count > 0)
-        {
-            var failure = result.Failed[0];
-            service = WithNewEvent(service, now, $"service {service.Name} is unable to place {result.Failed.Count} tasks ({failure.Reason}): {failure.Detail}");
-        }
-
-        return service;
+        return result.Failed;
     }
 
-    /// <summary>
-    /// Tasks that failed and were not counted yet: counted per deployment (and marked, in the same
-    /// batch), and they start or extend the backoff.
-    /// </summary>
-    private static ServiceRecord CountFailures(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, DateTimeOffset now, WriteBatch batch)
+    private DaemonTargets DaemonTargetsOf(ServiceRecord service)
     {
-        // Only this service's own deployments: an older service of the same name left its tasks behind.
-        var failed = tasks.Where(t => t.LastStatus == TaskState.Stopped && !t.FailureCounted
-            && t.StopCode is TaskStopCode.TaskFailedToStart or TaskStopCode.EssentialContainerExited
-            && service.Deployments.Any(d => d.Id == t.Deployment)).ToList();
-        batch.Tasks.AddRange(failed.Select(t => t with { FailureCounted = true }));
-        // A task that started after the backoff and runs: the failures in a row are over.
-        var healthyNow = service.NextStartAt is { } backoffEnd && tasks.Any(t => t.Deployment == service.Primary.Id
-            && t.LastStatus == TaskState.Running && t.Health != HealthState.Unhealthy && t.StartedAt >= backoffEnd);
-        if (failed.Count == 0)
-        {
-            return healthyNow && service.ConsecutiveFailures > 0 ? service with { ConsecutiveFailures = 0, NextStartAt = null } : service;
-        }
-
-        var consecutive = service.ConsecutiveFailures + failed.Count;
-        var delay = TimeSpan.FromSeconds(Math.Min(BackoffCap.TotalSeconds, Math.Pow(2, Math.Min(consecutive - 1, 20))));
-        var deployments = service.Deployments.Select(d => d with { FailedTasks = d.FailedTasks + failed.Count(t => t.Deployment == d.Id) }).ToList();
-        var updated = service with { Deployments = deployments, ConsecutiveFailures = consecutive, NextStartAt = now + delay };
-        return updated.WithEvent(now, $"service {service.Name}: {failed.Count} task(s) stopped ({failed[0].StoppedReason}); next start in {delay.TotalSeconds:0} s");
+        var (wanted, startable) = DaemonNodes(service);
+        return new DaemonTargets(wanted, startable);
     }
 
     /// <summary>The nodes a DAEMON service should run on (ACTIVE and matching), and those it can start on now.</summary>
@@ -320,41 +248,6 @@ internal sealed partial class ClusterState
 
         return (wanted, startable);
     }
-
-    /// <summary>
-    /// A deployment in progress with as many failed tasks as the threshold is FAILED: it starts no more
-    /// tasks, and with rollback the last completed deployment becomes the primary again.
-    /// </summary>
-    private static ServiceRecord TripCircuitBreaker(ServiceRecord service, DateTimeOffset now)
-    {
-        var primary = service.Primary;
-        if (!service.CircuitBreaker || primary.Rollout != RolloutState.InProgress || primary.FailedTasks < service.FailureThreshold)
-        {
-            return service;
-        }
-
-        var reason = $"circuit breaker: {primary.FailedTasks} tasks failed (threshold {service.FailureThreshold})";
-        var failed = primary with { Rollout = RolloutState.Failed, RolloutReason = reason, UpdatedAt = now };
-        var previous = service.Deployments.Skip(1).FirstOrDefault(d => d.Rollout == RolloutState.Completed);
-        if (!service.Rollback || previous is null)
-        {
-            return (service with { Deployments = [failed, .. service.Deployments.Skip(1)] })
-                .WithEvent(now, $"service {service.Name} deployment {primary.Id} failed: {reason}");
-        }
-
-        var rollback = NewDeployment(previous.TaskDefinitionArn, now) with { RolloutReason = $"rolling back to {previous.TaskDefinitionArn}" };
-        var older = service.Deployments.Skip(1).Select(d => d with { Status = DeploymentStatus.Active });
-        return (service with
-        {
-            Deployments = [rollback, failed with { Status = DeploymentStatus.Active }, .. older],
-            ConsecutiveFailures = 0,
-            NextStartAt = null,
-        }).WithEvent(now, $"service {service.Name} deployment {primary.Id} failed: {reason}; rolling back to {previous.TaskDefinitionArn}");
-    }
-
-    /// <summary>Adds an event unless it would repeat the newest one (a service waiting says so once).</summary>
-    private static ServiceRecord WithNewEvent(ServiceRecord service, DateTimeOffset now, string message) =>
-        service.Events.Count > 0 && service.Events[0].Message == message ? service : service.WithEvent(now, message);
 
     private ServiceTaskView ViewOf(TaskRecord task, DateTimeOffset now)
     {
@@ -391,7 +284,4 @@ internal sealed partial class ClusterState
             ? definition
             : throw RequestException.Precondition("taskDefinition", $"task definition \"{definition.Record.Arn}\" is INACTIVE; new tasks of it cannot run");
     }
-
-    private static DeploymentRecord NewDeployment(string taskDefinitionArn, DateTimeOffset now) =>
-        new($"ecs-svc/{Guid.NewGuid():N}"[..24], taskDefinitionArn, DeploymentStatus.Primary, RolloutState.InProgress, "deployment in progress", 0, now, now);
 }

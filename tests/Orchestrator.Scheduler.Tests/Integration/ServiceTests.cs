@@ -5,7 +5,10 @@ using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 
 namespace Orchestrator.Scheduler.Tests.Integration;
 
-/// <summary>Services against simulated agents and a fake clock: the reconcile pass runs once per (fake) second.</summary>
+/// <summary>
+/// Services against simulated agents and a fake clock: the reconcile pass runs once per (fake) second,
+/// within the clock's Advance, so a test knows a pass has run without waiting for it.
+/// </summary>
 internal sealed class ServiceTests : SchedulerTest
 {
     private ServiceService.ServiceServiceClient Services => new(Host.Channel);
@@ -14,20 +17,19 @@ internal sealed class ServiceTests : SchedulerTest
         Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { name } }).ResponseAsync.ContinueWith(t => t.Result.Services.Single());
 
     /// <summary>
-    /// Lets the fake clock run a few reconcile passes, giving the agents time to answer between them;
-    /// the agents given send heartbeats as they go.
+    /// Runs reconcile passes, one per fake second; after each, the agents given (running automatically)
+    /// have answered what it sent them and their answers are applied, before the next pass. Their
+    /// heartbeats keep their nodes alive as they go.
     /// </summary>
-    private async Task PassesAsync(int count, params SimulatedAgent[] beating)
+    private async Task PassesAsync(int count, params SimulatedAgent[] settling)
     {
         for (var i = 0; i < count; i++)
         {
             Host.Clock.Advance(TimeSpan.FromSeconds(1));
-            foreach (var agent in beating)
+            foreach (var agent in settling)
             {
-                await agent.BeatAsync();
+                await agent.SettleAsync();
             }
-
-            await Task.Delay(50);
         }
     }
 
@@ -72,7 +74,7 @@ internal sealed class ServiceTests : SchedulerTest
         await agent.ReportAsync(first, TaskStatus.Stopped, exitCode: 1, stopCode: StopCode.EssentialContainerExited, reason: "Essential container in task exited");
 
         await PassesAsync(1);
-        var waiting = agent.Drain().Where(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask).ToList();
+        var waiting = (await agent.HeartbeatAsync()).Where(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask).ToList();
         await PassesAsync(2);
         var replacement = (await agent.NextCommandAsync()).StartTask.TaskId;
         var service = await DescribeServiceAsync();
@@ -245,11 +247,11 @@ internal sealed class ServiceTests : SchedulerTest
 
         await using var late = await SimulatedAgent.ConnectAsync(Host.Agents, "c", attributes: new Dictionary<string, string> { ["role"] = "edge" });
         late.RunAutomatically();
-        await PassesAsync(1);
+        await PassesAsync(1, late);
         await EventuallyAsync(async () => (await LiveTasksAsync()).Count(t => t.LastStatus == TaskStatus.Running) == 3, "the node that joined gets one");
 
         await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "a", Status = NodeStatus.Draining });
-        await PassesAsync(1);
+        await PassesAsync(1, a);
         await EventuallyAsync(async () => (await LiveTasksAsync()).Select(t => t.Node).Order().SequenceEqual(["b", "c"]), "the draining node's task goes");
         var service = await DescribeServiceAsync();
         Assert.Multiple(() =>

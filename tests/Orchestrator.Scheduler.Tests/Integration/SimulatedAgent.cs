@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Grpc.Core;
 using Orchestrator.Contracts.V1;
@@ -20,6 +21,11 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     private ulong _sequence;
     private Task? _automatic;
     private readonly SemaphoreSlim _writing = new(1, 1);
+
+    // Running automatically: the messages sent whose acknowledgement has not come yet, by sequence,
+    // and how many commands have been answered.
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _unacknowledged = new();
+    private int _answered;
 
     private SimulatedAgent(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
     {
@@ -143,18 +149,25 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         }
     }
 
-    public async Task HeartbeatAsync()
+    /// <summary>
+    /// Sends a heartbeat and waits until the scheduler acknowledges it; returns what arrived before the
+    /// acknowledgement, which is everything the scheduler sent before it read the heartbeat.
+    /// </summary>
+    public async Task<List<SchedulerMessage>> HeartbeatAsync()
     {
         var sequence = ++_sequence;
         await _call.RequestStream.WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence } });
+        var before = new List<SchedulerMessage>();
         using var timeout = new CancellationTokenSource(Patience);
         while (true)
         {
             var message = await _received.Reader.ReadAsync(timeout.Token);
             if (message.BodyCase == SchedulerMessage.BodyOneofCase.HeartbeatAck && message.HeartbeatAck.Sequence == sequence)
             {
-                return;
+                return before;
             }
+
+            before.Add(message);
         }
     }
 
@@ -180,6 +193,13 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         {
             await foreach (var message in _received.Reader.ReadAllAsync())
             {
+                if (message.BodyCase is SchedulerMessage.BodyOneofCase.ReportAck or SchedulerMessage.BodyOneofCase.HeartbeatAck
+                    && _unacknowledged.TryRemove(message.BodyCase == SchedulerMessage.BodyOneofCase.ReportAck ? message.ReportAck.Sequence : message.HeartbeatAck.Sequence, out var acknowledged))
+                {
+                    acknowledged.TrySetResult();
+                    continue;
+                }
+
                 var report = message.BodyCase switch
                 {
                     SchedulerMessage.BodyOneofCase.StartTask when failToStart?.Invoke(message.StartTask) == true =>
@@ -191,6 +211,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                 if (report is not null)
                 {
                     await WriteAsync(() => new AgentMessage { TaskState = Numbered(report) });
+                    Interlocked.Increment(ref _answered);
                 }
             }
         });
@@ -199,9 +220,46 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     /// <summary>A heartbeat without waiting for its acknowledgement; safe beside RunAutomatically.</summary>
     public Task BeatAsync() => WriteAsync(() => new AgentMessage { Heartbeat = new Heartbeat { Sequence = ++_sequence } });
 
+    /// <summary>
+    /// For an agent running automatically: returns once it has answered every command the scheduler sent
+    /// it so far and the scheduler has applied every answer, without sleeping. It goes by round trips,
+    /// each a heartbeat: the scheduler sends on one ordered stream, so every command sent before the
+    /// heartbeat's acknowledgement reaches the agent, and is answered, before it; a report is
+    /// acknowledged once applied. Round trips go on until one brings no command (applying an answer may
+    /// send one). The heartbeats keep the node alive too.
+    /// </summary>
+    public async Task SettleAsync()
+    {
+        if (_automatic is null)
+        {
+            throw new InvalidOperationException("SettleAsync is for an agent that runs automatically");
+        }
+
+        using var timeout = new CancellationTokenSource(Patience);
+        while (true)
+        {
+            var answered = Volatile.Read(ref _answered);
+            var heartbeat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await WriteAsync(() =>
+            {
+                var sequence = ++_sequence;
+                _unacknowledged[sequence] = heartbeat;
+                return new AgentMessage { Heartbeat = new Heartbeat { Sequence = sequence } };
+            });
+            await heartbeat.Task.WaitAsync(timeout.Token);
+            await Task.WhenAll(_unacknowledged.Values.Select(pending => pending.Task)).WaitAsync(timeout.Token);
+            if (Volatile.Read(ref _answered) == answered)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Numbers a report of the automatic answers and records it as awaiting its acknowledgement (see SettleAsync).</summary>
     private TaskStateReport Numbered(TaskStateReport report)
     {
         report.Sequence = ++_sequence;
+        _unacknowledged[report.Sequence] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         return report;
     }
 
