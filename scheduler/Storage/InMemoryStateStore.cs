@@ -18,9 +18,6 @@ internal sealed class InMemoryStateStore : IStateStore
     /// <summary>How many of the next commits fail, nothing written.</summary>
     public int FailNext { get; set; }
 
-    /// <summary>How many commits landed (an empty one included).</summary>
-    public int Commits { get; private set; }
-
     public Task<StoredState> LoadAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -64,7 +61,6 @@ internal sealed class InMemoryStateStore : IStateStore
                 throw new StorageException("cannot write the state: No space left on device (simulated)");
             }
 
-            Commits++;
             if (changes.IsEmpty)
             {
                 return _version;
