@@ -23,8 +23,10 @@ internal interface IAgentDirectory
 /// Sends start and stop commands to agents from the applied task changes, so that no writer of the
 /// state calls a session itself. What to send is a pure function of the change (<see cref="CommandFor"/>);
 /// a node without a stream gets nothing, and is told what to run and stop when it registers again.
+/// It subscribes to the change feed (swarmkit's dispatcher takes its assignments from a watch), so it
+/// sees each task change once, after it is stored and applied, in commit order.
 /// </summary>
-internal sealed class AgentDispatcher(IAgentDirectory directory) : ITaskChangeSubscriber
+internal sealed class AgentDispatcher(IAgentDirectory directory) : IChangeSubscriber
 {
     /// <summary>
     /// A new task the scheduler placed is started; a task the scheduler decided to stop (desired RUNNING
@@ -45,6 +47,14 @@ internal sealed class AgentDispatcher(IAgentDirectory directory) : ITaskChangeSu
         return previous.DesiredStatus == TaskState.Running && current.DesiredStatus == TaskState.Stopped && previous.LastStatus != TaskState.Stopped
             ? AgentCommand.Stop
             : AgentCommand.None;
+    }
+
+    public void OnApplied(AppliedChanges applied)
+    {
+        foreach (var (previous, current) in applied.Tasks)
+        {
+            OnTaskChanged(previous, current, applied.Origin);
+        }
     }
 
     public void OnTaskChanged(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)

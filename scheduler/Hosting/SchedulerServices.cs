@@ -33,16 +33,10 @@ internal static class SchedulerServices
         // SIGKILL a scheduler that is still closing its store.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
-        services.AddSingleton<IStateStore>(sp =>
-        {
-            // The directory's lock first, so a second scheduler stops before it opens (or creates) anything;
-            // created first, the container disposes it last, after the store is closed.
-            _ = sp.GetRequiredService<DataDirectoryLock>();
-            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath, sp.GetRequiredService<ICommitFlush>());
-        });
-        services.AddSingleton<ICommitFlush>(sp => sp.GetRequiredService<SchedulerOptions>().FlushCommits ? new FsyncCommitFlush() : NoCommitFlush.Instance);
+        services.AddLiteDbStore();
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
+        services.AddChangeFeed();
         services.AddSingleton<ClusterSecurity>();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<JoinTokens>();

@@ -16,106 +16,80 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// Places and records a group of RunTasks with one write, then sends their start commands. Each is
-    /// placed under the lock on the state as the earlier ones of the group left it (they are applied to
-    /// memory at once, so two never take the same free room); then the group is committed in one
-    /// transaction, and only after that are watchers told and agents sent anything. When the store
-    /// refuses the write, the group is taken out of memory again and every request of it fails; a
-    /// request that is wrong on its own (unknown family, reused client token) fails alone.
+    /// Places and records a group of RunTasks with one commit. Each is placed under the lock against a
+    /// scratch view (<see cref="RunTaskScratch"/>): memory's snapshot less what the earlier requests of
+    /// the group took, so two never take the same free room, while memory itself stays untouched. Then
+    /// the group's one change set goes through the one commit protocol: stored, applied, published (the
+    /// agents' start commands come from the feed). When the store refuses the write, nothing was applied
+    /// and every request of the group fails; a request that is wrong on its own (unknown family, reused
+    /// client token) fails alone.
     /// </summary>
     public IReadOnlyList<RunTaskResult> RunTasks(IReadOnlyList<RunTaskCommand> commands)
     {
         lock (_gate)
         {
             var results = new RunTaskResult[commands.Count];
-            var placed = new List<(WriteBatch Batch, TaskDefinitionEntry Definition)>();
+            var scratch = new RunTaskScratch(SnapshotOf);
+            var group = new WriteBatch();
+            for (var i = 0; i < commands.Count; i++)
+            {
+                try
+                {
+                    var (outcome, batch) = Place(commands[i], scratch);
+                    results[i] = new RunTaskResult(outcome, null);
+                    if (batch is not null)
+                    {
+                        scratch.Took(commands[i].Cluster, batch.Tasks, batch.Receipts.SingleOrDefault());
+                        group.Tasks.AddRange(batch.Tasks);
+                        group.Receipts.AddRange(batch.Receipts);
+                    }
+                }
+                catch (RequestException e)
+                {
+                    results[i] = new RunTaskResult(null, e);
+                }
+            }
+
+            if (group.IsEmpty)
+            {
+                return results;
+            }
+
             try
             {
-                for (var i = 0; i < commands.Count; i++)
-                {
-                    try
-                    {
-                        var (outcome, batch, definition) = Place(commands[i]);
-                        results[i] = new RunTaskResult(outcome, null);
-                        if (batch is not null)
-                        {
-                            Apply(batch, publish: false);
-                            placed.Add((batch, definition!));
-                        }
-                    }
-                    catch (RequestException e)
-                    {
-                        results[i] = new RunTaskResult(null, e);
-                    }
-                }
-
-                if (placed.Count == 0)
-                {
-                    return results;
-                }
-
-                Store(GroupOf(placed.Select(p => p.Batch)));
+                Commit(group);
             }
-            catch (Exception e) when (placed.Count > 0)
+            catch (RequestException refused)
             {
-                // Nothing was saved: take the group out of memory again. A refused write fails every
-                // request of the group (a repeat within it may have been answered from a receipt the
-                // group made); anything else is a fault, passed on once memory is back as it was.
-                var undo = new WriteBatch();
-                undo.DeletedTasks.AddRange(placed.SelectMany(p => p.Batch.Tasks).Select(t => t.Id));
-                undo.DeletedReceipts.AddRange(placed.SelectMany(p => p.Batch.Receipts).Select(r => r.Key));
-                Apply(undo, publish: false);
-                if (e is RequestException refused)
-                {
-                    return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
-                }
-
-                throw;
-            }
-
-            foreach (var (batch, definition) in placed)
-            {
-                foreach (var task in batch.Tasks)
-                {
-                    Published(null, task, ChangeOrigin.Scheduler);
-                }
+                // Nothing was saved nor applied. The whole group fails: a repeat within it may have been
+                // answered from a receipt the group made.
+                return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
             }
 
             return results;
         }
     }
 
-    private static WriteBatch GroupOf(IEnumerable<WriteBatch> batches)
-    {
-        var group = new WriteBatch();
-        foreach (var batch in batches)
-        {
-            group.Tasks.AddRange(batch.Tasks);
-            group.Receipts.AddRange(batch.Receipts);
-        }
-
-        return group;
-    }
-
     /// <summary>
-    /// One RunTask's placement and the batch that records it (null when it records nothing: a retry
-    /// answered from its receipt, or nothing placed). Call under the lock.
+    /// One RunTask's placement against the group's scratch view, and the batch that records it (null
+    /// when it records nothing: a retry answered from its receipt, or nothing placed). Call under the lock.
     /// </summary>
-    private (RunTaskOutcome Outcome, WriteBatch? Batch, TaskDefinitionEntry? Definition) Place(RunTaskCommand command)
+    private (RunTaskOutcome Outcome, WriteBatch? Batch) Place(RunTaskCommand command, RunTaskScratch scratch)
     {
         RequireCluster(command.Cluster);
         string? receiptKey = null;
         if (command.ClientToken.Length > 0)
         {
             receiptKey = RunTaskReceipt.KeyOf(command.Cluster, command.ClientToken);
-            if (_receipts.TryGetValue(receiptKey, out var receipt))
+            if (scratch.Receipts.TryGetValue(receiptKey, out var receipt) || _receipts.TryGetValue(receiptKey, out receipt))
             {
                 if (receipt.RequestHash != command.RequestHash)
                 {
                     throw RequestException.Exists("clientToken", "was already used for a different RunTask request");
                 }
 
-                return (new RunTaskOutcome([.. receipt.TaskIds.Where(_tasks.ContainsKey).Select(id => _tasks[id])], receipt.Failures), null, null);
+                TaskRecord? Known(string id) => scratch.Tasks.GetValueOrDefault(id) ?? _tasks.GetValueOrDefault(id);
+                return (new RunTaskOutcome([.. receipt.TaskIds.Select(Known).OfType<TaskRecord>()], receipt.Failures), null);
             }
         }
 
@@ -134,7 +108,7 @@ internal sealed partial class ClusterState
 
         var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
         var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
-        var result = PlacementEngine.Place(request, SnapshotOf(command.Cluster), _seeds.Next());
+        var result = PlacementEngine.Place(request, scratch.SnapshotOf(command.Cluster), _seeds.Next());
 
         var now = Now;
         var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags }).ToList();
@@ -144,7 +118,7 @@ internal sealed partial class ClusterState
         {
             // A request that placed nothing started nothing: it leaves no receipt, so a retry with the
             // same token (say, once the agents are back after a scheduler restart) can still place.
-            return (outcome, null, null);
+            return (outcome, null);
         }
 
         var batch = new WriteBatch();
@@ -154,7 +128,7 @@ internal sealed partial class ClusterState
             batch.Receipts.Add(new RunTaskReceipt(receiptKey, command.RequestHash, [.. tasks.Select(t => t.Id)], failures, now));
         }
 
-        return (outcome, batch, definition);
+        return (outcome, batch);
     }
 
     /// <summary>

@@ -8,11 +8,13 @@ using Orchestrator.Scheduler.Hosting;
 namespace Orchestrator.Scheduler.State;
 
 /// <summary>
-/// The scheduler's state and its one writer. Every change goes through <see cref="Commit"/>: validated
-/// first, then written to the store in one transaction, then applied to memory, then published to
-/// watchers and agents. Reads are served from memory under the same lock, so they never see half a
-/// change; nothing here awaits, so the lock is only ever held for microseconds of CPU work and one
-/// store write.
+/// The scheduler's state and its one writer. Every change goes through <see cref="Commit"/>, one
+/// protocol for all: validated first (and placed against a scratch view when it places tasks), then its
+/// change set written to the store, then applied to memory, then published with its version on the
+/// change feed (<see cref="Feed"/>), where the watch streams and the agent dispatcher hear of it. A
+/// change the store refuses was never applied, so there is nothing to undo. Reads are served from
+/// memory under the same lock, so they never see half a change; nothing here awaits, so the lock is
+/// only ever held for microseconds of CPU work and one store commit.
 /// </summary>
 internal sealed partial class ClusterState : IAgentDirectory
 {
@@ -46,11 +48,17 @@ internal sealed partial class ClusterState : IAgentDirectory
         _log = log;
         _dynamicPorts = options.ParseDynamicPortRange();
         _snapshots = new SnapshotCache(_dynamicPorts);
-        _subscribers = [new AgentDispatcher(this)];
+
+        // The watch streams first, then the agents, as each commit is published.
+        _feed.Subscribe(events);
+        _feed.Subscribe(new AgentDispatcher(this));
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var stored = store.Load();
+
+        // Waited for synchronously, as every commit is (see Store): the state is built in its constructor.
+        var stored = store.LoadAsync().GetAwaiter().GetResult();
         _version = stored.Version;
+        _feed.StartAt(stored.Version);
         var read = clock.Elapsed;
         Load(stored);
         Log.LoadTime(_log, read.TotalMilliseconds, (clock.Elapsed - read).TotalMilliseconds);
@@ -59,28 +67,21 @@ internal sealed partial class ClusterState : IAgentDirectory
     // The store's version as of this scheduler's last commit: each commit must find the store there.
     private long _version;
 
-    // Besides the watch streams (_events): what acts on applied task changes, in order.
-    private readonly ITaskChangeSubscriber[] _subscribers;
+    private readonly ChangeFeed _feed = new();
+
+    /// <summary>
+    /// Where every commit is published once stored and applied, with its version, in order. Subscribers
+    /// are called under the state's lock on the committing thread: they hand work on and never call back.
+    /// </summary>
+    public ChangeFeed Feed => _feed;
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
     private void Load(StoredState stored)
     {
-        var batch = new WriteBatch();
-        batch.Clusters.AddRange(stored.Clusters);
-        batch.TaskDefinitions.AddRange(stored.TaskDefinitions);
-        batch.Nodes.AddRange(stored.Nodes);
-        batch.Tasks.AddRange(stored.Tasks);
-        batch.Services.AddRange(stored.Services);
-        batch.Receipts.AddRange(stored.Receipts);
-        batch.Tokens.AddRange(stored.Tokens ?? []);
-        batch.NodeIdentities.AddRange(stored.NodeIdentities ?? []);
-        if (stored.JoinToken is { } joinToken)
-        {
-            batch.JoinTokens.Add(joinToken);
-        }
-
-        Apply(batch, publish: false);
+        // Memory is built as it is kept: every stored record applied as a put. Nothing is published:
+        // no subscriber acts on what was already there (agents are told when they register).
+        Apply(WriteBatch.From(stored.AsPuts()));
 
         if (stored.IsNew)
         {
@@ -100,19 +101,46 @@ internal sealed partial class ClusterState : IAgentDirectory
         Log.Loaded(_log, _clusters.Count, _nodes.Count, _tasks.Count, _families.Sum(f => f.Value.Revisions.Count));
     }
 
-    /// <summary>Writes the batch to the store and only then applies it to memory. Call under the lock.</summary>
+    /// <summary>
+    /// The commit protocol: the batch's change set is written to the store, only then applied to memory,
+    /// then published on the feed with the version the store gave it. A refused write throws before
+    /// memory is touched. Call under the lock, with the batch validated (and placed) already.
+    /// </summary>
     private void Commit(WriteBatch batch)
     {
-        Store(batch);
-        Apply(batch, publish: true);
+        var changes = batch.ToChangeSet();
+        var version = Store(changes);
+
+        // The batch is applied rather than the change set read back: the change set is the batch's
+        // changes in table order, and the batch's typed lists spare the casts.
+        var tasks = Apply(batch);
+        if (!changes.IsEmpty)
+        {
+            _feed.Publish(new AppliedChanges(version, batch.Origin, changes, tasks));
+        }
     }
 
-    /// <summary>Writes the batch to the store only; a refused write becomes an UNAVAILABLE request error.</summary>
-    private void Store(WriteBatch batch)
+    /// <summary>
+    /// Writes the change set to the store only, and returns the store's version after it; a refused
+    /// write becomes an UNAVAILABLE request error.
+    /// </summary>
+    /// <remarks>
+    /// The commit is waited for here, synchronously, under the state's lock: ClusterState and its many
+    /// callers (handlers, reconcilers, the agent streams) are synchronous today, and the lock is what
+    /// keeps memory, the store's version and the order of commits in step. Waiting cannot deadlock:
+    /// LiteDB's commits run on the store's own writer thread (<see cref="WriterThread"/>), never on the
+    /// thread pool this thread may belong to, and the in-memory store completes before it returns. The
+    /// lock is held for the store's latency; with LiteDB that is the fdatasync, as it was before. The
+    /// next step, for a store that answers over the network (etcd), is an async writer in ClusterState:
+    /// a queue of change sets committed in order by one task, callers awaiting their commit, so that a
+    /// slow round trip holds no thread and no lock.
+    /// </remarks>
+    private long Store(ChangeSet changes)
     {
         try
         {
-            _version = _store.Commit(batch, _version);
+            _version = _store.CommitAsync(changes, _version).GetAwaiter().GetResult();
+            return _version;
         }
         catch (StoreConflictException e)
         {
@@ -129,23 +157,15 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
     }
 
-    /// <summary>A task change is stored and in memory: the watch streams and the subscribers hear of it.</summary>
-    private void Published(TaskRecord? previous, TaskRecord task, ChangeOrigin origin)
-    {
-        _events.Publish(task);
-        foreach (var subscriber in _subscribers)
-        {
-            subscriber.OnTaskChanged(previous, task, origin);
-        }
-    }
-
     IAgentSession? IAgentDirectory.SessionOf(string cluster, string node) =>
         _nodes.GetValueOrDefault(NodeRecord.KeyOf(cluster, node))?.Session;
 
     TaskDefinitionEntry IAgentDirectory.DefinitionOf(TaskRecord task) => _families[task.Family].Revisions[task.Revision];
 
-    private void Apply(WriteBatch batch, bool publish)
+    /// <summary>Applies a stored batch to memory; returns each task it put, with the task before it.</summary>
+    private List<TaskChange> Apply(WriteBatch batch)
     {
+        var taskChanges = new List<TaskChange>(batch.Tasks.Count);
         foreach (var cluster in batch.Clusters)
         {
             _clusters[cluster.Name] = cluster;
@@ -200,6 +220,8 @@ internal sealed partial class ClusterState : IAgentDirectory
                 UsageOf(old)?.Remove(old);
             }
 
+            taskChanges.Add(new TaskChange(old, task));
+
             _tasks[task.Id] = task;
             UsageOf(task)?.Add(task);
             if (task.Service.Length > 0)
@@ -211,10 +233,6 @@ internal sealed partial class ClusterState : IAgentDirectory
                 }
 
                 ids.Add(task.Id);
-            }
-            if (publish)
-            {
-                Published(old, task, batch.Origin);
             }
         }
 
@@ -251,6 +269,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         ApplySecurity(batch);
+        return taskChanges;
     }
 
     private List<TaskRecord> TasksOf(ServiceRecord service) =>

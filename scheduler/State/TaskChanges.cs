@@ -12,6 +12,8 @@ internal enum ChangeOrigin
 /// <summary>
 /// Told of every task change once it is stored and applied to memory, in commit order, under the
 /// state's lock: it must only hand work on (queue, send on a channel), never wait or call back in.
+/// A subscriber of the change feed (<see cref="ChangeFeed.Subscribe(ITaskChangeSubscriber)"/>) that
+/// needs nothing of a commit but its task changes.
 /// </summary>
 internal interface ITaskChangeSubscriber
 {

@@ -14,11 +14,12 @@ internal sealed record TaskWatchFilter(string Cluster, string Family = "", strin
 }
 
 /// <summary>
-/// Fans task changes out to watchers. Publishing never waits: each watcher has a bounded queue, and a
-/// watcher that lets it fill up is cut off (its reader completes with <see cref="WatcherTooSlowException"/>)
-/// instead of slowing the scheduler down for everyone.
+/// Fans task changes out to watchers (the WatchTasks streams): a subscriber of the change feed that
+/// hands each task a commit put to the watchers whose filter matches it. Publishing never waits: each
+/// watcher has a bounded queue, and a watcher that lets it fill up is cut off (its reader completes with
+/// <see cref="WatcherTooSlowException"/>) instead of slowing the scheduler down for everyone.
 /// </summary>
-internal sealed class TaskEventHub
+internal sealed class TaskEventHub : IChangeSubscriber
 {
     public const int QueueCapacity = 10_000;
 
@@ -36,6 +37,15 @@ internal sealed class TaskEventHub
         }
 
         return subscription;
+    }
+
+    /// <summary>Each task the commit put, in order; deletes are not events (a pruned task was STOPPED already).</summary>
+    public void OnApplied(AppliedChanges applied)
+    {
+        foreach (var change in applied.Tasks)
+        {
+            Publish(change.Current);
+        }
     }
 
     public void Publish(TaskRecord task)

@@ -8,18 +8,23 @@ namespace Orchestrator.Scheduler.Storage;
 /// </summary>
 internal interface IStateStore : IDisposable
 {
-    StoredState Load();
+    /// <summary>Every table's records and the store's version.</summary>
+    /// <exception cref="StorageException">The store could not be read.</exception>
+    Task<StoredState> LoadAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Writes the batch's changes atomically, if the store is still at <paramref name="expectedVersion"/>
-    /// (optimistic concurrency: a writer that missed another's commit is refused, never merged). When it
-    /// returns, the change survives a crash of the process and, with the default flush, a power cut.
-    /// An empty batch changes nothing and keeps the version.
+    /// Writes the change set atomically, in its order, if the store is still at
+    /// <paramref name="expectedVersion"/> (optimistic concurrency: a writer that missed another's commit
+    /// is refused, never merged). When the task completes, the change survives a crash of the process
+    /// and, with the default flush, a power cut. An empty change set changes nothing and keeps the
+    /// version, but is refused at a stale version all the same. Commits are applied one at a time in
+    /// the order the store takes them; each that lands moves the version on by exactly one. The token
+    /// only cancels a commit that has not begun.
     /// </summary>
     /// <returns>The store's version after the commit.</returns>
     /// <exception cref="StoreConflictException">The store is at another version; nothing was written.</exception>
-    /// <exception cref="StorageException">The write failed; nothing of the batch was kept.</exception>
-    long Commit(WriteBatch batch, long expectedVersion);
+    /// <exception cref="StorageException">The write failed; nothing of the change set was kept (unless <see cref="StorageException.MayBeSaved"/>).</exception>
+    Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Another writer committed since this one last read or wrote: its view of the state is stale.</summary>

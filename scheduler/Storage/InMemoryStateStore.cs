@@ -4,6 +4,7 @@ namespace Orchestrator.Scheduler.Storage;
 /// The store contract in memory, for tests: records are kept as the JSON every store writes (so what
 /// does not serialize fails here too), a commit lands whole or not at all, and the version counts the
 /// commits as LiteDB's does. <see cref="FailNext"/> makes the next commits fail as a full disk would.
+/// Every call completes before it returns.
 /// </summary>
 internal sealed class InMemoryStateStore : IStateStore
 {
@@ -17,18 +18,35 @@ internal sealed class InMemoryStateStore : IStateStore
     /// <summary>How many of the next commits fail, nothing written.</summary>
     public int FailNext { get; set; }
 
-    public StoredState Load()
+    public Task<StoredState> LoadAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var tables = _tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)[.. t.Value.Select(r => StoreJson.Read(r.Value, t.Key, r.Key))]);
+            var tables = _tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)[.. t.Value.Select(r => t.Key.Read(r.Value, r.Key))]);
             var isNew = !_loaded && _version == 0;
             _loaded = true;
-            return StoredState.From(isNew, _version, tables);
+            return Task.FromResult(new StoredState(isNew, _version, tables));
         }
     }
 
-    public long Commit(WriteBatch batch, long expectedVersion)
+    public Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<long>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(Commit(changes, expectedVersion));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<long>(e);
+        }
+    }
+
+    private long Commit(ChangeSet changes, long expectedVersion)
     {
         lock (_gate)
         {
@@ -43,13 +61,13 @@ internal sealed class InMemoryStateStore : IStateStore
                 throw new StorageException("cannot write the state: No space left on device (simulated)");
             }
 
-            if (batch.IsEmpty)
+            if (changes.IsEmpty)
             {
                 return _version;
             }
 
             // Serialized first, applied after: a record that does not serialize leaves nothing half-written.
-            var writes = batch.Changes().Select(c => (c, Json: c.IsDelete ? null : StoreJson.Write(c))).ToList();
+            var writes = changes.Changes.Select(c => (c, Json: c.IsDelete ? null : StoreJson.Write(c))).ToList();
             foreach (var (change, json) in writes)
             {
                 if (json is null)

@@ -7,12 +7,16 @@ namespace Orchestrator.Scheduler.Storage;
 /// The state in one LiteDB file. Each record is a document { _id, v } where v is the record as JSON:
 /// the scheduler reads the whole state once at start and never queries the file afterwards, so the
 /// file needs keys, not indexes, and JSON keeps records readable and tolerant of added fields.
+/// Every read and write of the file runs on one <see cref="WriterThread"/>: LiteDB binds a
+/// transaction to its thread, and one thread at a time makes a commit's version check and write one
+/// step. A commit completes only after its flush, so no caller hears of a change the disk may lose.
 /// </summary>
 internal sealed class LiteDbStateStore : IStateStore
 {
     private readonly string _path;
     private readonly bool _isNew;
     private readonly ICommitFlush _flush;
+    private readonly WriterThread _writer;
 
     // Null after a write failed: LiteDB can be left holding the failed transaction's locks (its
     // rollback needs room on the disk too), so the file is closed and opened afresh, which recovers
@@ -25,6 +29,7 @@ internal sealed class LiteDbStateStore : IStateStore
         _flush = flush;
         _file = file;
         _isNew = isNew;
+        _writer = new WriterThread($"LiteDB writer {Path.GetFileName(path)}");
     }
 
     /// <summary>
@@ -92,13 +97,19 @@ internal sealed class LiteDbStateStore : IStateStore
     private static LiteDatabase OpenForWriting(string path) =>
         new(new ConnectionString { Filename = path, Connection = ConnectionType.Direct, AutoRebuild = false });
 
-    public StoredState Load()
+    public Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => _writer.Run(Load, cancellationToken);
+
+    public Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default) =>
+        _writer.Run(() => Commit(changes, expectedVersion), cancellationToken);
+
+    /// <summary>On the writer thread.</summary>
+    private StoredState Load()
     {
         try
         {
             var file = _file ?? Reopen();
             var tables = StoreTables.All.ToDictionary(t => t, t => ReadAll(file.Table(t), t));
-            return StoredState.From(_isNew, file.Version, tables);
+            return new StoredState(_isNew, file.Version, tables);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -106,7 +117,8 @@ internal sealed class LiteDbStateStore : IStateStore
         }
     }
 
-    public long Commit(WriteBatch batch, long expectedVersion)
+    /// <summary>On the writer thread: the transaction begins and commits there, with nothing awaited in between.</summary>
+    private long Commit(ChangeSet changes, long expectedVersion)
     {
         var file = _file ?? Reopen();
         var version = file.Version;
@@ -115,15 +127,15 @@ internal sealed class LiteDbStateStore : IStateStore
             throw new StoreConflictException(expectedVersion, version);
         }
 
-        if (batch.IsEmpty)
+        if (changes.IsEmpty)
         {
             return version;
         }
 
         var db = file.Database;
 
-        // The transaction is opened and committed on this thread with no await in between: LiteDB
-        // binds explicit transactions to their thread.
+        // The transaction is opened and committed on this thread (the writer thread) with no await in
+        // between: LiteDB binds explicit transactions to their thread.
         if (!db.BeginTrans())
         {
             throw new StorageException("a LiteDB transaction is already open on this thread");
@@ -131,7 +143,7 @@ internal sealed class LiteDbStateStore : IStateStore
 
         try
         {
-            foreach (var change in batch.Changes())
+            foreach (var change in changes.Changes)
             {
                 var collection = file.Table(change.Table);
                 if (!change.IsDelete)
@@ -178,7 +190,24 @@ internal sealed class LiteDbStateStore : IStateStore
         return file.Version;
     }
 
-    public void Dispose() => Close();
+    /// <summary>Closes the file on the writer thread, after the commits queued before, then stops the thread.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _writer.Run(() =>
+            {
+                Close();
+                return true;
+            }).GetAwaiter().GetResult();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed before.
+        }
+
+        _writer.Dispose();
+    }
 
     /// <summary>Opens the file again after a failed write; while that fails too, so does every write.</summary>
     private LiteDbFile Reopen()
@@ -222,5 +251,5 @@ internal sealed class LiteDbStateStore : IStateStore
     }
 
     private static IReadOnlyList<object> ReadAll(ILiteCollection<BsonDocument> collection, StoreTable table) =>
-        [.. collection.FindAll().Select(doc => StoreJson.Read(doc["v"].AsString, table, doc["_id"].AsString))];
+        [.. collection.FindAll().Select(doc => table.Read(doc["v"].AsString, doc["_id"].AsString))];
 }

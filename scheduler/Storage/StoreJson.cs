@@ -5,7 +5,8 @@ namespace Orchestrator.Scheduler.Storage;
 
 /// <summary>
 /// How every store writes a record: JSON, enums by name, nulls left out. One format for all stores, so
-/// that records read the same from LiteDB, from memory and from a replicated store.
+/// that records read the same from LiteDB, from memory, from a replicated store and from a change set
+/// shipped as bytes.
 /// </summary>
 internal static class StoreJson
 {
@@ -15,8 +16,6 @@ internal static class StoreJson
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    public static string Write(Change change) => JsonSerializer.Serialize(change.Record, change.Table.RecordType, Options);
-
-    public static object Read(string json, StoreTable table, string key) =>
-        JsonSerializer.Deserialize(json, table.RecordType, Options) ?? throw new JsonException($"empty record {key} in {table.Name}");
+    public static string Write(Change change) =>
+        change.Record is { } record ? change.Table.Write(record) : throw new ArgumentException($"a delete of {change.Key} in {change.Table.Name} has no record to write", nameof(change));
 }

@@ -27,24 +27,24 @@ internal sealed class RecordingSession : IAgentSession
     }
 }
 
-/// <summary>Keeps the batches in memory; refuses them when told to.</summary>
+/// <summary>Keeps the change sets in memory (as batches, to read them by table); refuses them when told to.</summary>
 internal sealed class RecordingStore : IStateStore
 {
     public List<WriteBatch> Commits { get; } = [];
 
     public bool Refuse { get; set; }
 
-    public StoredState Load() => new(true, [], [], [], [], [], []);
+    public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => System.Threading.Tasks.Task.FromResult(StoredState.New());
 
-    public long Commit(WriteBatch batch, long expectedVersion)
+    public System.Threading.Tasks.Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
     {
         if (Refuse)
         {
-            throw new StorageException("No space left on device");
+            return System.Threading.Tasks.Task.FromException<long>(new StorageException("No space left on device"));
         }
 
-        Commits.Add(batch);
-        return expectedVersion + 1;
+        Commits.Add(WriteBatch.From(changes.Changes));
+        return System.Threading.Tasks.Task.FromResult(expectedVersion + 1);
     }
 
     public void Dispose()

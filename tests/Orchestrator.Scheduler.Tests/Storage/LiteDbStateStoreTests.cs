@@ -18,7 +18,7 @@ internal sealed class LiteDbStateStoreTests
     private string DbPath => Path.Combine(_directory, "state.db");
 
     [Test]
-    public void Everything_written_is_read_back_after_reopening_the_file()
+    public async Task Everything_written_is_read_back_after_reopening_the_file()
     {
         var now = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
         var definition = new TaskDefinitionRecord("web", 3, Active: false, now, now.AddHours(1), [1, 2, 3],
@@ -50,40 +50,40 @@ internal sealed class LiteDbStateStoreTests
             batch.Nodes.Add(node);
             batch.Tasks.Add(task);
             batch.Receipts.Add(receipt);
-            store.Commit(batch, 0);
+            await store.CommitAsync(batch.ToChangeSet(), 0);
         }
 
         using var reopened = LiteDbStateStore.Open(DbPath);
-        var state = reopened.Load();
+        var state = await reopened.LoadAsync();
         Assert.Multiple(() =>
         {
             // Records compare their dictionaries by reference: tags and attributes are compared by content.
-            var readCluster = state.Clusters.Single();
+            var readCluster = state.Of(StoreTables.Clusters).Single();
             Assert.That(readCluster.Tags, Is.EqualTo(cluster.Tags));
             Assert.That(readCluster with { Tags = cluster.Tags }, Is.EqualTo(cluster));
-            var readDefinition = state.TaskDefinitions.Single();
+            var readDefinition = state.Of(StoreTables.TaskDefinitions).Single();
             Assert.That(readDefinition.Tags, Is.EqualTo(definition.Tags));
             Assert.That(readDefinition with { Spec = [], Demand = definition.Demand, Tags = definition.Tags }, Is.EqualTo(definition with { Spec = [] }));
             Assert.That(readDefinition.Spec, Is.EqualTo(definition.Spec));
             Assert.That(readDefinition.Demand.Ports, Is.EqualTo(definition.Demand.Ports));
             Assert.That(readDefinition.Demand.DynamicPortCount, Is.EqualTo(1));
-            var readNode = state.Nodes.Single();
+            var readNode = state.Of(StoreTables.Nodes).Single();
             Assert.That(readNode.Attributes, Is.EqualTo(node.Attributes));
             Assert.That(readNode.CustomAttributes, Is.EqualTo(node.CustomAttributes));
             Assert.That(readNode.Tags, Is.EqualTo(node.Tags));
             Assert.That(readNode.SameAs(node), Is.True);
-            var readTask = state.Tasks.Single();
+            var readTask = state.Of(StoreTables.Tasks).Single();
             Assert.That(readTask.Containers.Single().Bindings, Is.EqualTo(task.Containers.Single().Bindings));
             Assert.That(readTask.Tags, Is.EqualTo(task.Tags));
             Assert.That(readTask with { Containers = task.Containers, Tags = task.Tags }, Is.EqualTo(task));
-            var readReceipt = state.Receipts.Single();
+            var readReceipt = state.Of(StoreTables.Receipts).Single();
             Assert.That((readReceipt.Key, readReceipt.RequestHash, readReceipt.TaskIds.Single(), readReceipt.Failures.Single()),
                 Is.EqualTo((receipt.Key, receipt.RequestHash, task.Id, receipt.Failures[0])));
         });
     }
 
     [Test]
-    public void Deletes_are_durable_too()
+    public async Task Deletes_are_durable_too()
     {
         var task = TaskReportsTests.NewTask();
         using (var store = LiteDbStateStore.Open(DbPath))
@@ -91,16 +91,16 @@ internal sealed class LiteDbStateStoreTests
             var put = new WriteBatch();
             put.Tasks.Add(task);
             put.Clusters.Add(new ClusterRecord("gone", DateTimeOffset.UnixEpoch));
-            store.Commit(put, 0);
+            await store.CommitAsync(put.ToChangeSet(), 0);
             var delete = new WriteBatch();
             delete.DeletedTasks.Add(task.Id);
             delete.DeletedClusters.Add("gone");
-            store.Commit(delete, 1);
+            await store.CommitAsync(delete.ToChangeSet(), 1);
         }
 
         using var reopened = LiteDbStateStore.Open(DbPath);
-        var state = reopened.Load();
-        Assert.That((state.Tasks.Count, state.Clusters.Count), Is.EqualTo((0, 0)));
+        var state = await reopened.LoadAsync();
+        Assert.That((state.Of(StoreTables.Tasks).Count, state.Of(StoreTables.Clusters).Count), Is.EqualTo((0, 0)));
     }
 
     [Test]
