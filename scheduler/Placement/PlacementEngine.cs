@@ -1,3 +1,5 @@
+using Orchestrator.Scheduler.Placement.Index;
+
 namespace Orchestrator.Scheduler.Placement;
 
 /// <summary>
@@ -7,6 +9,23 @@ namespace Orchestrator.Scheduler.Placement;
 internal static class PlacementEngine
 {
     public static PlacementResult Place(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
+    {
+        if (IndexedPlacement.Serves(request, snapshot))
+        {
+            var node = IndexedPlacement.Choose(request, snapshot, seed);
+            if (node >= 0)
+            {
+                return new PlacementResult([new PlacementDecision(0, node, snapshot.Nodes[node].Name, [])], []);
+            }
+
+            // No node can take it: the scan finds the same and says why.
+        }
+
+        return PlaceByScan(request, snapshot, seed);
+    }
+
+    /// <summary>Every node scored for every task: the path for all requests, and the reference the index is tested against.</summary>
+    internal static PlacementResult PlaceByScan(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
     {
         var workspace = new PlacementWorkspace(snapshot, request);
         var staticRejects = RunStaticFilters(request, snapshot, out var staticFilters);
@@ -49,7 +68,7 @@ internal static class PlacementEngine
     {
         filters = [.. request.Constraints.OfType<MemberOfConstraint>().Select(c => new MemberOfFilter(c))];
         // Availability was decided when the snapshot was built; only the request's own filters run here.
-        var rejects = (RejectReason[])snapshot.Columns.Availability.Clone();
+        var rejects = snapshot.Columns.Availability.ToArray();
         if (filters.Length == 0)
         {
             return rejects;
