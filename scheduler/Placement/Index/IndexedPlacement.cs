@@ -1,5 +1,3 @@
-using Orchestrator.Scheduler.Placement.Constraints;
-
 namespace Orchestrator.Scheduler.Placement.Index;
 
 /// <summary>
@@ -18,7 +16,7 @@ internal sealed class IndexedPlacement
 
     private readonly IReadOnlyList<NodeSnapshot> _nodes;
     private readonly StrategyKind[] _chain; // BinpackCpu, BinpackMemory, or Random standing for the combined fit
-    private readonly ConstraintExpression[] _memberOf;
+    private readonly NodeFilterPass _constraints;
     private readonly bool _distinct;
     private readonly bool _readsRecord; // constraints to check, or a fit score off the fit walk (which knows the size)
     private readonly string _group;
@@ -34,9 +32,9 @@ internal sealed class IndexedPlacement
     {
         _nodes = snapshot.Nodes;
         _chain = request.Strategies.Count == 0 ? [CombinedFit] : [.. request.Strategies.Select(s => s.Kind)];
-        _memberOf = [.. request.Constraints.OfType<MemberOfConstraint>().Select(c => c.Expression)];
+        _constraints = new NodeFilterPass(request.Constraints);
         _distinct = request.Constraints.Any(c => c is DistinctInstanceConstraint);
-        _readsRecord = _memberOf.Length > 0 || _distinct || (_chain[0] != CombinedFit && _chain.Contains(CombinedFit));
+        _readsRecord = _constraints.StaticFilters.Length > 0 || _distinct || (_chain[0] != CombinedFit && _chain.Contains(CombinedFit));
         _group = request.Group;
         _cpu = request.Demand.Cpu;
         _memory = request.Demand.Memory;
@@ -49,8 +47,10 @@ internal sealed class IndexedPlacement
     private const StrategyKind CombinedFit = StrategyKind.Random;
 
     /// <summary>
-    /// Requests this path serves: one task, no host ports, only fit strategies. Spread and random score
-    /// by more than what a node has left, and ports need the per-call port bookkeeping of the scan.
+    /// Requests this path serves: one task, no host ports, only fit strategies, constraints whose filters
+    /// the node alone decides (and distinctInstance, checked here on the node's group count). Spread and
+    /// random score by more than what a node has left, and ports need the per-call port bookkeeping of
+    /// the scan.
     /// </summary>
     public static bool Serves(PlacementRequest request, ClusterSnapshot snapshot) =>
         request.Count == 1
@@ -58,7 +58,7 @@ internal sealed class IndexedPlacement
         && request.Demand.Cpu >= 0
         && request.Demand.Memory >= 0
         && request.Strategies.All(s => s.Kind is StrategyKind.BinpackCpu or StrategyKind.BinpackMemory)
-        && request.Constraints.All(c => c is MemberOfConstraint or DistinctInstanceConstraint)
+        && request.Constraints.All(c => ConstraintFilters.For(c) is IStaticFilter or DistinctInstanceFilter)
         && snapshot.FitIndex.OddNodes == 0;
 
     /// <returns>The node's index in the snapshot, or -1 when no node can take the task.</returns>
@@ -143,12 +143,9 @@ internal sealed class IndexedPlacement
                 return;
             }
 
-            foreach (var expression in _memberOf)
+            if (_constraints.FirstConstraintRejection(record).Reason != RejectReason.None)
             {
-                if (!expression.Matches(record))
-                {
-                    return;
-                }
+                return;
             }
 
             totalCpu = record.TotalCpu;
