@@ -57,7 +57,7 @@ internal sealed record ClusterSnapshot(IReadOnlyList<NodeSnapshot> Nodes, PortRa
     /// </summary>
     public ClusterSnapshot WithNodes(IReadOnlyList<(int Index, NodeSnapshot Node)> changes)
     {
-        var nodes = ((ChunkedList<NodeSnapshot>)Nodes).With(changes, c => c.Index, c => c.Node);
+        var nodes = ChunkedList<NodeSnapshot>.From(Nodes).With(changes, c => c.Index, c => c.Node);
         var next = new ClusterSnapshot(nodes, DynamicPorts);
         if (_columns is not null)
         {
@@ -75,15 +75,16 @@ internal sealed record ClusterSnapshot(IReadOnlyList<NodeSnapshot> Nodes, PortRa
 
 /// <summary>
 /// A snapshot's capacities as columns. The node scan looks at every node for every task, so it copies
-/// these into flat arrays instead of walking node records; they are chunked so that a patched snapshot
-/// shares every chunk that did not change.
+/// these into flat arrays instead of walking node records. What changes with every task is chunked, so
+/// that a patched snapshot shares every chunk that did not change; the totals, which almost never
+/// change, are flat arrays shared as they are.
 /// </summary>
 internal sealed class SnapshotColumns
 {
     public SnapshotColumns(IReadOnlyList<NodeSnapshot> nodes)
     {
-        TotalCpu = ChunkedList<int>.From([.. nodes.Select(n => n.TotalCpu)]);
-        TotalMemory = ChunkedList<int>.From([.. nodes.Select(n => n.TotalMemory)]);
+        TotalCpu = [.. nodes.Select(n => n.TotalCpu)];
+        TotalMemory = [.. nodes.Select(n => n.TotalMemory)];
         RemainingCpu = ChunkedList<int>.From([.. nodes.Select(n => n.RemainingCpu)]);
         RemainingMemory = ChunkedList<int>.From([.. nodes.Select(n => n.RemainingMemory)]);
         Availability = ChunkedList<RejectReason>.From([.. nodes.Select(NodeAvailabilityFilter.Instance.Check)]);
@@ -91,8 +92,10 @@ internal sealed class SnapshotColumns
 
     private SnapshotColumns(SnapshotColumns source, IReadOnlyList<(int Index, NodeSnapshot Node)> changes)
     {
-        TotalCpu = source.TotalCpu.With(changes, c => c.Index, c => c.Node.TotalCpu);
-        TotalMemory = source.TotalMemory.With(changes, c => c.Index, c => c.Node.TotalMemory);
+        // Capacities change only when a node registers again with other figures: share them until then.
+        var resized = changes.Any(c => c.Node.TotalCpu != source.TotalCpu[c.Index] || c.Node.TotalMemory != source.TotalMemory[c.Index]);
+        TotalCpu = resized ? Patched(source.TotalCpu, changes, n => n.TotalCpu) : source.TotalCpu;
+        TotalMemory = resized ? Patched(source.TotalMemory, changes, n => n.TotalMemory) : source.TotalMemory;
         RemainingCpu = source.RemainingCpu.With(changes, c => c.Index, c => c.Node.RemainingCpu);
         RemainingMemory = source.RemainingMemory.With(changes, c => c.Index, c => c.Node.RemainingMemory);
         Availability = source.Availability.With(changes, c => c.Index, c => NodeAvailabilityFilter.Instance.Check(c.Node));
@@ -101,10 +104,24 @@ internal sealed class SnapshotColumns
     /// <summary>What <see cref="NodeAvailabilityFilter"/> says of each node, decided once per snapshot.</summary>
     public ChunkedList<RejectReason> Availability { get; }
 
-    public ChunkedList<int> TotalCpu { get; }
-    public ChunkedList<int> TotalMemory { get; }
+    /// <summary>Shared by every snapshot and workspace until a capacity changes: read only.</summary>
+    public int[] TotalCpu { get; }
+
+    /// <summary>Shared by every snapshot and workspace until a capacity changes: read only.</summary>
+    public int[] TotalMemory { get; }
     public ChunkedList<int> RemainingCpu { get; }
     public ChunkedList<int> RemainingMemory { get; }
 
     public SnapshotColumns With(IReadOnlyList<(int Index, NodeSnapshot Node)> changes) => new(this, changes);
+
+    private static int[] Patched(int[] column, IReadOnlyList<(int Index, NodeSnapshot Node)> changes, Func<NodeSnapshot, int> valueOf)
+    {
+        var copy = (int[])column.Clone();
+        foreach (var (index, node) in changes)
+        {
+            copy[index] = valueOf(node);
+        }
+
+        return copy;
+    }
 }

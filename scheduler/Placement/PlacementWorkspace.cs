@@ -20,8 +20,8 @@ internal sealed class PlacementWorkspace
         Memory = request.Demand.Memory;
         var n = snapshot.Nodes.Count;
         var columns = snapshot.Columns;
-        TotalCpu = columns.TotalCpu.ToArray();
-        TotalMemory = columns.TotalMemory.ToArray();
+        TotalCpu = columns.TotalCpu;
+        TotalMemory = columns.TotalMemory;
         RemainingCpu = columns.RemainingCpu.ToArray();
         RemainingMemory = columns.RemainingMemory.ToArray();
         GroupTasks = new int[n];
@@ -61,7 +61,10 @@ internal sealed class PlacementWorkspace
 
     public int NodeCount => RemainingCpu.Length;
 
+    /// <summary>Shared with the snapshot: read only.</summary>
     public int[] TotalCpu { get; }
+
+    /// <summary>Shared with the snapshot: read only.</summary>
     public int[] TotalMemory { get; }
 
     public int[] RemainingCpu { get; }

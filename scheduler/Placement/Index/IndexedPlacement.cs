@@ -15,10 +15,10 @@ internal sealed class IndexedPlacement
     private const double BoundMargin = 1e-9;
 
     private readonly IReadOnlyList<NodeSnapshot> _nodes;
-    private readonly StrategyKind[] _chain; // BinpackCpu, BinpackMemory, or Random standing for the combined fit
+    private readonly Score[] _chain;
     private readonly NodeFilterPass _constraints;
     private readonly bool _distinct;
-    private readonly bool _readsRecord; // constraints to check, or a fit score off the fit walk (which knows the size)
+    private readonly bool _readsRecord; // constraints to check on the node's record
     private readonly string _group;
     private readonly int _cpu;
     private readonly int _memory;
@@ -31,10 +31,10 @@ internal sealed class IndexedPlacement
     private IndexedPlacement(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
     {
         _nodes = snapshot.Nodes;
-        _chain = request.Strategies.Count == 0 ? [CombinedFit] : [.. request.Strategies.Select(s => s.Kind)];
+        _chain = request.Strategies.Count == 0 ? [Score.CombinedFit] : [.. request.Strategies.Select(s => s.Kind == StrategyKind.BinpackCpu ? Score.CpuLeft : Score.MemoryLeft)];
         _constraints = new NodeFilterPass(request.Constraints);
         _distinct = request.Constraints.Any(c => c is DistinctInstanceConstraint);
-        _readsRecord = _constraints.StaticFilters.Length > 0 || _distinct || (_chain[0] != CombinedFit && _chain.Contains(CombinedFit));
+        _readsRecord = _constraints.StaticFilters.Length > 0 || _distinct;
         _group = request.Group;
         _cpu = request.Demand.Cpu;
         _memory = request.Demand.Memory;
@@ -43,8 +43,13 @@ internal sealed class IndexedPlacement
         _best = new double[_chain.Length];
     }
 
-    // The chain holds strategy kinds; the combined fit has none of its own.
-    private const StrategyKind CombinedFit = StrategyKind.Random;
+    /// <summary>The scores of the fit strategies: the same numbers their scorers give.</summary>
+    private enum Score
+    {
+        CombinedFit,
+        CpuLeft,
+        MemoryLeft,
+    }
 
     /// <summary>
     /// Requests this path serves: one task, no host ports, only fit strategies, constraints whose filters
@@ -68,10 +73,10 @@ internal sealed class IndexedPlacement
         var index = snapshot.FitIndex;
         switch (placement._chain[0])
         {
-            case StrategyKind.BinpackCpu:
+            case Score.CpuLeft:
                 placement.WalkByOwnScore(index.ByCpu, request.Demand.Cpu);
                 break;
-            case StrategyKind.BinpackMemory:
+            case Score.MemoryLeft:
                 placement.WalkByOwnScore(index.ByMemory, request.Demand.Memory);
                 break;
             default:
@@ -126,7 +131,10 @@ internal sealed class IndexedPlacement
         }
     }
 
-    /// <summary>The scan's filters and its lexicographic comparison, for one node.</summary>
+    /// <summary>
+    /// The scan's filters and its lexicographic comparison, for one node. The combined fit is only ever
+    /// the whole chain (it is the default, never a strategy), so its walk always knows the node's size.
+    /// </summary>
     private void Consider(IndexEntry entry, int totalCpu, int totalMemory)
     {
         if (entry.RemainingCpu < _cpu || entry.RemainingMemory < _memory)
@@ -147,9 +155,6 @@ internal sealed class IndexedPlacement
             {
                 return;
             }
-
-            totalCpu = record.TotalCpu;
-            totalMemory = record.TotalMemory;
         }
 
         var better = _chosen < 0;
@@ -157,8 +162,8 @@ internal sealed class IndexedPlacement
         {
             var score = _chain[s] switch
             {
-                StrategyKind.BinpackCpu => entry.RemainingCpu - _cpu,
-                StrategyKind.BinpackMemory => entry.RemainingMemory - _memory,
+                Score.CpuLeft => entry.RemainingCpu - _cpu,
+                Score.MemoryLeft => entry.RemainingMemory - _memory,
                 _ => CombinedFitScorer.Fit(entry.RemainingCpu, entry.RemainingMemory, totalCpu, totalMemory, _cpu, _memory),
             };
             _current[s] = score;
