@@ -1,5 +1,6 @@
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement.Constraints;
+using Orchestrator.Scheduler.Placement.Index;
 
 namespace Orchestrator.Scheduler.Placement;
 
@@ -38,26 +39,34 @@ internal readonly record struct PortRange(int First, int Last)
 internal sealed record ClusterSnapshot(IReadOnlyList<NodeSnapshot> Nodes, PortRange DynamicPorts)
 {
     private SnapshotColumns? _columns;
+    private FitIndex? _fitIndex;
 
-    /// <summary>The numbers placement scans, as flat arrays; built once per snapshot, on first use.</summary>
+    /// <summary>Kept in chunks, so that <see cref="WithNodes"/> copies only the chunks that change.</summary>
+    public IReadOnlyList<NodeSnapshot> Nodes { get; } = ChunkedList<NodeSnapshot>.From(Nodes);
+
+    /// <summary>The numbers the node scan reads, as flat columns; built once per snapshot, on first use.</summary>
     public SnapshotColumns Columns => _columns ??= new SnapshotColumns(Nodes);
 
+    /// <summary>The available nodes ordered by what they have left; built on first use, then patched.</summary>
+    public FitIndex FitIndex => _fitIndex ??= FitIndex.Build(Nodes);
+
     /// <summary>
-    /// The same cluster with some nodes replaced (same names, same order). Its columns are the old
-    /// ones copied and patched, not rebuilt: after each RunTask only the nodes it used change.
+    /// The same cluster with some nodes replaced (same names, same order). The node list, its columns
+    /// and its index are the old ones patched, not rebuilt: after each RunTask only the nodes it used
+    /// change, and the patch costs O(√nodes) per changed node, not O(nodes).
     /// </summary>
     public ClusterSnapshot WithNodes(IReadOnlyList<(int Index, NodeSnapshot Node)> changes)
     {
-        var nodes = Nodes.ToArray();
-        foreach (var (index, node) in changes)
-        {
-            nodes[index] = node;
-        }
-
+        var nodes = ChunkedList<NodeSnapshot>.From(Nodes).With(changes, c => c.Index, c => c.Node);
         var next = new ClusterSnapshot(nodes, DynamicPorts);
         if (_columns is not null)
         {
             next._columns = _columns.With(changes);
+        }
+
+        if (_fitIndex is not null)
+        {
+            next._fitIndex = _fitIndex.With(Nodes, changes);
         }
 
         return next;
@@ -65,59 +74,54 @@ internal sealed record ClusterSnapshot(IReadOnlyList<NodeSnapshot> Nodes, PortRa
 }
 
 /// <summary>
-/// A snapshot's capacities as arrays. Placement looks at every node for every task, so it reads these
-/// cache-friendly columns instead of walking node records.
+/// A snapshot's capacities as columns. The node scan looks at every node for every task, so it copies
+/// these into flat arrays instead of walking node records. What changes with every task is chunked, so
+/// that a patched snapshot shares every chunk that did not change; the totals, which almost never
+/// change, are flat arrays shared as they are.
 /// </summary>
 internal sealed class SnapshotColumns
 {
     public SnapshotColumns(IReadOnlyList<NodeSnapshot> nodes)
     {
-        var n = nodes.Count;
-        TotalCpu = new int[n];
-        TotalMemory = new int[n];
-        RemainingCpu = new int[n];
-        RemainingMemory = new int[n];
-        Availability = new RejectReason[n];
-        for (var i = 0; i < n; i++)
-        {
-            Set(i, nodes[i]);
-        }
+        TotalCpu = [.. nodes.Select(n => n.TotalCpu)];
+        TotalMemory = [.. nodes.Select(n => n.TotalMemory)];
+        RemainingCpu = ChunkedList<int>.From([.. nodes.Select(n => n.RemainingCpu)]);
+        RemainingMemory = ChunkedList<int>.From([.. nodes.Select(n => n.RemainingMemory)]);
+        Availability = ChunkedList<RejectReason>.From([.. nodes.Select(NodeAvailabilityFilter.Instance.Check)]);
     }
 
-    private SnapshotColumns(SnapshotColumns source)
+    private SnapshotColumns(SnapshotColumns source, IReadOnlyList<(int Index, NodeSnapshot Node)> changes)
     {
-        TotalCpu = (int[])source.TotalCpu.Clone();
-        TotalMemory = (int[])source.TotalMemory.Clone();
-        RemainingCpu = (int[])source.RemainingCpu.Clone();
-        RemainingMemory = (int[])source.RemainingMemory.Clone();
-        Availability = (RejectReason[])source.Availability.Clone();
+        // Capacities change only when a node registers again with other figures: share them until then.
+        var resized = changes.Any(c => c.Node.TotalCpu != source.TotalCpu[c.Index] || c.Node.TotalMemory != source.TotalMemory[c.Index]);
+        TotalCpu = resized ? Patched(source.TotalCpu, changes, n => n.TotalCpu) : source.TotalCpu;
+        TotalMemory = resized ? Patched(source.TotalMemory, changes, n => n.TotalMemory) : source.TotalMemory;
+        RemainingCpu = source.RemainingCpu.With(changes, c => c.Index, c => c.Node.RemainingCpu);
+        RemainingMemory = source.RemainingMemory.With(changes, c => c.Index, c => c.Node.RemainingMemory);
+        Availability = source.Availability.With(changes, c => c.Index, c => NodeAvailabilityFilter.Instance.Check(c.Node));
     }
 
     /// <summary>What <see cref="NodeAvailabilityFilter"/> says of each node, decided once per snapshot.</summary>
-    public RejectReason[] Availability { get; }
+    public ChunkedList<RejectReason> Availability { get; }
 
+    /// <summary>Shared by every snapshot and workspace until a capacity changes: read only.</summary>
     public int[] TotalCpu { get; }
-    public int[] TotalMemory { get; }
-    public int[] RemainingCpu { get; }
-    public int[] RemainingMemory { get; }
 
-    public SnapshotColumns With(IReadOnlyList<(int Index, NodeSnapshot Node)> changes)
+    /// <summary>Shared by every snapshot and workspace until a capacity changes: read only.</summary>
+    public int[] TotalMemory { get; }
+    public ChunkedList<int> RemainingCpu { get; }
+    public ChunkedList<int> RemainingMemory { get; }
+
+    public SnapshotColumns With(IReadOnlyList<(int Index, NodeSnapshot Node)> changes) => new(this, changes);
+
+    private static int[] Patched(int[] column, IReadOnlyList<(int Index, NodeSnapshot Node)> changes, Func<NodeSnapshot, int> valueOf)
     {
-        var next = new SnapshotColumns(this);
+        var copy = (int[])column.Clone();
         foreach (var (index, node) in changes)
         {
-            next.Set(index, node);
+            copy[index] = valueOf(node);
         }
 
-        return next;
-    }
-
-    private void Set(int i, NodeSnapshot node)
-    {
-        TotalCpu[i] = node.TotalCpu;
-        TotalMemory[i] = node.TotalMemory;
-        RemainingCpu[i] = node.RemainingCpu;
-        RemainingMemory[i] = node.RemainingMemory;
-        Availability[i] = NodeAvailabilityFilter.Instance.Check(node);
+        return copy;
     }
 }

@@ -1,18 +1,17 @@
-using System.Text;
-
 namespace Orchestrator.Scheduler.Placement;
 
 /// <summary>
-/// Says why a task could not be placed: the first filter each node failed, counted by reason, with
-/// what the best node had where that helps ("needs 512 MiB, best has 256"). Runs only on failure, so
-/// it may be slower than the placement loop.
+/// Says why a task could not be placed: the first filter each node failed, counted by what that filter
+/// says of the nodes it turned away ("needs 512 MiB, best has 256"). The words are the filters' own
+/// (<see cref="IPlacementFilter.Explain"/>); this only counts and orders them. Runs only on failure,
+/// so it may be slower than the placement loop.
 /// </summary>
 internal static class FailureExplainer
 {
     public static (string Reason, string Detail) Explain(
         PlacementWorkspace workspace,
         RejectReason[] staticRejects,
-        IStaticFilter[] staticFilters,
+        NodeFilterPass staticPass,
         IDynamicFilter[] dynamicFilters)
     {
         if (workspace.NodeCount == 0)
@@ -20,59 +19,55 @@ internal static class FailureExplainer
             return ("NO_ACTIVE_NODES", "no nodes are registered in the cluster");
         }
 
-        var counts = new Dictionary<string, (int Nodes, RejectReason Reason)>(StringComparer.Ordinal);
-        var bestCpu = int.MinValue;
-        var bestMemory = int.MinValue;
+        var rejected = new Dictionary<(IPlacementFilter Filter, RejectReason Reason), List<int>>();
         for (var node = 0; node < workspace.NodeCount; node++)
         {
-            var reason = staticRejects[node];
-            var label = "";
-            if (reason == RejectReason.MemberOf)
+            var (filter, reason) = FirstRejection(workspace, node, staticRejects[node], staticPass, dynamicFilters);
+            if (filter is null)
             {
-                // Name the first constraint the node failed.
-                var failedFilter = staticFilters.OfType<MemberOfFilter>().First(f => f.Check(workspace.Node(node)) != RejectReason.None);
-                label = failedFilter.Constraint.ToString();
-            }
-            else if (reason == RejectReason.None)
-            {
-                reason = dynamicFilters.Select(f => f.Check(workspace, node)).FirstOrDefault(r => r != RejectReason.None);
+                continue; // every node failed, or there would be no failure to explain
             }
 
-            switch (reason)
+            if (!rejected.TryGetValue((filter, reason), out var nodes))
             {
-                case RejectReason.Cpu: bestCpu = Math.Max(bestCpu, workspace.RemainingCpu[node]); break;
-                case RejectReason.Memory: bestMemory = Math.Max(bestMemory, workspace.RemainingMemory[node]); break;
+                rejected[(filter, reason)] = nodes = [];
             }
 
-            if (label.Length == 0)
-            {
-                label = Describe(reason, workspace);
-            }
+            nodes.Add(node);
+        }
 
-            counts[label] = counts.TryGetValue(label, out var seen) ? (seen.Nodes + 1, reason) : (1, reason);
+        // Filters that say the same words are one line (two identical memberOf constraints, say).
+        var counts = new Dictionary<string, (int Nodes, RejectReason Reason)>(StringComparer.Ordinal);
+        foreach (var ((filter, reason), nodes) in rejected)
+        {
+            var label = filter.Explain(reason, workspace, nodes);
+            counts[label] = counts.TryGetValue(label, out var seen) ? (seen.Nodes + nodes.Count, seen.Reason) : (nodes.Count, reason);
         }
 
         var ordered = counts.OrderByDescending(c => c.Value.Nodes).ThenBy(c => c.Value.Reason).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
-        var detail = new StringBuilder();
-        foreach (var (label, (nodes, reason)) in ordered)
-        {
-            if (detail.Length > 0)
-            {
-                detail.Append("; ");
-            }
+        var detail = string.Join("; ", ordered.Select(c => $"{c.Value.Nodes} {(c.Value.Nodes == 1 ? "node" : "nodes")}: {c.Key}"));
+        return (CodeFor(ordered.Select(o => o.Value)), detail);
+    }
 
-            detail.Append(nodes).Append(nodes == 1 ? " node: " : " nodes: ").Append(label);
-            if (reason == RejectReason.Cpu)
+    private static (IPlacementFilter? Filter, RejectReason Reason) FirstRejection(
+        PlacementWorkspace workspace, int node, RejectReason staticReject, NodeFilterPass staticPass, IDynamicFilter[] dynamicFilters)
+    {
+        if (staticReject != RejectReason.None)
+        {
+            // The scan kept only the reason; the pass names the filter again.
+            return staticPass.FirstRejection(workspace.Node(node));
+        }
+
+        foreach (var filter in dynamicFilters)
+        {
+            var reason = filter.Check(workspace, node);
+            if (reason != RejectReason.None)
             {
-                detail.Append($" (needs {workspace.Demand.Cpu} units, best has {bestCpu})");
-            }
-            else if (reason == RejectReason.Memory)
-            {
-                detail.Append($" (needs {workspace.Demand.Memory} MiB, best has {bestMemory})");
+                return (filter, reason);
             }
         }
 
-        return (CodeFor(ordered.Select(o => o.Value)), detail.ToString());
+        return (null, RejectReason.None);
     }
 
     /// <summary>
@@ -96,25 +91,5 @@ internal static class FailureExplainer
             RejectReason.Ports => "RESOURCE:PORTS",
             _ => "CONSTRAINT",
         };
-    }
-
-    private static string Describe(RejectReason reason, PlacementWorkspace workspace) => reason switch
-    {
-        RejectReason.Inactive => "inactive",
-        RejectReason.Draining => "draining",
-        RejectReason.Disconnected => "agent disconnected",
-        RejectReason.DistinctInstance => $"distinctInstance (already runs a task of group {workspace.Request.Group})",
-        RejectReason.Cpu => "insufficient cpu",
-        RejectReason.Memory => "insufficient memory",
-        RejectReason.Ports => DescribePorts(workspace),
-        _ => reason.ToString(),
-    };
-
-    private static string DescribePorts(PlacementWorkspace workspace)
-    {
-        var fixedPorts = workspace.Demand.Ports.Where(p => p.HostPort != 0).Select(p => $"{p.HostPort}/{(p.Protocol == Domain.Protocol.Udp ? "udp" : "tcp")}").ToList();
-        return fixedPorts.Count > 0
-            ? $"host port in use (needs {string.Join(", ", fixedPorts)})"
-            : $"no free dynamic port in {workspace.Snapshot.DynamicPorts}";
     }
 }

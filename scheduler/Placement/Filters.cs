@@ -3,16 +3,30 @@ using Orchestrator.Scheduler.Domain;
 namespace Orchestrator.Scheduler.Placement;
 
 /// <summary>
+/// What every filter can say about the nodes it turned away: a failed placement is explained by the
+/// filters that rejected, each in its own words (as swarmkit's Filter.Explain), never by a table kept
+/// elsewhere. A new filter brings its explanation with it.
+/// </summary>
+internal interface IPlacementFilter
+{
+    /// <summary>
+    /// Words for <paramref name="nodes"/>, all turned away by this filter for <paramref name="reason"/>,
+    /// shown after their count: "insufficient memory (needs 512 MiB, best has 256)".
+    /// </summary>
+    string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes);
+}
+
+/// <summary>
 /// A filter that depends only on the node and the request, not on what this call has placed:
 /// it runs once per node per call.
 /// </summary>
-internal interface IStaticFilter
+internal interface IStaticFilter : IPlacementFilter
 {
     RejectReason Check(NodeSnapshot node);
 }
 
 /// <summary>A filter that must be checked again for every task, as placements use the node up.</summary>
-internal interface IDynamicFilter
+internal interface IDynamicFilter : IPlacementFilter
 {
     RejectReason Check(PlacementWorkspace workspace, int node);
 }
@@ -29,6 +43,13 @@ internal sealed class NodeAvailabilityFilter : IStaticFilter
         _ when !node.Connected => RejectReason.Disconnected,
         _ => RejectReason.None,
     };
+
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes) => reason switch
+    {
+        RejectReason.Inactive => "inactive",
+        RejectReason.Draining => "draining",
+        _ => "agent disconnected",
+    };
 }
 
 internal sealed class MemberOfFilter(MemberOfConstraint constraint) : IStaticFilter
@@ -37,6 +58,9 @@ internal sealed class MemberOfFilter(MemberOfConstraint constraint) : IStaticFil
 
     public RejectReason Check(NodeSnapshot node) =>
         Constraint.Expression.Matches(node) ? RejectReason.None : RejectReason.MemberOf;
+
+    /// <summary>The constraint as the user wrote it, so that two memberOf constraints are told apart.</summary>
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes) => Constraint.ToString();
 }
 
 internal sealed class DistinctInstanceFilter : IDynamicFilter
@@ -45,6 +69,9 @@ internal sealed class DistinctInstanceFilter : IDynamicFilter
 
     public RejectReason Check(PlacementWorkspace workspace, int node) =>
         workspace.GroupTasks[node] > 0 ? RejectReason.DistinctInstance : RejectReason.None;
+
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes) =>
+        $"distinctInstance (already runs a task of group {workspace.Request.Group})";
 }
 
 internal sealed class CpuFilter : IDynamicFilter
@@ -53,6 +80,10 @@ internal sealed class CpuFilter : IDynamicFilter
 
     public RejectReason Check(PlacementWorkspace workspace, int node) =>
         workspace.RemainingCpu[node] < workspace.Cpu ? RejectReason.Cpu : RejectReason.None;
+
+    /// <summary>What the best of the nodes had, so the user sees how far off the task is.</summary>
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes) =>
+        $"insufficient cpu (needs {workspace.Cpu} units, best has {nodes.Max(n => workspace.RemainingCpu[n])})";
 }
 
 internal sealed class MemoryFilter : IDynamicFilter
@@ -61,6 +92,9 @@ internal sealed class MemoryFilter : IDynamicFilter
 
     public RejectReason Check(PlacementWorkspace workspace, int node) =>
         workspace.RemainingMemory[node] < workspace.Memory ? RejectReason.Memory : RejectReason.None;
+
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes) =>
+        $"insufficient memory (needs {workspace.Memory} MiB, best has {nodes.Max(n => workspace.RemainingMemory[n])})";
 }
 
 /// <summary>Every static host port free, and room in the dynamic range for the dynamic ones.</summary>
@@ -86,5 +120,14 @@ internal sealed class PortFilter : IDynamicFilter
         }
 
         return RejectReason.None;
+    }
+
+    /// <summary>Names the static ports a task asks for; a task with none can only have run out of dynamic ones.</summary>
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes)
+    {
+        var fixedPorts = workspace.Demand.Ports.Where(p => p.HostPort != 0).Select(p => $"{p.HostPort}/{(p.Protocol == Protocol.Udp ? "udp" : "tcp")}").ToList();
+        return fixedPorts.Count > 0
+            ? $"host port in use (needs {string.Join(", ", fixedPorts)})"
+            : $"no free dynamic port in {workspace.Snapshot.DynamicPorts}";
     }
 }

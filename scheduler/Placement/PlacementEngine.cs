@@ -1,3 +1,5 @@
+using Orchestrator.Scheduler.Placement.Index;
+
 namespace Orchestrator.Scheduler.Placement;
 
 /// <summary>
@@ -8,8 +10,26 @@ internal static class PlacementEngine
 {
     public static PlacementResult Place(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
     {
+        if (IndexedPlacement.Serves(request, snapshot))
+        {
+            var node = IndexedPlacement.Choose(request, snapshot, seed);
+            if (node >= 0)
+            {
+                return new PlacementResult([new PlacementDecision(0, node, snapshot.Nodes[node].Name, [])], []);
+            }
+
+            // No node can take it: the scan finds the same and says why.
+        }
+
+        return PlaceByScan(request, snapshot, seed);
+    }
+
+    /// <summary>Every node scored for every task: the path for all requests, and the reference the index is tested against.</summary>
+    internal static PlacementResult PlaceByScan(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
+    {
         var workspace = new PlacementWorkspace(snapshot, request);
-        var staticRejects = RunStaticFilters(request, snapshot, out var staticFilters);
+        var staticPass = new NodeFilterPass(request.Constraints);
+        var staticRejects = RunStaticFilters(staticPass, snapshot);
         var dynamicFilters = DynamicFiltersFor(request);
         var scorers = ScorersFor(request, workspace, seed);
 
@@ -23,7 +43,7 @@ internal static class PlacementEngine
             if (chosen < 0)
             {
                 // Nothing changed since this task failed and the rest are identical: they fail alike.
-                var (reason, detail) = FailureExplainer.Explain(workspace, staticRejects, staticFilters, dynamicFilters);
+                var (reason, detail) = FailureExplainer.Explain(workspace, staticRejects, staticPass, dynamicFilters);
                 for (var rest = ordinal; rest < request.Count; rest++)
                 {
                     failed.Add(new PlacementFailure(rest, reason, detail));
@@ -45,45 +65,31 @@ internal static class PlacementEngine
         return new PlacementResult(placed, failed);
     }
 
-    private static RejectReason[] RunStaticFilters(PlacementRequest request, ClusterSnapshot snapshot, out IStaticFilter[] filters)
+    private static RejectReason[] RunStaticFilters(NodeFilterPass pass, ClusterSnapshot snapshot)
     {
-        filters = [.. request.Constraints.OfType<MemberOfConstraint>().Select(c => new MemberOfFilter(c))];
         // Availability was decided when the snapshot was built; only the request's own filters run here.
-        var rejects = (RejectReason[])snapshot.Columns.Availability.Clone();
-        if (filters.Length == 0)
+        var rejects = snapshot.Columns.Availability.ToArray();
+        if (pass.StaticFilters.Length == 0)
         {
             return rejects;
         }
 
         for (var node = 0; node < rejects.Length; node++)
         {
-            if (rejects[node] != RejectReason.None)
+            if (rejects[node] == RejectReason.None)
             {
-                continue;
-            }
-
-            foreach (var filter in filters)
-            {
-                var reason = filter.Check(snapshot.Nodes[node]);
-                if (reason != RejectReason.None)
-                {
-                    rejects[node] = reason;
-                    break;
-                }
+                rejects[node] = pass.FirstConstraintRejection(snapshot.Nodes[node]).Reason;
             }
         }
 
         return rejects;
     }
 
+    /// <summary>The constraints' dynamic filters in the order given, then resources and ports.</summary>
     internal static IDynamicFilter[] DynamicFiltersFor(PlacementRequest request)
     {
         var filters = new List<IDynamicFilter>(4);
-        if (request.Constraints.OfType<DistinctInstanceConstraint>().Any())
-        {
-            filters.Add(DistinctInstanceFilter.Instance);
-        }
-
+        filters.AddRange(request.Constraints.Select(ConstraintFilters.For).OfType<IDynamicFilter>().Distinct());
         filters.Add(CpuFilter.Instance);
         filters.Add(MemoryFilter.Instance);
         if (request.Demand.Ports.Count > 0)

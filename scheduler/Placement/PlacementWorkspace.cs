@@ -22,8 +22,8 @@ internal sealed class PlacementWorkspace
         var columns = snapshot.Columns;
         TotalCpu = columns.TotalCpu;
         TotalMemory = columns.TotalMemory;
-        RemainingCpu = (int[])columns.RemainingCpu.Clone();
-        RemainingMemory = (int[])columns.RemainingMemory.Clone();
+        RemainingCpu = columns.RemainingCpu.ToArray();
+        RemainingMemory = columns.RemainingMemory.ToArray();
         GroupTasks = new int[n];
         DynamicPortsUsed = request.Demand.DynamicPortCount > 0 ? new int[n] : [];
 

@@ -55,11 +55,15 @@ internal sealed class CombinedFitScorer : IPlacementScorer
 
     public bool NodeLocal => true;
 
-    public double Score(PlacementWorkspace workspace, int node, int taskOrdinal)
+    public double Score(PlacementWorkspace workspace, int node, int taskOrdinal) =>
+        Fit(workspace.RemainingCpu[node], workspace.RemainingMemory[node], workspace.TotalCpu[node], workspace.TotalMemory[node], workspace.Cpu, workspace.Memory);
+
+    /// <summary>The score itself, shared with the indexed path so that both compute the same doubles.</summary>
+    public static double Fit(int remainingCpu, int remainingMemory, int totalCpu, int totalMemory, int cpu, int memory)
     {
         // Nodes register with cpu and memory above zero, so the divisions are safe.
-        var freeCpu = (double)(workspace.RemainingCpu[node] - workspace.Cpu) / workspace.TotalCpu[node];
-        var freeMemory = (double)(workspace.RemainingMemory[node] - workspace.Memory) / workspace.TotalMemory[node];
+        var freeCpu = (double)(remainingCpu - cpu) / totalCpu;
+        var freeMemory = (double)(remainingMemory - memory) / totalMemory;
         return Pow10Table.Of(freeCpu) + Pow10Table.Of(freeMemory);
     }
 }

@@ -227,16 +227,21 @@ internal sealed partial class ClusterState
         return new DaemonTargets(wanted, startable);
     }
 
-    /// <summary>The nodes a DAEMON service should run on (ACTIVE and matching), and those it can start on now.</summary>
+    /// <summary>
+    /// The nodes a DAEMON service should run on, and those it can start on now. Wanted is decided by
+    /// placement's own node filter pass (the node ACTIVE, every constraint whose filter the node alone
+    /// decides), so the service wants exactly the nodes its placement would accept; an agent away for a
+    /// moment does not make its node unwanted, only not startable. Constraints that count the tasks
+    /// already placed (distinctInstance) do not narrow the set: a DAEMON runs one task per node anyway.
+    /// </summary>
     private (IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable) DaemonNodes(ServiceRecord service)
     {
-        var constraints = ServicePlacement.ConstraintsOf(service).OfType<MemberOfConstraint>().ToList();
+        var pass = new NodeFilterPass(ServicePlacement.ConstraintsOf(service));
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         var startable = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in NodesOf(service.Cluster).Values.Where(e => e.Record.Status == NodeState.Active))
+        foreach (var entry in NodesOf(service.Cluster).Values)
         {
-            var snapshot = entry.Snapshot();
-            if (constraints.All(c => c.Expression.Matches(snapshot)))
+            if (pass.FirstRejection(entry.Snapshot(), agentMayBeAway: true).Reason == RejectReason.None)
             {
                 wanted.Add(entry.Record.Name);
                 if (entry.Connected)

@@ -64,6 +64,23 @@ internal sealed class NodeScanTests
     }
 
     [Test]
+    public void Totals_are_shared_until_a_node_changes_size_and_then_copied()
+    {
+        var nodes = new[] { Node("a", cpu: 1024), Node("b", cpu: 2048) };
+        var snapshot = Of(nodes);
+        _ = snapshot.Columns; // patched from here on, not built anew
+        var used = snapshot.WithNodes([(0, nodes[0] with { UsedCpu = 10 })]);
+        var resized = used.WithNodes([(1, nodes[1] with { TotalCpu = 4096, TotalMemory = 100 })]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(used.Columns.TotalCpu, Is.SameAs(snapshot.Columns.TotalCpu), "usage alone shares the totals");
+            Assert.That(resized.Columns.TotalCpu, Is.EqualTo(new[] { 1024, 4096 }));
+            Assert.That(resized.Columns.TotalMemory, Is.EqualTo(new[] { 8192, 100 }));
+            Assert.That(used.Columns.TotalCpu, Is.EqualTo(new[] { 1024, 2048 }), "the older snapshot keeps its totals");
+        });
+    }
+
+    [Test]
     public void The_pow10_table_is_accurate_increasing_and_convex()
     {
         var xs = Enumerable.Range(0, 10_001).Select(i => i / 10_000.0).ToArray();

@@ -1,0 +1,46 @@
+namespace Orchestrator.Scheduler.Placement;
+
+/// <summary>
+/// The filters a node alone decides, in the order they run: its availability, then every constraint
+/// whose filter is static. Placement runs it once per node per call; a DAEMON service runs the same
+/// pass to decide which nodes it wants, so a node a service wants is one its placement accepts.
+/// </summary>
+internal sealed class NodeFilterPass
+{
+    public NodeFilterPass(IEnumerable<PlacementConstraint> constraints) =>
+        StaticFilters = [.. constraints.Select(ConstraintFilters.For).OfType<IStaticFilter>()];
+
+    /// <summary>The static filters of the constraints, in the order given (availability not included).</summary>
+    public IStaticFilter[] StaticFilters { get; }
+
+    /// <summary>The first filter that turns the node away, or (null, None).</summary>
+    /// <param name="agentMayBeAway">
+    /// Judge the node as if its agent were connected: a DAEMON service still wants a node whose agent
+    /// is away for a moment, and keeps its task there.
+    /// </param>
+    public (IStaticFilter? Filter, RejectReason Reason) FirstRejection(NodeSnapshot node, bool agentMayBeAway = false)
+    {
+        var availability = NodeAvailabilityFilter.Instance.Check(node);
+        if (availability != RejectReason.None && !(agentMayBeAway && availability == RejectReason.Disconnected))
+        {
+            return (NodeAvailabilityFilter.Instance, availability);
+        }
+
+        return FirstConstraintRejection(node);
+    }
+
+    /// <summary>The first constraint filter that turns the node away, its availability aside.</summary>
+    public (IStaticFilter? Filter, RejectReason Reason) FirstConstraintRejection(NodeSnapshot node)
+    {
+        foreach (var filter in StaticFilters)
+        {
+            var reason = filter.Check(node);
+            if (reason != RejectReason.None)
+            {
+                return (filter, reason);
+            }
+        }
+
+        return (null, RejectReason.None);
+    }
+}
