@@ -11,8 +11,9 @@ namespace Orchestrator.Scheduler.Agents;
 /// Applies the agents' task reports in groups. Every report that arrived while the previous group was
 /// being written goes into the next one, and one LiteDB transaction holds them all: under load
 /// (hundreds of agents reporting) the store sees one write per group instead of one per report. An
-/// agent gets its acknowledgement only once its report is saved, and one queue with one reader keeps
-/// each agent's reports in order.
+/// agent gets its acknowledgement only once its report is durable; groups are committed ahead of their
+/// flush (the next is written while one is flushed) and answered in order, and one queue with one
+/// reader keeps each agent's reports in order.
 /// </summary>
 internal sealed partial class ReportCommitter(ClusterState state, ILogger<ReportCommitter> log) : BackgroundService
 {
@@ -24,36 +25,41 @@ internal sealed partial class ReportCommitter(ClusterState state, ILogger<Report
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var group = new List<AgentReport>(MaxGroup);
+        var answered = Task.CompletedTask;
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
+                var group = new List<AgentReport>();
                 while (group.Count < MaxGroup && _queue.Reader.TryRead(out var report))
                 {
                     group.Add(report);
                 }
 
-                Flush(group);
-                group.Clear();
+                // The next group is read and written while this one's flush runs: its answers go out
+                // once it is durable, after the earlier groups' (each agent hears in its own order).
+                answered = AnswerAsync(group, state.ApplyReportsAsync(group), answered);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down: reports not yet acknowledged are sent again by their agents.
         }
+
+        await answered;
     }
 
-    private void Flush(List<AgentReport> group)
+    private async Task AnswerAsync(List<AgentReport> group, Task<SchedulerMessage?[]> applied, Task earlier)
     {
+        await earlier;
         SchedulerMessage?[] answers;
         try
         {
-            answers = state.ApplyReports(group);
+            answers = await applied;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Nothing of the group was applied. Ending those streams makes each agent reconnect and send
+            // Nothing of the group was kept. Ending those streams makes each agent reconnect and send
             // its unacknowledged reports again; the scheduler itself carries on.
             LogGroupFailed(log, group.Count, e.Message);
             foreach (var session in group.Select(r => r.Session).DistinctBy(s => s.Id))

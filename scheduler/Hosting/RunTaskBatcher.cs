@@ -6,8 +6,9 @@ namespace Orchestrator.Scheduler.Hosting;
 /// <summary>
 /// Feeds concurrent RunTask calls to the state in groups: every call that arrived while the previous
 /// group was being placed and written goes into the next one, which the state records with one LiteDB
-/// transaction (see <see cref="ClusterState.RunTasks"/>). Alone, a call is a group of one; under load
-/// the commit, the dominant cost of a RunTask, is shared. One reader keeps calls in arrival order.
+/// transaction (see <see cref="ClusterState.RunTasksAsync"/>). Alone, a call is a group of one; under
+/// load the commit, the dominant cost of a RunTask, is shared, and a group's flush to disk runs while
+/// the next group is placed and written. One reader keeps calls in arrival order.
 /// </summary>
 internal sealed class RunTaskBatcher(ClusterState state) : BackgroundService
 {
@@ -39,7 +40,8 @@ internal sealed class RunTaskBatcher(ClusterState state) : BackgroundService
                     group.Add(pending);
                 }
 
-                Run(group);
+                // Not awaited: the next group is placed and written while this one's flush runs.
+                _ = RunAsync([.. group]);
                 group.Clear();
             }
         }
@@ -55,12 +57,13 @@ internal sealed class RunTaskBatcher(ClusterState state) : BackgroundService
         }
     }
 
-    private void Run(List<PendingRunTask> group)
+    private async Task RunAsync(List<PendingRunTask> group)
     {
         IReadOnlyList<RunTaskResult> results;
         try
         {
-            results = state.RunTasks([.. group.Select(p => p.Command)]);
+            // Placed and written before the first await; answered once durable.
+            results = await state.RunTasksAsync([.. group.Select(p => p.Command)]);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

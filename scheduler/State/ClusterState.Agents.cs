@@ -241,11 +241,21 @@ internal sealed partial class ClusterState
     /// skipped; the agent repeats it on its new stream. Throws <see cref="RequestException"/> when the
     /// store refuses the write, and then nothing of the group is applied.
     /// </summary>
-    public Contract.SchedulerMessage?[] ApplyReports(IReadOnlyList<AgentReport> reports)
+    public Contract.SchedulerMessage?[] ApplyReports(IReadOnlyList<AgentReport> reports) =>
+        ApplyReportsAsync(reports).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// <see cref="ApplyReports"/> with the group committed ahead of its flush (see <see cref="CommitAhead"/>):
+    /// the task completes with the answers once the group is durable, and only then may its agents be
+    /// answered or acknowledged. Throws (or fails with) <see cref="RequestException"/> when the store
+    /// refuses the write or its flush fails; memory then holds nothing of the group.
+    /// </summary>
+    public async Task<Contract.SchedulerMessage?[]> ApplyReportsAsync(IReadOnlyList<AgentReport> reports)
     {
+        var answers = new Contract.SchedulerMessage?[reports.Count];
+        Task durable;
         lock (_gate)
         {
-            var answers = new Contract.SchedulerMessage?[reports.Count];
             var changed = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
             for (var i = 0; i < reports.Count; i++)
             {
@@ -256,9 +266,13 @@ internal sealed partial class ClusterState
                 }
             }
 
-            CommitReported(changed);
-            return answers;
+            var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
+            batch.Tasks.AddRange(changed.Values);
+            durable = CommitAhead(batch);
         }
+
+        await durable.ConfigureAwait(false);
+        return answers;
     }
 
     /// <summary>Works out one report against the tasks as already changed by earlier reports of the group.</summary>
@@ -294,14 +308,12 @@ internal sealed partial class ClusterState
         return null;
     }
 
+    /// <summary>A registration's reports: committed, durable, before the session is attached.</summary>
     private void CommitReported(Dictionary<string, TaskRecord> changed)
     {
-        if (changed.Count > 0)
-        {
-            var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
-            batch.Tasks.AddRange(changed.Values);
-            Commit(batch);
-        }
+        var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
+        batch.Tasks.AddRange(changed.Values);
+        Commit(batch);
     }
 }
 

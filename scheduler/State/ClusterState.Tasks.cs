@@ -15,20 +15,27 @@ internal sealed partial class ClusterState
         return result.Outcome ?? throw result.Error!;
     }
 
+    /// <summary>Runs a group of RunTasks and waits for it; see <see cref="RunTasksAsync"/>.</summary>
+    public IReadOnlyList<RunTaskResult> RunTasks(IReadOnlyList<RunTaskCommand> commands) =>
+        RunTasksAsync(commands).GetAwaiter().GetResult();
+
     /// <summary>
     /// Places and records a group of RunTasks with one commit. Each is placed under the lock against a
     /// scratch view (<see cref="RunTaskScratch"/>): memory's snapshot less what the earlier requests of
     /// the group took, so two never take the same free room, while memory itself stays untouched. Then
-    /// the group's one change set goes through the one commit protocol: stored, applied, published (the
-    /// agents' start commands come from the feed). When the store refuses the write, nothing was applied
-    /// and every request of the group fails; a request that is wrong on its own (unknown family, reused
-    /// client token) fails alone.
+    /// the group's one change set is committed ahead of its flush (<see cref="CommitAhead"/>): written
+    /// and applied before the lock is left, so the next group is placed while this one's flush runs; the
+    /// task completes once it is durable and published (the agents' start commands come from the feed),
+    /// and only then may anyone be answered. When the store refuses the write, or its flush fails, every
+    /// request of the group fails and memory holds nothing of it; a request that is wrong on its own
+    /// (unknown family, reused client token) fails alone.
     /// </summary>
-    public IReadOnlyList<RunTaskResult> RunTasks(IReadOnlyList<RunTaskCommand> commands)
+    public Task<IReadOnlyList<RunTaskResult>> RunTasksAsync(IReadOnlyList<RunTaskCommand> commands)
     {
+        var results = new RunTaskResult[commands.Count];
+        Task durable;
         lock (_gate)
         {
-            var results = new RunTaskResult[commands.Count];
             var scratch = new RunTaskScratch(SnapshotOf);
             var group = new WriteBatch();
             for (var i = 0; i < commands.Count; i++)
@@ -50,25 +57,38 @@ internal sealed partial class ClusterState
                 }
             }
 
-            if (group.IsEmpty)
-            {
-                return results;
-            }
-
             try
             {
-                Commit(group);
+                durable = CommitAhead(group);
             }
             catch (RequestException refused)
             {
-                // Nothing was saved nor applied. The whole group fails: a repeat within it may have been
-                // answered from a receipt the group made.
-                return [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
+                return Task.FromResult(FailedWith(results, refused));
             }
+        }
 
+        return AnsweredWhenDurableAsync(results, durable);
+    }
+
+    private static async Task<IReadOnlyList<RunTaskResult>> AnsweredWhenDurableAsync(RunTaskResult[] results, Task durable)
+    {
+        try
+        {
+            await durable.ConfigureAwait(false);
             return results;
         }
+        catch (RequestException refused)
+        {
+            return FailedWith(results, refused);
+        }
     }
+
+    /// <summary>
+    /// The whole group fails when its commit does, even a request answered from a receipt: the receipt
+    /// may be one the group itself made.
+    /// </summary>
+    private static IReadOnlyList<RunTaskResult> FailedWith(RunTaskResult[] results, RequestException refused) =>
+        [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
 
     /// <summary>
     /// One RunTask's placement against the group's scratch view, and the batch that records it (null
@@ -187,7 +207,9 @@ internal sealed partial class ClusterState
         lock (_gate)
         {
             RequireCluster(filter.Cluster);
-            var subscription = _events.Subscribe(filter);
+            // Memory holds every commit up to the state's version, some maybe still being flushed:
+            // those are in the existing tasks, and are not events again when they are published.
+            var subscription = _events.Subscribe(filter, afterVersion: _version);
             IReadOnlyList<TaskRecord> existing = includeExisting
                 ? [.. _tasks.Values.Where(filter.Matches).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)]
                 : [];

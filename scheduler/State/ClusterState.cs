@@ -8,13 +8,12 @@ using Orchestrator.Scheduler.Hosting;
 namespace Orchestrator.Scheduler.State;
 
 /// <summary>
-/// The scheduler's state and its one writer. Every change goes through <see cref="Commit"/>, one
-/// protocol for all: validated first (and placed against a scratch view when it places tasks), then its
-/// change set written to the store, then applied to memory, then published with its version on the
-/// change feed (<see cref="Feed"/>), where the watch streams and the agent dispatcher hear of it. A
-/// change the store refuses was never applied, so there is nothing to undo. Reads are served from
-/// memory under the same lock, so they never see half a change; nothing here awaits, so the lock is
-/// only ever held for microseconds of CPU work and one store commit.
+/// The scheduler's state and its one writer. Every change goes through one commit protocol
+/// (ClusterState.Commits.cs): validated first (and placed against a scratch view when it places
+/// tasks), then its change set written to the store, then applied to memory, then published with its
+/// version on the change feed (<see cref="Feed"/>) once it is durable, where the watch streams and
+/// the agent dispatcher hear of it. A change the store refuses was never applied. Reads are served
+/// from memory under the same lock, so they never see half a change; nothing here awaits.
 /// </summary>
 internal sealed partial class ClusterState : IAgentDirectory
 {
@@ -99,62 +98,6 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         Log.Loaded(_log, _clusters.Count, _nodes.Count, _tasks.Count, _families.Sum(f => f.Value.Revisions.Count));
-    }
-
-    /// <summary>
-    /// The commit protocol: the batch's change set is written to the store, only then applied to memory,
-    /// then published on the feed with the version the store gave it. A refused write throws before
-    /// memory is touched. Call under the lock, with the batch validated (and placed) already.
-    /// </summary>
-    private void Commit(WriteBatch batch)
-    {
-        var changes = batch.ToChangeSet();
-        var version = Store(changes);
-
-        // The batch is applied rather than the change set read back: the change set is the batch's
-        // changes in table order, and the batch's typed lists spare the casts.
-        var tasks = Apply(batch);
-        if (!changes.IsEmpty)
-        {
-            _feed.Publish(new AppliedChanges(version, batch.Origin, changes, tasks));
-        }
-    }
-
-    /// <summary>
-    /// Writes the change set to the store only, and returns the store's version after it; a refused
-    /// write becomes an UNAVAILABLE request error.
-    /// </summary>
-    /// <remarks>
-    /// The commit is waited for here, synchronously, under the state's lock: ClusterState and its many
-    /// callers (handlers, reconcilers, the agent streams) are synchronous today, and the lock is what
-    /// keeps memory, the store's version and the order of commits in step. Waiting cannot deadlock:
-    /// LiteDB's commits run on the store's own writer thread (<see cref="WriterThread"/>), never on the
-    /// thread pool this thread may belong to, and the in-memory store completes before it returns. The
-    /// lock is held for the store's latency; with LiteDB that is the fdatasync, as it was before. The
-    /// next step, for a store that answers over the network (etcd), is an async writer in ClusterState:
-    /// a queue of change sets committed in order by one task, callers awaiting their commit, so that a
-    /// slow round trip holds no thread and no lock.
-    /// </remarks>
-    private long Store(ChangeSet changes)
-    {
-        try
-        {
-            _version = _store.CommitAsync(changes, _version).GetAwaiter().GetResult();
-            return _version;
-        }
-        catch (StoreConflictException e)
-        {
-            Log.StoreWriteFailed(_log, e.Message);
-            throw new RequestException(RequestErrorKind.Unavailable, "",
-                $"the change was not saved, nothing was applied: {e.Message} (or a failed flush left a change on disk that memory lacks); restart the scheduler to load the stored state");
-        }
-        catch (StorageException e)
-        {
-            Log.StoreWriteFailed(_log, e.Message);
-            throw new RequestException(RequestErrorKind.Unavailable, "", e.MayBeSaved
-                ? $"the change was not applied, and whether it was saved is not known: {e.Message}"
-                : $"the change was not saved, nothing was applied: {e.Message}");
-        }
     }
 
     IAgentSession? IAgentDirectory.SessionOf(string cluster, string node) =>

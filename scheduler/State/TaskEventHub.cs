@@ -28,9 +28,13 @@ internal sealed class TaskEventHub : IChangeSubscriber
 
     public int WatcherCount => Volatile.Read(ref _subscriptions).Length;
 
-    public Subscription Subscribe(TaskWatchFilter filter)
+    /// <param name="afterVersion">
+    /// The version the watcher's view starts from: commits up to it are not events to it (with
+    /// include_existing it has them already; a commit applied before a flush is published after it).
+    /// </param>
+    public Subscription Subscribe(TaskWatchFilter filter, long afterVersion = 0)
     {
-        var subscription = new Subscription(this, filter);
+        var subscription = new Subscription(this, filter, afterVersion);
         lock (_gate)
         {
             _subscriptions = [.. _subscriptions, subscription];
@@ -42,22 +46,28 @@ internal sealed class TaskEventHub : IChangeSubscriber
     /// <summary>Each task the commit put, in order; deletes are not events (a pruned task was STOPPED already).</summary>
     public void OnApplied(AppliedChanges applied)
     {
-        foreach (var change in applied.Tasks)
-        {
-            Publish(change.Current);
-        }
-    }
-
-    public void Publish(TaskRecord task)
-    {
         foreach (var subscription in Volatile.Read(ref _subscriptions))
         {
-            if (subscription.Filter.Matches(task) && !subscription.Queue.Writer.TryWrite(task))
+            if (applied.Version > subscription.AfterVersion && !Deliver(subscription, applied.Tasks))
             {
                 subscription.Queue.Writer.TryComplete(new WatcherTooSlowException());
                 Remove(subscription);
             }
         }
+    }
+
+    /// <summary>False when the watcher's queue is full.</summary>
+    private static bool Deliver(Subscription subscription, IReadOnlyList<TaskChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (subscription.Filter.Matches(change.Current) && !subscription.Queue.Writer.TryWrite(change.Current))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void Remove(Subscription subscription)
@@ -72,10 +82,11 @@ internal sealed class TaskEventHub : IChangeSubscriber
     {
         private readonly TaskEventHub _hub;
 
-        public Subscription(TaskEventHub hub, TaskWatchFilter filter)
+        public Subscription(TaskEventHub hub, TaskWatchFilter filter, long afterVersion)
         {
             _hub = hub;
             Filter = filter;
+            AfterVersion = afterVersion;
             Queue = Channel.CreateBounded<TaskRecord>(new BoundedChannelOptions(QueueCapacity)
             {
                 SingleReader = true,
@@ -84,6 +95,7 @@ internal sealed class TaskEventHub : IChangeSubscriber
         }
 
         public TaskWatchFilter Filter { get; }
+        public long AfterVersion { get; }
         public Channel<TaskRecord> Queue { get; }
         public ChannelReader<TaskRecord> Reader => Queue.Reader;
 

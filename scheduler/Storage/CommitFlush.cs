@@ -6,8 +6,8 @@ namespace Orchestrator.Scheduler.Storage;
 /// What makes a commit survive a power cut, not only a crash of the process: LiteDB 5 writes each
 /// commit into its log file (<c>name-log.db</c>) through the OS page cache and returns without an
 /// fsync (seen with strace: pwrite64 on the log, fsync only at a checkpoint of the data file). The
-/// store calls this after every commit, before any caller is answered; commits come in groups, so one
-/// flush covers every call of a group.
+/// store's <see cref="GroupFlusher"/> calls this on its own thread after commits were written, and one
+/// call covers every commit written before it began; no caller is answered before it returns.
 /// </summary>
 internal interface ICommitFlush
 {
@@ -35,13 +35,25 @@ internal sealed class FsyncCommitFlush : ICommitFlush
     private const int ReadOnly = 0;
     private const int Directory = 0x10000;  // O_DIRECTORY on Linux
     private const int CloseOnExec = 0x80000; // O_CLOEXEC
+    private const int NoSuchFile = 2;        // ENOENT
     private bool _logSeen;
 
     public void AfterCommit(string databasePath)
     {
         var log = LogPathOf(databasePath);
         var hasLog = File.Exists(log);
-        Sync(hasLog ? log : databasePath, dataOnly: true);
+        if (hasLog && !TrySync(log))
+        {
+            // Gone since: LiteDB deletes its log as it closes, after folding it into the file and
+            // syncing that, so the commits the log held are in the database file now.
+            hasLog = false;
+        }
+
+        if (!hasLog)
+        {
+            Sync(databasePath, dataOnly: true);
+        }
+
         if (hasLog && !_logSeen)
         {
             Sync(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, dataOnly: false);
@@ -54,6 +66,24 @@ internal sealed class FsyncCommitFlush : ICommitFlush
     public static string LogPathOf(string databasePath) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, Path.GetFileNameWithoutExtension(databasePath) + "-log" + Path.GetExtension(databasePath));
 
+    /// <summary>fdatasync of a file that may have been deleted meanwhile: false when it no longer exists.</summary>
+    private static bool TrySync(string path)
+    {
+        var fd = Native.open(path, ReadOnly | CloseOnExec);
+        if (fd < 0)
+        {
+            if (Marshal.GetLastPInvokeError() == NoSuchFile)
+            {
+                return false;
+            }
+
+            throw new IOException($"cannot open {path} to flush it: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+
+        SyncOpen(fd, path, dataOnly: true);
+        return true;
+    }
+
     private static void Sync(string path, bool dataOnly)
     {
         var fd = Native.open(path, ReadOnly | CloseOnExec | (dataOnly ? 0 : Directory));
@@ -62,6 +92,11 @@ internal sealed class FsyncCommitFlush : ICommitFlush
             throw new IOException($"cannot open {path} to flush it: {Marshal.GetLastPInvokeErrorMessage()}");
         }
 
+        SyncOpen(fd, path, dataOnly);
+    }
+
+    private static void SyncOpen(int fd, string path, bool dataOnly)
+    {
         try
         {
             if ((dataOnly ? Native.fdatasync(fd) : Native.fsync(fd)) != 0)

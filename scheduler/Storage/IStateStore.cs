@@ -15,16 +15,19 @@ internal interface IStateStore : IDisposable
     /// <summary>
     /// Writes the change set atomically, in its order, if the store is still at
     /// <paramref name="expectedVersion"/> (optimistic concurrency: a writer that missed another's commit
-    /// is refused, never merged). When the task completes, the change survives a crash of the process
-    /// and, with the default flush, a power cut. An empty change set changes nothing and keeps the
-    /// version, but is refused at a stale version all the same. Commits are applied one at a time in
-    /// the order the store takes them; each that lands moves the version on by exactly one. The token
-    /// only cancels a commit that has not begun.
+    /// is refused, never merged), and says how far it has got: written, then durable
+    /// (<see cref="StoreCommit"/>). An empty change set changes nothing and keeps the version, but is
+    /// refused at a stale version all the same. Commits are applied one at a time in the order the store
+    /// takes them; each that lands moves the version on by exactly one, and the next may be begun as soon
+    /// as this one is written, at the version it gave. The token only cancels a commit that has not begun.
     /// </summary>
-    /// <returns>The store's version after the commit.</returns>
-    /// <exception cref="StoreConflictException">The store is at another version; nothing was written.</exception>
-    /// <exception cref="StorageException">The write failed; nothing of the change set was kept (unless <see cref="StorageException.MayBeSaved"/>).</exception>
-    Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default);
+    /// <remarks>
+    /// Failures come through the tasks: <see cref="StoreConflictException"/> (the store is at another
+    /// version; nothing was written) or <see cref="StorageException"/> (nothing of the change set was
+    /// kept, or, from <see cref="StoreCommit.Durable"/>, it was written but whether it reached the disk
+    /// is not known).
+    /// </remarks>
+    StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Another writer committed since this one last read or wrote: its view of the state is stale.</summary>
@@ -40,4 +43,23 @@ internal sealed class StoreConflictException(long expected, long actual)
 internal sealed class StorageException(string message, Exception? inner = null, bool mayBeSaved = false) : Exception(message, inner)
 {
     public bool MayBeSaved { get; } = mayBeSaved;
+}
+
+/// <summary>The one way to wait for a whole commit, over every store.</summary>
+internal static class StateStoreCommits
+{
+    /// <summary>
+    /// <see cref="IStateStore.BeginCommit"/>, completing once the commit is durable: when the task completes, the
+    /// change survives a crash of the process and, with the default flush, a power cut.
+    /// </summary>
+    /// <returns>The store's version after the commit.</returns>
+    /// <exception cref="StoreConflictException">The store is at another version; nothing was written.</exception>
+    /// <exception cref="StorageException">The write failed; nothing of the change set was kept (unless <see cref="StorageException.MayBeSaved"/>).</exception>
+    public static async Task<long> CommitAsync(this IStateStore store, ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        var commit = store.BeginCommit(changes, expectedVersion, cancellationToken);
+        var version = await commit.Written.ConfigureAwait(false);
+        await commit.Durable.ConfigureAwait(false);
+        return version;
+    }
 }

@@ -29,20 +29,21 @@ internal sealed class InMemoryStateStore : IStateStore
         }
     }
 
-    public Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    /// <summary>Written and durable at once, as a store in memory is.</summary>
+    public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return Task.FromCanceled<long>(cancellationToken);
+            return new StoreCommit(Task.FromCanceled<long>(cancellationToken), Task.FromCanceled(cancellationToken));
         }
 
         try
         {
-            return Task.FromResult(Commit(changes, expectedVersion));
+            return StoreCommit.Done(Commit(changes, expectedVersion));
         }
         catch (Exception e)
         {
-            return Task.FromException<long>(e);
+            return StoreCommit.Failed(e);
         }
     }
 

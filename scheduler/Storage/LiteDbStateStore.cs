@@ -9,14 +9,16 @@ namespace Orchestrator.Scheduler.Storage;
 /// file needs keys, not indexes, and JSON keeps records readable and tolerant of added fields.
 /// Every read and write of the file runs on one <see cref="WriterThread"/>: LiteDB binds a
 /// transaction to its thread, and one thread at a time makes a commit's version check and write one
-/// step. A commit completes only after its flush, so no caller hears of a change the disk may lose.
+/// step. A commit is written there and handed to the <see cref="GroupFlusher"/>, whose one flush
+/// covers every commit written meanwhile; it is durable only after that flush, and the writer thread
+/// never waits for the disk.
 /// </summary>
 internal sealed class LiteDbStateStore : IStateStore
 {
     private readonly string _path;
     private readonly bool _isNew;
-    private readonly ICommitFlush _flush;
     private readonly WriterThread _writer;
+    private readonly GroupFlusher _flusher;
 
     // Null after a write failed: LiteDB can be left holding the failed transaction's locks (its
     // rollback needs room on the disk too), so the file is closed and opened afresh, which recovers
@@ -26,10 +28,10 @@ internal sealed class LiteDbStateStore : IStateStore
     private LiteDbStateStore(string path, LiteDbFile file, bool isNew, ICommitFlush flush)
     {
         _path = path;
-        _flush = flush;
         _file = file;
         _isNew = isNew;
         _writer = new WriterThread($"LiteDB writer {Path.GetFileName(path)}");
+        _flusher = new GroupFlusher($"LiteDB flusher {Path.GetFileName(path)}", () => flush.AfterCommit(path));
     }
 
     /// <summary>
@@ -99,8 +101,30 @@ internal sealed class LiteDbStateStore : IStateStore
 
     public Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => _writer.Run(Load, cancellationToken);
 
-    public Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default) =>
-        _writer.Run(() => Commit(changes, expectedVersion), cancellationToken);
+    public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return new StoreCommit(Task.FromCanceled<long>(cancellationToken), Task.FromCanceled(cancellationToken));
+        }
+
+        var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var written = _writer.Run(() =>
+        {
+            try
+            {
+                var version = Commit(changes, expectedVersion);
+                _flusher.Written(durable);
+                return version;
+            }
+            catch (Exception e)
+            {
+                durable.TrySetException(e);
+                throw;
+            }
+        });
+        return new StoreCommit(written, durable.Task);
+    }
 
     /// <summary>On the writer thread.</summary>
     private StoredState Load()
@@ -120,6 +144,11 @@ internal sealed class LiteDbStateStore : IStateStore
     /// <summary>On the writer thread: the transaction begins and commits there, with nothing awaited in between.</summary>
     private long Commit(ChangeSet changes, long expectedVersion)
     {
+        if (_flusher.Failed is { } failed)
+        {
+            throw new StorageException($"an earlier commit could not be flushed to disk ({failed.InnerException?.Message ?? failed.Message}); restart the scheduler to load what the disk holds");
+        }
+
         var file = _file ?? Reopen();
         var version = file.Version;
         if (version != expectedVersion)
@@ -174,18 +203,9 @@ internal sealed class LiteDbStateStore : IStateStore
             throw new StorageException($"cannot write the state database: {e.Message}", e);
         }
 
-        try
-        {
-            _flush.AfterCommit(_path);
-        }
-        catch (IOException e)
-        {
-            // After a failed fsync the page cache cannot be trusted (the kernel may have dropped the
-            // pages): the file is opened afresh, and the caller is told the change is not safe.
-            Close();
-            throw new StorageException($"cannot flush the state database to disk: {e.Message}", e, mayBeSaved: true);
-        }
-
+        // Written: the flush that makes it durable comes from the flusher. A failed flush leaves the
+        // page cache untrustworthy (the kernel may have dropped the pages), so from then on the store
+        // refuses every commit (above) until it is opened again.
         file.Version = version + 1;
         return file.Version;
     }
@@ -195,6 +215,7 @@ internal sealed class LiteDbStateStore : IStateStore
     {
         try
         {
+            // The commits queued before are written first; closing checkpoints the log into the file.
             _writer.Run(() =>
             {
                 Close();
@@ -206,6 +227,9 @@ internal sealed class LiteDbStateStore : IStateStore
             // Disposed before.
         }
 
+        // The last flush covers what the writer wrote before it closed (the flush falls back to the
+        // database file once the log is gone).
+        _flusher.Dispose();
         _writer.Dispose();
     }
 

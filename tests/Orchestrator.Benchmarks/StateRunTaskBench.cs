@@ -116,14 +116,16 @@ internal static class StateRunTaskBench
 
         public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => inner.LoadAsync(cancellationToken);
 
-        // Waited for here, as ClusterState waits for it, so the time is the commit's and no thread hop is added.
-        public System.Threading.Tasks.Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+        // The commit timed whole (written and flushed), as one RunTask at a time waits for it.
+        public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
         {
             var started = Stopwatch.GetTimestamp();
-            var version = inner.CommitAsync(changes, expectedVersion, cancellationToken).GetAwaiter().GetResult();
+            var commit = inner.BeginCommit(changes, expectedVersion, cancellationToken);
+            var version = commit.Written.GetAwaiter().GetResult();
+            commit.Durable.GetAwaiter().GetResult();
             Elapsed += Stopwatch.GetElapsedTime(started);
             Count++;
-            return System.Threading.Tasks.Task.FromResult(version);
+            return StoreCommit.Done(version);
         }
 
         public void Dispose()

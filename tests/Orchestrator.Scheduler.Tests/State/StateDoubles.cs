@@ -36,15 +36,15 @@ internal sealed class RecordingStore : IStateStore
 
     public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => System.Threading.Tasks.Task.FromResult(StoredState.New());
 
-    public System.Threading.Tasks.Task<long> CommitAsync(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
     {
         if (Refuse)
         {
-            return System.Threading.Tasks.Task.FromException<long>(new StorageException("No space left on device"));
+            return StoreCommit.Failed(new StorageException("No space left on device"));
         }
 
         Commits.Add(WriteBatch.From(changes.Changes));
-        return System.Threading.Tasks.Task.FromResult(expectedVersion + 1);
+        return StoreCommit.Done(expectedVersion + 1);
     }
 
     public void Dispose()
@@ -78,4 +78,62 @@ internal sealed class TwoNodeState
     public RecordingSession N2 { get; } = new();
 
     public TaskRecord Task(string id) => State.DescribeTasks("default", [id]).Single()!;
+}
+
+/// <summary>
+/// A store in memory whose commits are written at once but made durable only when the test says
+/// (<see cref="Release"/>, <see cref="FailHeld"/>) while <see cref="Hold"/> is on: the state's view of
+/// a flush still under way. After a failed flush it refuses every commit, as LiteDB's store does.
+/// </summary>
+internal sealed class HeldFlushStore : IStateStore
+{
+    private readonly InMemoryStateStore _inner = new();
+    private readonly Queue<System.Threading.Tasks.TaskCompletionSource> _held = new();
+    private bool _broken;
+
+    public bool Hold { get; set; }
+
+    public int Held => _held.Count;
+
+    public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => _inner.LoadAsync(cancellationToken);
+
+    public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (_broken)
+        {
+            return StoreCommit.Failed(new StorageException("an earlier commit could not be flushed to disk; restart the scheduler"));
+        }
+
+        var commit = _inner.BeginCommit(changes, expectedVersion, cancellationToken);
+        if (!Hold || commit.Written.IsFaulted)
+        {
+            return commit;
+        }
+
+        var durable = new System.Threading.Tasks.TaskCompletionSource(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
+        _held.Enqueue(durable);
+        return commit with { Durable = durable.Task };
+    }
+
+    /// <summary>The flush of every held commit succeeds.</summary>
+    public void Release()
+    {
+        while (_held.TryDequeue(out var durable))
+        {
+            durable.SetResult();
+        }
+    }
+
+    /// <summary>The flush of every held commit fails; so does every commit after.</summary>
+    public void FailHeld(string problem)
+    {
+        _broken = true;
+        var error = new StorageException($"cannot flush the state database to disk: {problem}", mayBeSaved: true);
+        while (_held.TryDequeue(out var durable))
+        {
+            durable.SetException(error);
+        }
+    }
+
+    public void Dispose() => _inner.Dispose();
 }

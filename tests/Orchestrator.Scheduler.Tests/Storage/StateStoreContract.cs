@@ -143,6 +143,33 @@ internal abstract class StateStoreContract
     }
 
     [Test]
+    public async Task Commits_begun_as_soon_as_the_previous_is_written_all_become_durable_in_order()
+    {
+        var store = Open();
+        var commits = new List<StoreCommit>();
+        var version = 0L;
+        for (var i = 0; i < 20; i++)
+        {
+            // The next commit is begun at the version the last one was written at, without waiting for its flush.
+            var commit = store.BeginCommit(PutCluster($"c{i}"), version);
+            version = await commit.Written;
+            commits.Add(commit);
+        }
+
+        // As each became durable, were all the earlier ones durable already?
+        var inOrder = await Task.WhenAll(commits.Select((c, i) => c.Durable.ContinueWith(_ => commits.Take(i).All(p => p.Durable.IsCompletedSuccessfully), TaskScheduler.Default)));
+        var state = await LoadAfterReopenAsync(store);
+        Assert.Multiple(() =>
+        {
+            Assert.That(commits.Select(c => c.Durable.IsCompletedSuccessfully), Is.All.True);
+            Assert.That(inOrder, Is.All.True, "durable in the order written");
+            Assert.That(version, Is.EqualTo(20));
+            Assert.That(state.Of(StoreTables.Clusters).Select(c => c.Name), Is.SupersetOf(Enumerable.Range(0, 20).Select(i => $"c{i}")));
+            Assert.That(state.Version, Is.EqualTo(20));
+        });
+    }
+
+    [Test]
     public async Task A_commit_at_a_stale_version_is_refused_and_changes_nothing()
     {
         var store = Open();

@@ -1,0 +1,188 @@
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.State;
+
+/// <summary>
+/// The commit protocol. Every change set is validated, written to the store, applied to memory and,
+/// once the store says it is durable (flushed to disk), published on the change feed in version order;
+/// only then are watchers told, agents sent commands, and callers answered. It comes in two forms that
+/// share every step and differ only in where the wait for the disk happens:
+/// <list type="bullet">
+/// <item><see cref="Commit"/> waits for it under the lock and applies only a durable change: the form of
+/// every single write (a StopTask, a service update, a registration), where a failed flush leaves
+/// memory untouched.</item>
+/// <item><see cref="CommitAhead"/> applies a written change at once and leaves the lock, so the next
+/// group is placed and written while this one's flush is under way (group commit, as databases do it):
+/// the form of the two paths that carry the load, RunTask groups and agents' report groups, whose
+/// commits then share flushes. Their callers await the returned task before they answer anyone. Reads
+/// may see such a change up to a flush (about 0.4 ms) before it is durable; should that flush fail,
+/// the change is taken out of memory again (those groups only put tasks and receipts, whose earlier
+/// records the applied changes carry), nothing of it was ever published, and the store refuses every
+/// later write until the scheduler is restarted.</item>
+/// </list>
+/// </summary>
+internal sealed partial class ClusterState
+{
+    // Commits applied to memory whose flush is still under way, oldest first: published once durable.
+    private readonly Queue<AppliedChanges> _unpublished = new();
+
+    // Completes once the newest commit made ahead of its flush is published (or failed).
+    private Task _aheadPublished = Task.CompletedTask;
+
+    /// <summary>
+    /// Writes the batch, waits until it is durable, applies it and publishes it (with any earlier
+    /// commit still waiting to be). Call under the lock, with the batch validated (and placed).
+    /// </summary>
+    /// <exception cref="RequestException">UNAVAILABLE: the store refused it or its flush failed; memory is as it was.</exception>
+    private void Commit(WriteBatch batch)
+    {
+        var changes = batch.ToChangeSet();
+        if (changes.IsEmpty)
+        {
+            return;
+        }
+
+        var commit = Begin(changes);
+        WaitDurable(commit.Durable);
+        _unpublished.Enqueue(new AppliedChanges(_version, batch.Origin, changes, Apply(batch)));
+
+        // Durable in order: the commits written before this one are durable too.
+        PublishDurable(_version);
+    }
+
+    /// <summary>
+    /// Writes the batch and applies it at once; the task completes once it is durable and published.
+    /// Call under the lock; await the task after leaving it, before answering anyone of the change.
+    /// </summary>
+    /// <exception cref="RequestException">UNAVAILABLE, thrown: the store refused the write; nothing was applied.</exception>
+    /// <returns>Fails with an UNAVAILABLE <see cref="RequestException"/> when the flush failed; the change is then out of memory again.</returns>
+    private Task CommitAhead(WriteBatch batch)
+    {
+        var changes = batch.ToChangeSet();
+        if (changes.Changes.Any(c => c.Table != StoreTables.Tasks && c.Table != StoreTables.Receipts))
+        {
+            throw new InvalidOperationException("only tasks and receipts are committed ahead of their flush: their undo is known");
+        }
+
+        if (changes.IsEmpty)
+        {
+            // Nothing to write, but what the caller answers may come from a commit still on its way to
+            // the disk (a RunTask repeated while the first is being flushed): it waits for that too.
+            return _unpublished.Count > 0 ? _aheadPublished : Task.CompletedTask;
+        }
+
+        var commit = Begin(changes);
+        _unpublished.Enqueue(new AppliedChanges(_version, batch.Origin, changes, Apply(batch)));
+        return _aheadPublished = PublishWhenDurableAsync(commit.Durable, _version);
+    }
+
+    private async Task PublishWhenDurableAsync(Task durable, long version)
+    {
+        try
+        {
+            await durable.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+            {
+                UndoUnpublished();
+            }
+
+            throw Refused(e);
+        }
+
+        lock (_gate)
+        {
+            PublishDurable(version);
+        }
+    }
+
+    /// <summary>Begins the commit at the state's version and waits until it is written; the state's version moves on with it.</summary>
+    /// <remarks>
+    /// Waited for here, synchronously, under the state's lock: ClusterState and its callers are
+    /// synchronous, and the lock keeps memory, the version and the order of commits in step. Waiting
+    /// cannot deadlock: LiteDB's commits run on the store's own writer thread and its flushes on its
+    /// flusher thread (<see cref="WriterThread"/>, <see cref="GroupFlusher"/>), never on the thread pool
+    /// this thread may belong to, and the in-memory store completes before it returns. For a store that
+    /// answers over the network (etcd), the next step is an async writer here, so that a slow round
+    /// trip holds no thread and no lock.
+    /// </remarks>
+    private StoreCommit Begin(ChangeSet changes)
+    {
+        var commit = _store.BeginCommit(changes, _version);
+        try
+        {
+            _version = commit.Written.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is StoreConflictException or StorageException)
+        {
+            throw Refused(e);
+        }
+
+        return commit;
+    }
+
+    private void WaitDurable(Task durable)
+    {
+        try
+        {
+            durable.GetAwaiter().GetResult();
+        }
+        catch (StorageException e)
+        {
+            throw Refused(e);
+        }
+    }
+
+    /// <summary>Publishes, in order, the applied commits up to this version: they are durable.</summary>
+    private void PublishDurable(long version)
+    {
+        while (_unpublished.TryPeek(out var applied) && applied.Version <= version)
+        {
+            _feed.Publish(_unpublished.Dequeue());
+        }
+    }
+
+    /// <summary>
+    /// A flush failed: every commit applied ahead of it is taken out of memory again, newest first
+    /// (each task put back as it was before, each new task and receipt removed). None was published.
+    /// </summary>
+    private void UndoUnpublished()
+    {
+        foreach (var applied in _unpublished.Reverse())
+        {
+            var undo = new WriteBatch();
+            foreach (var change in applied.Tasks.Reverse())
+            {
+                if (change.Previous is { } previous)
+                {
+                    undo.Tasks.Add(previous);
+                }
+                else
+                {
+                    undo.DeletedTasks.Add(change.Current.Id);
+                }
+            }
+
+            undo.DeletedReceipts.AddRange(applied.Changes.Changes.Where(c => c.Table == StoreTables.Receipts).Select(c => c.Key));
+            Apply(undo);
+        }
+
+        _unpublished.Clear();
+    }
+
+    /// <summary>What a caller is told when the store refused a change or could not flush it.</summary>
+    private RequestException Refused(Exception e)
+    {
+        Log.StoreWriteFailed(_log, e.Message);
+        return e switch
+        {
+            StoreConflictException => new RequestException(RequestErrorKind.Unavailable, "",
+                $"the change was not saved, nothing was applied: {e.Message}; restart the scheduler to load the stored state"),
+            StorageException { MayBeSaved: true } => new RequestException(RequestErrorKind.Unavailable, "",
+                $"the change was not applied, and whether it was saved is not known: {e.Message}"),
+            _ => new RequestException(RequestErrorKind.Unavailable, "", $"the change was not saved, nothing was applied: {e.Message}"),
+        };
+    }
+}
