@@ -90,7 +90,9 @@ if (PortProbe.WhyNotBindable(endpoint) is { } problem)
 }
 
 await app.RunAsync();
-return 0;
+
+// 0, or 4 when the state could not be flushed to disk (StoreLossStop): systemd starts it again.
+return app.Services.GetRequiredService<StoreLossStop>().ExitCode;
 
 /// <summary>Visible to the in-process tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -51,7 +51,15 @@ internal sealed partial class ReportCommitter(ClusterState state, ILogger<Report
 
     private async Task AnswerAsync(List<AgentReport> group, Task<SchedulerMessage?[]> applied, Task earlier)
     {
-        await earlier;
+        try
+        {
+            await earlier;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Each group answers for itself: an earlier one's failure is not this one's.
+        }
+
         SchedulerMessage?[] answers;
         try
         {

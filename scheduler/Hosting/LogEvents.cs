@@ -15,6 +15,7 @@ internal static class LogEvents
     public const int NodeLost = 106;
     public const int StateLoadTime = 107;
     public const int DeregisteredNodeRefused = 108;
+    public const int StoreLost = 109;
 
     public const int AgentSessionClosed = 200;
     public const int AgentStreamAborted = 201;

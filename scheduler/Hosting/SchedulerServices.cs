@@ -51,6 +51,8 @@ internal static class SchedulerServices
         services.AddHostedService(sp => sp.GetRequiredService<ReportCommitter>());
         services.AddHostedService<HistoryPruner>();
         services.AddHostedService<HeartbeatMonitor>();
+        services.AddSingleton<StoreLossStop>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreLossStop>());
         services.AddHostedService<ServiceScheduler>();
 
         services.AddGrpc(options =>

@@ -92,7 +92,13 @@ internal sealed partial class ClusterState
 
             var start = new List<Contract.StartTaskCommand>();
             var stop = new List<Contract.StopTaskCommand>();
-            foreach (var task in TasksOnNode(entry.Record).Where(t => t.LastStatus != TaskState.Stopped))
+            // As the last published commit left them: what is still being flushed reaches the agent
+            // from the dispatcher once it is published (the session is attached by then).
+            var unpublished = _unpublished.Count > 0 ? PublishedTasksWhereUnpublished() : null;
+            var tasks = TasksOnNode(entry.Record)
+                .Select(t => unpublished is not null && unpublished.TryGetValue(t.Id, out var published) ? published : t)
+                .OfType<TaskRecord>();
+            foreach (var task in tasks.Where(t => t.LastStatus != TaskState.Stopped))
             {
                 if (task.DesiredStatus == TaskState.Running)
                 {

@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Storage;
 
 namespace Orchestrator.Scheduler.State;
@@ -23,8 +24,9 @@ namespace Orchestrator.Scheduler.State;
 /// </summary>
 internal sealed partial class ClusterState
 {
-    // Commits applied to memory whose flush is still under way, oldest first: published once durable.
-    private readonly Queue<AppliedChanges> _unpublished = new();
+    // Commits applied to memory whose flush is still under way, oldest first, each with the task that
+    // says when it is durable: published once it is.
+    private readonly Queue<(AppliedChanges Applied, Task Durable)> _unpublished = new();
 
     // Completes once the newest commit made ahead of its flush is published (or failed).
     private Task _aheadPublished = Task.CompletedTask;
@@ -44,7 +46,7 @@ internal sealed partial class ClusterState
 
         var commit = Begin(changes);
         WaitDurable(commit.Durable);
-        _unpublished.Enqueue(new AppliedChanges(_version, batch.Origin, changes, Apply(batch)));
+        _unpublished.Enqueue((new AppliedChanges(_version, batch.Origin, changes, Apply(batch)), commit.Durable));
 
         // Durable in order: the commits written before this one are durable too.
         PublishDurable(_version);
@@ -59,9 +61,9 @@ internal sealed partial class ClusterState
     private Task CommitAhead(WriteBatch batch)
     {
         var changes = batch.ToChangeSet();
-        if (changes.Changes.Any(c => c.Table != StoreTables.Tasks && c.Table != StoreTables.Receipts))
+        if (changes.Changes.Any(c => c.IsDelete || (c.Table != StoreTables.Tasks && c.Table != StoreTables.Receipts)))
         {
-            throw new InvalidOperationException("only tasks and receipts are committed ahead of their flush: their undo is known");
+            throw new InvalidOperationException("only puts of tasks and receipts are committed ahead of their flush: their undo is known");
         }
 
         if (changes.IsEmpty)
@@ -72,7 +74,7 @@ internal sealed partial class ClusterState
         }
 
         var commit = Begin(changes);
-        _unpublished.Enqueue(new AppliedChanges(_version, batch.Origin, changes, Apply(batch)));
+        _unpublished.Enqueue((new AppliedChanges(_version, batch.Origin, changes, Apply(batch)), commit.Durable));
         return _aheadPublished = PublishWhenDurableAsync(commit.Durable, _version);
     }
 
@@ -86,6 +88,13 @@ internal sealed partial class ClusterState
         {
             lock (_gate)
             {
+                // Commits before the failed flush may be durable with their publication still to come
+                // (their continuations wait for this lock): they stay, and are published now.
+                while (_unpublished.TryPeek(out var entry) && entry.Durable.IsCompletedSuccessfully)
+                {
+                    _feed.Publish(_unpublished.Dequeue().Applied);
+                }
+
                 UndoUnpublished();
             }
 
@@ -138,9 +147,9 @@ internal sealed partial class ClusterState
     /// <summary>Publishes, in order, the applied commits up to this version: they are durable.</summary>
     private void PublishDurable(long version)
     {
-        while (_unpublished.TryPeek(out var applied) && applied.Version <= version)
+        while (_unpublished.TryPeek(out var entry) && entry.Applied.Version <= version)
         {
-            _feed.Publish(_unpublished.Dequeue());
+            _feed.Publish(_unpublished.Dequeue().Applied);
         }
     }
 
@@ -150,7 +159,7 @@ internal sealed partial class ClusterState
     /// </summary>
     private void UndoUnpublished()
     {
-        foreach (var applied in _unpublished.Reverse())
+        foreach (var (applied, _) in _unpublished.Reverse())
         {
             var undo = new WriteBatch();
             foreach (var change in applied.Tasks.Reverse())
@@ -170,6 +179,25 @@ internal sealed partial class ClusterState
         }
 
         _unpublished.Clear();
+    }
+
+    /// <summary>
+    /// Each task as the last published commit left it, where a commit still on its way to the disk
+    /// changed it: null for a task such a commit created. What was not yet published is not shown as
+    /// existing to a watcher, nor sent to a registering agent: both hear of it once it is published.
+    /// </summary>
+    private Dictionary<string, TaskRecord?> PublishedTasksWhereUnpublished()
+    {
+        var published = new Dictionary<string, TaskRecord?>(StringComparer.Ordinal);
+        foreach (var (applied, _) in _unpublished)
+        {
+            foreach (var change in applied.Tasks)
+            {
+                published.TryAdd(change.Current.Id, change.Previous);
+            }
+        }
+
+        return published;
     }
 
     /// <summary>What a caller is told when the store refused a change or could not flush it.</summary>

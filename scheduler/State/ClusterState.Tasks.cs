@@ -207,11 +207,16 @@ internal sealed partial class ClusterState
         lock (_gate)
         {
             RequireCluster(filter.Cluster);
-            // Memory holds every commit up to the state's version, some maybe still being flushed:
-            // those are in the existing tasks, and are not events again when they are published.
-            var subscription = _events.Subscribe(filter, afterVersion: _version);
+            // The watcher's view starts at what is published: a commit still being flushed is not among
+            // the existing tasks, and comes as events once it is published.
+            var subscription = _events.Subscribe(filter, afterVersion: _feed.Version);
+            var unpublished = _unpublished.Count > 0 ? PublishedTasksWhereUnpublished() : null;
             IReadOnlyList<TaskRecord> existing = includeExisting
-                ? [.. _tasks.Values.Where(filter.Matches).OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)]
+                ? [.. _tasks.Values
+                    .Select(t => unpublished is not null && unpublished.TryGetValue(t.Id, out var published) ? published : t)
+                    .OfType<TaskRecord>()
+                    .Where(filter.Matches)
+                    .OrderBy(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal)]
                 : [];
             return (subscription, existing);
         }

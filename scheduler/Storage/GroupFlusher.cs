@@ -15,6 +15,7 @@ internal sealed class GroupFlusher : IDisposable
     private readonly Action _flush;
     private readonly Thread _thread;
     private List<TaskCompletionSource> _waiting = [];
+    private readonly TaskCompletionSource<StorageException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private StorageException? _failed;
     private bool _stopping;
 
@@ -25,6 +26,9 @@ internal sealed class GroupFlusher : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
+
+    /// <summary>Completes with the error of the first flush that fails.</summary>
+    public Task<StorageException> Lost => _lost.Task;
 
     /// <summary>The error of the flush that failed, once one has; the store then refuses every commit.</summary>
     public StorageException? Failed
@@ -49,6 +53,12 @@ internal sealed class GroupFlusher : IDisposable
             if (_failed is not null)
             {
                 durable.TrySetException(_failed);
+                return;
+            }
+
+            if (_stopping)
+            {
+                durable.TrySetException(new StorageException("the state database is closed; nothing more is flushed"));
                 return;
             }
 
@@ -95,7 +105,7 @@ internal sealed class GroupFlusher : IDisposable
             {
                 _flush();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 Fail(group, new StorageException($"cannot flush the state database to disk: {e.Message}", e, mayBeSaved: true));
                 continue;
@@ -116,6 +126,8 @@ internal sealed class GroupFlusher : IDisposable
             group.AddRange(_waiting);
             _waiting = [];
         }
+
+        _lost.TrySetResult(_failed);
 
         foreach (var durable in group)
         {

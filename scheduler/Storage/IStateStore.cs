@@ -28,6 +28,14 @@ internal interface IStateStore : IDisposable
     /// is not known).
     /// </remarks>
     StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes, with the error, once the store can take no commit until it is opened again (a flush
+    /// to disk failed: what the disk holds is unknown). Never, by default: a store in memory cannot.
+    /// </summary>
+    Task<StorageException> Lost => NeverLost.Task;
+
+    private static readonly TaskCompletionSource<StorageException> NeverLost = new();
 }
 
 /// <summary>Another writer committed since this one last read or wrote: its view of the state is stale.</summary>

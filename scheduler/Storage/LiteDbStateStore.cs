@@ -25,6 +25,9 @@ internal sealed class LiteDbStateStore : IStateStore
     // it from its log to the last commit, before the next write.
     private LiteDbFile? _file;
 
+    // Set on the writer thread as the store is disposed.
+    private bool _closed;
+
     private LiteDbStateStore(string path, LiteDbFile file, bool isNew, ICommitFlush flush)
     {
         _path = path;
@@ -109,21 +112,30 @@ internal sealed class LiteDbStateStore : IStateStore
         }
 
         var durable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var written = _writer.Run(() =>
+        try
         {
-            try
-            {
-                var version = Commit(changes, expectedVersion);
-                _flusher.Written(durable);
-                return version;
-            }
-            catch (Exception e)
-            {
-                durable.TrySetException(e);
-                throw;
-            }
-        });
-        return new StoreCommit(written, durable.Task);
+            return new StoreCommit(_writer.Run(() => WriteThenHandOn(changes, expectedVersion, durable)), durable.Task);
+        }
+        catch (ObjectDisposedException)
+        {
+            return StoreCommit.Failed(Closed());
+        }
+    }
+
+    /// <summary>On the writer thread: the commit written, then handed to the flusher to become durable.</summary>
+    private long WriteThenHandOn(ChangeSet changes, long expectedVersion, TaskCompletionSource durable)
+    {
+        try
+        {
+            var version = Commit(changes, expectedVersion);
+            _flusher.Written(durable);
+            return version;
+        }
+        catch (Exception e)
+        {
+            durable.TrySetException(e);
+            throw;
+        }
     }
 
     /// <summary>On the writer thread.</summary>
@@ -144,6 +156,11 @@ internal sealed class LiteDbStateStore : IStateStore
     /// <summary>On the writer thread: the transaction begins and commits there, with nothing awaited in between.</summary>
     private long Commit(ChangeSet changes, long expectedVersion)
     {
+        if (_closed)
+        {
+            throw Closed();
+        }
+
         if (_flusher.Failed is { } failed)
         {
             throw new StorageException($"an earlier commit could not be flushed to disk ({failed.InnerException?.Message ?? failed.Message}); restart the scheduler to load what the disk holds");
@@ -210,6 +227,10 @@ internal sealed class LiteDbStateStore : IStateStore
         return file.Version;
     }
 
+    public Task<StorageException> Lost => _flusher.Lost;
+
+    private static StorageException Closed() => new("the state database is closed (the scheduler is stopping)");
+
     /// <summary>Closes the file on the writer thread, after the commits queued before, then stops the thread.</summary>
     public void Dispose()
     {
@@ -218,6 +239,8 @@ internal sealed class LiteDbStateStore : IStateStore
             // The commits queued before are written first; closing checkpoints the log into the file.
             _writer.Run(() =>
             {
+                // For good: a commit queued behind this one must not open the file again.
+                _closed = true;
                 Close();
                 return true;
             }).GetAwaiter().GetResult();

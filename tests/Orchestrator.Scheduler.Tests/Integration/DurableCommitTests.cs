@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Storage;
 using Task = System.Threading.Tasks.Task;
@@ -69,16 +70,19 @@ internal sealed class DurableCommitTests : SchedulerTest
     }
 
     [Test]
-    public async Task A_flush_the_disk_refuses_fails_the_call_saying_the_outcome_is_unknown_and_applies_nothing()
+    public async Task A_flush_the_disk_refuses_fails_the_call_saying_the_outcome_is_unknown_applies_nothing_and_stops_the_scheduler()
     {
         await RegisterAsync();
         var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
         _flush.FailNext = 1;
         var refused = Refused(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" }).ResponseAsync);
         var listed = await Host.Tasks.ListTasksAsync(new ListTasksRequest());
-        // The change reached the file, so the store is a commit ahead of memory: every write is refused
-        // until a restart loads what is on disk, rather than memory and disk going on apart.
-        var next = Refused(() => Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" }).ResponseAsync);
+
+        // What the disk holds is unknown after a failed flush: the scheduler stops itself (exit code 4,
+        // so that systemd starts it again) rather than run on with memory and disk apart.
+        var lifetime = Host.Services.GetRequiredService<IHostApplicationLifetime>();
+        await Orchestrator.Tests.Shared.Polling.UntilAsync(() => Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested), "the scheduler stops itself", TimeSpan.FromSeconds(10));
+        var exitCode = Host.Services.GetRequiredService<Orchestrator.Scheduler.Hosting.StoreLossStop>().ExitCode;
         await agent.DisposeAsync();
         RestartScheduler();
         await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
@@ -89,8 +93,7 @@ internal sealed class DurableCommitTests : SchedulerTest
             Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.Unavailable));
             Assert.That(refused.Status.Detail, Does.Contain("whether it was saved is not known").And.Contain("Input/output error"));
             Assert.That(listed.TaskIds, Is.Empty, "nothing of the refused call is in memory");
-            Assert.That(next.StatusCode, Is.EqualTo(StatusCode.Unavailable));
-            Assert.That(next.Status.Detail, Does.Contain("restart the scheduler"));
+            Assert.That(exitCode, Is.EqualTo(4));
             Assert.That(afterRestart.Tasks, Has.Count.EqualTo(1), "after a restart writes go through again");
         });
     }

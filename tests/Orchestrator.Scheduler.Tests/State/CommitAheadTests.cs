@@ -137,18 +137,60 @@ internal sealed class CommitAheadTests
         });
     }
 
-    [Test]
-    public async Task A_watch_with_existing_tasks_begun_during_a_flush_gets_the_task_once()
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_watch_begun_during_a_flush_gets_the_task_once_as_an_event_once_published(bool includeExisting)
     {
         var pending = _state.RunTasksAsync([Command()]);
-        var (watch, existing) = _state.Watch(new TaskWatchFilter("default"), includeExisting: true);
+        var (watch, existing) = _state.Watch(new TaskWatchFilter("default"), includeExisting);
+        var eventsBeforeFlush = Drain(watch).Count;
         _store.Release();
         await pending;
 
         Assert.Multiple(() =>
         {
-            Assert.That(existing.Select(t => t.Id), Is.EqualTo(Listed), "the task being flushed is among the existing ones");
-            Assert.That(Drain(watch), Is.Empty, "and not an event again when it is published");
+            Assert.That(existing, Is.Empty, "what is not durable is not shown as existing");
+            Assert.That(eventsBeforeFlush, Is.Zero);
+            Assert.That(Drain(watch).Select(t => t.Id), Is.EqualTo(Listed), "one event, once published");
+        });
+    }
+
+    [Test]
+    public async Task A_flush_that_fails_after_an_earlier_one_succeeded_keeps_and_publishes_the_earlier_group()
+    {
+        var first = _state.RunTasksAsync([Command()]);
+        var second = _state.RunTasksAsync([Command()]);
+
+        // The first group's continuation and the second's failure race for the lock: either order must
+        // leave the first published and answered, and only the second undone.
+        _store.ReleaseOldest();
+        _store.FailHeld("Input/output error");
+        var results = await Task.WhenAll(first, second);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(results[0].Single().Outcome!.Tasks, Has.Count.EqualTo(1), "the durable group is answered");
+            Assert.That(results[1].Single().Error?.Kind, Is.EqualTo(RequestErrorKind.Unavailable));
+            Assert.That(Listed, Is.EqualTo(results[0].Single().Outcome!.Tasks.Select(t => t.Id)), "only the failed group left memory");
+            Assert.That(Starts, Is.EqualTo(1), "the durable group's task was started");
+        });
+    }
+
+    [Test]
+    public async Task An_agent_registering_during_a_flush_is_not_told_of_the_group_until_it_is_published()
+    {
+        var pending = _state.RunTasksAsync([Command()]);
+        var again = new RecordingSession();
+        var welcome = _state.RegisterAgent(new AgentRegistration("default", "n1", 4096, 2048, new Dictionary<string, string>(), "test"), again, []);
+        var startsBeforeFlush = again.Sent.Count(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask);
+        _store.Release();
+        await pending;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(welcome.Start, Is.Empty, "the welcome holds only what is durable");
+            Assert.That(startsBeforeFlush, Is.Zero);
+            Assert.That(again.Sent.Count(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask), Is.EqualTo(1), "started once, when published");
         });
     }
 }

@@ -115,6 +115,9 @@ internal sealed class HeldFlushStore : IStateStore
         return commit with { Durable = durable.Task };
     }
 
+    /// <summary>The flush of the oldest held commit succeeds.</summary>
+    public void ReleaseOldest() => _held.Dequeue().SetResult();
+
     /// <summary>The flush of every held commit succeeds.</summary>
     public void Release()
     {

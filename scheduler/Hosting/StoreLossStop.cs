@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Logging;
+using Orchestrator.Scheduler.Storage;
+
+namespace Orchestrator.Scheduler.Hosting;
+
+/// <summary>
+/// Fail-stop when the store is lost (a flush to disk failed): the scheduler stops with exit code 4
+/// instead of running on with writes refused, so that systemd (Restart=on-failure) or Compose starts it
+/// again and it loads what the disk really holds. After a failed fsync the kernel may have dropped the
+/// pages it could not write, so nothing short of reading the file again is safe (PostgreSQL stops for
+/// the same reason).
+/// </summary>
+internal sealed partial class StoreLossStop(IStateStore store, IHostApplicationLifetime lifetime, ILogger<StoreLossStop> log) : BackgroundService
+{
+    public const int LostExitCode = 4;
+
+    /// <summary>The process's exit code: 0, or <see cref="LostExitCode"/> once the store was lost.</summary>
+    public int ExitCode { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lost = store.Lost;
+        if (await Task.WhenAny(lost, Task.Delay(Timeout.Infinite, stoppingToken)) != lost)
+        {
+            return;
+        }
+
+        ExitCode = LostExitCode;
+        LogLost(log, (await lost).Message, LostExitCode);
+        lifetime.StopApplication();
+    }
+
+    [LoggerMessage(LogEvents.StoreLost, LogLevel.Critical, "The state could not be flushed to disk ({Problem}); stopping with exit code {ExitCode} so that a restart loads what the disk holds")]
+    private static partial void LogLost(ILogger logger, string problem, int exitCode);
+}
