@@ -89,10 +89,11 @@ if (PortProbe.WhyNotBindable(endpoint) is { } problem)
     return 3;
 }
 
+// 0, or 4 when the state could not be flushed to disk (StoreLossStop): systemd starts it again. Taken
+// before the run, as the host disposes its services when it stops.
+var storeLoss = app.Services.GetRequiredService<StoreLossStop>();
 await app.RunAsync();
-
-// 0, or 4 when the state could not be flushed to disk (StoreLossStop): systemd starts it again.
-return app.Services.GetRequiredService<StoreLossStop>().ExitCode;
+return storeLoss.ExitCode;
 
 /// <summary>Visible to the in-process tests' WebApplicationFactory.</summary>
 public partial class Program;
