@@ -27,6 +27,7 @@ if (chosen.Contains("runtask") || chosen.Contains("runtask-state"))
 if (chosen.Contains("services"))
 {
     ServiceBench.Run(report, services: 1_000, tasksPerService: 10, nodes: 1_000);
+    ServiceBench.Run(report, services: 1_000, tasksPerService: 10, nodes: 1_000, flush: false);
 }
 
 if (chosen.Contains("restart"))
