@@ -44,6 +44,32 @@ internal sealed record ClusterSnapshot(IReadOnlyList<NodeSnapshot> Nodes, PortRa
     /// <summary>Kept in chunks, so that <see cref="WithNodes"/> copies only the chunks that change.</summary>
     public IReadOnlyList<NodeSnapshot> Nodes { get; } = ChunkedList<NodeSnapshot>.From(Nodes);
 
+    /// <summary>Where the node of this name is in <see cref="Nodes"/> (ordered by name, ordinal), by binary search; -1 when absent.</summary>
+    public int IndexOf(string name)
+    {
+        int low = 0, high = Nodes.Count - 1;
+        while (low <= high)
+        {
+            var mid = (low + high) / 2;
+            var order = string.CompareOrdinal(Nodes[mid].Name, name);
+            if (order == 0)
+            {
+                return mid;
+            }
+
+            if (order < 0)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>The numbers the node scan reads, as flat columns; built once per snapshot, on first use.</summary>
     public SnapshotColumns Columns => _columns ??= new SnapshotColumns(Nodes);
 

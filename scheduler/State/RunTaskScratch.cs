@@ -31,7 +31,12 @@ internal sealed class RunTaskScratch(Func<string, ClusterSnapshot> snapshotOf)
         var changes = new List<(int Index, NodeSnapshot Node)>();
         foreach (var onNode in tasks.Where(t => TaskStateMachine.HoldsResources(t.LastStatus)).GroupBy(t => t.Node, StringComparer.Ordinal))
         {
-            var index = IndexOf(snapshot.Nodes, onNode.Key);
+            var index = snapshot.IndexOf(onNode.Key);
+            if (index < 0)
+            {
+                throw new InvalidOperationException($"node {onNode.Key} was placed on but is not in its cluster's snapshot");
+            }
+
             changes.Add((index, Taken(snapshot.Nodes[index], [.. onNode])));
         }
 
@@ -69,31 +74,5 @@ internal sealed class RunTaskScratch(Func<string, ClusterSnapshot> snapshotOf)
             PortsInUse = ports.ToFrozenSet(),
             TasksByGroup = groups.ToFrozenDictionary(StringComparer.Ordinal),
         };
-    }
-
-    /// <summary>Snapshots order their nodes by name (ordinal).</summary>
-    private static int IndexOf(IReadOnlyList<NodeSnapshot> nodes, string name)
-    {
-        int low = 0, high = nodes.Count - 1;
-        while (low <= high)
-        {
-            var mid = (low + high) / 2;
-            var order = string.CompareOrdinal(nodes[mid].Name, name);
-            if (order == 0)
-            {
-                return mid;
-            }
-
-            if (order < 0)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
-        throw new InvalidOperationException($"node {name} was placed on but is not in its cluster's snapshot");
     }
 }

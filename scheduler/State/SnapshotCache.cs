@@ -46,7 +46,12 @@ internal sealed class SnapshotCache(PortRange dynamicPorts)
             var changes = new List<(int, NodeSnapshot)>(names.Count);
             foreach (var name in names)
             {
-                var index = IndexOf(snapshot.Nodes, name);
+                var index = snapshot.IndexOf(name);
+                if (index < 0)
+                {
+                    throw new InvalidOperationException($"node {name} is not in the cached snapshot; membership changes must drop it");
+                }
+
                 changes.Add((index, nodes[name].Snapshot()));
             }
 
@@ -55,30 +60,5 @@ internal sealed class SnapshotCache(PortRange dynamicPorts)
 
         _snapshots[cluster] = snapshot;
         return snapshot;
-    }
-
-    private static int IndexOf(IReadOnlyList<NodeSnapshot> nodes, string name)
-    {
-        int low = 0, high = nodes.Count - 1;
-        while (low <= high)
-        {
-            var mid = (low + high) / 2;
-            var order = string.CompareOrdinal(nodes[mid].Name, name);
-            if (order == 0)
-            {
-                return mid;
-            }
-
-            if (order < 0)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-
-        throw new InvalidOperationException($"node {name} is not in the cached snapshot; membership changes must drop it");
     }
 }
