@@ -18,8 +18,8 @@ namespace Orchestrator.Scheduler.State;
 /// commits then share flushes. Their callers await the returned task before they answer anyone. Reads
 /// may see such a change up to a flush (about 0.4 ms) before it is durable; should that flush fail,
 /// the change is taken out of memory again (those groups only put tasks and receipts, whose earlier
-/// records the applied changes carry), nothing of it was ever published, and the store refuses every
-/// later write until the scheduler is restarted.</item>
+/// records the applied changes carry), nothing of it was ever published, the store refuses every
+/// later write, and the scheduler stops itself (Hosting/StoreLossStop) to load what the disk holds.</item>
 /// </list>
 /// </summary>
 internal sealed partial class ClusterState
