@@ -169,14 +169,32 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
     {
         try
         {
-            var inspect = await _client.Containers.InspectContainerAsync(id, cancellation);
-            return ToInfo(inspect);
+            var info = ToInfo(await _client.Containers.InspectContainerAsync(id, cancellation));
+
+            // dockerd sets OOMKilled from containerd's OOM event, which can trail the exit itself: a
+            // container the kernel's OOM killer just ended (SIGKILL, 137) may read as not OOM-killed for
+            // a moment (seen here about once in four loaded end-to-end runs). Such a fresh 137 is read
+            // again a few times, at most 300 ms in all, before its reason is settled.
+            for (var retry = 0; retry < OomSettleRetries && IsFreshSigkill(info); retry++)
+            {
+                await Task.Delay(OomSettleStep, cancellation);
+                info = ToInfo(await _client.Containers.InspectContainerAsync(id, cancellation));
+            }
+
+            return info;
         }
         catch (DockerContainerNotFoundException)
         {
             return null;
         }
     }
+
+    private const int OomSettleRetries = 3;
+    private static readonly TimeSpan OomSettleStep = TimeSpan.FromMilliseconds(100);
+
+    private static bool IsFreshSigkill(ContainerInfo info) =>
+        !info.Running && info.ExitCode == 137 && !info.OomKilled
+        && info.FinishedAt is { } finished && DateTimeOffset.UtcNow - finished < TimeSpan.FromSeconds(1);
 
     public async Task<IReadOnlyList<ContainerInfo>> ListAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
