@@ -57,7 +57,7 @@ internal sealed class AgentDispatcher(IAgentDirectory directory) : IChangeSubscr
         }
     }
 
-    public void OnTaskChanged(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)
+    private void OnTaskChanged(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)
     {
         var command = CommandFor(previous, current, origin);
         if (command == AgentCommand.None || directory.SessionOf(current.Cluster, current.Node) is not { } session)

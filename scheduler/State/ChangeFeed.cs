@@ -49,9 +49,6 @@ internal sealed class ChangeFeed
         return new Unsubscriber(this, subscriber);
     }
 
-    /// <summary>A subscriber of task changes only (previous, current, origin), told of each in order.</summary>
-    public IDisposable Subscribe(ITaskChangeSubscriber subscriber) => Subscribe(new TaskChangeAdapter(subscriber));
-
     /// <summary>Versions only move forward: a change set at or before the last one published is a bug in the writer.</summary>
     /// <exception cref="InvalidOperationException">The version is not after the last published.</exception>
     public void Publish(AppliedChanges applied)
@@ -82,16 +79,5 @@ internal sealed class ChangeFeed
     private sealed class Unsubscriber(ChangeFeed feed, IChangeSubscriber subscriber) : IDisposable
     {
         public void Dispose() => feed.Remove(subscriber);
-    }
-
-    private sealed class TaskChangeAdapter(ITaskChangeSubscriber inner) : IChangeSubscriber
-    {
-        public void OnApplied(AppliedChanges applied)
-        {
-            foreach (var (previous, current) in applied.Tasks)
-            {
-                inner.OnTaskChanged(previous, current, applied.Origin);
-            }
-        }
     }
 }

@@ -24,13 +24,6 @@ internal sealed class ChangeFeedTests
         public void OnApplied(AppliedChanges applied) => Heard.Add(applied);
     }
 
-    private sealed class TaskRecorder : ITaskChangeSubscriber
-    {
-        public List<(TaskRecord? Previous, TaskRecord Current, ChangeOrigin Origin)> Heard { get; } = [];
-
-        public void OnTaskChanged(TaskRecord? previous, TaskRecord current, ChangeOrigin origin) => Heard.Add((previous, current, origin));
-    }
-
     private static TaskRecord TaskNumbered(int n) => TaskReportsTests.NewTask() with { Id = $"{n:D32}" };
 
     private static AppliedChanges At(long version, params TaskRecord[] tasks) =>
@@ -86,24 +79,6 @@ internal sealed class ChangeFeedTests
         subscription.Dispose();
         feed.Publish(At(3));
         Assert.That(recorder.Heard.Select(a => a.Version), Is.EqualTo(new[] { 2L }));
-    }
-
-    [Test]
-    public void A_task_change_subscriber_hears_each_task_with_its_previous_and_origin_in_order()
-    {
-        var feed = new ChangeFeed();
-        var recorder = new TaskRecorder();
-        feed.Subscribe(recorder);
-        var (one, two) = (TaskNumbered(1), TaskNumbered(2));
-        var running = one with { LastStatus = TaskState.Running, Version = 1 };
-        feed.Publish(At(1, one, two));
-        feed.Publish(new AppliedChanges(2, ChangeOrigin.AgentReport, new ChangeSet([StoreTables.Tasks.Put(running)]), [new TaskChange(one, running)]));
-        Assert.That(recorder.Heard, Is.EqualTo(new (TaskRecord?, TaskRecord, ChangeOrigin)[]
-        {
-            (null, one, ChangeOrigin.Scheduler),
-            (null, two, ChangeOrigin.Scheduler),
-            (one, running, ChangeOrigin.AgentReport),
-        }));
     }
 
     [Test]
