@@ -65,6 +65,30 @@ internal sealed class AgentOptions
     /// </summary>
     public bool Rejoin { get; set; }
 
+    /// <summary>
+    /// Lets tasks run privileged containers (in effect root on the host). Off: such a task fails to start
+    /// here, and the scheduler, told through the node's policy, does not place it here.
+    /// </summary>
+    public bool AllowPrivileged { get; set; }
+
+    /// <summary>
+    /// The host paths task volumes may bind-mount (a volume's host.sourcePath must lie under one),
+    /// absolute, separated by commas. Empty: only <see cref="StateDirectory"/>/volumes, created at start.
+    /// </summary>
+    public string AllowedHostPaths { get; set; } = "";
+
+    /// <summary>The log driver of containers whose definition names none: "local", "json-file", "journald", "syslog" or "none".</summary>
+    public string LogDriver { get; set; } = "local";
+
+    /// <summary>The size at which a "local" or "json-file" log is rotated, where the definition gives no max-size (Docker's form: 10m, 512k, 1g).</summary>
+    public string LogMaxSize { get; set; } = "10m";
+
+    /// <summary>How many rotated files such a log keeps, where the definition gives no max-size: the cap is LogMaxSize x LogMaxFiles.</summary>
+    public int LogMaxFiles { get; set; } = 3;
+
+    /// <summary>Where secret files are written (per task and container) for their bind mount at /run/secrets. Meant to be on a tmpfs.</summary>
+    public string SecretsDirectory { get; set; } = "/run/orchestrator-agent/secrets";
+
     public string EffectiveNodeName => NodeName.Length > 0 ? NodeName : Environment.MachineName;
 
     public Dictionary<string, string> ParseAttributes() => ParsePairs(Attributes, "Agent:Attributes");

@@ -17,6 +17,7 @@ builder.Services.AddSystemd();
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
 AgentOptions options;
+WorkloadSettings workload;
 NodeCredentialStore store;
 AgentSecurity security;
 try
@@ -24,6 +25,7 @@ try
     options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
     _ = options.ParseAttributes();
     _ = options.ParseTags();
+    workload = WorkloadSettings.From(options);
     _ = new Uri(options.DockerEndpoint);
     store = new NodeCredentialStore(options.StateDirectory);
 
@@ -50,7 +52,7 @@ builder.Services.AddSingleton<SchedulerChannel>();
 builder.Services.AddSingleton(sp => sp.GetRequiredService<SchedulerChannel>().Client);
 builder.Services.AddSingleton<NodeEnrollment>();
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(new AgentIdentity(options.Cluster, options.EffectiveNodeName, options.HostIp));
+builder.Services.AddSingleton(new AgentIdentity(options.Cluster, options.EffectiveNodeName, options.HostIp) { Workload = workload });
 builder.Services.AddSingleton<IContainerRuntime>(_ => new DockerRuntime(options.DockerEndpoint));
 builder.Services.AddSingleton<ReportQueue>();
 builder.Services.AddSingleton<IReportSink>(sp => sp.GetRequiredService<ReportQueue>());
@@ -67,8 +69,9 @@ if (security.Enabled)
 }
 
 using var host = builder.Build();
-host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-agent")
-    .LogInformation(
+var startLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-agent");
+WorkloadDirectories.Prepare(options, workload, startLog);
+startLog.LogInformation(
         "Agent {Node} of cluster {Cluster}: scheduler {Scheduler} ({Transport}), Docker {Docker}",
         options.EffectiveNodeName,
         options.Cluster,

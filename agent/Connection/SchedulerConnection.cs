@@ -26,6 +26,7 @@ internal sealed partial class SchedulerConnection(
     TaskSupervisor supervisor,
     ReportQueue reports,
     SchedulerLease lease,
+    AgentIdentity identity,
     AgentStartup startup,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -212,6 +213,7 @@ internal sealed partial class SchedulerConnection(
         }
 
         register.Tags.AddRange(options.ParseTags().Select(t => new Tag { Key = t.Key, Value = t.Value }));
+        register.Policy = new NodePolicy { AllowPrivileged = identity.Workload.AllowPrivileged, AllowedHostPaths = { identity.Workload.AllowedHostPaths } };
         register.Tasks.AddRange(supervisor.CurrentReports());
         return register;
     }

@@ -74,12 +74,21 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
 
     public async Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellation)
     {
+        var options = spec.Options;
         var exposed = new Dictionary<string, EmptyStruct>();
         var bindings = new Dictionary<string, IList<PortBinding>>();
         foreach (var port in spec.Ports)
         {
             var key = $"{port.ContainerPort}/{(port.Udp ? "udp" : "tcp")}";
             exposed[key] = default;
+
+            // On the host's network a container's ports are its own: there is nothing to publish (Docker
+            // would only warn and drop the bindings). They stay exposed, which is how ToInfo finds them.
+            if (options.HostNetwork)
+            {
+                continue;
+            }
+
             if (!bindings.TryGetValue(key, out var list))
             {
                 bindings[key] = list = [];
@@ -94,13 +103,19 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
             Image = spec.Image,
             Cmd = spec.Command.Count > 0 ? [.. spec.Command] : null,
             Entrypoint = spec.EntryPoint.Count > 0 ? [.. spec.EntryPoint] : null,
-            Env = [.. spec.Environment],
+            // Secret variables last: where a plain one has the same name, the secret wins.
+            Env = [.. spec.Environment, .. options.SecretEnvironment.Select(v => $"{v.Name}={v.Value}")],
             Labels = new Dictionary<string, string>(spec.Labels),
             ExposedPorts = exposed,
             StopTimeout = TimeSpan.FromSeconds(spec.StopTimeoutSeconds),
             Healthcheck = spec.HealthCheck is { } check
                 ? new HealthConfig { Test = [.. check.Test], Interval = check.Interval, Timeout = check.Timeout, Retries = check.Retries, StartPeriod = (long)check.StartPeriod.TotalNanoseconds }
                 : null,
+            Hostname = NullIfEmpty(options.Hostname),
+            User = NullIfEmpty(options.User),
+            WorkingDir = NullIfEmpty(options.WorkingDirectory),
+            Tty = options.Tty,
+            OpenStdin = options.OpenStdin,
             HostConfig = new HostConfig
             {
                 CPUShares = spec.CpuShares,
@@ -109,9 +124,28 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
                 MemorySwap = spec.MemoryBytes > 0 ? spec.MemoryBytes : 0,
                 MemoryReservation = spec.MemoryReservationBytes,
                 PortBindings = bindings,
-                // A tiny init as PID 1 forwards SIGTERM, so stops take milliseconds, not the whole timeout.
-                Init = true,
+                Init = options.Init,
+                // The Mounts API, not Binds: a host path that does not exist is refused by the engine
+                // (Binds would create it, as root, wherever the task asked).
+                Mounts = options.Mounts.Count > 0 ? [.. options.Mounts.Select(ToMount)] : null,
+                Tmpfs = options.Tmpfs.Count > 0 ? options.Tmpfs.ToDictionary(t => t.ContainerPath, TmpfsOptions) : null,
+                VolumesFrom = NullIfEmpty(options.VolumesFrom),
+                CapAdd = NullIfEmpty(options.CapabilitiesAdded),
+                CapDrop = NullIfEmpty(options.CapabilitiesDropped),
+                ShmSize = options.SharedMemoryBytes,
+                LogConfig = options.Log is { } log ? new LogConfig { Type = log.Driver, Config = new Dictionary<string, string>(log.Options) } : null,
+                NetworkMode = NullIfEmpty(options.NetworkMode),
+                Links = NullIfEmpty(options.Links),
+                ExtraHosts = NullIfEmpty(options.ExtraHosts),
+                DNS = NullIfEmpty(options.DnsServers),
+                DNSSearch = NullIfEmpty(options.DnsSearchDomains),
+                Ulimits = options.Ulimits.Count > 0 ? [.. options.Ulimits.Select(u => new Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })] : null,
+                ReadonlyRootfs = options.ReadonlyRootFilesystem,
+                Privileged = options.Privileged,
             },
+            NetworkingConfig = options.NetworkAliases.Count > 0
+                ? new NetworkingConfig { EndpointsConfig = new Dictionary<string, EndpointSettings> { [options.NetworkMode] = new EndpointSettings { Aliases = [.. options.NetworkAliases] } } }
+                : null,
         };
 
         try
@@ -251,7 +285,134 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         await monitor;
     }
 
+    public async Task CreateVolumeAsync(VolumeSpec spec, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Volumes.CreateAsync(new VolumesCreateParameters
+            {
+                Name = spec.Name,
+                Driver = spec.Driver,
+                DriverOpts = new Dictionary<string, string>(spec.DriverOptions),
+                Labels = new Dictionary<string, string>(spec.Labels),
+            }, cancellation);
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"CannotCreateVolumeError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task<bool> VolumeExistsAsync(string name, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Volumes.InspectAsync(name, cancellation);
+            return true;
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task RemoveVolumeAsync(string name, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Volumes.RemoveAsync(name, force: false, cancellation);
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"cannot remove volume {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        var listed = await _client.Volumes.ListAsync(new VolumesListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        return [.. (listed.Volumes ?? []).Select(v => new LabelledResource(v.Name, v.Labels is { } labels ? new Dictionary<string, string>(labels) : []))];
+    }
+
+    public async Task CreateNetworkAsync(NetworkSpec spec, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Networks.CreateNetworkAsync(new NetworksCreateParameters
+            {
+                Name = spec.Name,
+                Driver = "bridge",
+                // Docker allows two networks of one name unless told not to; a second one would make
+                // every later reference to the name ambiguous.
+                CheckDuplicate = true,
+                Labels = new Dictionary<string, string>(spec.Labels),
+            }, cancellation);
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // It exists: a start after an agent restart that had made it already.
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"CannotCreateNetworkError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task RemoveNetworkAsync(string name, CancellationToken cancellation)
+    {
+        try
+        {
+            await _client.Networks.DeleteNetworkAsync(name, cancellation);
+        }
+        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone.
+        }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"cannot remove network {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+    }
+
+    public async Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        var listed = await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        return [.. listed.Select(n => new LabelledResource(n.Name, n.Labels is { } labels ? new Dictionary<string, string>(labels) : []))];
+    }
+
     public void Dispose() => _client.Dispose();
+
+    private static Dictionary<string, IDictionary<string, bool>> LabelFilter(string key, string value) =>
+        new() { ["label"] = new Dictionary<string, bool> { [$"{key}={value}"] = true } };
+
+    private static Mount ToMount(MountSpec mount) => new()
+    {
+        Type = mount.Kind == MountKind.Bind ? "bind" : "volume",
+        Source = mount.Source,
+        Target = mount.Target,
+        ReadOnly = mount.ReadOnly,
+    };
+
+    /// <summary>Docker's --tmpfs value: "size=64m,noexec,...".</summary>
+    private static string TmpfsOptions(TmpfsSpec tmpfs)
+    {
+        const long MiB = 1024 * 1024;
+        var size = tmpfs.SizeBytes switch
+        {
+            <= 0 => [],
+            var bytes when bytes % MiB == 0 => [$"size={bytes / MiB}m"],
+            var bytes => new[] { $"size={bytes}" },
+        };
+        return string.Join(',', size.Concat(tmpfs.Options));
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length > 0 ? value : null;
+
+    private static List<string>? NullIfEmpty(IReadOnlyList<string> values) => values.Count > 0 ? [.. values] : null;
 
     private static RuntimeEvent? ToEvent(Message message)
     {
@@ -303,6 +464,19 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
                 if (int.TryParse(binding.HostPort, out var hostPort))
                 {
                     ports.Add(new PortSpec(containerPort, hostPort, parts.Length > 1 && parts[1] == "udp", binding.HostIP ?? ""));
+                }
+            }
+        }
+
+        // On the host's network nothing is published: the ports it exposes are the host's own.
+        if (inspect.HostConfig?.NetworkMode == "host")
+        {
+            foreach (var key in inspect.Config?.ExposedPorts?.Keys ?? [])
+            {
+                var parts = key.Split('/');
+                if (int.TryParse(parts[0], out var port))
+                {
+                    ports.Add(new PortSpec(port, port, parts.Length > 1 && parts[1] == "udp", "0.0.0.0"));
                 }
             }
         }

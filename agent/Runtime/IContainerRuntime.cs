@@ -34,6 +34,32 @@ internal interface IContainerRuntime
 
     /// <summary>Container events (start, die, oom, health) of containers labelled key=value, until cancelled or the engine goes away.</summary>
     IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, CancellationToken cancellation);
+
+    // Volumes and networks of tasks (TaskEnvironment).
+
+    /// <summary>Creates a named volume. Creating one that exists with the same driver changes nothing.</summary>
+    /// <exception cref="ContainerOperationException">The engine refused (a volume driver that is missing...).</exception>
+    Task CreateVolumeAsync(VolumeSpec spec, CancellationToken cancellation);
+
+    Task<bool> VolumeExistsAsync(string name, CancellationToken cancellation);
+
+    /// <summary>Removing a missing one is fine.</summary>
+    /// <exception cref="ContainerOperationException">It is still in use.</exception>
+    Task RemoveVolumeAsync(string name, CancellationToken cancellation);
+
+    /// <summary>Every volume that carries the label key=value.</summary>
+    Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation);
+
+    /// <summary>Creates a bridge network. Creating one that exists changes nothing.</summary>
+    /// <exception cref="ContainerOperationException">The engine refused (no address pool left...).</exception>
+    Task CreateNetworkAsync(NetworkSpec spec, CancellationToken cancellation);
+
+    /// <summary>Removing a missing one is fine.</summary>
+    /// <exception cref="ContainerOperationException">A running container is still attached.</exception>
+    Task RemoveNetworkAsync(string name, CancellationToken cancellation);
+
+    /// <summary>Every network that carries the label key=value.</summary>
+    Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation);
 }
 
 /// <param name="LiveRestore">Docker's live-restore: containers keep running while dockerd restarts. Null where the runtime has no such setting.</param>
@@ -56,7 +82,11 @@ internal sealed record ContainerSpec(
     IReadOnlyList<PortSpec> Ports,
     HealthCheckSpec? HealthCheck,
     int StopTimeoutSeconds,
-    IReadOnlyDictionary<string, string> Labels);
+    IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>Storage, secrets, logs, network and runtime options.</summary>
+    public ContainerOptions Options { get; init; } = ContainerOptions.Default;
+}
 
 internal enum ContainerHealth
 {

@@ -33,7 +33,7 @@ internal static class ContainerSpecBuilder
         }
 
         return new ContainerSpec(
-            $"orch-{task.Family}-{task.Revision}-{definition.Name}-{command.TaskId[..12]}",
+            DockerName(command, definition.Name),
             definition.Image,
             [.. definition.Command],
             [.. definition.EntryPoint],
@@ -45,8 +45,15 @@ internal static class ContainerSpecBuilder
             ports,
             HealthCheck(definition.HealthCheck),
             StopTimeout(definition),
-            labels);
+            labels)
+        {
+            Options = ContainerOptionsBuilder.Build(command, definition, identity.Workload),
+        };
     }
+
+    /// <summary>The Docker name of a container of the task: how links and volumesFrom name the others.</summary>
+    public static string DockerName(StartTaskCommand command, string container) =>
+        $"orch-{command.TaskDefinition.Family}-{command.TaskDefinition.Revision}-{container}-{command.TaskId[..12]}";
 
     /// <summary>The task definition's disconnect.stopAfterSeconds; null when it has none.</summary>
     public static TimeSpan? StopAfter(TaskDefinition task) =>

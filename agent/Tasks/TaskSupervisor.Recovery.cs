@@ -64,6 +64,7 @@ internal sealed partial class TaskSupervisor
         }
 
         LogAdopted(log, _tasks.Count, _tasks.Values.Count(t => t.LastStatus == TaskStatus.Running));
+        await _environment.RemoveLeftoversAsync([.. _tasks.Keys], cancellation);
     }
 
     /// <summary>
@@ -144,6 +145,7 @@ internal sealed partial class TaskSupervisor
                     await runtime.RemoveAsync(container.RuntimeId, cancellation);
                 }
 
+                await _environment.RemoveAsync(task.Id, cancellation);
                 _tasks.TryRemove(task.Id, out _);
             }
             finally

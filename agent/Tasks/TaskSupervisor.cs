@@ -23,6 +23,7 @@ internal sealed partial class TaskSupervisor(
     public const string ContainersGoneReason = "the task's containers are gone from this node (removed outside the orchestrator, or lost while the agent was down)";
 
     private readonly ConcurrentDictionary<string, AgentTask> _tasks = new(StringComparer.Ordinal);
+    private readonly TaskEnvironment _environment = new(runtime, identity, log);
 
     public int Count => _tasks.Count;
 
@@ -71,6 +72,7 @@ internal sealed partial class TaskSupervisor(
         var definitions = command.TaskDefinition.ContainerDefinitions;
         try
         {
+            await _environment.PrepareAsync(command, cancellation);
             foreach (var image in definitions.Select(d => d.Image).Distinct(StringComparer.Ordinal))
             {
                 await runtime.EnsureImageAsync(image, cancellation);
@@ -87,7 +89,7 @@ internal sealed partial class TaskSupervisor(
                 await runtime.StartAsync(container.RuntimeId, cancellation);
             }
         }
-        catch (Exception e) when (e is ImagePullException or ContainerOperationException or RuntimeUnavailableException)
+        catch (Exception e) when (e is ImagePullException or ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException)
         {
             await FailToStartAsync(task, e.Message, cancellation);
             return;
@@ -129,6 +131,7 @@ internal sealed partial class TaskSupervisor(
             await runtime.RemoveAsync(container.RuntimeId, cancellation);
         }
 
+        await _environment.RemoveAsync(task.Id, cancellation);
         foreach (var container in task.Containers)
         {
             container.Status = TaskStatus.Stopped;

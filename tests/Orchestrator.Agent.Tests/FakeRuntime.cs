@@ -168,6 +168,101 @@ internal sealed class FakeRuntime : IContainerRuntime
         }
     }
 
+    // Volumes and networks (TaskEnvironment).
+
+    private readonly Dictionary<string, VolumeSpec> _volumes = [];
+    private readonly Dictionary<string, NetworkSpec> _networks = [];
+
+    /// <summary>Volume drivers the engine has no plugin for: creating a volume of one fails, as Docker's lookup does.</summary>
+    public HashSet<string> MissingVolumeDrivers { get; } = [];
+
+    public IReadOnlyDictionary<string, VolumeSpec> Volumes
+    {
+        get { lock (_gate) return new Dictionary<string, VolumeSpec>(_volumes); }
+    }
+
+    public IReadOnlyDictionary<string, NetworkSpec> Networks
+    {
+        get { lock (_gate) return new Dictionary<string, NetworkSpec>(_networks); }
+    }
+
+    public Task CreateVolumeAsync(VolumeSpec spec, CancellationToken cancellation)
+    {
+        if (MissingVolumeDrivers.Contains(spec.Driver))
+        {
+            throw new ContainerOperationException($"CannotCreateVolumeError: error looking up volume plugin {spec.Driver}: plugin \"{spec.Driver}\" not found");
+        }
+
+        lock (_gate)
+        {
+            _volumes.TryAdd(spec.Name, spec);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> VolumeExistsAsync(string name, CancellationToken cancellation)
+    {
+        lock (_gate) return Task.FromResult(_volumes.ContainsKey(name));
+    }
+
+    public Task RemoveVolumeAsync(string name, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            // As Docker: a volume that any container, running or not, mounts is in use.
+            if (_containers.Values.Any(c => c.Spec.Options.Mounts.Any(m => m.Kind == MountKind.Volume && m.Source == name)))
+            {
+                throw new ContainerOperationException($"cannot remove volume {name}: volume is in use");
+            }
+
+            _volumes.Remove(name);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _volumes.Values.Where(v => v.Labels.GetValueOrDefault(labelKey) == labelValue).Select(v => new LabelledResource(v.Name, v.Labels))]);
+        }
+    }
+
+    public Task CreateNetworkAsync(NetworkSpec spec, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            _networks.TryAdd(spec.Name, spec);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveNetworkAsync(string name, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            if (_containers.Values.Any(c => c.Running && c.Spec.Options.NetworkMode == name))
+            {
+                throw new ContainerOperationException($"cannot remove network {name}: network has active endpoints");
+            }
+
+            _networks.Remove(name);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _networks.Values.Where(n => n.Labels.GetValueOrDefault(labelKey) == labelValue).Select(n => new LabelledResource(n.Name, n.Labels))]);
+        }
+    }
+
     /// <summary>Puts a container on the engine as an earlier agent would have left it.</summary>
     public void Seed(string id, ContainerSpec spec, bool running, int? exitCode = null)
     {

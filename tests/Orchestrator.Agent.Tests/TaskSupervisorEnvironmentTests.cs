@@ -1,0 +1,171 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Orchestrator.Agent.Runtime;
+using Orchestrator.Agent.Tasks;
+using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
+using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
+
+namespace Orchestrator.Agent.Tests;
+
+/// <summary>The supervisor with a task's volumes, network and secret files: made before its containers, gone when they are.</summary>
+internal sealed class TaskSupervisorEnvironmentTests
+{
+    private const string TaskId = "0123456789abcdef0123456789abcdef";
+
+    private string _directory = null!;
+    private FakeRuntime _runtime = null!;
+    private RecordingSink _reports = null!;
+    private FakeTimeProvider _clock = null!;
+    private AgentIdentity _identity = null!;
+
+    private string Secrets => Path.Combine(_directory, "secrets");
+
+    [SetUp]
+    public void Build()
+    {
+        _directory = Directory.CreateTempSubdirectory("orchestrator-supervisor-").FullName;
+        _runtime = new FakeRuntime();
+        _reports = new RecordingSink();
+        _clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+        _identity = new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = new WorkloadSettings { AllowedHostPaths = [_directory], SecretsDirectory = Secrets } };
+    }
+
+    [TearDown]
+    public void Clean() => Directory.Delete(_directory, recursive: true);
+
+    private TaskSupervisor Supervisor() => new(_runtime, _reports, _identity, _clock, NullLogger<TaskSupervisor>.Instance);
+
+    /// <summary>An awsvpc task of two containers with a task volume, a shared one, a secret variable and a secret file.</summary>
+    private static StartTaskCommand Command(string taskId = TaskId)
+    {
+        var command = TaskEnvironmentTests.Command(taskId, (t, c) =>
+        {
+            t.NetworkMode = "awsvpc";
+            t.Volumes.Add(new Volume { Name = "scratch" });
+            t.Volumes.Add(new Volume { Name = "pg", DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "shared", Autoprovision = true } });
+            c.MountPoints.Add(new MountPoint { SourceVolume = "scratch", ContainerPath = "/scratch" });
+            c.MountPoints.Add(new MountPoint { SourceVolume = "pg", ContainerPath = "/pg" });
+            c.Secrets.Add(new Secret { Name = "PASSWORD", ValueFrom = "db-password" });
+            c.Secrets.Add(new Secret { Name = "key", ValueFrom = "tls", AsFile = true });
+        });
+        command.SecretValues["db-password"] = ByteString.CopyFromUtf8("hunter2");
+        command.SecretValues["tls"] = ByteString.CopyFromUtf8("-----BEGIN KEY-----");
+        return command;
+    }
+
+    private void AssertNothingLeft()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(_runtime.Containers, Is.Empty, "no container");
+            Assert.That(_runtime.Volumes.Keys, Is.All.EqualTo("pg"), "no task volume (the shared one may stay)");
+            Assert.That(_runtime.Networks, Is.Empty, "no network");
+            Assert.That(Directory.Exists(Path.Combine(Secrets, TaskId)), Is.False, "no secret file");
+        });
+    }
+
+    [Test]
+    public async Task A_task_runs_with_its_volumes_network_and_secrets_made_before_its_containers()
+    {
+        await Supervisor().StartAsync(Command(), CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app").Spec;
+        Assert.Multiple(() =>
+        {
+            Assert.That(_reports.Last.LastStatus, Is.EqualTo(TaskStatus.Running));
+            Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "pg" }));
+            Assert.That(_runtime.Networks.Keys, Is.EqualTo(new[] { "orch-0123456789ab" }));
+            Assert.That(app.Options.Mounts.Select(m => m.Source), Is.EqualTo(new[] { "orch-0123456789ab-scratch", "pg", Path.Combine(Secrets, TaskId, "app") }));
+            Assert.That(app.Options.SecretEnvironment, Is.EqualTo(new[] { new SecretVariable("PASSWORD", "hunter2") }));
+            Assert.That(File.ReadAllText(Path.Combine(Secrets, TaskId, "app", "key")), Is.EqualTo("-----BEGIN KEY-----"));
+            Assert.That(_reports.Last.ToString(), Does.Not.Contain("hunter2").And.Not.Contain("BEGIN KEY"), "no value in a report");
+        });
+    }
+
+    [Test]
+    public async Task A_stopped_tasks_volumes_network_and_secret_files_go_with_its_containers_after_the_retention()
+    {
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(Command(), CancellationToken.None);
+        await supervisor.StopAsync(TaskId, StopCode.UserInitiated, "bye", CancellationToken.None);
+        var keptWhileStopped = (_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId)));
+        _clock.Advance(TimeSpan.FromHours(2));
+        await supervisor.RemoveExpiredAsync(TimeSpan.FromHours(1), CancellationToken.None);
+
+        Assert.That(keptWhileStopped, Is.EqualTo((2, 1, true)), "kept with the stopped containers, for inspection");
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_volume_driver_that_is_missing_fails_the_start_with_the_engines_message_and_leaves_nothing()
+    {
+        _runtime.MissingVolumeDrivers.Add("rexray");
+        var command = Command();
+        command.TaskDefinition.Volumes.Add(new Volume { Name = "ebs", DockerVolumeConfiguration = new DockerVolumeConfiguration { Driver = "rexray" } });
+        await Supervisor().StartAsync(command, CancellationToken.None);
+
+        Assert.That((_reports.Last.StopCode, _reports.Last.StoppedReason),
+            Is.EqualTo((StopCode.TaskFailedToStart, "CannotCreateVolumeError: error looking up volume plugin rexray: plugin \"rexray\" not found")));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_container_the_engine_refuses_fails_the_start_and_leaves_no_volume_network_or_secret_file()
+    {
+        _runtime.FailCreateFor.Add("side");
+        await Supervisor().StartAsync(Command(), CancellationToken.None);
+        Assert.That((_reports.Last.StopCode, _reports.Last.StoppedReason), Is.EqualTo((StopCode.TaskFailedToStart, "CannotCreateContainerError: no such file for side")));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_privileged_container_on_a_node_that_does_not_allow_it_fails_to_start_naming_the_setting()
+    {
+        var command = Command();
+        command.TaskDefinition.ContainerDefinitions[1].Privileged = true;
+        await Supervisor().StartAsync(command, CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            Assert.That(_reports.Statuses(), Is.EqualTo(new[] { TaskStatus.Pending, TaskStatus.Stopped }));
+            Assert.That((_reports.Last.StopCode, _reports.Last.StoppedReason),
+                Is.EqualTo((StopCode.TaskFailedToStart, "container \"side\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)")));
+            Assert.That(_runtime.Creates, Is.Zero);
+        });
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_secret_deleted_after_placement_fails_the_start()
+    {
+        var command = Command();
+        command.SecretValues.Remove("tls");
+        await Supervisor().StartAsync(command, CancellationToken.None);
+        Assert.That((_reports.Last.StopCode, _reports.Last.StoppedReason), Is.EqualTo((StopCode.TaskFailedToStart, "secret \"tls\" was not sent (deleted?)")));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_restarted_agent_removes_what_tasks_it_no_longer_has_left_and_keeps_what_its_running_tasks_use()
+    {
+        const string Gone = "fedcba9876543210fedcba9876543210";
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(Command(), CancellationToken.None);
+        await supervisor.StartAsync(Command(Gone), CancellationToken.None);
+
+        // The gone task's containers were removed while the agent was down, before its volumes were.
+        foreach (var container in _runtime.Containers.Where(c => c.Spec.Labels[ContainerLabels.TaskId] == Gone))
+        {
+            await _runtime.RemoveAsync(container.Id, CancellationToken.None);
+        }
+
+        await Supervisor().AdoptAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "pg" }));
+            Assert.That(_runtime.Networks.Keys, Is.EqualTo(new[] { "orch-0123456789ab" }));
+            Assert.That(Directory.GetDirectories(Secrets).Select(Path.GetFileName), Is.EqualTo(new[] { TaskId }));
+        });
+    }
+}
