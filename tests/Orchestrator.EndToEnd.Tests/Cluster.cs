@@ -119,6 +119,8 @@ internal sealed class Cluster : IAsyncDisposable
             $"--Agent:SchedulerAddress=https://127.0.0.1:{_port}",
             $"--Agent:JoinToken={JoinToken}",
             $"--Agent:StateDirectory={Path.Combine(_directory, node.Name)}",
+            // Each agent its own secrets directory, in the test's directory (removed with it).
+            $"--Agent:SecretsDirectory={Path.Combine(_directory, node.Name, "secrets")}",
             $"--Agent:NodeName={node.Name}",
             $"--Agent:HostIp={node.HostIp}",
             "--Agent:Attributes=zone=e2e",
@@ -222,6 +224,7 @@ internal sealed class Cluster : IAsyncDisposable
         foreach (var node in _nodes)
         {
             Docker.RemoveContainersOf(node.Name);
+            Docker.RemoveVolumesAndNetworksOf(node.Name);
         }
 
         Directory.Delete(_directory, recursive: true);

@@ -43,6 +43,19 @@ internal static class Docker
         }
     }
 
+    /// <summary>The task volumes and networks an agent of this node made (they carry its node label; shared volumes do not).</summary>
+    public static void RemoveVolumesAndNetworksOf(string node)
+    {
+        foreach (var kind in new[] { "volume", "network" })
+        {
+            var (_, output) = Run(kind, "ls", "-q", "--filter", $"label=orchestrator.node={node}");
+            foreach (var name in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Run(kind, "rm", name);
+            }
+        }
+    }
+
     public static bool LiveRestoreEnabled() => Run("info", "--format", "{{.LiveRestoreEnabled}}").Output == "true";
 
     /// <summary>
