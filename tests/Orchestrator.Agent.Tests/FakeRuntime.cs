@@ -168,6 +168,15 @@ internal sealed class FakeRuntime : IContainerRuntime
         }
     }
 
+    /// <summary>Puts a container on the engine as an earlier agent would have left it.</summary>
+    public void Seed(string id, ContainerSpec spec, bool running, int? exitCode = null)
+    {
+        lock (_gate)
+        {
+            _containers[id] = new FakeContainer(id, spec) { Running = running, ExitCode = exitCode };
+        }
+    }
+
     // Volumes and networks (TaskEnvironment).
 
     private readonly Dictionary<string, VolumeSpec> _volumes = [];
@@ -260,15 +269,6 @@ internal sealed class FakeRuntime : IContainerRuntime
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _networks.Values.Where(n => n.Labels.GetValueOrDefault(labelKey) == labelValue).Select(n => new LabelledResource(n.Name, n.Labels))]);
-        }
-    }
-
-    /// <summary>Puts a container on the engine as an earlier agent would have left it.</summary>
-    public void Seed(string id, ContainerSpec spec, bool running, int? exitCode = null)
-    {
-        lock (_gate)
-        {
-            _containers[id] = new FakeContainer(id, spec) { Running = running, ExitCode = exitCode };
         }
     }
 }
