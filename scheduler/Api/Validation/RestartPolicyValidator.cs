@@ -1,4 +1,3 @@
-using Orchestrator.Scheduler.State;
 using Contract = Orchestrator.Contracts.V1;
 
 namespace Orchestrator.Scheduler.Api.Validation;
