@@ -20,6 +20,7 @@ internal sealed class SecretCipher : IDisposable
     private const int TagBytes = 16;
 
     private readonly byte[] _key;
+    private bool _disposed;
 
     private SecretCipher(byte[] key)
     {
@@ -84,7 +85,7 @@ internal sealed class SecretCipher : IDisposable
         var sealedValue = new byte[NonceBytes + plaintext.Length + TagBytes];
         var nonce = sealedValue.AsSpan(0, NonceBytes);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_key, TagBytes);
+        using var aes = NewAes();
         aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceBytes, plaintext.Length), sealedValue.AsSpan(NonceBytes + plaintext.Length), AssociatedData(name, version));
         return sealedValue;
     }
@@ -99,12 +100,23 @@ internal sealed class SecretCipher : IDisposable
         }
 
         var plaintext = new byte[sealedValue.Length - NonceBytes - TagBytes];
-        using var aes = new AesGcm(_key, TagBytes);
+        using var aes = NewAes();
         aes.Decrypt(sealedValue[..NonceBytes], sealedValue.Slice(NonceBytes, plaintext.Length), sealedValue[^TagBytes..], plaintext, AssociatedData(name, version));
         return plaintext;
     }
 
-    public void Dispose() => CryptographicOperations.ZeroMemory(_key);
+    public void Dispose()
+    {
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_key);
+    }
+
+    // Refused once disposed: a zeroed key would seal values that no later start could open.
+    private AesGcm NewAes()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new AesGcm(_key, TagBytes);
+    }
 
     // A label, the name and the version, NUL-separated: a name never holds a NUL, so no two records share it.
     private static byte[] AssociatedData(string name, int version) =>

@@ -104,6 +104,19 @@ internal sealed class SecretCipherTests
     }
 
     [Test]
+    public void A_disposed_cipher_seals_and_opens_nothing_rather_than_use_a_zeroed_key()
+    {
+        var cipher = Cipher();
+        var sealedValue = cipher.Seal(Value, "db", 1);
+        cipher.Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.Throws<ObjectDisposedException>(() => cipher.Seal(Value, "db", 2));
+            Assert.Throws<ObjectDisposedException>(() => cipher.Open(sealedValue, "db", 1));
+        });
+    }
+
+    [Test]
     public void The_key_is_made_owner_only_on_the_first_start_and_the_same_key_is_read_back_after()
     {
         byte[] sealedValue;
