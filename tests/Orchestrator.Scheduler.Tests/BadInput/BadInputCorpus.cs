@@ -19,6 +19,7 @@ internal sealed class ApiClients(GrpcChannel channel)
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
     public TagService.TagServiceClient Tags { get; } = new(channel);
     public TokenService.TokenServiceClient Tokens { get; } = new(channel);
+    public SecretService.SecretServiceClient Secrets { get; } = new(channel);
 }
 
 /// <summary>
@@ -159,6 +160,19 @@ internal static class BadInputCorpus
         yield return Case("UntagResource without keys", h => h.Tags.UntagResourceAsync(new UntagResourceRequest { ResourceArn = "cluster/default" }).ResponseAsync, StatusCode.InvalidArgument, "tagKeys: give at least one tag key");
         yield return Case("ListTagsForResource of an unknown revision", h => h.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:7" }).ResponseAsync, StatusCode.NotFound, "resourceArn: task definition \"web:7\" does not exist (latest revision is 1)");
 
+        // Secrets: no message quotes a value
+        yield return Case("PutSecret without a name", h => h.Secrets.PutSecretAsync(new PutSecretRequest { StringValue = "v" }).ResponseAsync, StatusCode.InvalidArgument, "name: secret name is required");
+        yield return Case("PutSecret with a slash in its name", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db/password", StringValue = "v" }).ResponseAsync, StatusCode.InvalidArgument, "name: \"db/password\" is not a valid secret name: use 1 to 128 letters, digits, '-', '_' and '.'");
+        yield return Case("PutSecret without a value", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db" }).ResponseAsync, StatusCode.InvalidArgument, "stringValue: a value is required: stringValue or binaryValue");
+        yield return Case("PutSecret over 64 KiB", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db", BinaryValue = Google.Protobuf.ByteString.CopyFrom(new byte[65537]) }).ResponseAsync, StatusCode.InvalidArgument, "binaryValue: must be at most 65536 bytes, not 65537");
+        yield return Case("PutSecret with a long description", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db", StringValue = "v", Description = new string('d', 1025) }).ResponseAsync, StatusCode.InvalidArgument, "description: must be at most 1024 characters, not 1025");
+        yield return Case("DescribeSecret unknown", h => h.Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: secret \"nope\" does not exist");
+        yield return Case("DescribeSecret with a version", h => h.Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "db:1" }).ResponseAsync, StatusCode.InvalidArgument, "name: \"db:1\" is not a valid secret name: use 1 to 128 letters, digits, '-', '_' and '.'");
+        yield return Case("ListSecrets with a huge page", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { MaxResults = 1001 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not 1001");
+        yield return Case("ListSecrets with a forged token", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { NextToken = "***" }).ResponseAsync, StatusCode.InvalidArgument, "nextToken: is not a token from a previous page");
+        yield return Case("ListSecrets with a long prefix", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { NamePrefix = new string('p', 129) }).ResponseAsync, StatusCode.InvalidArgument, "namePrefix: must be at most 128 characters, not 129");
+        yield return Case("DeleteSecret unknown", h => h.Secrets.DeleteSecretAsync(new DeleteSecretRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: secret \"nope\" does not exist");
+
         // Tokens (the corpus's calls carry the admin token)
         yield return Case("CreateToken with an unknown role", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Name = "ci", Role = "root" }).ResponseAsync, StatusCode.InvalidArgument, "role: must be \"admin\", \"operator\" or \"read-only\", not \"root\"");
         yield return Case("CreateToken without a name", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Role = "admin" }).ResponseAsync, StatusCode.InvalidArgument, "name: token name is required");
@@ -237,6 +251,7 @@ internal static class BadInputCorpus
         var services = await api.Services.ListServicesAsync(new ListServicesRequest());
         var tags = await api.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:1" });
         var tokens = await api.Tokens.ListTokensAsync(new ListTokensRequest());
-        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags, tokens);
+        var secrets = await api.Secrets.ListSecretsAsync(new ListSecretsRequest());
+        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags, tokens, secrets);
     }
 }
