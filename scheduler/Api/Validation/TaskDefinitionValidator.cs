@@ -85,6 +85,12 @@ internal static class TaskDefinitionValidator
             Disconnect = request.Disconnect is { StopAfterSeconds: > 0 } ? request.Disconnect : null,
         };
         spec.ContainerDefinitions.AddRange(containers);
+
+        // Placement reads these from the stored spec (TaskDefinitionEntry): the constraints are parsed as
+        // RunTask's are, so that a stored definition's always parse again.
+        RunTaskValidator.Constraints(request.PlacementConstraints);
+        spec.Volumes.AddRange(request.Volumes);
+        spec.PlacementConstraints.AddRange(request.PlacementConstraints);
         var demand = new TaskResourceDemand(
             request.Cpu > 0 ? request.Cpu : (int)cpuSum,
             request.Memory > 0 ? request.Memory : (int)Math.Min(memorySum, Limits.MaxMemoryMiB),
@@ -210,7 +216,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckStrings(IReadOnlyList<string> values, string field)
+    internal static void CheckStrings(IReadOnlyList<string> values, string field)
     {
         Limits.Count(values, Limits.MaxArguments, field);
         for (var i = 0; i < values.Count; i++)
@@ -219,7 +225,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckEnvironment(IReadOnlyList<Contract.EnvironmentVariable> environment, string field)
+    internal static void CheckEnvironment(IReadOnlyList<Contract.EnvironmentVariable> environment, string field)
     {
         Limits.Count(environment, Limits.MaxEnvironment, field);
         for (var i = 0; i < environment.Count; i++)
@@ -266,7 +272,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckRange(int value, int min, int max, string field, string unit, string? belowMin = null)
+    internal static void CheckRange(int value, int min, int max, string field, string unit, string? belowMin = null)
     {
         if (value < min)
         {
