@@ -19,6 +19,7 @@ internal static class AgentCommands
             TaskDefinition = definition.Spec,
             Group = task.Group,
             LastStatus = WireEnums.ToWire(task.LastStatus),
+            Overrides = task.Overrides is null ? null : TaskOverrideMapper.ToContract(task.Overrides),
         };
         foreach (var container in task.Containers)
         {

@@ -33,6 +33,9 @@ internal sealed record TaskRecord
     public long Version { get; init; } = 1;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
 
+    /// <summary>What RunTask or StartTask changed in the definition for this task; null when nothing.</summary>
+    public TaskOverrides? Overrides { get; init; }
+
     /// <summary>Scale-in protection (UpdateTaskProtection): its service leaves it running until then.</summary>
     public DateTimeOffset? ProtectedUntil { get; init; }
 

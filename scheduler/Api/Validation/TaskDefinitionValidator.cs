@@ -230,7 +230,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckStrings(IReadOnlyList<string> values, string field)
+    internal static void CheckStrings(IReadOnlyList<string> values, string field)
     {
         Limits.Count(values, Limits.MaxArguments, field);
         for (var i = 0; i < values.Count; i++)
@@ -239,7 +239,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckEnvironment(IReadOnlyList<Contract.EnvironmentVariable> environment, string field)
+    internal static void CheckEnvironment(IReadOnlyList<Contract.EnvironmentVariable> environment, string field)
     {
         Limits.Count(environment, Limits.MaxEnvironment, field);
         for (var i = 0; i < environment.Count; i++)
