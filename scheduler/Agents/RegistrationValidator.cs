@@ -9,6 +9,12 @@ internal static class RegistrationValidator
 {
     public const int MaxReportedTasks = 10_000;
 
+    /// <summary>Agent:AllowedHostPaths is an operator's short list, not data: a bound on a broken setting.</summary>
+    public const int MaxAllowedHostPaths = 100;
+
+    /// <summary>Linux's PATH_MAX.</summary>
+    public const int MaxHostPathLength = 4096;
+
     public static AgentRegistration Validate(RegisterNode register)
     {
         var cluster = Names.Cluster(register.Cluster, "register.cluster");
@@ -46,6 +52,38 @@ internal static class RegistrationValidator
             new SortedDictionary<string, string>(register.Attributes, StringComparer.Ordinal),
             register.AgentVersion,
             register.Rejoin,
-            TagValidator.Validate(register.Tags, "register.tags"));
+            TagValidator.Validate(register.Tags, "register.tags"),
+            Policy(register.Policy));
+    }
+
+    /// <summary>The agent's policy, its host paths made canonical once here so that placement compares them as they are.</summary>
+    private static Domain.NodePolicy Policy(Contracts.V1.NodePolicy? policy)
+    {
+        if (policy is null || (!policy.AllowPrivileged && policy.AllowedHostPaths.Count == 0))
+        {
+            return Domain.NodePolicy.None;
+        }
+
+        Limits.Count(policy.AllowedHostPaths, MaxAllowedHostPaths, "register.policy.allowedHostPaths");
+        var paths = new List<string>(policy.AllowedHostPaths.Count);
+        for (var i = 0; i < policy.AllowedHostPaths.Count; i++)
+        {
+            var path = policy.AllowedHostPaths[i];
+            var field = $"register.policy.allowedHostPaths[{i}]";
+            Names.Text(path, field, MaxHostPathLength);
+            if (path.Any(char.IsControl))
+            {
+                throw RequestException.Invalid(field, "must not contain control characters");
+            }
+
+            var canonical = HostPath.Canonical(path)
+                ?? throw RequestException.Invalid(field, $"\"{Echo.Clip(path)}\" is not an absolute path");
+            if (!paths.Contains(canonical, StringComparer.Ordinal))
+            {
+                paths.Add(canonical);
+            }
+        }
+
+        return new Domain.NodePolicy(policy.AllowPrivileged, paths);
     }
 }

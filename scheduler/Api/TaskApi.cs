@@ -21,6 +21,16 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, Sched
         return response;
     }
 
+    /// <summary>RunTask on named nodes: the same batching, receipts and commit, one task (or failure) per node.</summary>
+    public override async Task<StartTaskResponse> StartTask(StartTaskRequest request, ServerCallContext context)
+    {
+        var outcome = await runTasks.RunAsync(StartTaskValidator.Validate(request));
+        var response = new StartTaskResponse();
+        response.Tasks.AddRange(outcome.Tasks.Select(Map));
+        response.Failures.AddRange(outcome.Failures.Select(ToContract));
+        return response;
+    }
+
     public override Task<StopTaskResponse> StopTask(StopTaskRequest request, ServerCallContext context)
     {
         var cluster = Names.Cluster(request.Cluster);

@@ -19,6 +19,9 @@ internal sealed record NodeRecord(
     public IReadOnlyDictionary<string, string> CustomAttributes { get; init; } = Domain.Tags.None;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
 
+    /// <summary>What its agent lets tasks do, as it said at its last registration (compared by content).</summary>
+    public NodePolicy Policy { get; init; } = NodePolicy.None;
+
     public string Key => KeyOf(Cluster, Name);
 
     /// <summary>What placement sees: the custom attributes with the agent's own over them.</summary>

@@ -33,10 +33,21 @@ internal sealed record TaskRecord
     public long Version { get; init; } = 1;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
 
+    /// <summary>What RunTask or StartTask changed in the definition for this task; null when nothing.</summary>
+    public TaskOverrides? Overrides { get; init; }
+
     /// <summary>Scale-in protection (UpdateTaskProtection): its service leaves it running until then.</summary>
     public DateTimeOffset? ProtectedUntil { get; init; }
 
     public bool IsProtected(DateTimeOffset now) => ProtectedUntil > now;
+
+    /// <summary>
+    /// The version of each secret its containers reference, by valueFrom as written ("db" or "db:3"),
+    /// pinned when it was placed: every start command of the task carries these versions' values, however
+    /// often it is sent (an agent that registers again) and whatever was put since. Null when its task
+    /// definition references no secret.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? SecretVersions { get; init; }
 
     /// <summary>Host ports this task holds on its node while it is not STOPPED.</summary>
     public IEnumerable<HostPortKey> HostPorts =>

@@ -17,6 +17,9 @@ internal sealed record NodeSnapshot(
     IReadOnlyDictionary<string, string> Attributes,
     IReadOnlyDictionary<string, int> TasksByGroup) : INodeFacts
 {
+    /// <summary>What the node's agent lets tasks do; only tasks that need something look at it.</summary>
+    public NodePolicy Policy { get; init; } = NodePolicy.None;
+
     public int RemainingCpu => TotalCpu - UsedCpu;
     public int RemainingMemory => TotalMemory - UsedMemory;
 }

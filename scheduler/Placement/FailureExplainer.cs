@@ -89,6 +89,7 @@ internal static class FailureExplainer
             RejectReason.Cpu => "RESOURCE:CPU",
             RejectReason.Memory => "RESOURCE:MEMORY",
             RejectReason.Ports => "RESOURCE:PORTS",
+            RejectReason.Privileged or RejectReason.HostPath => "POLICY",
             _ => "CONSTRAINT",
         };
     }

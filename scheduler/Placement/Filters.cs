@@ -131,3 +131,37 @@ internal sealed class PortFilter : IDynamicFilter
             : $"no free dynamic port in {workspace.Snapshot.DynamicPorts}";
     }
 }
+
+/// <summary>
+/// The node's policy allows what the task needs: privileged containers, and each host volume's path
+/// under one of the directories its agent allows (by path segments). Only a task that needs anything
+/// of the policy gets this filter; every other placement skips it.
+/// </summary>
+internal sealed class NodePolicyFilter(TaskPolicyDemand demand) : IStaticFilter
+{
+    public TaskPolicyDemand Demand { get; } = demand;
+
+    public RejectReason Check(NodeSnapshot node)
+    {
+        if (Demand.Privileged && !node.Policy.AllowPrivileged)
+        {
+            return RejectReason.Privileged;
+        }
+
+        return Demand.FirstPathOutside(node.Policy) is null ? RejectReason.None : RejectReason.HostPath;
+    }
+
+    /// <summary>Names the setting to change, and for host paths the paths the nodes turned away do not allow.</summary>
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes)
+    {
+        if (reason == RejectReason.Privileged)
+        {
+            return "privileged containers are not allowed (Agent:AllowPrivileged)";
+        }
+
+        var paths = nodes.Select(n => Demand.FirstPathOutside(workspace.Node(n).Policy)).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return paths.Count == 1
+            ? $"host path {Echo.Escape(paths[0])} is outside the node's Agent:AllowedHostPaths"
+            : $"host paths {string.Join(", ", paths.Select(Echo.Escape))} are outside the node's Agent:AllowedHostPaths";
+    }
+}

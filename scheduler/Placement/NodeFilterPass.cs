@@ -1,16 +1,29 @@
+using Orchestrator.Scheduler.Domain;
+
 namespace Orchestrator.Scheduler.Placement;
 
 /// <summary>
 /// The filters a node alone decides, in the order they run: its availability, then every constraint
-/// whose filter is static. Placement runs it once per node per call; a DAEMON service runs the same
-/// pass to decide which nodes it wants, so a node a service wants is one its placement accepts.
+/// whose filter is static, then the node's policy when the task needs anything of it. Placement runs
+/// it once per node per call; a DAEMON service runs the same pass to decide which nodes it wants, so a
+/// node a service wants is one its placement accepts.
 /// </summary>
 internal sealed class NodeFilterPass
 {
-    public NodeFilterPass(IEnumerable<PlacementConstraint> constraints) =>
-        StaticFilters = [.. constraints.Select(ConstraintFilters.For).OfType<IStaticFilter>()];
+    /// <param name="policy">What the task needs the node's policy to allow; null or nothing adds no filter.</param>
+    public NodeFilterPass(IEnumerable<PlacementConstraint> constraints, TaskPolicyDemand? policy = null)
+    {
+        IEnumerable<IStaticFilter> filters = constraints.Select(ConstraintFilters.For).OfType<IStaticFilter>();
+        StaticFilters = policy is null || policy.IsNothing ? [.. filters] : [.. filters, new NodePolicyFilter(policy)];
+    }
 
-    /// <summary>The static filters of the constraints, in the order given (availability not included).</summary>
+    /// <summary>The request's constraints and what it needs of the node's policy.</summary>
+    public NodeFilterPass(PlacementRequest request)
+        : this(request.Constraints, request.Policy)
+    {
+    }
+
+    /// <summary>The static filters of the constraints, in the order given, then the policy's (availability not included).</summary>
     public IStaticFilter[] StaticFilters { get; }
 
     /// <summary>The first filter that turns the node away, or (null, None).</summary>

@@ -28,7 +28,7 @@ internal static class PlacementEngine
     internal static PlacementResult PlaceByScan(PlacementRequest request, ClusterSnapshot snapshot, ulong seed)
     {
         var workspace = new PlacementWorkspace(snapshot, request);
-        var staticPass = new NodeFilterPass(request.Constraints);
+        var staticPass = new NodeFilterPass(request);
         var staticRejects = RunStaticFilters(staticPass, snapshot);
         var dynamicFilters = DynamicFiltersFor(request);
         var scorers = ScorersFor(request, workspace, seed);
@@ -67,7 +67,8 @@ internal static class PlacementEngine
 
     private static RejectReason[] RunStaticFilters(NodeFilterPass pass, ClusterSnapshot snapshot)
     {
-        // Availability was decided when the snapshot was built; only the request's own filters run here.
+        // Availability was decided when the snapshot was built; only the request's own filters (its
+        // constraints, and the node policy when the task needs anything of it) run here.
         var rejects = snapshot.Columns.Availability.ToArray();
         if (pass.StaticFilters.Length == 0)
         {

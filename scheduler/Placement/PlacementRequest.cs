@@ -5,17 +5,19 @@ namespace Orchestrator.Scheduler.Placement;
 /// <summary>Place <paramref name="Count"/> identical tasks of one group.</summary>
 /// <param name="Strategies">Applied in order; an empty list means the combined cpu+memory fit.</param>
 /// <param name="Group">Tasks of one group are what spread and distinctInstance count.</param>
+/// <param name="Policy">What the task needs the node's policy to allow; null (or nothing) skips the policy filter.</param>
 internal sealed record PlacementRequest(
     TaskResourceDemand Demand,
     int Count,
     IReadOnlyList<PlacementStrategy> Strategies,
     IReadOnlyList<PlacementConstraint> Constraints,
-    string Group);
+    string Group,
+    TaskPolicyDemand? Policy = null);
 
 /// <param name="HostPorts">The host port for each entry of the demand's ports, in the same order.</param>
 internal sealed record PlacementDecision(int TaskOrdinal, int NodeIndex, string Node, IReadOnlyList<int> HostPorts);
 
-/// <param name="Reason">ECS-style code: RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, CONSTRAINT or NO_ACTIVE_NODES.</param>
+/// <param name="Reason">ECS-style code: RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, CONSTRAINT, POLICY or NO_ACTIVE_NODES.</param>
 /// <param name="Detail">Node counts per reason, most common first.</param>
 internal sealed record PlacementFailure(int TaskOrdinal, string Reason, string Detail);
 

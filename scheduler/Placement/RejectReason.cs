@@ -8,6 +8,8 @@ internal enum RejectReason
     Draining,
     Disconnected,
     MemberOf,
+    Privileged,
+    HostPath,
     DistinctInstance,
     Cpu,
     Memory,

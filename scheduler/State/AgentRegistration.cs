@@ -1,8 +1,10 @@
+using Orchestrator.Scheduler.Domain;
 using Contract = Orchestrator.Contracts.V1;
 
 namespace Orchestrator.Scheduler.State;
 
 /// <summary>A validated RegisterNode message.</summary>
+/// <param name="Policy">What the agent lets tasks do; null is <see cref="NodePolicy.None"/>.</param>
 internal sealed record AgentRegistration(
     string Cluster,
     string NodeName,
@@ -11,7 +13,8 @@ internal sealed record AgentRegistration(
     IReadOnlyDictionary<string, string> Attributes,
     string AgentVersion,
     bool Rejoin = false,
-    IReadOnlyDictionary<string, string>? Tags = null);
+    IReadOnlyDictionary<string, string>? Tags = null,
+    NodePolicy? Policy = null);
 
 /// <summary>
 /// The node was deregistered by an operator and the agent did not ask to rejoin: the registration is

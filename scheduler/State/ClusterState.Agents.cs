@@ -54,6 +54,8 @@ internal sealed partial class ClusterState
                 Tags = existing is null || existing.Status == NodeState.Inactive
                     ? Domain.Tags.With(existing?.Tags ?? Domain.Tags.None, registration.Tags ?? Domain.Tags.None)
                     : existing.Tags,
+                // The agent's settings as they are now: a restart with other settings changes them.
+                Policy = registration.Policy ?? NodePolicy.None,
             };
 
             if (!record.SameAs(existing))
@@ -102,7 +104,7 @@ internal sealed partial class ClusterState
             {
                 if (task.DesiredStatus == TaskState.Running)
                 {
-                    start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision]).StartTask);
+                    start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision], _vault).StartTask);
                 }
                 else
                 {

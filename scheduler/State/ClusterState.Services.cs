@@ -200,12 +200,21 @@ internal sealed partial class ClusterState
     private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
     {
         var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
+        var pins = PinSecrets(definition);
+        if (!pins.Placeable)
+        {
+            // The service's event says it: "unable to place 2 tasks (MISSING): containerDefinitions[0]...".
+            return SecretFailures(pins, start.Count);
+        }
+
+        var constraints = definition.ConstraintsWith(ServicePlacement.ConstraintsOf(service));
         var request = new PlacementRequest(
             definition.Record.Demand,
             start.Count,
             ServicePlacement.StrategiesOf(service),
-            start.Node is null ? ServicePlacement.ConstraintsOf(service) : [.. ServicePlacement.ConstraintsOf(service), ServicePlacement.OnNode(start.Node)],
-            service.Group);
+            start.Node is null ? constraints : [.. constraints, ServicePlacement.OnNode(start.Node)],
+            service.Group,
+            definition.Policy);
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
         var tags = service.PropagateTags switch
         {
@@ -215,7 +224,7 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            started.Add(NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags });
+            started.Add(NewTask(service.Cluster, service.Group, definition, definition.Record.Demand, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags, SecretVersions = pins.Versions });
         }
 
         return result.Failed;
@@ -233,10 +242,12 @@ internal sealed partial class ClusterState
     /// decides), so the service wants exactly the nodes its placement would accept; an agent away for a
     /// moment does not make its node unwanted, only not startable. Constraints that count the tasks
     /// already placed (distinctInstance) do not narrow the set: a DAEMON runs one task per node anyway.
+    /// The primary deployment's definition adds its constraints and what it needs of the node's policy.
     /// </summary>
     private (IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable) DaemonNodes(ServiceRecord service)
     {
-        var pass = new NodeFilterPass(ServicePlacement.ConstraintsOf(service));
+        var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
+        var pass = new NodeFilterPass(definition.ConstraintsWith(ServicePlacement.ConstraintsOf(service)), definition.Policy);
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         var startable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in NodesOf(service.Cluster).Values)

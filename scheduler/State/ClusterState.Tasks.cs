@@ -1,4 +1,5 @@
 using Orchestrator.Scheduler.Api.Mapping;
+using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Storage;
@@ -91,7 +92,7 @@ internal sealed partial class ClusterState
         [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
 
     /// <summary>
-    /// One RunTask's placement against the group's scratch view, and the batch that records it (null
+    /// One RunTask's (or StartTask's) placement against the group's scratch view, and the batch that records it (null
     /// when it records nothing: a retry answered from its receipt, or nothing placed). Call under the lock.
     /// </summary>
     private (RunTaskOutcome Outcome, WriteBatch? Batch) Place(RunTaskCommand command, RunTaskScratch scratch)
@@ -105,7 +106,7 @@ internal sealed partial class ClusterState
             {
                 if (receipt.RequestHash != command.RequestHash)
                 {
-                    throw RequestException.Exists("clientToken", "was already used for a different RunTask request");
+                    throw RequestException.Exists("clientToken", $"was already used for a different {command.Call} request");
                 }
 
                 TaskRecord? Known(string id) => scratch.Tasks.GetValueOrDefault(id) ?? _tasks.GetValueOrDefault(id);
@@ -126,13 +127,33 @@ internal sealed partial class ClusterState
             throw RequestException.Invalid("tags", $"a task has at most {MaxTagsPerResource} tags; with the task definition's this would give it {tags.Count}");
         }
 
+        var pins = PinSecrets(definition);
+        if (!pins.Placeable)
+        {
+            // Placed nowhere, so no receipt, as when no node has room: a retry once the secret is put can place.
+            return (new RunTaskOutcome([], [.. SecretFailures(pins, command.Count).Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail))]), null);
+        }
+
         var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
-        var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
-        var result = PlacementEngine.Place(request, scratch.SnapshotOf(command.Cluster), _seeds.Next());
+
+        // What one task reserves, with the overrides' sizes: worked out once here, never per node.
+        var demand = command.Overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(command.Overrides, definition);
+        var request = new PlacementRequest(demand, command.Count, command.Strategies, definition.ConstraintsWith(command.Constraints), group, definition.Policy);
+        var snapshot = scratch.SnapshotOf(command.Cluster);
+        var result = command.Nodes is { } nodes
+            ? NamedNodePlacement.Place(request, snapshot, nodes, _seeds.Next())
+            : PlacementEngine.Place(request, snapshot, _seeds.Next());
 
         var now = Now;
-        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags }).ToList();
-        var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
+        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, demand, group, decision, now) with
+        {
+            Tags = tags,
+            Overrides = command.Overrides,
+            SecretVersions = pins.Versions,
+        }).ToList();
+
+        // RunTask's failures are about the definition, StartTask's about each node.
+        var failures = result.Failed.Select(f => new ReceiptFailure(command.Nodes?[f.TaskOrdinal] ?? definition.Record.Arn, f.Reason, f.Detail)).ToList();
         var outcome = new RunTaskOutcome(tasks, failures);
         if (tasks.Count == 0)
         {
@@ -247,9 +268,9 @@ internal sealed partial class ClusterState
             : throw RequestException.NotFound("task", $"task \"{taskId}\" does not exist in cluster \"{cluster}\"");
     }
 
-    private static TaskRecord NewTask(string cluster, string startedBy, TaskDefinitionEntry definition, string group, PlacementDecision decision, DateTimeOffset now, string service = "", string deployment = "")
+    /// <param name="demand">What the task reserves: its definition's, or with RunTask's overrides.</param>
+    private static TaskRecord NewTask(string cluster, string startedBy, TaskDefinitionEntry definition, TaskResourceDemand demand, string group, PlacementDecision decision, DateTimeOffset now, string service = "", string deployment = "")
     {
-        var demand = definition.Record.Demand;
         var containers = definition.Spec.ContainerDefinitions.Select(c =>
         {
             var bindings = new List<PortBinding>();

@@ -61,5 +61,8 @@ internal sealed class NodeEntry(NodeRecord record)
         Usage.Memory,
         Usage.Ports.ToFrozenSet(),
         Attributes,
-        Usage.TasksByGroup.ToFrozenDictionary(StringComparer.Ordinal));
+        Usage.TasksByGroup.ToFrozenDictionary(StringComparer.Ordinal))
+    {
+        Policy = Record.Policy,
+    };
 }

@@ -61,6 +61,11 @@ internal static class TaskMapper
         }
 
         result.Tags.AddRange(TagMapper.ToContract(task.Tags));
+        if (task.Overrides is { } overrides)
+        {
+            result.Overrides = TaskOverrideMapper.ToContract(overrides);
+        }
+
         return result;
     }
 }

@@ -29,12 +29,7 @@ internal static class RunTaskValidator
         Names.Text(request.Group, "group", Names.MaxLength);
         Names.Text(request.ClientToken, "clientToken", Limits.MaxClientTokenLength);
         var tags = TagValidator.Validate(request.Tags);
-        var propagate = request.PropagateTags switch
-        {
-            "" or "NONE" => TagPropagation.None,
-            "TASK_DEFINITION" => TagPropagation.TaskDefinition,
-            _ => throw RequestException.Invalid("propagateTags", $"must be \"TASK_DEFINITION\" or \"NONE\" for RunTask, not \"{Echo.Clip(request.PropagateTags)}\""),
-        };
+        var propagate = Propagation(request.PropagateTags, "RunTask");
         return new RunTaskCommand(
             cluster,
             request.TaskDefinition,
@@ -46,8 +41,17 @@ internal static class RunTaskValidator
             request.ClientToken,
             HashOf(request),
             tags,
-            propagate);
+            propagate,
+            OverrideValidator.Validate(request.Overrides));
     }
+
+    /// <summary>RunTask's and StartTask's propagateTags.</summary>
+    public static TagPropagation Propagation(string value, string call) => value switch
+    {
+        "" or "NONE" => TagPropagation.None,
+        "TASK_DEFINITION" => TagPropagation.TaskDefinition,
+        _ => throw RequestException.Invalid("propagateTags", $"must be \"TASK_DEFINITION\" or \"NONE\" for {call}, not \"{Echo.Clip(value)}\""),
+    };
 
     public static IReadOnlyList<PlacementStrategy> Strategies(IReadOnlyList<Contract.PlacementStrategy> strategies, string field = "placementStrategy")
     {

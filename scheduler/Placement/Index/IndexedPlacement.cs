@@ -18,7 +18,7 @@ internal sealed class IndexedPlacement
     private readonly Score[] _chain;
     private readonly NodeFilterPass _constraints;
     private readonly bool _distinct;
-    private readonly bool _readsRecord; // constraints to check on the node's record
+    private readonly bool _readsRecord; // constraints (or the node policy) to check on the node's record
     private readonly string _group;
     private readonly int _cpu;
     private readonly int _memory;
@@ -32,7 +32,7 @@ internal sealed class IndexedPlacement
     {
         _nodes = snapshot.Nodes;
         _chain = request.Strategies.Count == 0 ? [Score.CombinedFit] : [.. request.Strategies.Select(s => s.Kind == StrategyKind.BinpackCpu ? Score.CpuLeft : Score.MemoryLeft)];
-        _constraints = new NodeFilterPass(request.Constraints);
+        _constraints = new NodeFilterPass(request);
         _distinct = request.Constraints.Any(c => c is DistinctInstanceConstraint);
         _readsRecord = _constraints.StaticFilters.Length > 0 || _distinct;
         _group = request.Group;
@@ -53,7 +53,8 @@ internal sealed class IndexedPlacement
 
     /// <summary>
     /// Requests this path serves: one task, no host ports, only fit strategies, constraints whose filters
-    /// the node alone decides (and distinctInstance, checked here on the node's group count). Spread and
+    /// the node alone decides (and distinctInstance, checked here on the node's group count), and the node
+    /// policy (a static filter too, in the same pass as the constraints). Spread and
     /// random score by more than what a node has left, and ports need the per-call port bookkeeping of
     /// the scan.
     /// </summary>

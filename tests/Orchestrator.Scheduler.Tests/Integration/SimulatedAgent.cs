@@ -48,9 +48,10 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         IDictionary<string, string>? attributes = null,
         IEnumerable<TaskStateReport>? running = null,
         bool rejoin = false,
-        IEnumerable<Tag>? tags = null)
+        IEnumerable<Tag>? tags = null,
+        NodePolicy? policy = null)
     {
-        var (call, first) = await RegisterAsync(client, node, cluster, cpu, memory, attributes, running, rejoin, tags);
+        var (call, first) = await RegisterAsync(client, node, cluster, cpu, memory, attributes, running, rejoin, tags, policy);
         if (first.BodyCase != SchedulerMessage.BodyOneofCase.Registered)
         {
             call.Dispose();
@@ -78,7 +79,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
 
     private static async Task<(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> Call, SchedulerMessage First)> RegisterAsync(
         AgentService.AgentServiceClient client, string node, string cluster, int cpu, int memory,
-        IDictionary<string, string>? attributes, IEnumerable<TaskStateReport>? running, bool rejoin, IEnumerable<Tag>? tags)
+        IDictionary<string, string>? attributes, IEnumerable<TaskStateReport>? running, bool rejoin, IEnumerable<Tag>? tags, NodePolicy? policy = null)
     {
         var call = client.Connect();
         var register = new RegisterNode
@@ -88,6 +89,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
             Resources = new Resources { Cpu = cpu, Memory = memory },
             AgentVersion = "simulated-1.0",
             Rejoin = rejoin,
+            Policy = policy,
         };
         register.Attributes.Add(attributes ?? new Dictionary<string, string>());
         register.Tasks.AddRange(running ?? []);

@@ -1,0 +1,23 @@
+namespace Orchestrator.Scheduler.Domain;
+
+/// <summary>
+/// What one run of a task changes in its definition (ECS's overrides), as RunTask or StartTask gave
+/// them, validated against the definition. The task keeps them: they are shown with it and sent to
+/// its agent, which applies them to the containers it creates; placement reserved the sizes they give.
+/// </summary>
+/// <param name="Cpu">Task-level CPU units; 0 keeps the definition's.</param>
+/// <param name="Memory">Task-level MiB; 0 keeps the definition's.</param>
+internal sealed record TaskOverrides(IReadOnlyList<ContainerOverrides> Containers, int Cpu, int Memory);
+
+/// <summary>One container's overrides.</summary>
+/// <param name="Command">Replaces the definition's command when not empty.</param>
+/// <param name="Environment">Added to the definition's; a name it has is replaced.</param>
+internal sealed record ContainerOverrides(
+    string Name,
+    IReadOnlyList<string> Command,
+    IReadOnlyList<EnvironmentEntry> Environment,
+    int? Cpu = null,
+    int? Memory = null,
+    int? MemoryReservation = null);
+
+internal sealed record EnvironmentEntry(string Name, string Value);
