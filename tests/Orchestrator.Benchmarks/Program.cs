@@ -1,7 +1,7 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [failover] [stop] [swarm] — all but swarm when none is named.
-var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "failover", "stop"] : args;
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [swarm] — all but swarm when none is named.
+var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "workload", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 if (chosen.Contains("placement"))
@@ -38,6 +38,11 @@ if (chosen.Contains("restart"))
 if (chosen.Contains("agent"))
 {
     await AgentBench.RunAsync(report, swarm: chosen.Contains("swarm"));
+}
+
+if (chosen.Contains("workload"))
+{
+    await WorkloadBench.RunAsync(report);
 }
 
 if (chosen.Contains("failover"))
