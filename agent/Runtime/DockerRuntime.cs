@@ -103,8 +103,7 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
             Image = spec.Image,
             Cmd = spec.Command.Count > 0 ? [.. spec.Command] : null,
             Entrypoint = spec.EntryPoint.Count > 0 ? [.. spec.EntryPoint] : null,
-            // Secret variables last: where a plain one has the same name, the secret wins.
-            Env = [.. spec.Environment, .. options.SecretEnvironment.Select(v => $"{v.Name}={v.Value}")],
+            Env = EnvironmentOf(spec),
             Labels = new Dictionary<string, string>(spec.Labels),
             ExposedPorts = exposed,
             StopTimeout = TimeSpan.FromSeconds(spec.StopTimeoutSeconds),
@@ -314,6 +313,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             return false;
         }
+        catch (DockerApiException e)
+        {
+            throw new ContainerOperationException($"cannot look up volume {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
     }
 
     public async Task RemoveVolumeAsync(string name, CancellationToken cancellation)
@@ -385,6 +388,17 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>
+    /// The plain variables, then the secret ones. Where both have a name the secret wins: the plain one
+    /// is left out, since with both in the list a process's getenv would find the first.
+    /// </summary>
+    private static List<string> EnvironmentOf(ContainerSpec spec)
+    {
+        var secrets = spec.Options.SecretEnvironment;
+        var names = secrets.Select(v => v.Name + "=").ToList();
+        return [.. spec.Environment.Where(e => !names.Any(n => e.StartsWith(n, StringComparison.Ordinal))), .. secrets.Select(v => $"{v.Name}={v.Value}")];
+    }
 
     private static Dictionary<string, IDictionary<string, bool>> LabelFilter(string key, string value) =>
         new() { ["label"] = new Dictionary<string, bool> { [$"{key}={value}"] = true } };
