@@ -116,7 +116,9 @@ internal sealed class SystemdDeployTests
     [Test]
     public async Task The_installed_agent_starts_with_its_installed_settings_and_reports_ready()
     {
-        var ready = await StartAsSystemdWouldAsync("agent", $"Agent__SchedulerAddress=http://127.0.0.1:{DaemonProcess.FreePort()}", "Agent__NodeName=systemd-test");
+        // Its directories in the stage, not the host's /var/lib and /run (the agent makes them at start).
+        var ready = await StartAsSystemdWouldAsync("agent", $"Agent__SchedulerAddress=http://127.0.0.1:{DaemonProcess.FreePort()}", "Agent__NodeName=systemd-test",
+            $"Agent__StateDirectory={_stage}/state/agent", $"Agent__SecretsDirectory={_stage}/run/secrets");
         using var stop = ready.Process;
         Assert.That(ready.Message, Does.Contain("READY=1"));
     }
