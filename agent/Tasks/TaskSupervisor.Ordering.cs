@@ -75,23 +75,33 @@ internal sealed partial class TaskSupervisor
         {
             var now = time.GetUtcNow();
             var ready = new List<AgentContainer>();
+            var blocked = new List<AgentContainer>();
+            var anyTimed = false;
             foreach (var container in Waiting(task))
             {
                 var verdict = DependencyCheck.Evaluate(container, task.Containers, now);
-                if (verdict.Outcome == DependencyOutcome.Never)
+                switch (verdict.Outcome)
                 {
-                    return new UnmetDependency(container, verdict.Reason);
-                }
-
-                if (verdict.Outcome == DependencyOutcome.Met)
-                {
-                    ready.Add(container);
+                    case DependencyOutcome.Never:
+                        return new UnmetDependency(container, verdict.Reason);
+                    case DependencyOutcome.Met:
+                        ready.Add(container);
+                        break;
+                    default:
+                        blocked.Add(container);
+                        anyTimed |= verdict.Deadline is not null;
+                        break;
                 }
             }
 
             if (ready.Count == 0)
             {
-                return null;
+                // A wait without a deadline is on a container that has not started, itself waiting. When
+                // every waiting container is in that case they wait for one another: a dependsOn cycle
+                // (refused at registration; this keeps an older definition from a PENDING for ever).
+                return blocked.Count > 0 && !anyTimed
+                    ? new UnmetDependency(blocked[0], $"containers {string.Join(", ", blocked.Select(c => $"\"{c.Name}\""))} wait for one another (a dependsOn cycle): none can start")
+                    : null;
             }
 
             foreach (var container in ready)

@@ -132,6 +132,23 @@ internal sealed class TaskOrderingTests
         });
     }
 
+    [Test]
+    public async Task Containers_that_wait_for_one_another_stop_the_task_at_once()
+    {
+        var a = Container("a");
+        a.DependsOn.Add(On("b", StartDependency.Start));
+        var b = Container("b");
+        b.Links.Add("a");
+        await _h.StartAsync(Command(a, b, Container("c")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((_h.Last.StopCode, _h.Last.StoppedReason),
+                Is.EqualTo((StopCode.TaskFailedToStart, "containers \"a\", \"b\" wait for one another (a dependsOn cycle): none can start")));
+            Assert.That(_h.Runtime.StartLog, Is.EqualTo(new[] { "c" }));
+        });
+    }
+
     [TestCase(120, 120)]
     [TestCase(0, 300)]
     public async Task A_condition_not_met_within_the_startTimeout_of_the_container_depended_on_stops_the_task(int startTimeout, int seconds)
