@@ -40,7 +40,7 @@ internal sealed record ContainerStartRules(
         return new ContainerStartRules(
             dependsOn,
             TimeSpan.FromSeconds(definition.StartTimeoutSeconds > 0 ? definition.StartTimeoutSeconds : DefaultStartTimeoutSeconds),
-            definition.HealthCheck is { Command.Count: > 0 },
+            definition.HealthCheck is { Command.Count: > 0 } check && check.Command[0] != "NONE", // ["NONE"] turns the image's check off
             RestartRules.From(definition.RestartPolicy));
     }
 }
