@@ -8,7 +8,9 @@ namespace Orchestrator.Scheduler.Agents;
 /// <summary>The start and stop commands of the agent protocol, built from the records they are about.</summary>
 internal static class AgentCommands
 {
-    public static Contract.SchedulerMessage Start(TaskRecord task, TaskDefinitionEntry definition)
+    /// <param name="secrets">Where the values of the secret versions the task was pinned to are decrypted:
+    /// here only, as the command is built, straight into it.</param>
+    public static Contract.SchedulerMessage Start(TaskRecord task, TaskDefinitionEntry definition, ISecretValues secrets)
     {
         var start = new Contract.StartTaskCommand
         {
@@ -32,6 +34,7 @@ internal static class AgentCommands
             }
         }
 
+        StartCommandSecrets.Fill(start, task, secrets);
         return new Contract.SchedulerMessage { StartTask = start };
     }
 

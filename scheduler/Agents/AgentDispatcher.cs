@@ -11,12 +11,15 @@ internal enum AgentCommand
     Stop,
 }
 
-/// <summary>Where the dispatcher finds a node's open stream and a task's definition.</summary>
+/// <summary>Where the dispatcher finds a node's open stream, a task's definition and its secrets.</summary>
 internal interface IAgentDirectory
 {
     IAgentSession? SessionOf(string cluster, string node);
 
     TaskDefinitionEntry DefinitionOf(TaskRecord task);
+
+    /// <summary>Where start commands get the values of their tasks' secrets.</summary>
+    ISecretValues Secrets { get; }
 }
 
 /// <summary>
@@ -66,7 +69,7 @@ internal sealed class AgentDispatcher(IAgentDirectory directory) : IChangeSubscr
         }
 
         session.TrySend(command == AgentCommand.Start
-            ? AgentCommands.Start(current, directory.DefinitionOf(current))
+            ? AgentCommands.Start(current, directory.DefinitionOf(current), directory.Secrets)
             : AgentCommands.Stop(current.Id, current.StopCode, current.StoppedReason));
     }
 }

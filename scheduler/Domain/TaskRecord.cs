@@ -38,6 +38,14 @@ internal sealed record TaskRecord
 
     public bool IsProtected(DateTimeOffset now) => ProtectedUntil > now;
 
+    /// <summary>
+    /// The version of each secret its containers reference, by valueFrom as written ("db" or "db:3"),
+    /// pinned when it was placed: every start command of the task carries these versions' values, however
+    /// often it is sent (an agent that registers again) and whatever was put since. Null when its task
+    /// definition references no secret.
+    /// </summary>
+    public IReadOnlyDictionary<string, int>? SecretVersions { get; init; }
+
     /// <summary>Host ports this task holds on its node while it is not STOPPED.</summary>
     public IEnumerable<HostPortKey> HostPorts =>
         Containers.SelectMany(c => c.Bindings).Select(b => new HostPortKey(b.HostPort, b.Protocol));

@@ -31,6 +31,13 @@ internal static class LogEvents
     public const int JoinTokenCreated = 306;
     public const int AdminTokenCreated = 307;
 
+    // Secrets: their names and versions, never a value.
+    public const int SecretPut = 320;
+    public const int SecretDeleted = 321;
+    public const int SecretGone = 322;
+    public const int SecretUnreadable = 323;
+    public const int SecretsSealedWithAnotherKey = 324;
+
     public const int StreamsEnded = 400;
     public const int StreamsAborted = 401;
 }

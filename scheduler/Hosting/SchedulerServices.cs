@@ -36,6 +36,14 @@ internal static class SchedulerServices
         services.AddLiteDbStore();
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<ClusterState>();
+
+        // The key that seals secret values, in the data directory (made there on the first start), which
+        // only the directory lock's holder touches.
+        services.AddSingleton(sp =>
+        {
+            _ = sp.GetRequiredService<DataDirectoryLock>();
+            return SecretCipher.LoadOrCreate(sp.GetRequiredService<SchedulerOptions>().DataDirectory);
+        });
         services.AddChangeFeed();
         services.AddSingleton<ClusterSecurity>();
         services.AddSingleton<ApiTokens>();
@@ -86,6 +94,7 @@ internal static class SchedulerServices
         app.MapGrpcService<ServiceApi>();
         app.MapGrpcService<TagApi>();
         app.MapGrpcService<TokenApi>();
+        app.MapGrpcService<SecretApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

@@ -102,7 +102,7 @@ internal sealed partial class ClusterState
             {
                 if (task.DesiredStatus == TaskState.Running)
                 {
-                    start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision]).StartTask);
+                    start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision], _vault).StartTask);
                 }
                 else
                 {

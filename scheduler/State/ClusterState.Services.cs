@@ -200,6 +200,13 @@ internal sealed partial class ClusterState
     private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
     {
         var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
+        var pins = PinSecrets(definition);
+        if (!pins.Placeable)
+        {
+            // The service's event says it: "unable to place 2 tasks (MISSING): containerDefinitions[0]...".
+            return SecretFailures(pins, start.Count);
+        }
+
         var request = new PlacementRequest(
             definition.Record.Demand,
             start.Count,
@@ -215,7 +222,7 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            started.Add(NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags });
+            started.Add(NewTask(service.Cluster, service.Group, definition, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags, SecretVersions = pins.Versions });
         }
 
         return result.Failed;

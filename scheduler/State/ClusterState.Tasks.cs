@@ -126,12 +126,19 @@ internal sealed partial class ClusterState
             throw RequestException.Invalid("tags", $"a task has at most {MaxTagsPerResource} tags; with the task definition's this would give it {tags.Count}");
         }
 
+        var pins = PinSecrets(definition);
+        if (!pins.Placeable)
+        {
+            // Placed nowhere, so no receipt, as when no node has room: a retry once the secret is put can place.
+            return (new RunTaskOutcome([], [.. SecretFailures(pins, command.Count).Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail))]), null);
+        }
+
         var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
         var request = new PlacementRequest(definition.Record.Demand, command.Count, command.Strategies, command.Constraints, group);
         var result = PlacementEngine.Place(request, scratch.SnapshotOf(command.Cluster), _seeds.Next());
 
         var now = Now;
-        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags }).ToList();
+        var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, group, decision, now) with { Tags = tags, SecretVersions = pins.Versions }).ToList();
         var failures = result.Failed.Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail)).ToList();
         var outcome = new RunTaskOutcome(tasks, failures);
         if (tasks.Count == 0)

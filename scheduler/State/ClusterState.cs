@@ -2,6 +2,7 @@ using Orchestrator.Scheduler.Agents;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
+using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.Storage;
 using Orchestrator.Scheduler.Hosting;
 
@@ -37,8 +38,11 @@ internal sealed partial class ClusterState : IAgentDirectory
     // Task ids per service key, so a reconcile pass looks at its service's tasks, not at all of them.
     private readonly Dictionary<string, HashSet<string>> _tasksByService = new(StringComparer.Ordinal);
     private readonly SnapshotCache _snapshots;
+    private readonly SecretVault _vault;
 
-    public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log)
+    /// <param name="secrets">Seals secret values: the data directory's key; without one (a state kept in
+    /// memory, in tests), a key of this process only.</param>
+    public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log, SecretCipher? secrets = null)
     {
         _store = store;
         _time = time;
@@ -47,6 +51,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         _log = log;
         _dynamicPorts = options.ParseDynamicPortRange();
         _snapshots = new SnapshotCache(_dynamicPorts);
+        _vault = new SecretVault(secrets ?? SecretCipher.Ephemeral(), log);
 
         // The watch streams first, then the agents, as each commit is published.
         _feed.Subscribe(events);
@@ -98,12 +103,15 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         Log.Loaded(_log, _clusters.Count, _nodes.Count, _tasks.Count, _families.Sum(f => f.Value.Revisions.Count));
+        CheckSecretKey();
     }
 
     IAgentSession? IAgentDirectory.SessionOf(string cluster, string node) =>
         _nodes.GetValueOrDefault(NodeRecord.KeyOf(cluster, node))?.Session;
 
     TaskDefinitionEntry IAgentDirectory.DefinitionOf(TaskRecord task) => _families[task.Family].Revisions[task.Revision];
+
+    ISecretValues IAgentDirectory.Secrets => _vault;
 
     /// <summary>Applies a stored batch to memory; returns each task it put, with the task before it.</summary>
     private List<TaskChange> Apply(WriteBatch batch)
@@ -212,6 +220,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         ApplySecurity(batch);
+        _vault.Apply(batch);
         return taskChanges;
     }
 

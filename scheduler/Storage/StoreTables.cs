@@ -61,6 +61,8 @@ internal static class StoreTables
 
     public static readonly StoreTable<ClusterRecord> Clusters = Register<ClusterRecord>("clusters", c => c.Name);
     public static readonly StoreTable<TaskDefinitionRecord> TaskDefinitions = Register<TaskDefinitionRecord>("task_definitions", d => d.Arn);
+    public static readonly StoreTable<SecretRecord> Secrets = Register<SecretRecord>("secrets", s => s.Name);
+    public static readonly StoreTable<SecretValueRecord> SecretValues = Register<SecretValueRecord>("secret_values", v => v.Key);
     public static readonly StoreTable<NodeRecord> Nodes = Register<NodeRecord>("nodes", n => n.Key);
     public static readonly StoreTable<TaskRecord> Tasks = Register<TaskRecord>("tasks", t => t.Id);
     public static readonly StoreTable<ServiceRecord> Services = Register<ServiceRecord>("services", s => s.Key);

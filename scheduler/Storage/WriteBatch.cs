@@ -18,6 +18,9 @@ internal sealed class WriteBatch
     public List<ClusterRecord> Clusters => Puts(StoreTables.Clusters);
     public List<string> DeletedClusters => Deletes(StoreTables.Clusters);
     public List<TaskDefinitionRecord> TaskDefinitions => Puts(StoreTables.TaskDefinitions);
+    public List<SecretRecord> Secrets => Puts(StoreTables.Secrets);
+    public List<SecretValueRecord> SecretValues => Puts(StoreTables.SecretValues);
+    public List<string> DeletedSecretValues => Deletes(StoreTables.SecretValues);
     public List<NodeRecord> Nodes => Puts(StoreTables.Nodes);
     public List<string> DeletedNodes => Deletes(StoreTables.Nodes);
     public List<TaskRecord> Tasks => Puts(StoreTables.Tasks);

@@ -26,6 +26,36 @@ internal static class Limits
     public const int MaxReasonLength = 1024;
     public const int MaxClientTokenLength = 64;
 
+    // Issue 13's task definition fields. Where Docker or the kernel has a bound of its own, the
+    // comment says which; the others bound a typing slip or a hostile request, not a real use.
+    public const int MaxVolumes = 100;
+    public const int MaxMountPoints = 100;
+    public const int MaxTmpfs = 100;
+    public const int MaxTmpfsMountOptions = 32;
+    public const int MaxTmpfsSizeMiB = MaxMemoryMiB;
+    public const int MaxSharedMemoryMiB = MaxMemoryMiB;
+    public const int MaxDriverOptions = 100;
+    public const int MaxOptionValueLength = 4096;
+
+    /// <summary>PATH_MAX: a longer path cannot be mounted.</summary>
+    public const int MaxPathLength = 4096;
+
+    /// <summary>Each capability at most once in add and in drop: the kernel has 41 (and "ALL").</summary>
+    public const int MaxCapabilities = 64;
+    public const int MaxSecrets = 100;
+    public const int MaxLogOptions = 32;
+    public const int MaxLinks = 100;
+    public const int MaxExtraHosts = 100;
+
+    /// <summary>glibc and musl read at most three nameservers (MAXNS); a fourth would be ignored in silence.</summary>
+    public const int MaxDnsServers = 3;
+
+    /// <summary>The classic resolv.conf bound (glibc before 2.26 read six search domains).</summary>
+    public const int MaxDnsSearchDomains = 6;
+
+    /// <summary>ECS's bound.</summary>
+    public const int MaxIgnoredExitCodes = 50;
+
     public static void Count<T>(IReadOnlyCollection<T> items, int max, string field)
     {
         if (items.Count > max)

@@ -32,6 +32,8 @@ internal static class TaskDefinitionValidator
             CheckRange(request.Memory, Limits.MinMemoryMiB, Limits.MaxMemoryMiB, "memory", "MiB");
         }
 
+        var volumeNames = VolumeValidator.Validate(request.Volumes);
+        var networkMode = NetworkModeValidator.Parse(request.NetworkMode);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var hostPorts = new Dictionary<HostPortKey, string>();
         var ports = new List<PortRequest>();
@@ -56,7 +58,14 @@ internal static class TaskDefinitionValidator
             var reserved = CheckMemory(container, at, taskMemory: request.Memory);
             CheckHealthCheck(container.HealthCheck, $"{at}.healthCheck");
             CheckRange(container.StopTimeoutSeconds, 0, 120, $"{at}.stopTimeoutSeconds", "seconds");
-            CheckPorts(container, at, hostPorts, ports);
+            CheckPorts(container, at, networkMode, hostPorts, ports);
+            NetworkModeValidator.CheckContainer(container, at, networkMode);
+            ContainerNetworkValidator.Check(container, at);
+            MountPointValidator.Check(container, at, volumeNames);
+            SecretReferenceValidator.Check(container, at);
+            LogConfigurationValidator.Check(container.LogConfiguration, $"{at}.logConfiguration");
+            ContainerRuntimeOptionsValidator.Check(container, at);
+            RestartPolicyValidator.Check(container.RestartPolicy, $"{at}.restartPolicy");
             cpuSum += container.Cpu;
             memorySum += reserved;
         }
@@ -65,6 +74,8 @@ internal static class TaskDefinitionValidator
         {
             throw RequestException.Invalid("containerDefinitions", "at least one container must be essential");
         }
+
+        DependencyValidator.Check(containers);
 
         if (request.Cpu > 0 && cpuSum > request.Cpu)
         {
@@ -77,14 +88,18 @@ internal static class TaskDefinitionValidator
         }
 
         CheckDisconnect(request.Disconnect, heartbeatInterval ?? new SchedulerOptions().HeartbeatInterval);
+        TaskPlacementConstraintValidator.Check(request.PlacementConstraints);
         var spec = new Contract.TaskDefinition
         {
             Family = request.Family,
             Cpu = request.Cpu,
             Memory = request.Memory,
             Disconnect = request.Disconnect is { StopAfterSeconds: > 0 } ? request.Disconnect : null,
+            NetworkMode = request.NetworkMode,
         };
         spec.ContainerDefinitions.AddRange(containers);
+        spec.Volumes.AddRange(request.Volumes);
+        spec.PlacementConstraints.AddRange(request.PlacementConstraints);
         var demand = new TaskResourceDemand(
             request.Cpu > 0 ? request.Cpu : (int)cpuSum,
             request.Memory > 0 ? request.Memory : (int)Math.Min(memorySum, Limits.MaxMemoryMiB),
@@ -135,7 +150,11 @@ internal static class TaskDefinitionValidator
         return container.MemoryReservation != 0 ? container.MemoryReservation : container.Memory;
     }
 
-    private static void CheckPorts(Contract.ContainerDefinition container, string at, Dictionary<HostPortKey, string> hostPorts, List<PortRequest> ports)
+    /// <summary>
+    /// Each mapping's node port joins the demand: a static one (bridge's hostPort, host mode's container
+    /// port) is refused a second time in the task, and 0 asks placement for a dynamic one.
+    /// </summary>
+    private static void CheckPorts(Contract.ContainerDefinition container, string at, NetworkMode networkMode, Dictionary<HostPortKey, string> hostPorts, List<PortRequest> ports)
     {
         Limits.Count(container.PortMappings, Limits.MaxPortMappings, $"{at}.portMappings");
         var containerPorts = new HashSet<HostPortKey>();
@@ -153,9 +172,10 @@ internal static class TaskDefinitionValidator
                 throw RequestException.Invalid($"{field}.containerPort", $"{mapping.ContainerPort}/{protocol.ToString().ToLowerInvariant()} is mapped twice in this container");
             }
 
-            if (mapping.HostPort != 0)
+            var hostPort = NetworkModeValidator.HostPortOf(mapping, field, networkMode);
+            if (hostPort != 0)
             {
-                var key = new HostPortKey(mapping.HostPort, protocol);
+                var key = new HostPortKey(hostPort, protocol);
                 if (hostPorts.TryGetValue(key, out var other))
                 {
                     throw RequestException.Invalid($"{field}.hostPort", $"host port {key} is already used by {other}");
@@ -164,7 +184,7 @@ internal static class TaskDefinitionValidator
                 hostPorts[key] = field;
             }
 
-            ports.Add(new PortRequest(container.Name, mapping.ContainerPort, mapping.HostPort, protocol));
+            ports.Add(new PortRequest(container.Name, mapping.ContainerPort, hostPort, protocol));
         }
     }
 
@@ -224,18 +244,23 @@ internal static class TaskDefinitionValidator
         Limits.Count(environment, Limits.MaxEnvironment, field);
         for (var i = 0; i < environment.Count; i++)
         {
-            var name = environment[i].Name;
-            if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Any(char.IsControl))
-            {
-                throw RequestException.Invalid($"{field}[{i}].name", "must be a non-empty name without '=' or control characters");
-            }
-
-            Names.Text(name, $"{field}[{i}].name", 256);
+            CheckEnvironmentName(environment[i].Name, $"{field}[{i}].name");
             Names.Text(environment[i].Value, $"{field}[{i}].value", Limits.MaxStringLength);
         }
     }
 
-    private static void CheckLabels(IDictionary<string, string> labels, string field)
+    /// <summary>An environment variable's name, as environment and secrets (without asFile) give them.</summary>
+    internal static void CheckEnvironmentName(string name, string field)
+    {
+        if (name.Length == 0 || name.Contains('=', StringComparison.Ordinal) || name.Any(char.IsControl))
+        {
+            throw RequestException.Invalid(field, "must be a non-empty name without '=' or control characters");
+        }
+
+        Names.Text(name, field, 256);
+    }
+
+    internal static void CheckLabels(IDictionary<string, string> labels, string field)
     {
         if (labels.Count > Limits.MaxLabels)
         {
@@ -266,7 +291,7 @@ internal static class TaskDefinitionValidator
         }
     }
 
-    private static void CheckRange(int value, int min, int max, string field, string unit, string? belowMin = null)
+    internal static void CheckRange(int value, int min, int max, string field, string unit, string? belowMin = null)
     {
         if (value < min)
         {

@@ -19,6 +19,7 @@ internal sealed class ApiClients(GrpcChannel channel)
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
     public TagService.TagServiceClient Tags { get; } = new(channel);
     public TokenService.TokenServiceClient Tokens { get; } = new(channel);
+    public SecretService.SecretServiceClient Secrets { get; } = new(channel);
 }
 
 /// <summary>
@@ -66,6 +67,21 @@ internal static class BadInputCorpus
         yield return Case("List families with a huge page", h => h.TaskDefinitions.ListTaskDefinitionFamiliesAsync(new ListTaskDefinitionFamiliesRequest { MaxResults = 5000 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not 5000");
         yield return Case("Describe a malformed revision of an unknown family", h => h.TaskDefinitions.DescribeTaskDefinitionAsync(new DescribeTaskDefinitionRequest { TaskDefinition = "nope:x" }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinition: \"nope:x\" is not \"family\" or \"family:revision\" with a revision of 1 or more");
         yield return Case("Register with a reserved tag key", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.Tags.Add(new Tag { Key = "orchestrator:owner", Value = "x" }))).ResponseAsync, StatusCode.InvalidArgument, "tags[0].key: keys starting with \"orchestrator:\" are reserved");
+        yield return Case("Register with a mount of an unknown volume", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].MountPoints.Add(new MountPoint { SourceVolume = "data", ContainerPath = "/data" }))).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].mountPoints[0].sourceVolume: no volume named \"data\" in volumes");
+        yield return Case("Register with a host path climbing out", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.Volumes.Add(new Volume { Name = "data", Host = new HostVolumeProperties { SourcePath = "/srv/../var/run/docker.sock" } }))).ResponseAsync, StatusCode.InvalidArgument,
+            "volumes[0].host.sourcePath: \"/srv/../var/run/docker.sock\" is not an absolute, normalized path: it starts with '/' and has no empty, \".\" or \"..\" segment and no trailing '/'");
+        yield return Case("Register with a dependency cycle", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r =>
+        {
+            r.ContainerDefinitions.Add(new ContainerDefinition { Name = "db", Image = "orchestrator-test/busybox", Memory = 64, DependsOn = { new ContainerDependency { ContainerName = "app", Condition = "START" } } });
+            r.ContainerDefinitions[0].DependsOn.Add(new ContainerDependency { ContainerName = "db", Condition = "START" });
+        })).ResponseAsync, StatusCode.InvalidArgument, "containerDefinitions[0].dependsOn: a cycle: app -> db -> app");
+        yield return Case("Register with a secret file outside /run/secrets", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].Secrets.Add(new Secret { Name = "../../etc/shadow", ValueFrom = "db-password", AsFile = true }))).ResponseAsync, StatusCode.InvalidArgument,
+            "containerDefinitions[0].secrets[0].name: \"../../etc/shadow\" is not a file name: 1 to 255 characters without '/' or control characters, not \".\" or \"..\"");
+        yield return Case("Register with an unknown network mode", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.NetworkMode = "container:other")).ResponseAsync, StatusCode.InvalidArgument, "networkMode: must be \"bridge\", \"host\", \"none\" or \"awsvpc\", not \"container:other\"");
+        yield return Case("Register with distinctInstance", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.PlacementConstraints.Add(new PlacementConstraint { Type = "distinctInstance" }))).ResponseAsync, StatusCode.InvalidArgument,
+            "placementConstraints[0].type: a task definition takes \"memberOf\" constraints only (give distinctInstance to RunTask or the service), not \"distinctInstance\"");
+        yield return Case("Register with a log size in words", h => h.TaskDefinitions.RegisterTaskDefinitionAsync(Spoiled(r => r.ContainerDefinitions[0].LogConfiguration = new LogConfiguration { LogDriver = "json-file", Options = { ["max-size"] = "ten megabytes" } })).ResponseAsync, StatusCode.InvalidArgument,
+            "containerDefinitions[0].logConfiguration.options[max-size]: \"ten megabytes\" is not a size: a positive number and an optional unit k, m or g (e.g. 10m, 1g, 500k)");
         yield return Case("DeleteTaskDefinitions of nothing", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest()).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions: name at least one revision, \"family:revision\"");
         yield return Case("DeleteTaskDefinitions of a family", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest { TaskDefinitions = { "web:1", "web" } }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions[1]: \"web\" must name a revision, \"family:revision\"");
         yield return Case("DeleteTaskDefinitions of eleven", h => h.TaskDefinitions.DeleteTaskDefinitionsAsync(new DeleteTaskDefinitionsRequest { TaskDefinitions = { Enumerable.Range(1, 11).Select(i => $"web:{i}") } }).ResponseAsync, StatusCode.InvalidArgument, "taskDefinitions: at most 10 allowed, got 11");
@@ -143,6 +159,19 @@ internal static class BadInputCorpus
         yield return Case("TagResource with a control character", h => h.Tags.TagResourceAsync(new TagResourceRequest { ResourceArn = "cluster/default", Tags = { new Tag { Key = "k", Value = "a\nb" } } }).ResponseAsync, StatusCode.InvalidArgument, "tags[0].value: \"a\\nb\" has a character tags cannot have: use letters, digits, spaces and + - = . _ : / @");
         yield return Case("UntagResource without keys", h => h.Tags.UntagResourceAsync(new UntagResourceRequest { ResourceArn = "cluster/default" }).ResponseAsync, StatusCode.InvalidArgument, "tagKeys: give at least one tag key");
         yield return Case("ListTagsForResource of an unknown revision", h => h.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:7" }).ResponseAsync, StatusCode.NotFound, "resourceArn: task definition \"web:7\" does not exist (latest revision is 1)");
+
+        // Secrets: no message quotes a value
+        yield return Case("PutSecret without a name", h => h.Secrets.PutSecretAsync(new PutSecretRequest { StringValue = "v" }).ResponseAsync, StatusCode.InvalidArgument, "name: secret name is required");
+        yield return Case("PutSecret with a slash in its name", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db/password", StringValue = "v" }).ResponseAsync, StatusCode.InvalidArgument, "name: \"db/password\" is not a valid secret name: use 1 to 128 letters, digits, '-', '_' and '.'");
+        yield return Case("PutSecret without a value", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db" }).ResponseAsync, StatusCode.InvalidArgument, "stringValue: a value is required: stringValue or binaryValue");
+        yield return Case("PutSecret over 64 KiB", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db", BinaryValue = Google.Protobuf.ByteString.CopyFrom(new byte[65537]) }).ResponseAsync, StatusCode.InvalidArgument, "binaryValue: must be at most 65536 bytes, not 65537");
+        yield return Case("PutSecret with a long description", h => h.Secrets.PutSecretAsync(new PutSecretRequest { Name = "db", StringValue = "v", Description = new string('d', 1025) }).ResponseAsync, StatusCode.InvalidArgument, "description: must be at most 1024 characters, not 1025");
+        yield return Case("DescribeSecret unknown", h => h.Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: secret \"nope\" does not exist");
+        yield return Case("DescribeSecret with a version", h => h.Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "db:1" }).ResponseAsync, StatusCode.InvalidArgument, "name: \"db:1\" is not a valid secret name: use 1 to 128 letters, digits, '-', '_' and '.'");
+        yield return Case("ListSecrets with a huge page", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { MaxResults = 1001 }).ResponseAsync, StatusCode.InvalidArgument, "maxResults: must be between 1 and 1000, not 1001");
+        yield return Case("ListSecrets with a forged token", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { NextToken = "***" }).ResponseAsync, StatusCode.InvalidArgument, "nextToken: is not a token from a previous page");
+        yield return Case("ListSecrets with a long prefix", h => h.Secrets.ListSecretsAsync(new ListSecretsRequest { NamePrefix = new string('p', 129) }).ResponseAsync, StatusCode.InvalidArgument, "namePrefix: must be at most 128 characters, not 129");
+        yield return Case("DeleteSecret unknown", h => h.Secrets.DeleteSecretAsync(new DeleteSecretRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: secret \"nope\" does not exist");
 
         // Tokens (the corpus's calls carry the admin token)
         yield return Case("CreateToken with an unknown role", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Name = "ci", Role = "root" }).ResponseAsync, StatusCode.InvalidArgument, "role: must be \"admin\", \"operator\" or \"read-only\", not \"root\"");
@@ -222,6 +251,7 @@ internal static class BadInputCorpus
         var services = await api.Services.ListServicesAsync(new ListServicesRequest());
         var tags = await api.Tags.ListTagsForResourceAsync(new ListTagsForResourceRequest { ResourceArn = "task-definition/web:1" });
         var tokens = await api.Tokens.ListTokensAsync(new ListTokensRequest());
-        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags, tokens);
+        var secrets = await api.Secrets.ListSecretsAsync(new ListSecretsRequest());
+        return string.Join("\n", clusters, definitions, nodes, tasks, services, tags, tokens, secrets);
     }
 }

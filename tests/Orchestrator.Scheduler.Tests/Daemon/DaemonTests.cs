@@ -39,7 +39,7 @@ internal sealed class DaemonTests
         Assert.That(services, Is.SupersetOf(new[]
         {
             "orchestrator.v1.ClusterService", "orchestrator.v1.TaskDefinitionService", "orchestrator.v1.NodeService",
-            "orchestrator.v1.TaskService", "orchestrator.v1.AgentService", "grpc.health.v1.Health",
+            "orchestrator.v1.TaskService", "orchestrator.v1.AgentService", "orchestrator.v1.SecretService", "grpc.health.v1.Health",
         }));
     }
 

@@ -188,5 +188,7 @@ internal sealed class ChangeFeedTests
         public IAgentSession? SessionOf(string cluster, string node) => session;
 
         public TaskDefinitionEntry DefinitionOf(TaskRecord task) => throw new AssertionException("a stop needs no task definition");
+
+        public ISecretValues Secrets => throw new AssertionException("a stop needs no secret");
     }
 }

@@ -45,7 +45,8 @@ internal sealed class ChangeSetTests
     {
         var task = (TaskRecord)StateStoreContract.Everything().ToChangeSet().Changes.Single(c => c.Table == StoreTables.Tasks).Record!;
         var read = ChangeSet.FromBytes(new ChangeSet([StoreTables.Tasks.Put(task)]).ToBytes()).Puts(StoreTables.Tasks).Single();
-        Assert.That(read with { Containers = task.Containers, Tags = task.Tags }, Is.EqualTo(task));
+        Assert.That(read.SecretVersions, Is.EqualTo(task.SecretVersions));
+        Assert.That(read with { Containers = task.Containers, Tags = task.Tags, SecretVersions = task.SecretVersions }, Is.EqualTo(task));
     }
 
     [Test]

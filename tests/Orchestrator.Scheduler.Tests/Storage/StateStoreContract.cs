@@ -31,7 +31,7 @@ internal abstract class StateStoreContract
         batch.Clusters.Add(new ClusterRecord("prod", Now) { Tags = new Dictionary<string, string> { ["env"] = "production" } });
         batch.TaskDefinitions.Add(new TaskDefinitionRecord("web", 3, Active: true, Now, null, [1, 2, 3], new TaskResourceDemand(256, 512, [new PortRequest("app", 80, 0, Protocol.Tcp)])));
         batch.Nodes.Add(new NodeRecord("prod", "n1", NodeState.Active, 4096, 8192, new Dictionary<string, string> { ["zone"] = "a" }, "1.0", Now));
-        batch.Tasks.Add(TaskReportsTests.NewTask() with { Cluster = "prod" });
+        batch.Tasks.Add(TaskReportsTests.NewTask() with { Cluster = "prod", SecretVersions = new Dictionary<string, int> { ["db"] = 2, ["db:1"] = 1 } });
         batch.Services.Add(new ServiceRecord
         {
             Cluster = "prod",
@@ -46,6 +46,8 @@ internal abstract class StateStoreContract
         batch.Tokens.Add(new ApiTokenRecord("tok1", "ci", ApiRole.Admin, "hash", Now));
         batch.JoinTokens.Add(new JoinTokenRecord("joinhash", Now));
         batch.NodeIdentities.Add(new NodeIdentityRecord("prod", "n1", "0a1b"));
+        batch.Secrets.Add(new SecretRecord("db", "postgres", [1, 2], 2, Now, Now.AddHours(1)));
+        batch.SecretValues.Add(new SecretValueRecord("db", 2, "0011223344556677", [9, 8, 7], Now.AddHours(1)));
         return batch;
     }
 
@@ -117,6 +119,8 @@ internal abstract class StateStoreContract
             "api_tokens" => StoreTables.Tokens.Put(((ApiTokenRecord)c.Record!) with { Id = "tok2" }),
             "join_tokens" => StoreTables.JoinTokens.Put(((JoinTokenRecord)c.Record!) with { SecretHash = "rotated" }),
             "node_identities" => StoreTables.NodeIdentities.Put(((NodeIdentityRecord)c.Record!) with { Node = "n2" }),
+            "secrets" => StoreTables.Secrets.Put(((SecretRecord)c.Record!) with { Name = "api-key" }),
+            "secret_values" => StoreTables.SecretValues.Put(((SecretValueRecord)c.Record!) with { Version = 3 }),
             var name => throw new AssertionException($"a table this test does not know: {name}; give it a second record here"),
         }).ToList();
         // The join token has one key: its second record replaced the first, and is kept.
