@@ -32,6 +32,16 @@ internal sealed class AgentTask(string id, string cluster, string taskDefinition
 
     public bool IsStopped => LastStatus == TaskStatus.Stopped;
 
+    /// <summary>
+    /// Whether the containers' start rules (dependsOn, restart policy...) are known. A task adopted after
+    /// an agent restart has only its containers' labels until the scheduler's start command brings its
+    /// definitions back (ReconcileAsync): until then nothing of it is started or restarted.
+    /// </summary>
+    public bool DefinitionsKnown { get; set; } = true;
+
+    /// <summary>Fires when the earliest startTimeout a waiting container depends on runs out. Null while nothing waits.</summary>
+    public ITimer? DependencyTimer { get; set; }
+
     public AgentContainer? ContainerWithRuntimeId(string runtimeId) => Containers.FirstOrDefault(c => c.RuntimeId == runtimeId);
 
     public TaskStateReport ToReport(DateTimeOffset now)
@@ -63,6 +73,17 @@ internal sealed class AgentContainer(string name, bool essential, int stopTimeou
     public ContainerHealth Health { get; set; }
     public List<PortSpec> Ports { get; set; } = [];
 
+    /// <summary>When it was last started (by this agent, or as Docker says for an adopted one). Null: created, never started.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public bool HasStarted => StartedAt is not null;
+
+    /// <summary>Starts in place by its restart policy.</summary>
+    public int RestartCount { get; set; }
+
+    /// <summary>When it may start and whether it is started again. <see cref="ContainerStartRules.None"/> until known.</summary>
+    public ContainerStartRules Rules { get; set; } = ContainerStartRules.None;
+
     public ContainerState ToState()
     {
         var state = new ContainerState
@@ -71,6 +92,7 @@ internal sealed class AgentContainer(string name, bool essential, int stopTimeou
             RuntimeId = RuntimeId,
             LastStatus = Status,
             Reason = Reason,
+            RestartCount = RestartCount,
             HealthStatus = Health switch
             {
                 ContainerHealth.Healthy => HealthStatus.Healthy,

@@ -26,32 +26,34 @@ internal sealed partial class TaskSupervisor
                 ContainerSpecBuilder.StopAfter(first.Labels));
             foreach (var info in group.OrderBy(c => c.Labels.GetValueOrDefault(ContainerLabels.Container, ""), StringComparer.Ordinal))
             {
+                // Created but never started: it was waiting for its dependencies when the agent went away.
+                var started = info.Running || info.ExitCode is not null || info.StartedAt is not null;
                 var container = new AgentContainer(
                     info.Labels.TryGetValue(ContainerLabels.Container, out var name) ? name : info.Id[..Math.Min(12, info.Id.Length)],
                     info.Labels.GetValueOrDefault(ContainerLabels.Essential) != "false",
                     int.TryParse(info.Labels.GetValueOrDefault(ContainerLabels.StopTimeout), out var timeout) ? timeout : ContainerSpecBuilder.DefaultStopTimeoutSeconds)
                 {
                     RuntimeId = info.Id,
-                    Status = info.Running ? TaskStatus.Running : TaskStatus.Stopped,
+                    Status = info.Running ? TaskStatus.Running : started ? TaskStatus.Stopped : TaskStatus.Pending,
+                    StartedAt = started ? info.StartedAt ?? time.GetUtcNow() : null,
                     ExitCode = info.ExitCode,
                     OomKilled = info.OomKilled,
-                    Reason = info.Running ? "" : ReasonOf(info),
+                    Reason = info.Running || !started ? "" : ReasonOf(info),
                     Health = info.Health,
                     Ports = [.. info.Ports],
                 };
                 task.Containers.Add(container);
             }
 
+            // Its dependsOn and restart policies are in the task definition, which the scheduler's
+            // start command brings back (ReconcileAsync); until then nothing of it starts or restarts.
+            task.DefinitionsKnown = false;
             if (!_tasks.TryAdd(task.Id, task))
             {
                 continue;
             }
 
-            if (task.Containers.All(c => c.Status == TaskStatus.Running))
-            {
-                task.LastStatus = TaskStatus.Running;
-            }
-            else if (task.Containers.Any(c => c.Essential && c.Status == TaskStatus.Stopped))
+            if (task.Containers.Any(c => c.Essential && c.Status == TaskStatus.Stopped))
             {
                 // It died while the agent was away: finish it as the agent would have.
                 task.LastStatus = TaskStatus.Running;
@@ -59,7 +61,9 @@ internal sealed partial class TaskSupervisor
             }
             else
             {
-                task.LastStatus = TaskStatus.Running; // only non-essential containers stopped
+                // RUNNING, though some non-essential containers may have stopped; PENDING while some
+                // wait for their dependencies.
+                task.LastStatus = task.Containers.All(c => c.HasStarted) ? TaskStatus.Running : TaskStatus.Pending;
             }
         }
 
@@ -79,8 +83,13 @@ internal sealed partial class TaskSupervisor
         var work = new List<Task>();
         foreach (var start in registered.StartTasks)
         {
-            if (_tasks.ContainsKey(start.TaskId))
+            if (_tasks.TryGetValue(start.TaskId, out var known))
             {
+                if (!known.DefinitionsKnown)
+                {
+                    work.Add(ResumeAdoptedAsync(known, start, cancellation));
+                }
+
                 continue;
             }
 
@@ -112,12 +121,49 @@ internal sealed partial class TaskSupervisor
     }
 
     /// <summary>
+    /// Gives an adopted task its containers' start rules from the scheduler's start command: restart
+    /// policies apply again, and containers that were waiting for their dependencies when the agent went
+    /// away are started once those are met, as if the agent had never gone (a dependency's startTimeout
+    /// counts from that container's start, so one that ran out meanwhile stops the task now).
+    /// </summary>
+    private async Task ResumeAdoptedAsync(AgentTask task, StartTaskCommand command, CancellationToken cancellation)
+    {
+        await task.Gate.WaitAsync(cancellation);
+        try
+        {
+            if (task.DefinitionsKnown || task.IsStopped || task.StopRequested)
+            {
+                return;
+            }
+
+            foreach (var definition in command.TaskDefinition.ContainerDefinitions)
+            {
+                if (task.Containers.FirstOrDefault(c => c.Name == definition.Name) is { } container)
+                {
+                    container.Rules = ContainerStartRules.From(definition);
+                }
+            }
+
+            task.DefinitionsKnown = true;
+            if (task.LastStatus == TaskStatus.Pending)
+            {
+                LogResumed(log, task.Id, task.Containers.Count(c => !c.HasStarted));
+                await SettleAsync(task, cancellation);
+            }
+        }
+        finally
+        {
+            task.Gate.Release();
+        }
+    }
+
+    /// <summary>
     /// After Docker's event stream was lost and is back: looks at every container of every running task,
     /// so that a death missed meanwhile is not missed for good.
     /// </summary>
     public async Task ResyncAsync(CancellationToken cancellation)
     {
-        foreach (var task in _tasks.Values.Where(t => t.LastStatus == TaskStatus.Running))
+        foreach (var task in _tasks.Values.Where(t => !t.IsStopped))
         {
             foreach (var container in task.Containers.Where(c => c.Status == TaskStatus.Running).ToList())
             {
@@ -157,6 +203,9 @@ internal sealed partial class TaskSupervisor
 
     [LoggerMessage(10, LogLevel.Information, "Adopted {Tasks} tasks from containers already on this node ({Running} running)")]
     private static partial void LogAdopted(ILogger logger, int tasks, int running);
+
+    [LoggerMessage(12, LogLevel.Information, "Task {TaskId}: adopted with {Waiting} containers not started yet; they start once their dependencies are met")]
+    private static partial void LogResumed(ILogger logger, string taskId, int waiting);
 
     [LoggerMessage(11, LogLevel.Warning, "Task {TaskId} is not known to the scheduler on this node; stopping it")]
     private static partial void LogUnknownTask(ILogger logger, string taskId);

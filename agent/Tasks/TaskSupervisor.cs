@@ -20,6 +20,7 @@ internal sealed partial class TaskSupervisor(
     ILogger<TaskSupervisor> log)
 {
     public const string EssentialExitedReason = "Essential container in task exited";
+    public const string NeverStartedReason = "not started: the task stopped before its dependencies were met";
     public const string ContainersGoneReason = "the task's containers are gone from this node (removed outside the orchestrator, or lost while the agent was down)";
 
     private readonly ConcurrentDictionary<string, AgentTask> _tasks = new(StringComparer.Ordinal);
@@ -40,7 +41,10 @@ internal sealed partial class TaskSupervisor(
         var task = new AgentTask(command.TaskId, command.Cluster, command.TaskDefinition.TaskDefinitionArn, ContainerSpecBuilder.StopAfter(command.TaskDefinition));
         foreach (var definition in command.TaskDefinition.ContainerDefinitions)
         {
-            task.Containers.Add(new AgentContainer(definition.Name, ContainerSpecBuilder.IsEssential(definition), ContainerSpecBuilder.StopTimeout(definition)));
+            task.Containers.Add(new AgentContainer(definition.Name, ContainerSpecBuilder.IsEssential(definition), ContainerSpecBuilder.StopTimeout(definition))
+            {
+                Rules = ContainerStartRules.From(definition),
+            });
         }
 
         if (!_tasks.TryAdd(command.TaskId, task))
@@ -69,7 +73,7 @@ internal sealed partial class TaskSupervisor(
 
     private async Task LaunchAsync(AgentTask task, StartTaskCommand command, CancellationToken cancellation)
     {
-        var definitions = command.TaskDefinition.ContainerDefinitions;
+        var definitions = TaskOverrides.Apply(command.TaskDefinition.ContainerDefinitions, command.Overrides);
         try
         {
             await _environment.PrepareAsync(command, cancellation);
@@ -83,11 +87,6 @@ internal sealed partial class TaskSupervisor(
                 task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity), cancellation);
                 task.Containers[i].Status = TaskStatus.Pending;
             }
-
-            foreach (var container in task.Containers)
-            {
-                await runtime.StartAsync(container.RuntimeId, cancellation);
-            }
         }
         catch (Exception e) when (e is ImagePullException or ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException)
         {
@@ -95,32 +94,9 @@ internal sealed partial class TaskSupervisor(
             return;
         }
 
-        // Look at what actually runs: the bound ports, and a container that died at once.
-        foreach (var container in task.Containers)
-        {
-            var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
-            if (info is null || !info.Running)
-            {
-                container.Status = TaskStatus.Stopped;
-                container.ExitCode = info?.ExitCode;
-                container.OomKilled = info?.OomKilled == true;
-                container.Reason = ReasonOf(info);
-                continue;
-            }
-
-            container.Status = TaskStatus.Running;
-            container.Ports = [.. info.Ports];
-        }
-
-        if (task.Containers.Any(c => c.Essential && c.Status == TaskStatus.Stopped))
-        {
-            await StopTaskBecauseEssentialExitedAsync(task, cancellation);
-            return;
-        }
-
-        task.LastStatus = TaskStatus.Running;
-        LogStarted(log, task.Id, task.TaskDefinitionArn);
-        Report(task);
+        // Every container is created up front (volumesFrom needs its source to exist); each starts once
+        // what it dependsOn is met: those without dependencies now, the others on the events that meet them.
+        await SettleAsync(task, cancellation);
     }
 
     /// <summary>Removes whatever was created, so a failed start leaves nothing behind.</summary>
@@ -214,11 +190,7 @@ internal sealed partial class TaskSupervisor(
                     break;
                 case RuntimeEventKind.HealthChanged when container.Health != runtimeEvent.Health:
                     container.Health = runtimeEvent.Health;
-                    if (task.LastStatus == TaskStatus.Running)
-                    {
-                        Report(task);
-                    }
-
+                    await SettleAsync(task, cancellation); // HEALTHY may be met now
                     break;
                 case RuntimeEventKind.Died when container.Status != TaskStatus.Stopped:
                     await ContainerDiedAsync(task, container, runtimeEvent.ExitCode, cancellation);
@@ -234,15 +206,12 @@ internal sealed partial class TaskSupervisor(
     private async Task ContainerDiedAsync(AgentTask task, AgentContainer container, int? exitCode, CancellationToken cancellation)
     {
         var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
-        container.Status = TaskStatus.Stopped;
-        container.ExitCode = exitCode ?? info?.ExitCode;
-        container.OomKilled |= info?.OomKilled == true;
-        container.Reason = ReasonOf(info, container.OomKilled);
-        if (task.LastStatus is TaskStatus.Provisioning or TaskStatus.Pending)
+        if (info is { Running: true })
         {
-            return; // the start in progress looks at every container when it is done
+            return; // the death of an earlier run: the restart policy has started it again since
         }
 
+        RecordExit(container, info, exitCode);
         if (task.StopRequested)
         {
             if (task.Containers.All(c => c.Status == TaskStatus.Stopped))
@@ -254,32 +223,53 @@ internal sealed partial class TaskSupervisor(
             return;
         }
 
-        if (container.Essential)
-        {
-            await StopTaskBecauseEssentialExitedAsync(task, cancellation);
-        }
-        else
-        {
-            Report(task);
-        }
+        await RestartIfItsPolicySaysAsync(task, container, info, cancellation);
+        await SettleAsync(task, cancellation);
+    }
+
+    private static void RecordExit(AgentContainer container, ContainerInfo? info, int? exitCode)
+    {
+        container.Status = TaskStatus.Stopped;
+        container.ExitCode = exitCode ?? info?.ExitCode;
+        container.OomKilled |= info?.OomKilled == true;
+        container.Reason = ReasonOf(info, container.OomKilled);
     }
 
     /// <summary>An essential container is gone: the task's other containers are stopped and the task with them.</summary>
-    private async Task StopTaskBecauseEssentialExitedAsync(AgentTask task, CancellationToken cancellation)
+    /// <param name="unmet">A dependency its exit has made impossible, which says more than the exit alone.</param>
+    private async Task StopTaskBecauseEssentialExitedAsync(AgentTask task, CancellationToken cancellation, UnmetDependency? unmet = null)
     {
         LogEssentialExited(log, task.Id, task.Containers.First(c => c.Essential && c.Status == TaskStatus.Stopped).Name);
         task.StopCode = StopCode.EssentialContainerExited;
         task.StoppedReason = EssentialExitedReason;
+        if (unmet is not null)
+        {
+            unmet.Container.Reason = unmet.Reason;
+            task.StoppedReason = $"{EssentialExitedReason}: {unmet.Reason}";
+        }
+
         await FinishStoppedAsync(task, cancellation);
     }
 
     /// <summary>Stops every container still running, records their exit codes, and marks the task STOPPED.</summary>
     private async Task FinishStoppedAsync(AgentTask task, CancellationToken cancellation)
     {
-        await Task.WhenAll(task.Containers.Where(c => c.RuntimeId.Length > 0 && c.Status != TaskStatus.Stopped)
+        await Task.WhenAll(task.Containers.Where(c => c.RuntimeId.Length > 0 && c.Status != TaskStatus.Stopped && c.HasStarted)
             .Select(c => runtime.StopAsync(c.RuntimeId, TimeSpan.FromSeconds(c.StopTimeoutSeconds), cancellation)));
         foreach (var container in task.Containers.Where(c => c.Status != TaskStatus.Stopped))
         {
+            if (!container.HasStarted)
+            {
+                // Created, or not even that, and waiting for its dependencies: it never runs now.
+                container.Status = TaskStatus.Stopped;
+                if (container.Reason.Length == 0)
+                {
+                    container.Reason = NeverStartedReason;
+                }
+
+                continue;
+            }
+
             var info = container.RuntimeId.Length > 0 ? await runtime.InspectAsync(container.RuntimeId, cancellation) : null;
             container.Status = TaskStatus.Stopped;
             container.ExitCode ??= info?.ExitCode;
@@ -297,6 +287,8 @@ internal sealed partial class TaskSupervisor(
 
     private void MarkStopped(AgentTask task, StopCode code, string reason)
     {
+        task.DependencyTimer?.Dispose();
+        task.DependencyTimer = null;
         task.LastStatus = TaskStatus.Stopped;
         task.StopCode = code;
         task.StoppedReason = reason;

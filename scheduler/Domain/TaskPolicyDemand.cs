@@ -7,7 +7,7 @@ namespace Orchestrator.Scheduler.Domain;
 /// out once per definition, beside what it needs in resources (<see cref="TaskResourceDemand"/>).
 /// Most definitions need nothing, and their placements then skip the policy filter altogether.
 /// </summary>
-/// <param name="Privileged">A container of it is privileged.</param>
+/// <param name="Privileged">A container of it is privileged, or adds a capability that amounts to it (<see cref="Contract.ContainerPrivileges"/>).</param>
 /// <param name="HostPaths">The canonical source paths of its host volumes, each once, in the order declared.</param>
 internal sealed record TaskPolicyDemand(bool Privileged, IReadOnlyList<string> HostPaths)
 {
@@ -17,7 +17,7 @@ internal sealed record TaskPolicyDemand(bool Privileged, IReadOnlyList<string> H
 
     public static TaskPolicyDemand Of(Contract.TaskDefinition spec)
     {
-        var privileged = spec.ContainerDefinitions.Any(c => c.Privileged);
+        var privileged = spec.ContainerDefinitions.Any(Contract.ContainerPrivileges.NeedsPrivilege);
         var paths = new List<string>();
         foreach (var volume in spec.Volumes)
         {

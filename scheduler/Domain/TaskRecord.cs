@@ -63,6 +63,7 @@ internal sealed record ContainerRecord(
     string RuntimeId = "",
     int? ExitCode = null,
     string Reason = "",
-    HealthState Health = HealthState.Unknown);
+    HealthState Health = HealthState.Unknown,
+    int RestartCount = 0);
 
 internal sealed record PortBinding(int ContainerPort, int HostPort, Protocol Protocol, string BindIp = "");

@@ -93,6 +93,8 @@ internal static class TaskReports
             Reason = report.Reason.Length > 0 ? report.Reason : container.Reason,
             Health = WireEnums.ToDomain(report.HealthStatus),
             Bindings = bindings,
+            // Only grows: a report resent after a newer one (a reconnect) must not undo a restart.
+            RestartCount = Math.Max(container.RestartCount, report.RestartCount),
         };
     }
 
@@ -116,7 +118,7 @@ internal static class TaskReports
             x is not null && y is not null
             && x.Name == y.Name && x.Image == y.Image && x.Essential == y.Essential
             && x.LastStatus == y.LastStatus && x.RuntimeId == y.RuntimeId && x.ExitCode == y.ExitCode
-            && x.Reason == y.Reason && x.Health == y.Health
+            && x.Reason == y.Reason && x.Health == y.Health && x.RestartCount == y.RestartCount
             && x.Bindings.SequenceEqual(y.Bindings);
 
         public int GetHashCode(ContainerRecord obj) => obj.Name.GetHashCode(StringComparison.Ordinal);

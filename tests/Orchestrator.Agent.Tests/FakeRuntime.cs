@@ -31,6 +31,9 @@ internal sealed class FakeRuntime : IContainerRuntime
     public int Creates { get; private set; }
     public int Starts { get; private set; }
 
+    /// <summary>The container label of every start, in order (a restart in place appears again).</summary>
+    public List<string> StartLog { get; } = [];
+
     public IReadOnlyList<FakeContainer> Containers
     {
         get { lock (_gate) return [.. _containers.Values]; }
@@ -84,7 +87,11 @@ internal sealed class FakeRuntime : IContainerRuntime
             }
 
             Starts++;
+            StartLog.Add(name);
+            container.StartCount++;
             container.Running = true;
+            container.ExitCode = null;
+            container.Health = container.Spec.HealthCheck is null ? ContainerHealth.None : ContainerHealth.Starting;
             if (ExitAtStart.TryGetValue(name, out var code))
             {
                 container.Running = false;
@@ -165,6 +172,26 @@ internal sealed class FakeRuntime : IContainerRuntime
             container.ExitCode = exitCode;
             container.OomKilled = oom;
             return new RuntimeEvent(RuntimeEventKind.Died, id, container.Spec.Labels, exitCode, ContainerHealth.None);
+        }
+    }
+
+    /// <summary>Its health check changes (it must run); returns the event Docker would send.</summary>
+    public RuntimeEvent Health(string id, ContainerHealth health)
+    {
+        lock (_gate)
+        {
+            var container = _containers[id];
+            container.Health = health;
+            return new RuntimeEvent(RuntimeEventKind.HealthChanged, id, container.Spec.Labels, null, health);
+        }
+    }
+
+    /// <summary>The container created for one container definition of the task.</summary>
+    public FakeContainer Named(string taskId, string container)
+    {
+        lock (_gate)
+        {
+            return _containers.Values.Single(c => c.Spec.Labels[ContainerLabels.TaskId] == taskId && c.Spec.Labels[ContainerLabels.Container] == container);
         }
     }
 
@@ -281,6 +308,10 @@ internal sealed class FakeContainer(string id, ContainerSpec spec)
     public int? ExitCode { get; set; }
     public bool OomKilled { get; set; }
     public TimeSpan? StopTimeout { get; set; }
+    public ContainerHealth Health { get; set; }
 
-    public ContainerInfo Info() => new(Id, Spec.Labels, Running, Running ? null : ExitCode, OomKilled, "", ContainerHealth.None, Spec.Ports, null, null);
+    /// <summary>How many times it was started: more than once when restarted in place.</summary>
+    public int StartCount { get; set; }
+
+    public ContainerInfo Info() => new(Id, Spec.Labels, Running, Running ? null : ExitCode, OomKilled, "", Health, Spec.Ports, null, null);
 }

@@ -43,6 +43,7 @@ internal static class TaskMapper
                 Reason = container.Reason,
                 HealthStatus = WireEnums.ToWire(container.Health),
                 Essential = container.Essential,
+                RestartCount = container.RestartCount,
             };
             if (container.ExitCode is { } exitCode)
             {

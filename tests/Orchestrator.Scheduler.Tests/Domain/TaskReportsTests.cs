@@ -104,4 +104,19 @@ internal sealed class TaskReportsTests
         var healthy = TaskReports.Apply(running, report, Now)!;
         Assert.That((healthy.Health, healthy.Version), Is.EqualTo((HealthState.Healthy, running.Version + 1)));
     }
+
+    [Test]
+    public void A_restart_in_place_while_running_is_a_change_and_a_resent_older_report_does_not_undo_it()
+    {
+        var running = TaskReports.Apply(NewTask(), Report(TaskStatus.Running), Now)!;
+        var report = Report(TaskStatus.Running);
+        report.Containers[0].RestartCount = 2;
+        var restarted = TaskReports.Apply(running, report, Now)!;
+        var older = TaskReports.Apply(restarted, Report(TaskStatus.Running), Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That((restarted.LastStatus, restarted.Containers[0].RestartCount, restarted.Version), Is.EqualTo((TaskState.Running, 2, running.Version + 1)));
+            Assert.That(older, Is.Null, "a count of 0 from before the restarts changes nothing");
+        });
+    }
 }

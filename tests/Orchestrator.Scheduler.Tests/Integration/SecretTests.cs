@@ -101,7 +101,7 @@ internal sealed class SecretTests : SchedulerTest
     }
 
     [Test]
-    public async Task A_task_whose_secret_or_version_does_not_exist_is_not_placed_and_the_failure_names_both()
+    public async Task A_task_whose_secret_or_version_does_not_exist_is_not_placed_and_the_failure_names_both_and_a_malformed_reference_is_refused_at_registration()
     {
         await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
         await PutAsync("api-token", First);
@@ -110,8 +110,7 @@ internal sealed class SecretTests : SchedulerTest
         var missing = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web:1", Count = 2 });
         await RegisterAsync(WithSecrets("db:2"));
         var noVersion = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web:2" });
-        await RegisterAsync(WithSecrets("db:2:x"));
-        var malformed = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web:3" });
+        var malformed = Assert.ThrowsAsync<RpcException>(() => RegisterAsync(WithSecrets("db:2:x")));
         var listed = await Host.Tasks.ListTasksAsync(new ListTasksRequest { IncludeAllStatuses = true });
 
         await PutAsync("db-password", Second);
@@ -123,7 +122,8 @@ internal sealed class SecretTests : SchedulerTest
             Assert.That(missing.Failures.Select(f => (f.Subject, f.Reason, f.Detail)), Is.EqualTo(Enumerable.Repeat(
                 ("web:1", "MISSING", "containerDefinitions[0].secrets[1].valueFrom: no secret named \"db-password\""), 2)));
             Assert.That(noVersion.Failures.Single().Detail, Is.EqualTo("containerDefinitions[0].secrets[0].valueFrom: secret \"db\" has no version 2 (its latest is 1)"));
-            Assert.That(malformed.Failures.Single().Detail, Is.EqualTo("containerDefinitions[0].secrets[0].valueFrom: \"db:2:x\" is not a secret reference, \"NAME\" or \"NAME:VERSION\""));
+            Assert.That((malformed!.StatusCode, malformed.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument,
+                "containerDefinitions[0].secrets[0].valueFrom: \"db:2:x\" is not \"NAME\" or \"NAME:VERSION\": a name of 1 to 128 letters, digits, '-', '_' and '.', and a version of 1 or more")), "refused when the definition is registered");
             Assert.That(listed.TaskIds, Is.Empty, "nothing was placed");
             Assert.That(placed.Failures, Is.Empty);
             Assert.That(start.TaskId, Is.EqualTo(placed.Tasks.Single().TaskId));

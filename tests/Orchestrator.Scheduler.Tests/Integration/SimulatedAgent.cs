@@ -132,9 +132,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     }
 
     /// <summary>Sends a report and waits until the scheduler acknowledges it.</summary>
-    public async Task<List<SchedulerMessage>> ReportAsync(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown)
+    public async Task<List<SchedulerMessage>> ReportAsync(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown, int restartCount = 0)
     {
-        var report = Report(taskId, status, exitCode, stopCode, reason, health);
+        var report = Report(taskId, status, exitCode, stopCode, reason, health, restartCount);
         report.Sequence = ++_sequence;
         await _call.RequestStream.WriteAsync(new AgentMessage { TaskState = report });
         var before = new List<SchedulerMessage>();
@@ -173,9 +173,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         }
     }
 
-    public static TaskStateReport Report(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown)
+    public static TaskStateReport Report(string taskId, TaskStatus status, int? exitCode = null, StopCode stopCode = StopCode.Unspecified, string reason = "", HealthStatus health = HealthStatus.Unknown, int restartCount = 0)
     {
-        var container = new ContainerState { Name = "app", RuntimeId = $"docker-{taskId[..8]}", LastStatus = status, HealthStatus = health };
+        var container = new ContainerState { Name = "app", RuntimeId = $"docker-{taskId[..8]}", LastStatus = status, HealthStatus = health, RestartCount = restartCount };
         if (exitCode is { } code)
         {
             container.ExitCode = code;

@@ -117,6 +117,30 @@ internal sealed class TaskLifecycleTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_restart_in_place_reported_by_the_agent_shows_in_DescribeTasks_and_is_watched()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
+        var task = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks[0];
+        await agent.ReportAsync(task.TaskId, TaskStatus.Running);
+        var before = await DescribeAsync(task.TaskId);
+        using var watch = Host.Tasks.WatchTasks(new WatchTasksRequest());
+        await WatcherSubscribedAsync();
+
+        await agent.ReportAsync(task.TaskId, TaskStatus.Running, restartCount: 1);
+        var after = await DescribeAsync(task.TaskId);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.That(await watch.ResponseStream.MoveNext(timeout.Token));
+        var watched = watch.ResponseStream.Current.Task;
+        Assert.Multiple(() =>
+        {
+            Assert.That(before.Containers[0].RestartCount, Is.Zero);
+            Assert.That((after.LastStatus, after.Containers[0].RestartCount, after.Version), Is.EqualTo((TaskStatus.Running, 1, before.Version + 1)));
+            Assert.That((watched.Containers[0].RestartCount, watched.Version), Is.EqualTo((1, after.Version)));
+        });
+    }
+
+    [Test]
     public async Task Tasks_are_listed_by_every_filter()
     {
         await RegisterAsync();
