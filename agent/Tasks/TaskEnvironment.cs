@@ -164,6 +164,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"container \"{name}\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         }
 
+        if (ContainerPrivileges.HostEquivalentCapability(container) is { } capability && !Settings.AllowPrivileged)
+        {
+            throw new TaskEnvironmentException($"container \"{name}\" adds capability {capability}, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
+        }
+
         if (container.MountPoints.FirstOrDefault(m => command.TaskDefinition.Volumes.All(v => v.Name != m.SourceVolume)) is { } mount)
         {
             throw new TaskEnvironmentException($"container \"{name}\": no volume named \"{mount.SourceVolume}\" in the task's volumes");

@@ -177,6 +177,8 @@ internal sealed class TaskEnvironmentTests
 
         yield return Case("privileged on a node that does not allow it", (_, c, _) => c.Privileged = true,
             "container \"app\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
+        yield return Case("a capability that gives the host, on a node that does not allow privileged", (_, c, _) => c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "NET_ADMIN", "SYS_ADMIN" } } },
+            "container \"app\" adds capability SYS_ADMIN, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
         yield return Case("a host path outside the allowed ones", (t, _, _) => t.Volumes.Add(new Volume { Name = "root", Host = new HostVolumeProperties { SourcePath = "/etc" } }),
             "volume \"root\": host path /etc is not under a path this node allows (Agent:AllowedHostPaths: {allowed})");
         yield return Case("a sibling whose name starts like an allowed path", (t, _, allowed) => t.Volumes.Add(new Volume { Name = "next", Host = new HostVolumeProperties { SourcePath = allowed + "2" } }),
@@ -220,6 +222,7 @@ internal sealed class TaskEnvironmentTests
         var command = Command(change: (t, c) =>
         {
             c.Privileged = true;
+            c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "SYS_ADMIN" } } };
             t.Volumes.Add(new Volume { Name = "db", Host = new HostVolumeProperties { SourcePath = Path.Combine(Allowed, "db") } });
             t.Volumes.Add(new Volume { Name = "new", Host = new HostVolumeProperties { SourcePath = Path.Combine(Allowed, "not", "yet") } });
         });
