@@ -82,7 +82,7 @@ internal sealed partial class TaskSupervisor(
                 await runtime.EnsureImageAsync(image, cancellation);
             }
 
-            for (var i = 0; i < definitions.Count; i++)
+            foreach (var i in CreationOrder.Of(definitions))
             {
                 task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity), cancellation);
                 task.Containers[i].Status = TaskStatus.Pending;

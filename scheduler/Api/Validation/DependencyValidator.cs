@@ -38,6 +38,10 @@ internal static class DependencyValidator
             CheckDependsOn(containers, i, at, indexes, startsAfter[i]);
             CheckLinks(containers[i], i, at, indexes, startsAfter[i]);
             CheckVolumesFrom(containers[i], i, at, indexes, createdAfter[i]);
+
+            // Docker resolves a legacy link when the container is created, as it does volumesFrom: the
+            // agent creates sources first, which a cycle through the two together would make impossible.
+            createdAfter[i].AddRange(startsAfter[i].Where(e => e.Field == "links"));
         }
 
         RefuseCycle(containers, startsAfter);
