@@ -164,7 +164,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"container \"{name}\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         }
 
-        if (ContainerPrivileges.HostEquivalentCapability(container) is { } capability && !Settings.AllowPrivileged)
+        if (ContainerPrivileges.HostEquivalentCapability(container, command.TaskDefinition.NetworkMode) is { } capability && !Settings.AllowPrivileged)
         {
             throw new TaskEnvironmentException($"container \"{name}\" adds capability {capability}, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
         }

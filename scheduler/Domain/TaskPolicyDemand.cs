@@ -17,7 +17,7 @@ internal sealed record TaskPolicyDemand(bool Privileged, IReadOnlyList<string> H
 
     public static TaskPolicyDemand Of(Contract.TaskDefinition spec)
     {
-        var privileged = spec.ContainerDefinitions.Any(Contract.ContainerPrivileges.NeedsPrivilege);
+        var privileged = spec.ContainerDefinitions.Any(c => Contract.ContainerPrivileges.NeedsPrivilege(c, spec.NetworkMode));
         var paths = new List<string>();
         foreach (var volume in spec.Volumes)
         {

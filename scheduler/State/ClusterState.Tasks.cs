@@ -131,7 +131,7 @@ internal sealed partial class ClusterState
         if (!pins.Placeable)
         {
             // Placed nowhere, so no receipt, as when no node has room: a retry once the secret is put can place.
-            return (new RunTaskOutcome([], [.. SecretFailures(pins, command.Count).Select(f => new ReceiptFailure(definition.Record.Arn, f.Reason, f.Detail))]), null);
+            return (new RunTaskOutcome([], [.. SecretFailures(pins, command.Count).Select(f => new ReceiptFailure(command.Nodes?[f.TaskOrdinal] ?? definition.Record.Arn, f.Reason, f.Detail))]), null);
         }
 
         var group = command.Group.Length > 0 ? command.Group : $"family:{definition.Record.Family}";
