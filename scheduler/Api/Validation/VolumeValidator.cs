@@ -83,6 +83,13 @@ internal static partial class VolumeValidator
             throw RequestException.Invalid($"{volumeAt}.name", $"\"{Echo.Clip(name)}\" cannot name a shared volume: it is the Docker volume's name, and Docker's start with a letter or digit and have at least 2 characters");
         }
 
+        // A shared volume is used as the agent finds it: under one of the agent's own names it would be
+        // another task's volume, which the agent removes with that task.
+        if (shared && Contract.VolumeRules.SharedNameProblem(name) is { } nameProblem)
+        {
+            throw RequestException.Invalid($"{volumeAt}.name", nameProblem);
+        }
+
         if (docker.Driver.Length > MaxDriverLength || (docker.Driver.Length > 0 && !DriverPattern().IsMatch(docker.Driver)))
         {
             throw RequestException.Invalid($"{at}.driver", $"\"{Echo.Clip(docker.Driver)}\" is not a volume driver name: letters, digits, '.', '_', '-' and '/', then an optional \":tag\", at most {MaxDriverLength} characters");
@@ -92,7 +99,7 @@ internal static partial class VolumeValidator
         TaskDefinitionValidator.CheckLabels(docker.Labels, $"{at}.labels");
     }
 
-    private static void CheckDriverOptions(IDictionary<string, string> options, string field, bool local)
+    private static void CheckDriverOptions(IReadOnlyDictionary<string, string> options, string field, bool local)
     {
         if (options.Count > Limits.MaxDriverOptions)
         {
@@ -106,31 +113,15 @@ internal static partial class VolumeValidator
                 throw RequestException.Invalid(field, $"\"{Echo.Clip(key)}\" is not an option name: 1 to {Names.MaxLength} letters, digits, '.', '_' and '-', starting with a letter or digit");
             }
 
-            var at = $"{field}[{key}]";
-            OptionValues.Check(value, at);
-            if (local)
-            {
-                RefuseNodePaths(key, value, at);
-            }
-        }
-    }
-
-    /// <summary>
-    /// The local driver mounts what its options say: "o=bind" with a device path is a bind mount of the
-    /// node, and a device path of a disk mounts the node's disk. Either would go around the paths the
-    /// node's agent allows, which it checks for host volumes; so host paths go through host.sourcePath.
-    /// (NFS's ":/export" and CIFS's "//server/share" are not paths of the node.)
-    /// </summary>
-    private static void RefuseNodePaths(string key, string value, string at)
-    {
-        if (key == "o" && value.Split(',').Any(option => option.Trim() is "bind" or "rbind"))
-        {
-            throw RequestException.Invalid(at, $"\"{Echo.Clip(value)}\" bind-mounts a path of the node: use host.sourcePath, which the node's agent checks against the paths it allows");
+            OptionValues.Check(value, $"{field}[{key}]");
         }
 
-        if (key == "device" && value.StartsWith('/') && !value.StartsWith("//", StringComparison.Ordinal))
+        // The local driver mounts what its options say, and a bind, an overlay of node directories or a
+        // disk device would reach the node's files around the paths its agent allows (host.sourcePath).
+        // The agent refuses the same options by the same rule; refusing here names the field at once.
+        if (local && Contract.VolumeRules.LocalDriverProblem(options) is { } problem)
         {
-            throw RequestException.Invalid(at, $"\"{Echo.Clip(value)}\" is a path of the node: use host.sourcePath, which the node's agent checks against the paths it allows");
+            throw RequestException.Invalid(field, problem);
         }
     }
 }

@@ -35,8 +35,22 @@ internal sealed class VolumeValidatorTests
         yield return c("driver option value with a newline", r => r.Volumes[2].DockerVolumeConfiguration.DriverOpts["o"] = "size=1m\nuid=0", "volumes[2].dockerVolumeConfiguration.driverOpts[o]: \"size=1m\\nuid=0\" has a control character");
         yield return c("driver option value too long", r => r.Volumes[2].DockerVolumeConfiguration.DriverOpts["o"] = new string('o', 4097), "volumes[2].dockerVolumeConfiguration.driverOpts[o]: must be at most 4096 characters, not 4097");
         yield return c("too many driver options", r => { for (var i = 0; i < 98; i++) r.Volumes[2].DockerVolumeConfiguration.DriverOpts[$"k{i}"] = "v"; }, "volumes[2].dockerVolumeConfiguration.driverOpts: at most 100 allowed, got 101");
-        yield return c("local driver bind of the node", r => r.Volumes[2].DockerVolumeConfiguration.DriverOpts["o"] = "rw, bind", "volumes[2].dockerVolumeConfiguration.driverOpts[o]: \"rw, bind\" bind-mounts a path of the node: use host.sourcePath, which the node's agent checks against the paths it allows");
-        yield return c("default driver mounting a disk of the node", r => { r.Volumes[3].DockerVolumeConfiguration.Driver = ""; r.Volumes[3].DockerVolumeConfiguration.DriverOpts["device"] = "/dev/sda1"; }, "volumes[3].dockerVolumeConfiguration.driverOpts[device]: \"/dev/sda1\" is a path of the node: use host.sourcePath, which the node's agent checks against the paths it allows");
+        yield return c("local driver bind of the node", r => r.Volumes[2].DockerVolumeConfiguration.DriverOpts["o"] = "rw, bind", "volumes[2].dockerVolumeConfiguration.driverOpts: the mount option \"bind\" names a path of the node or binds one");
+        yield return c("local driver rbind of the node", r => Local(r, ("type", "tmpfs"), ("o", "rbind")), "volumes[3].dockerVolumeConfiguration.driverOpts: the mount option \"rbind\" names a path of the node or binds one");
+        yield return c("default driver mounting a disk without a type", r => Local(r, ("device", "/dev/sda1")), "volumes[3].dockerVolumeConfiguration.driverOpts: device and o need a type: tmpfs, nfs, nfs4 or cifs");
+        yield return c("bind without a type", r => Local(r, ("o", "bind"), ("device", "/etc")), "volumes[3].dockerVolumeConfiguration.driverOpts: device and o need a type: tmpfs, nfs, nfs4 or cifs");
+        yield return c("bind with type none", r => Local(r, ("type", "none"), ("o", "bind"), ("device", "/etc")), "volumes[3].dockerVolumeConfiguration.driverOpts: type \"none\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return c("an overlay of the node's /etc", r => Local(r, ("type", "overlay"), ("device", "overlay"), ("o", "lowerdir=/etc,upperdir=/tmp/u,workdir=/tmp/w")), "volumes[3].dockerVolumeConfiguration.driverOpts: type \"overlay\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return c("an ext4 disk by a relative device", r => Local(r, ("type", "ext4"), ("device", "dev/sda1")), "volumes[3].dockerVolumeConfiguration.driverOpts: type \"ext4\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return c("a type in capitals", r => Local(r, ("type", "TMPFS")), "volumes[3].dockerVolumeConfiguration.driverOpts: type \"TMPFS\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return c("an option naming a node path", r => Local(r, ("type", "tmpfs"), ("o", "size=1m,context=/etc")), "volumes[3].dockerVolumeConfiguration.driverOpts: the mount option \"context=/etc\" names a path of the node or binds one");
+        yield return c("tmpfs from a node device", r => Local(r, ("type", "tmpfs"), ("device", "/dev/shm")), "volumes[3].dockerVolumeConfiguration.driverOpts: device \"/dev/shm\" is not a tmpfs source (tmpfs)");
+        yield return c("nfs from a node path", r => Local(r, ("type", "nfs"), ("device", "/srv/export")), "volumes[3].dockerVolumeConfiguration.driverOpts: device \"/srv/export\" is not a nfs source (server:/export)");
+        yield return c("nfs without a device", r => Local(r, ("type", "nfs4"), ("o", "addr=10.0.0.1")), "volumes[3].dockerVolumeConfiguration.driverOpts: device \"\" is not a nfs4 source (server:/export)");
+        yield return c("cifs from a node path", r => Local(r, ("type", "cifs"), ("device", "/mnt/share")), "volumes[3].dockerVolumeConfiguration.driverOpts: device \"/mnt/share\" is not a cifs source (//server/share)");
+        yield return c("an option the local driver does not have", r => Local(r, ("type", "tmpfs"), ("mountpoint", "/etc")), "volumes[3].dockerVolumeConfiguration.driverOpts: \"mountpoint\" is not an option of the local driver (type, device, o)");
+        yield return c("the local driver named", r => { Local(r, ("type", "ext4"), ("device", "/dev/sda1")); r.Volumes[3].DockerVolumeConfiguration.Driver = "local"; }, "volumes[3].dockerVolumeConfiguration.driverOpts: type \"ext4\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return c("a shared volume under the agent's names", r => { r.Volumes[2].Name = "orch-0123456789ab-data"; r.ContainerDefinitions[1].MountPoints[0].SourceVolume = "orch-0123456789ab-data"; }, "volumes[2].name: \"orch-0123456789ab-data\" starts with \"orch-\", the agent's names for volumes of single tasks");
         yield return c("reserved volume label", r => r.Volumes[2].DockerVolumeConfiguration.Labels["orchestrator.task"] = "x", "volumes[2].dockerVolumeConfiguration.labels[orchestrator.task]: keys starting with \"orchestrator.\" are reserved for the agent's own labels");
         yield return c("too many volumes", r => { for (var i = 0; i < 96; i++) r.Volumes.Add(new Volume { Name = $"v{i}" }); }, "volumes: at most 100 allowed, got 101");
 
@@ -71,11 +85,30 @@ internal sealed class VolumeValidatorTests
         yield return a("NFS through the local driver", r => r.Volumes[3].DockerVolumeConfiguration = new DockerVolumeConfiguration { DriverOpts = { ["type"] = "nfs", ["o"] = "addr=10.0.0.9,rw", ["device"] = ":/exports/shop" } });
         yield return a("CIFS through the local driver", r => r.Volumes[3].DockerVolumeConfiguration = new DockerVolumeConfiguration { DriverOpts = { ["type"] = "cifs", ["device"] = "//fileserver/share" } });
         yield return a("a bind option of another driver (its own business)", r => r.Volumes[3].DockerVolumeConfiguration.DriverOpts["o"] = "bind");
+        yield return a("tmpfs through the local driver", r => Local(r, ("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=100m")));
+        yield return a("tmpfs without a device", r => Local(r, ("type", "tmpfs"), ("o", "size=100m,uid=1000,mode=0700")));
+        yield return a("nfs by the brief's example", r => Local(r, ("type", "nfs"), ("device", ":/export"), ("o", "addr=10.0.0.1,rw")));
+        yield return a("nfs4 with a server in the device", r => Local(r, ("type", "nfs4"), ("device", "files.internal:/exports/shop"), ("o", "addr=10.0.0.1,nfsvers=4.1")));
+        yield return a("cifs by the brief's example", r => Local(r, ("type", "cifs"), ("device", "//server/share"), ("o", "username=shop,vers=3.0")));
+        yield return a("the local driver without options", r => Local(r));
+        yield return a("a task volume may have any valid name", r => r.Volumes[3].Name = "orch-mine");
         yield return a("the same volume at two paths", r => r.ContainerDefinitions[0].MountPoints.Add(new MountPoint { SourceVolume = "data", ContainerPath = "/backup" }));
         yield return a("the same path in two containers", r => r.ContainerDefinitions[1].MountPoints.Add(new MountPoint { SourceVolume = "cache", ContainerPath = "/cache" }));
         yield return a("/run/secrets for a container without secret files", r => r.ContainerDefinitions[1].MountPoints.Add(new MountPoint { SourceVolume = "cache", ContainerPath = "/run/secrets" }));
         yield return a("a mount under another", r => r.ContainerDefinitions[0].MountPoints.Add(new MountPoint { SourceVolume = "cache", ContainerPath = "/var/lib/shop/cache" }));
         yield return a("a tmpfs of 1 MiB with every kind of option", r => r.ContainerDefinitions[1].LinuxParameters = new LinuxParameters { Tmpfs = { new Tmpfs { ContainerPath = "/run", Size = 1, MountOptions = { "ro", "nodev", "mode=700", "gid=0", "nr_blocks=100", "nr_inodes=2m", "strictatime" } } } });
+    }
+
+    /// <summary>Makes volumes[3] a volume of the default (local) driver with exactly these options.</summary>
+    private static void Local(RegisterTaskDefinitionRequest request, params (string Key, string Value)[] options)
+    {
+        var docker = request.Volumes[3].DockerVolumeConfiguration;
+        docker.Driver = "";
+        docker.DriverOpts.Clear();
+        foreach (var (key, value) in options)
+        {
+            docker.DriverOpts[key] = value;
+        }
     }
 
     [TestCaseSource(nameof(Refusals))]
