@@ -37,7 +37,7 @@ internal static class DependencyValidator
             createdAfter[i] = [];
             CheckDependsOn(containers, i, at, indexes, startsAfter[i]);
             CheckLinks(containers[i], i, at, indexes, startsAfter[i]);
-            CheckVolumesFrom(containers[i], i, at, indexes, createdAfter[i]);
+            CheckVolumesFrom(containers, i, at, indexes, createdAfter[i]);
 
             // Docker resolves a legacy link when the container is created, as it does volumesFrom: the
             // agent creates sources first, which a cycle through the two together would make impossible.
@@ -127,8 +127,9 @@ internal static class DependencyValidator
         }
     }
 
-    private static void CheckVolumesFrom(Contract.ContainerDefinition container, int self, string at, Dictionary<string, int> indexes, List<Edge> edges)
+    private static void CheckVolumesFrom(IReadOnlyList<Contract.ContainerDefinition> containers, int self, string at, Dictionary<string, int> indexes, List<Edge> edges)
     {
+        var container = containers[self];
         Limits.Count(container.VolumesFrom, Limits.MaxContainers, $"{at}.volumesFrom");
         var seen = new Dictionary<int, int>();
         for (var v = 0; v < container.VolumesFrom.Count; v++)
@@ -139,6 +140,14 @@ internal static class DependencyValidator
             if (!seen.TryAdd(target, v))
             {
                 throw RequestException.Invalid(field, $"\"{source}\" is also in volumesFrom[{seen[target]}]");
+            }
+
+            // Docker copies every mount of the source, the bind mount of its /run/secrets too, so this
+            // container would read secrets it never referenced (VolumeRules.SecretFilesSource, the
+            // agent's form of this rule).
+            if (containers[target].Secrets.Any(s => s.AsFile))
+            {
+                throw RequestException.Invalid(field, $"\"{source}\" has secrets as files; volumesFrom would give this container its /run/secrets");
             }
 
             edges.Add(new Edge(target, "volumesFrom"));

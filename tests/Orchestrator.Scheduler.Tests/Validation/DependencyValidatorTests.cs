@@ -44,7 +44,10 @@ internal sealed class DependencyValidatorTests
         yield return c("volumes from itself", r => r.ContainerDefinitions[2].VolumesFrom[0].SourceContainer = "migrate", "containerDefinitions[2].volumesFrom[0].sourceContainer: \"migrate\" is this container itself; name another one");
         yield return c("volumes from nobody", r => r.ContainerDefinitions[2].VolumesFrom[0].SourceContainer = "", "containerDefinitions[2].volumesFrom[0].sourceContainer: is required: the name of another container of this task definition");
         yield return c("volumes from one container twice", r => r.ContainerDefinitions[2].VolumesFrom.Add(new VolumeFrom { SourceContainer = "db" }), "containerDefinitions[2].volumesFrom[1].sourceContainer: \"db\" is also in volumesFrom[0]");
-        yield return c("volumes from a container that links to it (both are resolved when a container is created)", r => r.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" }), "containerDefinitions[0].links: a cycle: app -> db -> app");
+        yield return c("volumes from a container that links to it (both are resolved when a container is created)", r => { r.ContainerDefinitions[0].Secrets.RemoveAt(1); r.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" }); }, "containerDefinitions[0].links: a cycle: app -> db -> app");
+        yield return c("volumes from a container with secret files", r => r.ContainerDefinitions[3].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app", ReadOnly = true }), "containerDefinitions[3].volumesFrom[0].sourceContainer: \"app\" has secrets as files; volumesFrom would give this container its /run/secrets");
+        yield return c("volumes from a source that has secret files added", r => r.ContainerDefinitions[1].Secrets.Add(new Secret { Name = "db.key", ValueFrom = "db-key", AsFile = true }), "containerDefinitions[2].volumesFrom[0].sourceContainer: \"db\" has secrets as files; volumesFrom would give this container its /run/secrets");
+        yield return c("the second volumesFrom of a container with secret files", r => r.ContainerDefinitions[2].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" }), "containerDefinitions[2].volumesFrom[1].sourceContainer: \"app\" has secrets as files; volumesFrom would give this container its /run/secrets");
         yield return c("volumes from each other", r => r.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "migrate" }), "containerDefinitions[1].volumesFrom: a cycle: db -> migrate -> db");
         yield return c("too many volumesFrom", r => r.ContainerDefinitions[1].VolumesFrom.AddRange(Enumerable.Repeat(new VolumeFrom { SourceContainer = "app" }, 11)), "containerDefinitions[1].volumesFrom: at most 10 allowed, got 11");
     }
@@ -62,6 +65,7 @@ internal sealed class DependencyValidatorTests
         yield return a("two aliases of one container", r => r.ContainerDefinitions[0].Links.Add("db:postgres"));
         yield return a("a dependency and a link to the same container", r => r.ContainerDefinitions[0].Links.Add("migrate"));
         yield return a("volumes one way, start order the other", r => { r.ContainerDefinitions[0].Links.Clear(); r.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "logger" }); });
+        yield return a("volumes from a container whose secrets are environment variables only", r => { r.ContainerDefinitions[0].Secrets.RemoveAt(1); r.ContainerDefinitions[3].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" }); });
         yield return a("a diamond of dependencies", r => r.ContainerDefinitions[3].DependsOn.Add(On("db")));
     }
 

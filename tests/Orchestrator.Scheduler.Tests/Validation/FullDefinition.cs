@@ -119,7 +119,6 @@ internal static class FullDefinition
                 Image = "orchestrator-test/busybox",
                 MemoryReservation = 32,
                 Essential = false,
-                VolumesFrom = { new VolumeFrom { SourceContainer = "app", ReadOnly = true } },
                 LogConfiguration = new LogConfiguration { LogDriver = "local", Options = { ["max-size"] = "5m", ["max-file"] = "1", ["compress"] = "false", ["mode"] = "non-blocking", ["max-buffer-size"] = "4m" } },
                 DependsOn = { new ContainerDependency { ContainerName = "app", Condition = "START" } },
                 RestartPolicy = new RestartPolicy { Enabled = true },

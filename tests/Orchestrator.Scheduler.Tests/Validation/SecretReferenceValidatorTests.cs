@@ -43,7 +43,7 @@ internal sealed class SecretReferenceValidatorTests
         yield return a("the same secret under two names", r => r.ContainerDefinitions[0].Secrets.Add(new Secret { Name = "DB_PASSWORD_AGAIN", ValueFrom = "db-password" }));
         yield return a("the same variable name in two containers", r => r.ContainerDefinitions[1].Secrets.Add(new Secret { Name = "DB_PASSWORD", ValueFrom = "db-password:7" }));
         yield return a("a secret's longest name and a large version", r => r.ContainerDefinitions[1].Secrets.Add(new Secret { Name = "K", ValueFrom = new string('s', 128) + ":2147483647" }));
-        yield return a("a file name with dots and spaces", r => r.ContainerDefinitions[1].Secrets.Add(new Secret { Name = "tls key.pem", ValueFrom = "tls", AsFile = true }));
+        yield return a("a file name with dots and spaces", r => r.ContainerDefinitions[3].Secrets.Add(new Secret { Name = "tls key.pem", ValueFrom = "tls", AsFile = true }));
         yield return a("a secret that does not exist yet (checked at placement)", r => r.ContainerDefinitions[1].Secrets.Add(new Secret { Name = "LATER", ValueFrom = "put-after-registration" }));
     }
 
