@@ -34,8 +34,12 @@ internal static partial class LogConfigurationValidator
     // Go's strconv.ParseBool.
     private static readonly FrozenSet<string> GoBooleans = new[] { "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False" }.ToFrozenSet(StringComparer.Ordinal);
 
-    public static void Check(Contract.LogConfiguration? configuration, string at)
+    /// <param name="container">The container whose logConfiguration this is: its secrets bound what the options may log.</param>
+    /// <param name="containerAt">The container's field, containerDefinitions[i].</param>
+    public static void Check(Contract.ContainerDefinition container, string containerAt)
     {
+        var configuration = container.LogConfiguration;
+        var at = $"{containerAt}.logConfiguration";
         if (configuration is null)
         {
             return;
@@ -81,6 +85,7 @@ internal static partial class LogConfigurationValidator
         }
 
         CheckCombination(driver, options, at);
+        LogSecretOptionsValidator.Check(container, options, at, containerAt);
     }
 
     private static void CheckValue(string key, string value, string field)

@@ -63,7 +63,7 @@ internal static class TaskDefinitionValidator
             ContainerNetworkValidator.Check(container, at);
             MountPointValidator.Check(container, at, volumeNames);
             SecretReferenceValidator.Check(container, at);
-            LogConfigurationValidator.Check(container.LogConfiguration, $"{at}.logConfiguration");
+            LogConfigurationValidator.Check(container, at);
             ContainerRuntimeOptionsValidator.Check(container, at);
             RestartPolicyValidator.Check(container.RestartPolicy, $"{at}.restartPolicy");
             cpuSum += container.Cpu;

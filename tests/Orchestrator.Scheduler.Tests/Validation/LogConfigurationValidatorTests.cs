@@ -14,6 +14,12 @@ internal sealed class LogConfigurationValidatorTests
     private static TestCaseData Accepted(string name, LogConfiguration configuration) =>
         FullDefinition.Accepted(name, r => r.ContainerDefinitions[1].LogConfiguration = configuration);
 
+    private static TestCaseData RefusedOfApp(string name, LogConfiguration configuration, string message) =>
+        RefusedOfApp(name, r => r.ContainerDefinitions[0].LogConfiguration = configuration, message);
+
+    private static TestCaseData RefusedOfApp(string name, Action<RegisterTaskDefinitionRequest> spoil, string message) =>
+        FullDefinition.Refused(name, spoil, "containerDefinitions[0].logConfiguration" + message);
+
     private static LogConfiguration Log(string driver, params (string Key, string Value)[] options)
     {
         var configuration = new LogConfiguration { LogDriver = driver };
@@ -59,6 +65,21 @@ internal sealed class LogConfigurationValidatorTests
         }
 
         yield return Refused("too many options", many, ".options: at most 32 allowed, got 33");
+
+        // containerDefinitions[0] (app) has DB_PASSWORD as a variable (secrets[0]) and api-key as a file (secrets[1]).
+        const string Markup = "{{.ID}}, {{.FullID}}, {{.Name}}, {{.ImageID}}, {{.ImageFullID}}, {{.ImageName}}, {{.DaemonName}}";
+        yield return RefusedOfApp("env naming a secret variable", Log("json-file", ("env", "DB_HOST,DB_PASSWORD")), ".options[env]: names the variable of containerDefinitions[0].secrets[0], a secret: every log record would carry its value");
+        yield return RefusedOfApp("env naming a secret variable with a space", Log("journald", ("env", "DB_HOST, DB_PASSWORD")), ".options[env]: names the variable of containerDefinitions[0].secrets[0], a secret: every log record would carry its value");
+        yield return RefusedOfApp("env naming a secret variable added later in the list", r => { r.ContainerDefinitions[0].Secrets.Add(new Secret { Name = "TOKEN", ValueFrom = "token" }); r.ContainerDefinitions[0].LogConfiguration = Log("syslog", ("env", "TOKEN")); }, ".options[env]: names the variable of containerDefinitions[0].secrets[2], a secret: every log record would carry its value");
+        yield return RefusedOfApp("env-regex with a secret variable", Log("syslog", ("env-regex", "^DB_HOST$")), ".options[env-regex]: cannot be used by a container with secrets as environment variables (containerDefinitions[0].secrets[0]): it could match them into every log record; name the variables to log in env");
+        yield return Refused("tag printing the whole environment", Log("json-file", ("tag", "{{.ContainerEnv}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with other markup after documented markup", Log("journald", ("tag", "{{.Name}}/{{index .ContainerEnv 0}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with documented markup in another spelling", Log("syslog", ("tag", "{{ .Name }}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with a trim marker", Log("syslog", ("tag", "{{- .Name}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with a pipeline", Log("json-file", ("tag", "{{.Name | printf \"%s\"}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with markup left open", Log("json-file", ("tag", "shop-{{")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with an action opened before documented markup", Log("json-file", ("tag", "{{{.ID}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
+        yield return Refused("tag with markup made of two documented halves", Log("json-file", ("tag", "{{{{.ID}}.ContainerEnv}}")), $".options[tag]: takes literal text and only this markup: {Markup}");
     }
 
     private static IEnumerable<TestCaseData> Acceptances()
@@ -73,6 +94,11 @@ internal sealed class LogConfigurationValidatorTests
         yield return Accepted("journald with a tag", Log("journald", ("tag", "shop-db"), ("env-regex", "^DB_")));
         yield return Accepted("syslog to a local socket", Log("syslog", ("syslog-address", "unixgram:///dev/log"), ("syslog-facility", "daemon"), ("syslog-format", "rfc5424")));
         yield return Accepted("non-blocking with a buffer", Log("journald", ("mode", "non-blocking"), ("max-buffer-size", "1m")));
+        yield return FullDefinition.Accepted("env naming plain variables only", r => r.ContainerDefinitions[0].LogConfiguration = Log("json-file", ("env", "DB_HOST,HOSTNAME")));
+        yield return FullDefinition.Accepted("env naming a secret file's name (a file is not in the environment)", r => r.ContainerDefinitions[0].LogConfiguration = Log("journald", ("env", "api-key")));
+        yield return FullDefinition.Accepted("env-regex when the secrets are files only", r => { r.ContainerDefinitions[0].Secrets.RemoveAt(0); r.ContainerDefinitions[0].LogConfiguration = Log("syslog", ("env-regex", "^DB_")); });
+        yield return Accepted("tag with every documented markup and text", Log("json-file", ("tag", "shop/{{.Name}}/{{.ID}}/{{.FullID}}/{{.ImageID}}/{{.ImageFullID}}/{{.ImageName}}/{{.DaemonName}}")));
+        yield return Accepted("tag with closing braces as text", Log("syslog", ("tag", "shop}}db")));
     }
 
     [TestCaseSource(nameof(Refusals))]
