@@ -72,6 +72,26 @@ internal static class OverrideValidator
     }
 
     /// <summary>
+    /// The agent sets a container's secret variables after its environment, so the secret wins: an
+    /// override of one would be dropped without a word. Refused instead, naming the secret.
+    /// </summary>
+    private static void RefuseSecretVariables(ContainerOverrides container, int overrideIndex, Contract.ContainerDefinition definition, int definitionIndex)
+    {
+        for (var e = 0; e < container.Environment.Count; e++)
+        {
+            var name = container.Environment[e].Name;
+            for (var s = 0; s < definition.Secrets.Count; s++)
+            {
+                if (!definition.Secrets[s].AsFile && definition.Secrets[s].Name == name)
+                {
+                    throw RequestException.Invalid($"{Field}.containerOverrides[{overrideIndex}].environment[{e}].name",
+                        $"\"{Echo.Clip(name)}\" is given by containerDefinitions[{definitionIndex}].secrets[{s}]");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Checks the overrides against the definition and answers what one task reserves with them: the
     /// definition's demand with the overridden sizes, worked out as <see cref="TaskDefinitionValidator"/>
     /// works out a definition's (the ports are the definition's).
@@ -83,11 +103,13 @@ internal static class OverrideValidator
         for (var i = 0; i < overrides.Containers.Count; i++)
         {
             var container = overrides.Containers[i];
-            if (!spec.ContainerDefinitions.Any(c => c.Name == container.Name))
+            var index = spec.ContainerDefinitions.ToList().FindIndex(c => c.Name == container.Name);
+            if (index < 0)
             {
                 throw RequestException.Invalid($"{Field}.containerOverrides[{i}].name", $"no container named \"{Echo.Clip(container.Name)}\" in {definition.Record.Arn}");
             }
 
+            RefuseSecretVariables(container, i, spec.ContainerDefinitions[index], index);
             overridden[container.Name] = (container, i);
         }
 

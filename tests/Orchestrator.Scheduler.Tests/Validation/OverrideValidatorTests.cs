@@ -51,6 +51,15 @@ internal sealed class OverrideValidatorTests
         return container;
     }
 
+    private static ContainerOverride WithEnvironment(ContainerOverride container, params string[] names)
+    {
+        container.Environment.AddRange(names.Select(n => new EnvironmentVariable { Name = n, Value = "overridden" }));
+        return container;
+    }
+
+    private static void Secret(RegisterTaskDefinitionRequest definition, int container, string name, bool asFile = false) =>
+        definition.ContainerDefinitions[container].Secrets.Add(new Secret { Name = name, ValueFrom = "s", AsFile = asFile });
+
     private static IEnumerable<TestCaseData> BadSyntax()
     {
         TestCaseData Case(string name, TaskOverride overrides, string message) => new TestCaseData(overrides).Returns(message).SetName(name);
@@ -123,6 +132,8 @@ internal sealed class OverrideValidatorTests
         yield return Case("a container's cpu", Overrides(containers: [App(cpu: 1024), Container("sidecar", cpu: 10)]), 1034, 320);
         yield return Case("the task's sizes win over the containers'", Overrides(cpu: 512, memory: 2048, containers: App(cpu: 300)), 512, 2048);
         yield return Case("the task's memory overridden, its cpu the definition's", Overrides(memory: 4096), 1024, 4096, d => { d.Cpu = 1024; d.Memory = 1024; });
+        yield return Case("a variable named as a secret file of the container", Overrides(containers: WithEnvironment(App(), "api-key")), 256, 320, d => Secret(d, 0, "api-key", asFile: true));
+        yield return Case("a variable named as another container's secret", Overrides(containers: WithEnvironment(App(), "TOKEN")), 256, 320, d => Secret(d, 1, "TOKEN"));
     }
 
     [TestCaseSource(nameof(Demands))]
@@ -156,6 +167,12 @@ internal sealed class OverrideValidatorTests
         yield return Case("task cpu below the containers'", Overrides(cpu: 128), "overrides.cpu: the containers reserve 256 CPU units, more than the task's 128");
         yield return Case("containers' cpu above the definition's task cpu", Overrides(containers: App(cpu: 1024)), "overrides.containerOverrides: the containers reserve 1024 CPU units, more than the task's 512",
             d => d.Cpu = 512);
+        yield return Case("an override of a secret variable", Overrides(containers: WithEnvironment(App(), "MODE", "DB_PASSWORD")), "overrides.containerOverrides[0].environment[1].name: \"DB_PASSWORD\" is given by containerDefinitions[0].secrets[0]",
+            d => Secret(d, 0, "DB_PASSWORD"));
+        yield return Case("an override of a secret variable also given as a file", Overrides(containers: [App(), WithEnvironment(Container("sidecar"), "TOKEN")]), "overrides.containerOverrides[1].environment[0].name: \"TOKEN\" is given by containerDefinitions[1].secrets[1]",
+            d => { Secret(d, 1, "TOKEN", asFile: true); Secret(d, 1, "TOKEN"); });
+        yield return Case("an override of a secret variable with sizes unchanged", Overrides(containers: WithEnvironment(Container("sidecar"), "TOKEN")), "overrides.containerOverrides[0].environment[0].name: \"TOKEN\" is given by containerDefinitions[1].secrets[0]",
+            d => Secret(d, 1, "TOKEN"));
         yield return Case("containers' memory above the definition's task memory", Overrides(containers: [App(reservation: 500), Container("sidecar", memory: 512)]), "overrides.containerOverrides: the containers reserve 1012 MiB, more than the task's 600",
             d => d.Memory = 600);
     }
