@@ -37,6 +37,7 @@ internal static class LogEvents
     public const int SecretGone = 322;
     public const int SecretUnreadable = 323;
     public const int SecretsSealedWithAnotherKey = 324;
+    public const int SecretVersionsPruned = 325;
 
     public const int StreamsEnded = 400;
     public const int StreamsAborted = 401;

@@ -13,8 +13,15 @@ namespace Orchestrator.Scheduler.State;
 internal sealed partial class ClusterState
 {
     /// <summary>
-    /// Creates the secret, or gives it its next version; earlier versions are kept. The value is sealed
-    /// here, under the lock, as its version number is decided here too and is bound into the seal.
+    /// The most versions a secret keeps: a Put past it deletes the oldest that no task still needs, so
+    /// that a secret rotated by a schedule does not grow the store (and memory) without bound.
+    /// </summary>
+    public const int MaxSecretVersions = 100;
+
+    /// <summary>
+    /// Creates the secret, or gives it its next version; earlier versions are kept, up to
+    /// <see cref="MaxSecretVersions"/> (<see cref="PrunedVersions"/>). The value is sealed here, under the
+    /// lock, as its version number is decided here too and is bound into the seal.
     /// </summary>
     /// <param name="value">The plaintext; the caller clears it once this returns.</param>
     /// <param name="description">Empty keeps the one it has.</param>
@@ -26,19 +33,69 @@ internal sealed partial class ClusterState
             var previous = _vault.Record(name);
             var live = previous is { Deleted: false } ? previous : null;
             var version = (previous?.LastVersion ?? 0) + 1;
+            List<int> versions = [.. live?.Versions ?? [], version];
+            var pruned = PrunedVersions(name, versions);
             var batch = new WriteBatch();
             batch.Secrets.Add(new SecretRecord(
                 name,
                 description.Length > 0 ? description : live?.Description ?? "",
-                [.. live?.Versions ?? [], version],
+                [.. versions.Where(v => !pruned.Contains(v))],
                 version,
                 live?.CreatedAt ?? now,
                 now));
             batch.SecretValues.Add(_vault.Seal(name, version, value, now));
+            batch.DeletedSecretValues.AddRange(pruned.Select(v => SecretValueRecord.KeyOf(name, v)));
             Commit(batch);
             Log.SecretPut(_log, name, version);
+            if (pruned.Count > 0)
+            {
+                Log.SecretVersionsPruned(_log, name, string.Join(", ", pruned.Order()), MaxSecretVersions);
+            }
+
             return _vault.Live(name)!;
         }
+    }
+
+    /// <summary>
+    /// The versions a Put deletes to keep <see cref="MaxSecretVersions"/>: the oldest first, never the one
+    /// being put, and never one pinned by a task that is not STOPPED, as its start command may be sent
+    /// again (an agent that registers again) and must carry the value it was placed with. So a secret
+    /// keeps more than the bound while that many versions are in use. Call under the lock.
+    /// </summary>
+    /// <param name="versions">Every version the secret would have, oldest first, the new one last.</param>
+    private HashSet<int> PrunedVersions(string name, List<int> versions)
+    {
+        var excess = versions.Count - MaxSecretVersions;
+        if (excess <= 0)
+        {
+            return [];
+        }
+
+        var pinned = PinnedVersions(name);
+        return [.. versions.Take(versions.Count - 1).Where(v => !pinned.Contains(v)).Take(excess)];
+    }
+
+    /// <summary>The versions of the secret that tasks which are not STOPPED were placed with.</summary>
+    private HashSet<int> PinnedVersions(string name)
+    {
+        var pinned = new HashSet<int>();
+        foreach (var task in _tasks.Values)
+        {
+            if (task.LastStatus == TaskState.Stopped || task.SecretVersions is not { } versions)
+            {
+                continue;
+            }
+
+            foreach (var (valueFrom, version) in versions)
+            {
+                if (SecretReference.TryParse(valueFrom, out var reference) && reference.Name == name)
+                {
+                    pinned.Add(version);
+                }
+            }
+        }
+
+        return pinned;
     }
 
     public SecretRecord DescribeSecret(string name)
@@ -106,6 +163,9 @@ internal sealed partial class ClusterState
     {
         [LoggerMessage(LogEvents.SecretPut, LogLevel.Information, "Secret {Name}: version {Version} put")]
         public static partial void SecretPut(ILogger logger, string name, int version);
+
+        [LoggerMessage(LogEvents.SecretVersionsPruned, LogLevel.Information, "Secret {Name}: versions {Versions} deleted to keep at most {Max} (versions that running tasks were placed with are kept)")]
+        public static partial void SecretVersionsPruned(ILogger logger, string name, string versions, int max);
 
         [LoggerMessage(LogEvents.SecretDeleted, LogLevel.Information, "Secret {Name}: deleted with its {Versions} versions")]
         public static partial void SecretDeleted(ILogger logger, string name, int versions);

@@ -207,6 +207,63 @@ internal sealed class SecretTests : SchedulerTest
         });
     }
 
+    [Test]
+    public async Task A_secret_keeps_its_last_hundred_versions_and_those_that_tasks_not_stopped_were_placed_with()
+    {
+        await PutAsync("api-token", First);
+        await PutAsync("db", First);
+        await RegisterAsync(WithSecrets("db"));
+        string running;
+        await using (var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "n1"))
+        {
+            running = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks.Single().TaskId;
+            await agent.NextCommandAsync();
+            await agent.ReportAsync(running, TaskStatus.Running);
+
+            await PutAsync("db", Second);
+            var stopped = (await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks.Single().TaskId;
+            await agent.NextCommandAsync();
+            await agent.ReportAsync(stopped, TaskStatus.Stopped, exitCode: 0);
+        }
+
+        SecretMetadata? atHundred = null;
+        for (var version = 3; version <= 105; version++)
+        {
+            var put = (await PutAsync("db", $"value-{version}")).Secret;
+            if (version == 100)
+            {
+                atHundred = put;
+            }
+        }
+
+        var described = (await Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "db" })).Secret;
+        var listed = (await Secrets.ListSecretsAsync(new ListSecretsRequest { NamePrefix = "db" })).Secrets.Single();
+        await RegisterAsync(WithSecrets("db:2"));
+        var pruned = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web:2" });
+
+        // The deletions were committed with the Puts: after a restart the store has the same versions.
+        RestartScheduler();
+        var afterRestart = (await Secrets.DescribeSecretAsync(new DescribeSecretRequest { Name = "db" })).Secret;
+        StartTaskCommand resent;
+        await using (var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1"))
+        {
+            resent = back.Registered.StartTasks.Single();
+        }
+
+        int[] kept = [1, .. Enumerable.Range(7, 99)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(atHundred!.Versions, Is.EqualTo(Enumerable.Range(1, 100)), "nothing is deleted up to 100 versions");
+            Assert.That((described.LatestVersion, described.Versions), Is.EqualTo((105, kept)),
+                "100 kept: version 1, which the running task was placed with, and the newest 99; version 2's task is STOPPED");
+            Assert.That(listed, Is.EqualTo(described));
+            Assert.That(afterRestart.Versions, Is.EqualTo(kept));
+            Assert.That(pruned.Failures.Single().Detail, Is.EqualTo("containerDefinitions[0].secrets[0].valueFrom: secret \"db\" has no version 2 (its latest is 105)"));
+            Assert.That(resent.TaskId, Is.EqualTo(running));
+            Assert.That(Values(resent), Is.EqualTo(new Dictionary<string, string> { ["db"] = First, ["api-token"] = First }), "the pinned version survived pruning and is still sent");
+        });
+    }
+
     /// <summary>
     /// Every call that can show a secret or a task that uses one, with every log line at Trace: the value
     /// is in the start command and nowhere else.
