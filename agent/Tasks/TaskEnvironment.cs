@@ -142,6 +142,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             {
                 CheckHostPath(volume.Name, host.SourcePath);
             }
+
+            CheckDockerVolume(volume);
         }
 
         var containers = task.ContainerDefinitions.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
@@ -164,7 +166,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"container \"{name}\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         }
 
-        if (ContainerPrivileges.HostEquivalentCapability(container, command.TaskDefinition.NetworkMode) is { } capability && !Settings.AllowPrivileged)
+        if (ContainerPrivileges.HostEquivalentCapability(container, NetworkModes.Of(command.TaskDefinition)) is { } capability && !Settings.AllowPrivileged)
         {
             throw new TaskEnvironmentException($"container \"{name}\" adds capability {capability}, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
         }
@@ -178,6 +180,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         if (others.FirstOrDefault(other => other == name || !containers.Contains(other)) is { } missing)
         {
             throw new TaskEnvironmentException($"container \"{name}\": no other container named \"{missing}\" in the task (volumesFrom, links)");
+        }
+
+        if (VolumeRules.SecretFilesSource(container, command.TaskDefinition.ContainerDefinitions) is { } source)
+        {
+            throw new TaskEnvironmentException($"container \"{name}\": volumesFrom \"{source}\" would pass on its secret files (Docker copies every mount of the source, /run/secrets too)");
         }
 
         foreach (var secret in container.Secrets)
@@ -196,6 +203,29 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         if (container.Secrets.Any(s => s.AsFile) && Settings.SecretsDirectory.Length == 0)
         {
             throw new TaskEnvironmentException($"container \"{name}\" has secret files, and this agent has no Agent:SecretsDirectory");
+        }
+    }
+
+    /// <summary>
+    /// The shared rules the scheduler applies at registration, again here: a definition registered
+    /// before them, or a scheduler that skipped them, must not reach the node's files through the local
+    /// driver's options nor take the name of another task's own volume.
+    /// </summary>
+    private static void CheckDockerVolume(Volume volume)
+    {
+        if (volume.DockerVolumeConfiguration is not { } configuration)
+        {
+            return;
+        }
+
+        if (configuration.Driver is "" or "local" && VolumeRules.LocalDriverProblem(configuration.DriverOpts) is { } problem)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume.Name}\": driverOpts: {problem}");
+        }
+
+        if (IsShared(volume) && VolumeRules.SharedNameProblem(volume.Name) is { } nameProblem)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume.Name}\": a shared volume may not take this name: {nameProblem}");
         }
     }
 

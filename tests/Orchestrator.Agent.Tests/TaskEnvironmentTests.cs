@@ -179,6 +179,36 @@ internal sealed class TaskEnvironmentTests
             "container \"app\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         yield return Case("a capability that gives the host, on a node that does not allow privileged", (_, c, _) => c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "NET_ADMIN", "SYS_ADMIN" } } },
             "container \"app\" adds capability SYS_ADMIN, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
+        yield return Case("NET_ADMIN on the host's network, on a node that does not allow privileged", (t, c, _) =>
+            {
+                t.NetworkMode = "host";
+                c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "NET_ADMIN" } } };
+            },
+            "container \"app\" adds capability NET_ADMIN, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
+        yield return Case("a task volume of the local driver that binds a node directory", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "bound",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "task", DriverOpts = { ["type"] = "none", ["device"] = "/etc", ["o"] = "bind" } },
+            }),
+            "volume \"bound\": driverOpts: type \"none\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return Case("a shared volume of the local driver with a bind option", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "shared-bound",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "shared", Driver = "local", Autoprovision = true, DriverOpts = { ["type"] = "tmpfs", ["o"] = "bind" } },
+            }),
+            "volume \"shared-bound\": driverOpts: the mount option \"bind\" names a path of the node or binds one");
+        yield return Case("a shared volume named as the agent names task volumes", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "orch-fedcba987654-scratch",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "shared" },
+            }),
+            "volume \"orch-fedcba987654-scratch\": a shared volume may not take this name: \"orch-fedcba987654-scratch\" starts with \"orch-\", the agent's names for volumes of single tasks");
+        yield return Case("volumesFrom a container with secret files", (t, c, _) =>
+            {
+                c.Secrets.Add(new Secret { Name = "key", ValueFrom = "s", AsFile = true });
+                t.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" });
+            },
+            "container \"side\": volumesFrom \"app\" would pass on its secret files (Docker copies every mount of the source, /run/secrets too)");
         yield return Case("a host path outside the allowed ones", (t, _, _) => t.Volumes.Add(new Volume { Name = "root", Host = new HostVolumeProperties { SourcePath = "/etc" } }),
             "volume \"root\": host path /etc is not under a path this node allows (Agent:AllowedHostPaths: {allowed})");
         yield return Case("a sibling whose name starts like an allowed path", (t, _, allowed) => t.Volumes.Add(new Volume { Name = "next", Host = new HostVolumeProperties { SourcePath = allowed + "2" } }),
