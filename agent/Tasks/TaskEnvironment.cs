@@ -15,6 +15,9 @@ namespace Orchestrator.Agent.Tasks;
 /// </summary>
 internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentIdentity identity, ILogger log)
 {
+    /// <summary>How host paths are looked at: <see cref="HostPaths.ReadLink"/>, or a test's stand-in (tests run as root, whom no permission stops).</summary>
+    public Func<string, string?> ReadLink { get; init; } = HostPaths.ReadLink;
+
     private WorkloadSettings Settings => identity.Workload;
 
     /// <summary>The Docker volume of a task-scoped volume.</summary>
@@ -30,11 +33,15 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
     /// Checks the task against this node's policy and its own references, then makes its secret files,
     /// volumes and network. What is made before a failure is left for <see cref="RemoveAsync"/>.
     /// </summary>
+    /// <returns>
+    /// The host volumes' paths with every symbolic link followed, by volume name: what Docker binds, so
+    /// that the path checked is the path mounted, not a string read again through links later.
+    /// </returns>
     /// <exception cref="TaskEnvironmentException">The task cannot run here; the message is its stopped reason.</exception>
     /// <exception cref="ContainerOperationException">The engine refused a volume or the network.</exception>
-    public async Task PrepareAsync(StartTaskCommand command, CancellationToken cancellation)
+    public async Task<IReadOnlyDictionary<string, string>> PrepareAsync(StartTaskCommand command, CancellationToken cancellation)
     {
-        Check(command);
+        var hostSources = Check(command);
         WriteSecretFiles(command);
         var task = command.TaskDefinition;
         foreach (var volume in task.Volumes.Where(v => v.Host is null))
@@ -45,6 +52,21 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         if (NetworkModes.Of(task) == NetworkModes.Awsvpc)
         {
             await runtime.CreateNetworkAsync(new NetworkSpec(NetworkName(command.TaskId), OwnLabels(command.TaskId, command.Cluster)), cancellation);
+        }
+
+        return hostSources;
+    }
+
+    /// <summary>
+    /// Checks a resolved host path again right before a container that binds it starts: a container of
+    /// the task started earlier may have put a link in its place, in a directory it can write.
+    /// </summary>
+    /// <exception cref="TaskEnvironmentException">It is no longer the path it was, or no longer allowed.</exception>
+    public void RecheckHostSource(string volume, string resolved)
+    {
+        if (CheckHostPath(volume, resolved) != resolved)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume}\": host path {resolved} has become a symbolic link since the task was checked");
         }
     }
 
@@ -117,8 +139,10 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
     }
 
     /// <summary>Everything that would make the task fail here, before anything is made.</summary>
-    private void Check(StartTaskCommand command)
+    /// <returns>The resolved host paths, by volume name.</returns>
+    private Dictionary<string, string> Check(StartTaskCommand command)
     {
+        var hostSources = new Dictionary<string, string>(StringComparer.Ordinal);
         var task = command.TaskDefinition;
         if (command.TaskId.Length < 12 || !SafeName().IsMatch(command.TaskId))
         {
@@ -140,7 +164,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
 
             if (volume.Host is { } host)
             {
-                CheckHostPath(volume.Name, host.SourcePath);
+                hostSources[volume.Name] = CheckHostPath(volume.Name, host.SourcePath);
             }
 
             CheckDockerVolume(volume);
@@ -151,6 +175,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             CheckContainer(command, container, containers);
         }
+
+        return hostSources;
     }
 
     private void CheckContainer(StartTaskCommand command, ContainerDefinition container, HashSet<string> containers)
@@ -229,7 +255,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         }
     }
 
-    private void CheckHostPath(string volume, string path)
+    /// <returns>The path with its links followed.</returns>
+    private string CheckHostPath(string volume, string path)
     {
         var allowed = string.Join(", ", Settings.AllowedHostPaths);
         if (!HostPaths.IsNormal(path))
@@ -237,10 +264,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"volume \"{volume}\": host path \"{path}\" is not an absolute path without \".\" or \"..\" segments");
         }
 
+        string resolved;
         string? root;
         try
         {
-            root = HostPaths.AllowingRoot(path, Settings.AllowedHostPaths);
+            (resolved, root) = HostPaths.Locate(path, Settings.AllowedHostPaths, ReadLink);
         }
         catch (IOException e)
         {
@@ -251,6 +279,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             throw new TaskEnvironmentException($"volume \"{volume}\": host path {path} is not under a path this node allows (Agent:AllowedHostPaths: {allowed})");
         }
+
+        return resolved;
     }
 
     private void WriteSecretFiles(StartTaskCommand command)

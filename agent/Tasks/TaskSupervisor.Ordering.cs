@@ -34,9 +34,9 @@ internal sealed partial class TaskSupervisor
             {
                 unmet = await StartReadyContainersAsync(task, cancellation);
             }
-            catch (Exception e) when (e is ContainerOperationException or RuntimeUnavailableException)
+            catch (Exception e) when (e is ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException)
             {
-                // Docker refused a start: as a failed launch, nothing of the task is left behind.
+                // Docker refused a start, or a host path is no longer what was checked: as a failed launch, nothing of the task is left behind.
                 await FailToStartAsync(task, e.Message, cancellation);
                 return;
             }
@@ -116,8 +116,16 @@ internal sealed partial class TaskSupervisor
     }
 
     /// <summary>Starts a created container and looks at what runs: its bound ports, or an exit at once.</summary>
+    /// <exception cref="TaskEnvironmentException">A host path it binds has changed since the task was checked.</exception>
     private async Task StartContainerAsync(AgentTask task, AgentContainer container, CancellationToken cancellation)
     {
+        // Docker mounts the bind sources now, not at create: a container of the task started before this
+        // one may have swapped a directory of an allowed path for a link meanwhile.
+        foreach (var (volume, source) in container.HostSources)
+        {
+            _environment.RecheckHostSource(volume, source);
+        }
+
         await runtime.StartAsync(container.RuntimeId, cancellation);
         container.StartedAt = time.GetUtcNow();
         var info = await runtime.InspectAsync(container.RuntimeId, cancellation);

@@ -76,7 +76,7 @@ internal sealed partial class TaskSupervisor(
         var definitions = TaskOverrides.Apply(command.TaskDefinition.ContainerDefinitions, command.Overrides);
         try
         {
-            await _environment.PrepareAsync(command, cancellation);
+            var hostSources = await _environment.PrepareAsync(command, cancellation);
             foreach (var image in definitions.Select(d => d.Image).Distinct(StringComparer.Ordinal))
             {
                 await runtime.EnsureImageAsync(image, cancellation);
@@ -84,7 +84,11 @@ internal sealed partial class TaskSupervisor(
 
             foreach (var i in CreationOrder.Of(definitions))
             {
-                task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity), cancellation);
+                task.Containers[i].HostSources = definitions[i].MountPoints
+                    .Where(m => hostSources.ContainsKey(m.SourceVolume))
+                    .DistinctBy(m => m.SourceVolume)
+                    .ToDictionary(m => m.SourceVolume, m => hostSources[m.SourceVolume], StringComparer.Ordinal);
+                task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity, hostSources), cancellation);
                 task.Containers[i].Status = TaskStatus.Pending;
             }
         }

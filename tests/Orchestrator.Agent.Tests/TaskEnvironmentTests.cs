@@ -269,6 +269,36 @@ internal sealed class TaskEnvironmentTests
     }
 
     [Test]
+    public void A_host_path_with_a_segment_the_agent_cannot_look_at_is_refused_not_taken_as_missing()
+    {
+        // Tests run as root, whom no mode stops: the stand-in answers for the kernel as it would to the agent's user.
+        var locked = Path.Combine(Allowed, "locked");
+        string? ReadLink(string path) => path == locked ? throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.") : HostPaths.ReadLink(path);
+        var command = Command(change: (t, _) => t.Volumes.Add(new Volume { Name = "l", Host = new HostVolumeProperties { SourcePath = Path.Combine(locked, "db") } }));
+        var environment = new TaskEnvironment(_runtime, new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = _settings }, NullLogger.Instance) { ReadLink = ReadLink };
+
+        var refused = Assert.ThrowsAsync<TaskEnvironmentException>(() => environment.PrepareAsync(command, CancellationToken.None));
+        Assert.That(refused!.Message, Is.EqualTo($"volume \"l\": host path {locked}/db cannot be checked against Agent:AllowedHostPaths (permission denied looking at {locked})"));
+    }
+
+    [Test]
+    public async Task A_host_path_is_given_to_docker_with_its_links_followed()
+    {
+        Directory.CreateDirectory(Path.Combine(Allowed, "real"));
+        Directory.CreateSymbolicLink(Path.Combine(Allowed, "link"), Path.Combine(Allowed, "real"));
+        var command = Command(change: (t, c) =>
+        {
+            t.Volumes.Add(new Volume { Name = "d", Host = new HostVolumeProperties { SourcePath = Path.Combine(Allowed, "link", "db") } });
+            c.MountPoints.Add(new MountPoint { SourceVolume = "d", ContainerPath = "/db" });
+        });
+
+        var sources = await Environment().PrepareAsync(command, CancellationToken.None);
+        var options = ContainerOptionsBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], _settings, sources);
+
+        Assert.That(options.Mounts.Single().Source, Is.EqualTo(Path.Combine(Allowed, "real", "db")));
+    }
+
+    [Test]
     public void A_missing_volume_driver_is_the_engines_refusal()
     {
         _runtime.MissingVolumeDrivers.Add("rexray");

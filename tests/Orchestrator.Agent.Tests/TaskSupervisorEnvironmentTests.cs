@@ -168,4 +168,34 @@ internal sealed class TaskSupervisorEnvironmentTests
             Assert.That(Directory.GetDirectories(Secrets).Select(Path.GetFileName), Is.EqualTo(new[] { TaskId }));
         });
     }
+
+    [Test]
+    public async Task A_host_path_swapped_for_a_link_after_the_check_fails_the_start_of_the_container_that_binds_it()
+    {
+        // "app" can write the allowed directory; "side" binds a directory in it and starts once app is healthy.
+        var data = Path.Combine(_directory, "data");
+        Directory.CreateDirectory(data);
+        var command = TaskEnvironmentTests.Command(change: (t, c) =>
+        {
+            t.Volumes.Add(new Volume { Name = "data", Host = new HostVolumeProperties { SourcePath = data } });
+            c.HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "true" } };
+            t.ContainerDefinitions[1].MountPoints.Add(new MountPoint { SourceVolume = "data", ContainerPath = "/data" });
+            t.ContainerDefinitions[1].DependsOn.Add(new ContainerDependency { ContainerName = "app", Condition = "HEALTHY" });
+        });
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(command, CancellationToken.None);
+
+        Directory.Delete(data);
+        Directory.CreateSymbolicLink(data, "/etc");
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        await supervisor.OnEventAsync(_runtime.Health(app.Id, ContainerHealth.Healthy), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart)));
+            Assert.That(_reports.Last.StoppedReason, Is.EqualTo($"volume \"data\": host path {data} is not under a path this node allows (Agent:AllowedHostPaths: {_directory})"));
+            Assert.That(_runtime.StartLog, Is.EqualTo(new[] { "app" }), "side never started");
+            Assert.That(_runtime.Containers, Is.Empty, "a failed start leaves nothing");
+        });
+    }
 }
