@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Contracts.V1;
@@ -218,6 +219,13 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             if (!command.SecretValues.ContainsKey(secret.ValueFrom))
             {
                 throw new TaskEnvironmentException($"secret \"{secret.ValueFrom}\" was not sent (deleted?)");
+            }
+
+            if (!secret.AsFile && command.SecretValues[secret.ValueFrom].Span is var value && (!Utf8.IsValid(value) || value.Contains((byte)0)))
+            {
+                // An environment variable is a C string of text: Docker would cut it at the NUL or mangle
+                // the bytes. The message names the secret, never its value.
+                throw new TaskEnvironmentException($"secret \"{secret.ValueFrom}\" is binary (or holds a NUL): give it asFile");
             }
 
             if (secret.AsFile && !IsSafeSegment(secret.Name))

@@ -171,6 +171,24 @@ internal sealed class TaskEnvironmentTests
         Assert.That(refused!.Message, Is.EqualTo("secret \"db-password\" was not sent (deleted?)"));
     }
 
+    [TestCase(new byte[] { 0x68, 0x00, 0x69 }, TestName = "A secret variable holding a NUL fails the start without its value")]
+    [TestCase(new byte[] { 0x68, 0xC3, 0x28 }, TestName = "A secret variable that is not UTF-8 fails the start without its value")]
+    public void A_binary_secret_variable_fails_the_start_without_its_value(byte[] value)
+    {
+        var command = Command(change: (_, c) => c.Secrets.Add(new Secret { Name = "PASSWORD", ValueFrom = "db-password" }));
+        command.SecretValues["db-password"] = ByteString.CopyFrom(value);
+        var refused = Assert.ThrowsAsync<TaskEnvironmentException>(() => Environment().PrepareAsync(command, CancellationToken.None));
+        Assert.That(refused!.Message, Is.EqualTo("secret \"db-password\" is binary (or holds a NUL): give it asFile"));
+    }
+
+    [Test]
+    public void The_same_bytes_pass_as_a_secret_file()
+    {
+        var command = Command(change: (_, c) => c.Secrets.Add(new Secret { Name = "key", ValueFrom = "db-password", AsFile = true }));
+        command.SecretValues["db-password"] = ByteString.CopyFrom(0x68, 0x00, 0xC3, 0x28);
+        Assert.DoesNotThrowAsync(() => Environment().PrepareAsync(command, CancellationToken.None));
+    }
+
     private static IEnumerable<TestCaseData> Refusals()
     {
         TestCaseData Case(string name, Action<TaskDefinition, ContainerDefinition, string> change, string reason) => new TestCaseData(change, reason).SetName(name);
