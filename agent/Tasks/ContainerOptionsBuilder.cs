@@ -13,14 +13,15 @@ internal static class ContainerOptionsBuilder
     private const long MiB = 1024 * 1024;
 
     /// <param name="hostSources">The host volumes' resolved paths, by volume name; a volume missing here is bound as the task gave it.</param>
-    public static ContainerOptions Build(StartTaskCommand command, ContainerDefinition definition, WorkloadSettings settings, IReadOnlyDictionary<string, string>? hostSources = null)
+    /// <param name="node">This node's name: its secret files are under its own directory.</param>
+    public static ContainerOptions Build(StartTaskCommand command, ContainerDefinition definition, WorkloadSettings settings, string node, IReadOnlyDictionary<string, string>? hostSources = null)
     {
         var mode = NetworkModes.Of(command.TaskDefinition);
         var linux = definition.LinuxParameters ?? new LinuxParameters();
         var mounts = definition.MountPoints.Select(m => Mount(command, m, hostSources)).OfType<MountSpec>().ToList();
         if (definition.Secrets.Any(s => s.AsFile))
         {
-            mounts.Add(new MountSpec(MountKind.Bind, SecretFiles.ContainerDirectory(settings.SecretsDirectory, command.TaskId, definition.Name), SecretFiles.ContainerPath, ReadOnly: true));
+            mounts.Add(new MountSpec(MountKind.Bind, SecretFiles.ContainerDirectory(settings.SecretsDirectory, node, command.TaskId, definition.Name), SecretFiles.ContainerPath, ReadOnly: true));
         }
 
         return new ContainerOptions

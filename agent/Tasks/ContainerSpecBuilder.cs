@@ -48,7 +48,7 @@ internal static class ContainerSpecBuilder
             StopTimeout(definition),
             labels)
         {
-            Options = ContainerOptionsBuilder.Build(command, definition, identity.Workload, hostSources),
+            Options = ContainerOptionsBuilder.Build(command, definition, identity.Workload, identity.NodeName, hostSources),
         };
     }
 

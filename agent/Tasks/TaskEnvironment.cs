@@ -94,11 +94,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 }
             }
         });
-        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(taskId))
+        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(taskId) && IsSafeSegment(identity.NodeName))
         {
             await TryAsync(taskId, () =>
             {
-                SecretFiles.RemoveTask(Settings.SecretsDirectory, taskId);
+                SecretFiles.RemoveTask(Settings.SecretsDirectory, identity.NodeName, taskId);
                 return Task.CompletedTask;
             });
         }
@@ -119,11 +119,12 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             var networks = await runtime.ListNetworksAsync(ContainerLabels.Node, identity.NodeName, cancellation);
             leftovers.UnionWith(volumes.Concat(networks).Select(r => r.Labels.GetValueOrDefault(ContainerLabels.TaskId, "")).Where(id => id.Length > 0 && !known.Contains(id)));
         });
-        if (Settings.SecretsDirectory.Length > 0)
+        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(identity.NodeName))
         {
+            // Only this node's directory: other agents of the host keep theirs under the same root.
             await TryAsync("", () =>
             {
-                leftovers.UnionWith(SecretFiles.Tasks(Settings.SecretsDirectory).Where(id => !known.Contains(id)));
+                leftovers.UnionWith(SecretFiles.Tasks(Settings.SecretsDirectory, identity.NodeName).Where(id => !known.Contains(id)));
                 return Task.CompletedTask;
             });
         }
@@ -238,6 +239,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             throw new TaskEnvironmentException($"container \"{name}\" has secret files, and this agent has no Agent:SecretsDirectory");
         }
+
+        if (container.Secrets.Any(s => s.AsFile) && !IsSafeSegment(identity.NodeName))
+        {
+            throw new TaskEnvironmentException($"container \"{name}\" has secret files, and this node's name \"{identity.NodeName}\" cannot name their directory");
+        }
     }
 
     /// <summary>
@@ -299,7 +305,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 .Select(s => KeyValuePair.Create(s.Name, command.SecretValues[s.ValueFrom].Memory));
             try
             {
-                SecretFiles.Write(Settings.SecretsDirectory, command.TaskId, container.Name, files);
+                SecretFiles.Write(Settings.SecretsDirectory, identity.NodeName, command.TaskId, container.Name, files);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

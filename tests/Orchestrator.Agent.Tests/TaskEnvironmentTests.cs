@@ -18,7 +18,10 @@ internal sealed class TaskEnvironmentTests
     private WorkloadSettings _settings = null!;
 
     private string Allowed => Path.Combine(_directory, "allowed");
-    private string Secrets => Path.Combine(_directory, "secrets");
+    private string SecretsRoot => Path.Combine(_directory, "secrets");
+
+    /// <summary>Where node-1's agent puts its secret files.</summary>
+    private string Secrets => Path.Combine(SecretsRoot, "node-1");
 
     [SetUp]
     public void Build()
@@ -26,7 +29,7 @@ internal sealed class TaskEnvironmentTests
         _directory = Directory.CreateTempSubdirectory("orchestrator-environment-").FullName;
         Directory.CreateDirectory(Allowed);
         _runtime = new FakeRuntime();
-        _settings = new WorkloadSettings { AllowedHostPaths = [Allowed], SecretsDirectory = Secrets };
+        _settings = new WorkloadSettings { AllowedHostPaths = [Allowed], SecretsDirectory = SecretsRoot };
     }
 
     [TearDown]
@@ -259,7 +262,7 @@ internal sealed class TaskEnvironmentTests
         Assert.Multiple(() =>
         {
             Assert.That(refused!.Message, Is.EqualTo(reason.Replace("{allowed}", Allowed, StringComparison.Ordinal)));
-            Assert.That((_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Secrets)), Is.EqualTo((0, 0, false)), "nothing made");
+            Assert.That((_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(SecretsRoot)), Is.EqualTo((0, 0, false)), "nothing made");
         });
     }
 
@@ -311,7 +314,7 @@ internal sealed class TaskEnvironmentTests
         });
 
         var sources = await Environment().PrepareAsync(command, CancellationToken.None);
-        var options = ContainerOptionsBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], _settings, sources);
+        var options = ContainerOptionsBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], _settings, "node-1", sources);
 
         Assert.That(options.Mounts.Single().Source, Is.EqualTo(Path.Combine(Allowed, "real", "db")));
     }
@@ -346,7 +349,7 @@ internal sealed class TaskEnvironmentTests
 
         await Environment().PrepareAsync(known, CancellationToken.None);
         await Environment().PrepareAsync(gone, CancellationToken.None);
-        await Environment("node-2", _settings with { SecretsDirectory = Path.Combine(_directory, "node-2") }).PrepareAsync(elsewhere, CancellationToken.None);
+        await Environment("node-2").PrepareAsync(elsewhere, CancellationToken.None); // another agent of the host, sharing the root
 
         await Environment().RemoveLeftoversAsync([TaskId], CancellationToken.None);
 
@@ -355,6 +358,7 @@ internal sealed class TaskEnvironmentTests
             Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "orch-000000000000-scratch", "pg" }));
             Assert.That(_runtime.Networks.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab", "orch-000000000000" }));
             Assert.That(Directory.GetDirectories(Secrets).Select(Path.GetFileName), Is.EqualTo(new[] { TaskId }));
+            Assert.That(Directory.GetDirectories(Path.Combine(SecretsRoot, "node-2")).Select(Path.GetFileName), Is.EqualTo(new[] { OtherNodes }), "another agent's files are its own");
         });
     }
 }

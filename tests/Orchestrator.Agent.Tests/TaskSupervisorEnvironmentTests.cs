@@ -20,7 +20,10 @@ internal sealed class TaskSupervisorEnvironmentTests
     private FakeTimeProvider _clock = null!;
     private AgentIdentity _identity = null!;
 
-    private string Secrets => Path.Combine(_directory, "secrets");
+    private string SecretsRoot => Path.Combine(_directory, "secrets");
+
+    /// <summary>Where node-1's agent puts its secret files.</summary>
+    private string Secrets => Path.Combine(SecretsRoot, "node-1");
 
     [SetUp]
     public void Build()
@@ -29,7 +32,7 @@ internal sealed class TaskSupervisorEnvironmentTests
         _runtime = new FakeRuntime();
         _reports = new RecordingSink();
         _clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-        _identity = new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = new WorkloadSettings { AllowedHostPaths = [_directory], SecretsDirectory = Secrets } };
+        _identity = new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = new WorkloadSettings { AllowedHostPaths = [_directory], SecretsDirectory = SecretsRoot } };
     }
 
     [TearDown]
