@@ -84,6 +84,17 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 }
             }
         });
+        await ReleaseAsync(taskId, cancellation);
+    }
+
+    /// <summary>
+    /// Removes what a stopped task no longer needs and its stopped containers do not hold: its network
+    /// (an address range of Docker's few pools) and its secret files (values on the host). Its volumes stay
+    /// with its containers, for inspection. Never throws: a network Docker still refuses is removed with
+    /// the containers after the retention, or at the agent's next start.
+    /// </summary>
+    public async Task ReleaseAsync(string taskId, CancellationToken cancellation)
+    {
         await TryAsync(taskId, async () =>
         {
             foreach (var network in await runtime.ListNetworksAsync(ContainerLabels.TaskId, taskId, cancellation))

@@ -284,6 +284,9 @@ internal sealed partial class TaskSupervisor(
             }
         }
 
+        // Stopped containers hold no network endpoint and read no secret: both go now, not after the
+        // retention (the subnet is one of Docker's few, the files are values on the host).
+        await _environment.ReleaseAsync(task.Id, cancellation);
         MarkStopped(task, task.StopCode, task.StoppedReason);
         LogStopped(log, task.Id, task.StopCode.ToString(), task.StoppedReason);
         Report(task);

@@ -87,17 +87,33 @@ internal sealed class TaskSupervisorEnvironmentTests
     }
 
     [Test]
-    public async Task A_stopped_tasks_volumes_network_and_secret_files_go_with_its_containers_after_the_retention()
+    public async Task A_stopped_tasks_network_and_secret_files_go_at_once_and_its_volumes_with_its_containers_after_the_retention()
     {
         var supervisor = Supervisor();
         await supervisor.StartAsync(Command(), CancellationToken.None);
         await supervisor.StopAsync(TaskId, StopCode.UserInitiated, "bye", CancellationToken.None);
-        var keptWhileStopped = (_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId)));
+        var keptWhileStopped = (_runtime.Containers.Count, _runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId)));
         _clock.Advance(TimeSpan.FromHours(2));
         await supervisor.RemoveExpiredAsync(TimeSpan.FromHours(1), CancellationToken.None);
 
-        Assert.That(keptWhileStopped, Is.EqualTo((2, 1, true)), "kept with the stopped containers, for inspection");
+        Assert.That(keptWhileStopped, Is.EqualTo((2, 2, 0, false)), "containers and volumes kept for inspection; no network, no secret file");
         AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_task_stopped_because_its_essential_container_exited_releases_its_network_and_secret_files_at_once()
+    {
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(Command(), CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        await supervisor.OnEventAsync(_runtime.Die(app.Id, 1), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_reports.Last.LastStatus, Is.EqualTo(TaskStatus.Stopped));
+            Assert.That((_runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId))), Is.EqualTo((0, false)));
+            Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "pg" }), "volumes stay with the containers");
+        });
     }
 
     [Test]
