@@ -176,6 +176,30 @@ internal sealed class TaskOrderingTests
     }
 
     [Test]
+    public async Task A_startTimeout_check_that_fails_while_docker_is_away_is_made_again_later()
+    {
+        var db = Container("db", healthCheck: true);
+        db.StartTimeoutSeconds = 60;
+        var web = Container("web");
+        web.DependsOn.Add(On("db", StartDependency.Healthy));
+        await _h.StartAsync(Command(db, web));
+
+        _h.Runtime.Down = new RuntimeUnavailableException("Docker is not reachable at fake: Connection refused");
+        _h.Clock.Advance(TimeSpan.FromSeconds(60));
+        var whileAway = _h.Status;
+        _h.Runtime.Down = null;
+        _h.Clock.Advance(TaskSupervisor.DependencyRetryDelay);
+        await WaitForAsync(() => _h.Status == TaskStatus.Stopped);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileAway, Is.EqualTo(TaskStatus.Pending), "the stop could not be made while Docker was away");
+            Assert.That(_h.Last.StopCode, Is.EqualTo(StopCode.TaskFailedToStart));
+            Assert.That(_h.Runtime.Containers.Any(c => c.Running), Is.False);
+        });
+    }
+
+    [Test]
     public async Task A_condition_met_in_time_leaves_no_timeout_behind()
     {
         var db = Container("db", healthCheck: true);

@@ -217,4 +217,33 @@ internal sealed class TaskSupervisorEnvironmentTests
             Assert.That(_runtime.Containers, Is.Empty, "a failed start leaves nothing");
         });
     }
+
+    [Test]
+    public async Task An_exception_the_runtime_did_not_map_fails_the_start_and_leaves_nothing_not_a_task_pending_for_good()
+    {
+        _runtime.CreateFaults["side"] = new HttpRequestException("An error occurred while sending the request.");
+        await Supervisor().StartAsync(Command(), CancellationToken.None);
+
+        Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode, _reports.Last.StoppedReason), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart,
+            "the agent failed while starting the task (HttpRequestException: An error occurred while sending the request.)")));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task Docker_going_away_while_containers_start_fails_the_start_and_what_it_could_not_remove_waits_for_the_next_start()
+    {
+        var command = Command();
+        command.TaskDefinition.ContainerDefinitions[1].DependsOn.Add(new ContainerDependency { ContainerName = "app", Condition = "HEALTHY" });
+        command.TaskDefinition.ContainerDefinitions[0].HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "true" } };
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(command, CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        var healthy = _runtime.Health(app.Id, ContainerHealth.Healthy);
+
+        _runtime.Down = new RuntimeUnavailableException("Docker is not reachable at fake: Connection refused");
+        await supervisor.OnEventAsync(healthy, CancellationToken.None);
+
+        Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode, _reports.Last.StoppedReason),
+            Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart, "Docker is not reachable at fake: Connection refused")));
+    }
 }
