@@ -145,6 +145,15 @@ internal sealed partial class TaskSupervisor
             }
 
             task.DefinitionsKnown = true;
+            var missing = command.TaskDefinition.ContainerDefinitions.Select(d => d.Name).Where(name => task.Containers.All(c => c.Name != name)).ToList();
+            if (task.LastStatus == TaskStatus.Pending && missing.Count > 0)
+            {
+                // The agent went away in the middle of creating the containers: the task never ran, and
+                // running it without some of them is not running it. A failed start removes what exists.
+                await FailToStartAsync(task, $"the agent stopped while creating the task's containers; {string.Join(", ", missing.Select(m => $"\"{m}\""))} never created", cancellation);
+                return;
+            }
+
             if (task.LastStatus == TaskStatus.Pending)
             {
                 LogResumed(log, task.Id, task.Containers.Count(c => !c.HasStarted));

@@ -278,6 +278,28 @@ internal sealed class TaskOrderingTests
     }
 
     [Test]
+    public async Task A_task_whose_agent_died_in_the_middle_of_creating_its_containers_fails_to_start_once_adopted_and_leaves_nothing()
+    {
+        var command = Command(Container("db"), Container("web"));
+        var identity = new AgentIdentity("default", "node-1", "127.0.0.1");
+        _h.Runtime.Seed("c-db", ContainerSpecBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], identity), running: false);
+
+        var restarted = _h.RestartAgent();
+        await restarted.AdoptAsync(CancellationToken.None);
+        var again = command.Clone();
+        again.LastStatus = TaskStatus.Pending;
+        await restarted.ReconcileAsync(new Registered { StartTasks = { again } }, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((_h.Status, _h.Last.StopCode, _h.Last.StoppedReason), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart,
+                "the agent stopped while creating the task's containers; \"web\" never created")));
+            Assert.That(_h.Runtime.Starts, Is.Zero, "db was not run without web");
+            Assert.That(_h.Runtime.Containers, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task A_restarted_agent_that_the_scheduler_no_longer_wants_stops_the_waiting_task_without_starting_it()
     {
         var web = Container("web");
