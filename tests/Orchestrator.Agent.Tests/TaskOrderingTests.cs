@@ -300,6 +300,23 @@ internal sealed class TaskOrderingTests
     }
 
     [Test]
+    public async Task A_health_change_lost_with_the_event_stream_is_read_again_when_it_is_back_and_meets_HEALTHY()
+    {
+        var web = Container("web");
+        web.DependsOn.Add(On("db", StartDependency.Healthy));
+        await _h.StartAsync(Command(Container("db", healthCheck: true), web));
+
+        _h.Runtime.Health(_h.Named("db").Id, ContainerHealth.Healthy); // its event lost with the stream
+        await _h.Supervisor.ResyncAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_h.HasStarted("web"), Is.True);
+            Assert.That((_h.Status, _h.LastOf("db").HealthStatus), Is.EqualTo((TaskStatus.Running, HealthStatus.Healthy)));
+        });
+    }
+
+    [Test]
     public async Task A_restarted_agent_that_the_scheduler_no_longer_wants_stops_the_waiting_task_without_starting_it()
     {
         var web = Container("web");
