@@ -25,9 +25,9 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
             var info = await _client.System.GetSystemInfoAsync(cancellation);
             return new RuntimeInfo((int)info.NCPU, info.MemTotal, info.OSType ?? "linux", info.Architecture ?? "", info.ServerVersion ?? "", info.LiveRestoreEnabled);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or DockerApiException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is DockerApiException || IsConnectionLost(e))
         {
-            throw new RuntimeUnavailableException($"Docker is not reachable at {_endpoint}: {e.Message}", e);
+            throw Unreachable(e);
         }
     }
 
@@ -156,6 +156,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"CannotCreateContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task StartAsync(string id, CancellationToken cancellation)
@@ -167,6 +171,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         catch (DockerApiException e)
         {
             throw new ContainerOperationException($"CannotStartContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
         }
     }
 
@@ -219,6 +227,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         catch (DockerContainerNotFoundException)
         {
             return null;
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
         }
     }
 
@@ -300,6 +312,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"CannotCreateVolumeError: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task<bool> VolumeExistsAsync(string name, CancellationToken cancellation)
@@ -317,6 +333,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"cannot look up volume {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task RemoveVolumeAsync(string name, CancellationToken cancellation)
@@ -333,11 +353,24 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"cannot remove volume {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
-        var listed = await _client.Volumes.ListAsync(new VolumesListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        VolumesListResponse listed;
+        try
+        {
+            listed = await _client.Volumes.ListAsync(new VolumesListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
+
         return [.. (listed.Volumes ?? []).Select(v => new LabelledResource(v.Name, v.Labels is { } labels ? new Dictionary<string, string>(labels) : []))];
     }
 
@@ -363,6 +396,10 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"CannotCreateNetworkError: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task RemoveNetworkAsync(string name, CancellationToken cancellation)
@@ -379,15 +416,37 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         {
             throw new ContainerOperationException($"cannot remove network {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
     }
 
     public async Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
-        var listed = await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        IList<NetworkResponse> listed;
+        try
+        {
+            listed = await _client.Networks.ListNetworksAsync(new NetworksListParameters { Filters = LabelFilter(labelKey, labelValue) }, cancellation);
+        }
+        catch (Exception e) when (IsConnectionLost(e))
+        {
+            throw Unreachable(e);
+        }
+
         return [.. listed.Select(n => new LabelledResource(n.Name, n.Labels is { } labels ? new Dictionary<string, string>(labels) : []))];
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>
+    /// What Docker.DotNet lets escape when the engine is not there to answer (dockerd restarting, its
+    /// socket gone): not a refusal of the request, and the callers treat it as the engine being away.
+    /// </summary>
+    private static bool IsConnectionLost(Exception e) =>
+        e is HttpRequestException or IOException or TimeoutException or System.Net.Sockets.SocketException;
+
+    private RuntimeUnavailableException Unreachable(Exception e) => new($"Docker is not reachable at {_endpoint}: {e.Message}", e);
 
     /// <summary>
     /// The plain variables, then the secret ones. Where both have a name the secret wins: the plain one

@@ -81,6 +81,9 @@ internal sealed class AgentContainer(string name, bool essential, int stopTimeou
     /// <summary>Starts in place by its restart policy.</summary>
     public int RestartCount { get; set; }
 
+    /// <summary>The resolved host paths it binds, by volume name: checked again right before each start.</summary>
+    public IReadOnlyDictionary<string, string> HostSources { get; set; } = new Dictionary<string, string>();
+
     /// <summary>When it may start and whether it is started again. <see cref="ContainerStartRules.None"/> until known.</summary>
     public ContainerStartRules Rules { get; set; } = ContainerStartRules.None;
 

@@ -12,14 +12,16 @@ internal static class ContainerOptionsBuilder
 {
     private const long MiB = 1024 * 1024;
 
-    public static ContainerOptions Build(StartTaskCommand command, ContainerDefinition definition, WorkloadSettings settings)
+    /// <param name="hostSources">The host volumes' resolved paths, by volume name; a volume missing here is bound as the task gave it.</param>
+    /// <param name="node">This node's name: its secret files are under its own directory.</param>
+    public static ContainerOptions Build(StartTaskCommand command, ContainerDefinition definition, WorkloadSettings settings, string node, IReadOnlyDictionary<string, string>? hostSources = null)
     {
         var mode = NetworkModes.Of(command.TaskDefinition);
         var linux = definition.LinuxParameters ?? new LinuxParameters();
-        var mounts = definition.MountPoints.Select(m => Mount(command, m)).OfType<MountSpec>().ToList();
+        var mounts = definition.MountPoints.Select(m => Mount(command, m, hostSources)).OfType<MountSpec>().ToList();
         if (definition.Secrets.Any(s => s.AsFile))
         {
-            mounts.Add(new MountSpec(MountKind.Bind, SecretFiles.ContainerDirectory(settings.SecretsDirectory, command.TaskId, definition.Name), SecretFiles.ContainerPath, ReadOnly: true));
+            mounts.Add(new MountSpec(MountKind.Bind, SecretFiles.ContainerDirectory(settings.SecretsDirectory, node, command.TaskId, definition.Name), SecretFiles.ContainerPath, ReadOnly: true));
         }
 
         return new ContainerOptions
@@ -74,13 +76,13 @@ internal static class ContainerOptionsBuilder
         return new LogSpec(driver, options);
     }
 
-    private static MountSpec? Mount(StartTaskCommand command, MountPoint mount)
+    private static MountSpec? Mount(StartTaskCommand command, MountPoint mount, IReadOnlyDictionary<string, string>? hostSources)
     {
         var volume = command.TaskDefinition.Volumes.FirstOrDefault(v => v.Name == mount.SourceVolume);
         return volume switch
         {
             null => null,
-            { Host: { } host } => new MountSpec(MountKind.Bind, host.SourcePath, mount.ContainerPath, mount.ReadOnly),
+            { Host: { } host } => new MountSpec(MountKind.Bind, hostSources?.GetValueOrDefault(volume.Name) ?? host.SourcePath, mount.ContainerPath, mount.ReadOnly),
             _ when TaskEnvironment.IsShared(volume) => new MountSpec(MountKind.Volume, volume.Name, mount.ContainerPath, mount.ReadOnly),
             _ => new MountSpec(MountKind.Volume, TaskEnvironment.VolumeName(command.TaskId, volume.Name), mount.ContainerPath, mount.ReadOnly),
         };

@@ -9,7 +9,8 @@ internal static class ContainerSpecBuilder
     public const int DefaultStopTimeoutSeconds = 30;
     private const long MiB = 1024 * 1024;
 
-    public static ContainerSpec Build(StartTaskCommand command, ContainerDefinition definition, AgentIdentity identity)
+    /// <param name="hostSources">The host volumes' resolved paths, by volume name (<see cref="TaskEnvironment.PrepareAsync"/>); a volume missing here is bound as the task gave it.</param>
+    public static ContainerSpec Build(StartTaskCommand command, ContainerDefinition definition, AgentIdentity identity, IReadOnlyDictionary<string, string>? hostSources = null)
     {
         var task = command.TaskDefinition;
         var ports = command.PortBindings
@@ -47,7 +48,7 @@ internal static class ContainerSpecBuilder
             StopTimeout(definition),
             labels)
         {
-            Options = ContainerOptionsBuilder.Build(command, definition, identity.Workload),
+            Options = ContainerOptionsBuilder.Build(command, definition, identity.Workload, identity.NodeName, hostSources),
         };
     }
 

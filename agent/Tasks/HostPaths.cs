@@ -27,11 +27,15 @@ internal static class HostPaths
 
     /// <summary>
     /// The path with each symbolic link of its existing part followed, segment by segment as the
-    /// kernel does; what does not exist yet is kept as it is.
+    /// kernel does; what does not exist yet is kept as it is. Only "nothing there" means that: a
+    /// segment that cannot be looked at (permission denied, an I/O error) is an error, since what it
+    /// hides could be a link out of the allowed paths.
     /// </summary>
-    /// <exception cref="IOException">A segment cannot be looked at (permission denied) or links loop.</exception>
-    public static string Resolve(string path)
+    /// <param name="readLink">For tests: as <see cref="ReadLink"/>.</param>
+    /// <exception cref="IOException">A segment cannot be looked at or links loop.</exception>
+    public static string Resolve(string path, Func<string, string?>? readLink = null)
     {
+        readLink ??= ReadLink;
         var pending = new Stack<string>(Segments(path).Reverse());
         var current = "/";
         var links = 0;
@@ -47,21 +51,23 @@ internal static class HostPaths
             }
 
             var next = current == "/" ? "/" + segment : current + "/" + segment;
-            FileSystemInfo entry = new FileInfo(next);
             string? target;
             try
             {
-                if (!entry.Exists && !Directory.Exists(next) && entry.LinkTarget is null)
-                {
-                    // Nothing there: the rest cannot hold a link either.
-                    return Normalize(string.Join('/', [next, .. pending]));
-                }
-
-                target = entry.LinkTarget;
+                target = readLink(next);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Nothing there: the rest cannot hold a link either.
+                return Normalize(string.Join('/', [next, .. pending]));
             }
             catch (UnauthorizedAccessException e)
             {
                 throw new IOException($"permission denied looking at {next}", e);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"cannot look at {next}: {e.Message}", e);
             }
 
             if (target is null)
@@ -80,26 +86,39 @@ internal static class HostPaths
                 pending.Push(part);
             }
 
-            if (target.StartsWith('/'))
-            {
-                current = "/";
-            }
+            // The target is absolute (joined to the link's directory, which is free of links by now).
+            current = "/";
         }
 
         return current;
     }
 
+    /// <summary>
+    /// readlink(2) of one path: the absolute target of a link, null when it is something else. Unlike
+    /// FileInfo.Exists or LinkTarget, which answer "nothing" to any error on Linux, this throws.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Nothing there.</exception>
+    /// <exception cref="DirectoryNotFoundException">Nothing there.</exception>
+    /// <exception cref="UnauthorizedAccessException">A directory on the way cannot be searched.</exception>
+    /// <exception cref="IOException">Anything else that keeps it from being looked at.</exception>
+    public static string? ReadLink(string path) => File.ResolveLinkTarget(path, returnFinalTarget: false)?.FullName;
+
     /// <summary>The allowed root that <paramref name="path"/> lies under once both are resolved; null when none.</summary>
     /// <exception cref="IOException">The path cannot be looked at.</exception>
-    public static string? AllowingRoot(string path, IReadOnlyList<string> roots)
+    public static string? AllowingRoot(string path, IReadOnlyList<string> roots) => Locate(path, roots).Root;
+
+    /// <summary>The path resolved, and the allowed root it lies under once both are resolved (null when none).</summary>
+    /// <param name="readLink">For tests: as <see cref="ReadLink"/>.</param>
+    /// <exception cref="IOException">The path cannot be looked at.</exception>
+    public static (string Resolved, string? Root) Locate(string path, IReadOnlyList<string> roots, Func<string, string?>? readLink = null)
     {
-        var resolved = Resolve(path);
+        var resolved = Resolve(path, readLink);
         foreach (var root in roots)
         {
             string resolvedRoot;
             try
             {
-                resolvedRoot = Resolve(root);
+                resolvedRoot = Resolve(root, readLink);
             }
             catch (IOException)
             {
@@ -108,11 +127,11 @@ internal static class HostPaths
 
             if (IsUnder(resolved, resolvedRoot))
             {
-                return root;
+                return (resolved, root);
             }
         }
 
-        return null;
+        return (resolved, null);
     }
 
     private static string[] Segments(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries);

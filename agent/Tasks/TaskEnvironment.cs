@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Contracts.V1;
@@ -15,6 +16,9 @@ namespace Orchestrator.Agent.Tasks;
 /// </summary>
 internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentIdentity identity, ILogger log)
 {
+    /// <summary>How host paths are looked at: <see cref="HostPaths.ReadLink"/>, or a test's stand-in (tests run as root, whom no permission stops).</summary>
+    public Func<string, string?> ReadLink { get; init; } = HostPaths.ReadLink;
+
     private WorkloadSettings Settings => identity.Workload;
 
     /// <summary>The Docker volume of a task-scoped volume.</summary>
@@ -30,11 +34,15 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
     /// Checks the task against this node's policy and its own references, then makes its secret files,
     /// volumes and network. What is made before a failure is left for <see cref="RemoveAsync"/>.
     /// </summary>
+    /// <returns>
+    /// The host volumes' paths with every symbolic link followed, by volume name: what Docker binds, so
+    /// that the path checked is the path mounted, not a string read again through links later.
+    /// </returns>
     /// <exception cref="TaskEnvironmentException">The task cannot run here; the message is its stopped reason.</exception>
     /// <exception cref="ContainerOperationException">The engine refused a volume or the network.</exception>
-    public async Task PrepareAsync(StartTaskCommand command, CancellationToken cancellation)
+    public async Task<IReadOnlyDictionary<string, string>> PrepareAsync(StartTaskCommand command, CancellationToken cancellation)
     {
-        Check(command);
+        var hostSources = Check(command);
         WriteSecretFiles(command);
         var task = command.TaskDefinition;
         foreach (var volume in task.Volumes.Where(v => v.Host is null))
@@ -45,6 +53,21 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         if (NetworkModes.Of(task) == NetworkModes.Awsvpc)
         {
             await runtime.CreateNetworkAsync(new NetworkSpec(NetworkName(command.TaskId), OwnLabels(command.TaskId, command.Cluster)), cancellation);
+        }
+
+        return hostSources;
+    }
+
+    /// <summary>
+    /// Checks a resolved host path again right before a container that binds it starts: a container of
+    /// the task started earlier may have put a link in its place, in a directory it can write.
+    /// </summary>
+    /// <exception cref="TaskEnvironmentException">It is no longer the path it was, or no longer allowed.</exception>
+    public void RecheckHostSource(string volume, string resolved)
+    {
+        if (CheckHostPath(volume, resolved) != resolved)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume}\": host path {resolved} has become a symbolic link since the task was checked");
         }
     }
 
@@ -61,6 +84,17 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 }
             }
         });
+        await ReleaseAsync(taskId, cancellation);
+    }
+
+    /// <summary>
+    /// Removes what a stopped task no longer needs and its stopped containers do not hold: its network
+    /// (an address range of Docker's few pools) and its secret files (values on the host). Its volumes stay
+    /// with its containers, for inspection. Never throws: a network Docker still refuses is removed with
+    /// the containers after the retention, or at the agent's next start.
+    /// </summary>
+    public async Task ReleaseAsync(string taskId, CancellationToken cancellation)
+    {
         await TryAsync(taskId, async () =>
         {
             foreach (var network in await runtime.ListNetworksAsync(ContainerLabels.TaskId, taskId, cancellation))
@@ -71,11 +105,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 }
             }
         });
-        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(taskId))
+        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(taskId) && IsSafeSegment(identity.NodeName))
         {
             await TryAsync(taskId, () =>
             {
-                SecretFiles.RemoveTask(Settings.SecretsDirectory, taskId);
+                SecretFiles.RemoveTask(Settings.SecretsDirectory, identity.NodeName, taskId);
                 return Task.CompletedTask;
             });
         }
@@ -96,11 +130,12 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             var networks = await runtime.ListNetworksAsync(ContainerLabels.Node, identity.NodeName, cancellation);
             leftovers.UnionWith(volumes.Concat(networks).Select(r => r.Labels.GetValueOrDefault(ContainerLabels.TaskId, "")).Where(id => id.Length > 0 && !known.Contains(id)));
         });
-        if (Settings.SecretsDirectory.Length > 0)
+        if (Settings.SecretsDirectory.Length > 0 && IsSafeSegment(identity.NodeName))
         {
+            // Only this node's directory: other agents of the host keep theirs under the same root.
             await TryAsync("", () =>
             {
-                leftovers.UnionWith(SecretFiles.Tasks(Settings.SecretsDirectory).Where(id => !known.Contains(id)));
+                leftovers.UnionWith(SecretFiles.Tasks(Settings.SecretsDirectory, identity.NodeName).Where(id => !known.Contains(id)));
                 return Task.CompletedTask;
             });
         }
@@ -117,8 +152,10 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
     }
 
     /// <summary>Everything that would make the task fail here, before anything is made.</summary>
-    private void Check(StartTaskCommand command)
+    /// <returns>The resolved host paths, by volume name.</returns>
+    private Dictionary<string, string> Check(StartTaskCommand command)
     {
+        var hostSources = new Dictionary<string, string>(StringComparer.Ordinal);
         var task = command.TaskDefinition;
         if (command.TaskId.Length < 12 || !SafeName().IsMatch(command.TaskId))
         {
@@ -140,8 +177,10 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
 
             if (volume.Host is { } host)
             {
-                CheckHostPath(volume.Name, host.SourcePath);
+                hostSources[volume.Name] = CheckHostPath(volume.Name, host.SourcePath);
             }
+
+            CheckDockerVolume(volume);
         }
 
         var containers = task.ContainerDefinitions.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
@@ -149,6 +188,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             CheckContainer(command, container, containers);
         }
+
+        return hostSources;
     }
 
     private void CheckContainer(StartTaskCommand command, ContainerDefinition container, HashSet<string> containers)
@@ -164,7 +205,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"container \"{name}\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         }
 
-        if (ContainerPrivileges.HostEquivalentCapability(container, command.TaskDefinition.NetworkMode) is { } capability && !Settings.AllowPrivileged)
+        if (ContainerPrivileges.HostEquivalentCapability(container, NetworkModes.Of(command.TaskDefinition)) is { } capability && !Settings.AllowPrivileged)
         {
             throw new TaskEnvironmentException($"container \"{name}\" adds capability {capability}, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
         }
@@ -180,11 +221,23 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"container \"{name}\": no other container named \"{missing}\" in the task (volumesFrom, links)");
         }
 
+        if (VolumeRules.SecretFilesSource(container, command.TaskDefinition.ContainerDefinitions) is { } source)
+        {
+            throw new TaskEnvironmentException($"container \"{name}\": volumesFrom \"{source}\" would pass on its secret files (Docker copies every mount of the source, /run/secrets too)");
+        }
+
         foreach (var secret in container.Secrets)
         {
             if (!command.SecretValues.ContainsKey(secret.ValueFrom))
             {
                 throw new TaskEnvironmentException($"secret \"{secret.ValueFrom}\" was not sent (deleted?)");
+            }
+
+            if (!secret.AsFile && command.SecretValues[secret.ValueFrom].Span is var value && (!Utf8.IsValid(value) || value.Contains((byte)0)))
+            {
+                // An environment variable is a C string of text: Docker would cut it at the NUL or mangle
+                // the bytes. The message names the secret, never its value.
+                throw new TaskEnvironmentException($"secret \"{secret.ValueFrom}\" is binary (or holds a NUL): give it asFile");
             }
 
             if (secret.AsFile && !IsSafeSegment(secret.Name))
@@ -197,9 +250,38 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             throw new TaskEnvironmentException($"container \"{name}\" has secret files, and this agent has no Agent:SecretsDirectory");
         }
+
+        if (container.Secrets.Any(s => s.AsFile) && !IsSafeSegment(identity.NodeName))
+        {
+            throw new TaskEnvironmentException($"container \"{name}\" has secret files, and this node's name \"{identity.NodeName}\" cannot name their directory");
+        }
     }
 
-    private void CheckHostPath(string volume, string path)
+    /// <summary>
+    /// The shared rules the scheduler applies at registration, again here: a definition registered
+    /// before them, or a scheduler that skipped them, must not reach the node's files through the local
+    /// driver's options nor take the name of another task's own volume.
+    /// </summary>
+    private static void CheckDockerVolume(Volume volume)
+    {
+        if (volume.DockerVolumeConfiguration is not { } configuration)
+        {
+            return;
+        }
+
+        if (configuration.Driver is "" or "local" && VolumeRules.LocalDriverProblem(configuration.DriverOpts) is { } problem)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume.Name}\": driverOpts: {problem}");
+        }
+
+        if (IsShared(volume) && VolumeRules.SharedNameProblem(volume.Name) is { } nameProblem)
+        {
+            throw new TaskEnvironmentException($"volume \"{volume.Name}\": a shared volume may not take this name: {nameProblem}");
+        }
+    }
+
+    /// <returns>The path with its links followed.</returns>
+    private string CheckHostPath(string volume, string path)
     {
         var allowed = string.Join(", ", Settings.AllowedHostPaths);
         if (!HostPaths.IsNormal(path))
@@ -207,10 +289,11 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"volume \"{volume}\": host path \"{path}\" is not an absolute path without \".\" or \"..\" segments");
         }
 
+        string resolved;
         string? root;
         try
         {
-            root = HostPaths.AllowingRoot(path, Settings.AllowedHostPaths);
+            (resolved, root) = HostPaths.Locate(path, Settings.AllowedHostPaths, ReadLink);
         }
         catch (IOException e)
         {
@@ -221,6 +304,8 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
         {
             throw new TaskEnvironmentException($"volume \"{volume}\": host path {path} is not under a path this node allows (Agent:AllowedHostPaths: {allowed})");
         }
+
+        return resolved;
     }
 
     private void WriteSecretFiles(StartTaskCommand command)
@@ -231,7 +316,7 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
                 .Select(s => KeyValuePair.Create(s.Name, command.SecretValues[s.ValueFrom].Memory));
             try
             {
-                SecretFiles.Write(Settings.SecretsDirectory, command.TaskId, container.Name, files);
+                SecretFiles.Write(Settings.SecretsDirectory, identity.NodeName, command.TaskId, container.Name, files);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -34,10 +34,11 @@ internal sealed partial class TaskSupervisor
             {
                 unmet = await StartReadyContainersAsync(task, cancellation);
             }
-            catch (Exception e) when (e is ContainerOperationException or RuntimeUnavailableException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Docker refused a start: as a failed launch, nothing of the task is left behind.
-                await FailToStartAsync(task, e.Message, cancellation);
+                // Docker refused a start, went away in the middle of one, or a host path is no longer
+                // what was checked: as a failed launch, nothing of the task is left behind.
+                await FailToStartAsync(task, StartFailureReason(e), cancellation);
                 return;
             }
         }
@@ -116,8 +117,16 @@ internal sealed partial class TaskSupervisor
     }
 
     /// <summary>Starts a created container and looks at what runs: its bound ports, or an exit at once.</summary>
+    /// <exception cref="TaskEnvironmentException">A host path it binds has changed since the task was checked.</exception>
     private async Task StartContainerAsync(AgentTask task, AgentContainer container, CancellationToken cancellation)
     {
+        // Docker mounts the bind sources now, not at create: a container of the task started before this
+        // one may have swapped a directory of an allowed path for a link meanwhile.
+        foreach (var (volume, source) in container.HostSources)
+        {
+            _environment.RecheckHostSource(volume, source);
+        }
+
         await runtime.StartAsync(container.RuntimeId, cancellation);
         container.StartedAt = time.GetUtcNow();
         var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
@@ -181,11 +190,28 @@ internal sealed partial class TaskSupervisor
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // The timer fires once: without a new due time the waiting task would wait for good.
             LogDependencyTimeoutFailed(log, task.Id, e.Message);
+            RetryDependencyTimeout(task);
         }
         catch (OperationCanceledException)
         {
             // The agent is stopping.
+        }
+    }
+
+    /// <summary>How long after a failed startTimeout check (Docker away, say) it is made again.</summary>
+    internal static readonly TimeSpan DependencyRetryDelay = TimeSpan.FromSeconds(5);
+
+    private static void RetryDependencyTimeout(AgentTask task)
+    {
+        try
+        {
+            task.DependencyTimer?.Change(DependencyRetryDelay, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The task stopped meanwhile: nothing waits any more.
         }
     }
 
@@ -211,7 +237,7 @@ internal sealed partial class TaskSupervisor
     [LoggerMessage(21, LogLevel.Information, "Task {TaskId}: container {Container} exited at once ({ExitCode})")]
     private static partial void LogContainerExitedAtOnce(ILogger logger, string taskId, string container, int? exitCode);
 
-    [LoggerMessage(22, LogLevel.Error, "Task {TaskId}: checking its containers' startTimeout failed: {Problem}")]
+    [LoggerMessage(22, LogLevel.Error, "Task {TaskId}: checking its containers' startTimeout failed: {Problem}; checking again shortly")]
     private static partial void LogDependencyTimeoutFailed(ILogger logger, string taskId, string problem);
 }
 

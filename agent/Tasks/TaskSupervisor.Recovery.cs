@@ -145,6 +145,15 @@ internal sealed partial class TaskSupervisor
             }
 
             task.DefinitionsKnown = true;
+            var missing = command.TaskDefinition.ContainerDefinitions.Select(d => d.Name).Where(name => task.Containers.All(c => c.Name != name)).ToList();
+            if (task.LastStatus == TaskStatus.Pending && missing.Count > 0)
+            {
+                // The agent went away in the middle of creating the containers: the task never ran, and
+                // running it without some of them is not running it. A failed start removes what exists.
+                await FailToStartAsync(task, $"the agent stopped while creating the task's containers; {string.Join(", ", missing.Select(m => $"\"{m}\""))} never created", cancellation);
+                return;
+            }
+
             if (task.LastStatus == TaskStatus.Pending)
             {
                 LogResumed(log, task.Id, task.Containers.Count(c => !c.HasStarted));
@@ -158,22 +167,46 @@ internal sealed partial class TaskSupervisor
     }
 
     /// <summary>
-    /// After Docker's event stream was lost and is back: looks at every container of every running task,
-    /// so that a death missed meanwhile is not missed for good.
+    /// After Docker's event stream was lost and is back: looks at every running container of every task
+    /// not stopped, so that a death or a health change missed meanwhile is not missed for good, then
+    /// settles the tasks still PENDING (a dependsOn HEALTHY met during the outage starts its container
+    /// now, not at its startTimeout).
     /// </summary>
     public async Task ResyncAsync(CancellationToken cancellation)
     {
         foreach (var task in _tasks.Values.Where(t => !t.IsStopped))
         {
+            var labels = new Dictionary<string, string> { [ContainerLabels.TaskId] = task.Id };
             foreach (var container in task.Containers.Where(c => c.Status == TaskStatus.Running).ToList())
             {
                 var info = await runtime.InspectAsync(container.RuntimeId, cancellation);
                 if (info is null || !info.Running)
                 {
-                    var labels = new Dictionary<string, string> { [ContainerLabels.TaskId] = task.Id };
                     await OnEventAsync(new RuntimeEvent(RuntimeEventKind.Died, container.RuntimeId, labels, info?.ExitCode, ContainerHealth.None), cancellation);
                 }
+                else if (info.Health != container.Health)
+                {
+                    await OnEventAsync(new RuntimeEvent(RuntimeEventKind.HealthChanged, container.RuntimeId, labels, null, info.Health), cancellation);
+                }
             }
+
+            await SettlePendingAsync(task, cancellation);
+        }
+    }
+
+    private async Task SettlePendingAsync(AgentTask task, CancellationToken cancellation)
+    {
+        await task.Gate.WaitAsync(cancellation);
+        try
+        {
+            if (task.LastStatus == TaskStatus.Pending && task.DefinitionsKnown)
+            {
+                await SettleAsync(task, cancellation);
+            }
+        }
+        finally
+        {
+            task.Gate.Release();
         }
     }
 

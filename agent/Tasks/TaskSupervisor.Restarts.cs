@@ -29,9 +29,15 @@ internal sealed partial class TaskSupervisor
 
         try
         {
+            // A start mounts the binds again: their paths are checked again as at the first start.
+            foreach (var (volume, source) in container.HostSources)
+            {
+                _environment.RecheckHostSource(volume, source);
+            }
+
             await runtime.StartAsync(container.RuntimeId, cancellation);
         }
-        catch (Exception e) when (e is ContainerOperationException or RuntimeUnavailableException)
+        catch (Exception e) when (e is ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException)
         {
             container.Reason = $"restart failed: {e.Message}";
             LogRestartFailed(log, task.Id, container.Name, e.Message);

@@ -76,7 +76,7 @@ internal sealed partial class TaskSupervisor(
         var definitions = TaskOverrides.Apply(command.TaskDefinition.ContainerDefinitions, command.Overrides);
         try
         {
-            await _environment.PrepareAsync(command, cancellation);
+            var hostSources = await _environment.PrepareAsync(command, cancellation);
             foreach (var image in definitions.Select(d => d.Image).Distinct(StringComparer.Ordinal))
             {
                 await runtime.EnsureImageAsync(image, cancellation);
@@ -84,13 +84,19 @@ internal sealed partial class TaskSupervisor(
 
             foreach (var i in CreationOrder.Of(definitions))
             {
-                task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity), cancellation);
+                task.Containers[i].HostSources = definitions[i].MountPoints
+                    .Where(m => hostSources.ContainsKey(m.SourceVolume))
+                    .DistinctBy(m => m.SourceVolume)
+                    .ToDictionary(m => m.SourceVolume, m => hostSources[m.SourceVolume], StringComparer.Ordinal);
+                task.Containers[i].RuntimeId = await runtime.CreateAsync(ContainerSpecBuilder.Build(command, definitions[i], identity, hostSources), cancellation);
                 task.Containers[i].Status = TaskStatus.Pending;
             }
         }
-        catch (Exception e) when (e is ImagePullException or ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            await FailToStartAsync(task, e.Message, cancellation);
+            // Whatever went wrong (dockerd restarting in the middle included), the task fails to start
+            // and leaves nothing: never a task PENDING for good with half its containers made.
+            await FailToStartAsync(task, StartFailureReason(e), cancellation);
             return;
         }
 
@@ -99,12 +105,28 @@ internal sealed partial class TaskSupervisor(
         await SettleAsync(task, cancellation);
     }
 
-    /// <summary>Removes whatever was created, so a failed start leaves nothing behind.</summary>
+    /// <summary>The stopped reason of a start that failed: the agent's own failures say what they are; anything else is named as unexpected.</summary>
+    private static string StartFailureReason(Exception e) =>
+        e is ImagePullException or ContainerOperationException or RuntimeUnavailableException or TaskEnvironmentException
+            ? e.Message
+            : $"the agent failed while starting the task ({e.GetType().Name}: {e.Message})";
+
+    /// <summary>
+    /// Removes whatever was created, so a failed start leaves nothing behind, and marks the task
+    /// STOPPED whatever the removal meets: what Docker would not remove now is removed at the agent's next start.
+    /// </summary>
     private async Task FailToStartAsync(AgentTask task, string reason, CancellationToken cancellation)
     {
-        foreach (var container in task.Containers.Where(c => c.RuntimeId.Length > 0))
+        try
         {
-            await runtime.RemoveAsync(container.RuntimeId, cancellation);
+            foreach (var container in task.Containers.Where(c => c.RuntimeId.Length > 0))
+            {
+                await runtime.RemoveAsync(container.RuntimeId, cancellation);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogFailedStartNotRemoved(log, task.Id, e.Message);
         }
 
         await _environment.RemoveAsync(task.Id, cancellation);
@@ -280,6 +302,9 @@ internal sealed partial class TaskSupervisor(
             }
         }
 
+        // Stopped containers hold no network endpoint and read no secret: both go now, not after the
+        // retention (the subnet is one of Docker's few, the files are values on the host).
+        await _environment.ReleaseAsync(task.Id, cancellation);
         MarkStopped(task, task.StopCode, task.StoppedReason);
         LogStopped(log, task.Id, task.StopCode.ToString(), task.StoppedReason);
         Report(task);
@@ -317,6 +342,9 @@ internal sealed partial class TaskSupervisor(
 
     [LoggerMessage(2, LogLevel.Warning, "Task {TaskId} failed to start: {Reason}")]
     private static partial void LogFailedToStart(ILogger logger, string taskId, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "Task {TaskId}: removing the containers of its failed start failed ({Problem}); they are removed at the agent's next start")]
+    private static partial void LogFailedStartNotRemoved(ILogger logger, string taskId, string problem);
 
     [LoggerMessage(3, LogLevel.Information, "Task {TaskId}: essential container {Container} exited")]
     private static partial void LogEssentialExited(ILogger logger, string taskId, string container);

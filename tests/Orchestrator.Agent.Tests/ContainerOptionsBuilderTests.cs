@@ -69,7 +69,7 @@ internal sealed class ContainerOptionsBuilderTests
             o => o.Mounts, new[] { new MountSpec(MountKind.Volume, "pgdata", "/var/lib/postgresql", false) });
         yield return Case("secret files → the container's secrets directory read-only at /run/secrets",
             (_, c) => c.Secrets.Add(new Secret { Name = "password", ValueFrom = "db-password", AsFile = true }),
-            o => o.Mounts, new[] { new MountSpec(MountKind.Bind, "/run/orch/secrets/" + TaskId + "/app", "/run/secrets", true) });
+            o => o.Mounts, new[] { new MountSpec(MountKind.Bind, "/run/orch/secrets/node-1/" + TaskId + "/app", "/run/secrets", true) });
         yield return Case("volumesFrom → the Docker name of the other container",
             (_, c) => c.VolumesFrom.Add(new VolumeFrom { SourceContainer = "db", ReadOnly = true }),
             o => o.VolumesFrom, new[] { Prefix + "db" + Suffix + ":ro" });

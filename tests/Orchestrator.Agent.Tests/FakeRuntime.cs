@@ -23,6 +23,20 @@ internal sealed class FakeRuntime : IContainerRuntime
     /// <summary>Failures the next event subscriptions end with, one per subscription, in order.</summary>
     public Queue<Exception> EventStreamFailures { get; } = new();
 
+    /// <summary>While set, every container, volume and network operation throws it (dockerd restarting, say).</summary>
+    public Exception? Down { get; set; }
+
+    /// <summary>Creates of these containers throw this, as an exception the runtime did not map would escape.</summary>
+    public Dictionary<string, Exception> CreateFaults { get; } = [];
+
+    private void ThrowIfDown()
+    {
+        if (Down is { } down)
+        {
+            throw down;
+        }
+    }
+
     /// <summary>How many times InfoAsync fails (the engine is down) before it answers.</summary>
     public int InfoFailures { get; set; }
 
@@ -60,7 +74,13 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task<string> CreateAsync(ContainerSpec spec, CancellationToken cancellation)
     {
+        ThrowIfDown();
         var container = spec.Labels[ContainerLabels.Container];
+        if (CreateFaults.TryGetValue(container, out var fault))
+        {
+            throw fault;
+        }
+
         if (FailCreateFor.Contains(container))
         {
             throw new ContainerOperationException($"CannotCreateContainerError: no such file for {container}");
@@ -77,6 +97,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task StartAsync(string id, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             var container = _containers[id];
@@ -104,6 +125,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             if (_containers.TryGetValue(id, out var container) && container.Running)
@@ -119,6 +141,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task RemoveAsync(string id, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             _containers.Remove(id);
@@ -129,6 +152,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             return Task.FromResult(_containers.TryGetValue(id, out var container) ? container.Info() : null);
@@ -224,6 +248,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task CreateVolumeAsync(VolumeSpec spec, CancellationToken cancellation)
     {
+        ThrowIfDown();
         if (MissingVolumeDrivers.Contains(spec.Driver))
         {
             throw new ContainerOperationException($"CannotCreateVolumeError: error looking up volume plugin {spec.Driver}: plugin \"{spec.Driver}\" not found");
@@ -244,6 +269,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task RemoveVolumeAsync(string name, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             // As Docker: a volume that any container, running or not, mounts is in use.
@@ -260,6 +286,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _volumes.Values.Where(v => v.Labels.GetValueOrDefault(labelKey) == labelValue).Select(v => new LabelledResource(v.Name, v.Labels))]);
@@ -268,6 +295,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task CreateNetworkAsync(NetworkSpec spec, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             _networks.TryAdd(spec.Name, spec);
@@ -278,6 +306,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task RemoveNetworkAsync(string name, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             if (_containers.Values.Any(c => c.Running && c.Spec.Options.NetworkMode == name))
@@ -293,6 +322,7 @@ internal sealed class FakeRuntime : IContainerRuntime
 
     public Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
+        ThrowIfDown();
         lock (_gate)
         {
             return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _networks.Values.Where(n => n.Labels.GetValueOrDefault(labelKey) == labelValue).Select(n => new LabelledResource(n.Name, n.Labels))]);

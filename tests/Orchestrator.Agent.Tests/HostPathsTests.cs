@@ -53,4 +53,19 @@ internal sealed class HostPathsTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Test]
+    public void Only_nothing_there_reads_as_missing_and_any_other_error_is_one()
+    {
+        string? Denied(string path) => path == "/srv/locked" ? throw new UnauthorizedAccessException("denied") : null;
+        string? Broken(string path) => path == "/srv/disk" ? throw new IOException("Input/output error") : null;
+        string? Missing(string path) => path == "/srv" ? null : throw new FileNotFoundException("no such file", path);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Assert.Throws<IOException>(() => HostPaths.Resolve("/srv/locked/db", Denied))!.Message, Is.EqualTo("permission denied looking at /srv/locked"));
+            Assert.That(Assert.Throws<IOException>(() => HostPaths.Resolve("/srv/disk/db", Broken))!.Message, Is.EqualTo("cannot look at /srv/disk: Input/output error"));
+            Assert.That(HostPaths.Resolve("/srv/new/db", Missing), Is.EqualTo("/srv/new/db"));
+        });
+    }
 }

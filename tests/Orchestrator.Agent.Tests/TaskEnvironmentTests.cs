@@ -18,7 +18,10 @@ internal sealed class TaskEnvironmentTests
     private WorkloadSettings _settings = null!;
 
     private string Allowed => Path.Combine(_directory, "allowed");
-    private string Secrets => Path.Combine(_directory, "secrets");
+    private string SecretsRoot => Path.Combine(_directory, "secrets");
+
+    /// <summary>Where node-1's agent puts its secret files.</summary>
+    private string Secrets => Path.Combine(SecretsRoot, "node-1");
 
     [SetUp]
     public void Build()
@@ -26,7 +29,7 @@ internal sealed class TaskEnvironmentTests
         _directory = Directory.CreateTempSubdirectory("orchestrator-environment-").FullName;
         Directory.CreateDirectory(Allowed);
         _runtime = new FakeRuntime();
-        _settings = new WorkloadSettings { AllowedHostPaths = [Allowed], SecretsDirectory = Secrets };
+        _settings = new WorkloadSettings { AllowedHostPaths = [Allowed], SecretsDirectory = SecretsRoot };
     }
 
     [TearDown]
@@ -171,6 +174,24 @@ internal sealed class TaskEnvironmentTests
         Assert.That(refused!.Message, Is.EqualTo("secret \"db-password\" was not sent (deleted?)"));
     }
 
+    [TestCase(new byte[] { 0x68, 0x00, 0x69 }, TestName = "A secret variable holding a NUL fails the start without its value")]
+    [TestCase(new byte[] { 0x68, 0xC3, 0x28 }, TestName = "A secret variable that is not UTF-8 fails the start without its value")]
+    public void A_binary_secret_variable_fails_the_start_without_its_value(byte[] value)
+    {
+        var command = Command(change: (_, c) => c.Secrets.Add(new Secret { Name = "PASSWORD", ValueFrom = "db-password" }));
+        command.SecretValues["db-password"] = ByteString.CopyFrom(value);
+        var refused = Assert.ThrowsAsync<TaskEnvironmentException>(() => Environment().PrepareAsync(command, CancellationToken.None));
+        Assert.That(refused!.Message, Is.EqualTo("secret \"db-password\" is binary (or holds a NUL): give it asFile"));
+    }
+
+    [Test]
+    public void The_same_bytes_pass_as_a_secret_file()
+    {
+        var command = Command(change: (_, c) => c.Secrets.Add(new Secret { Name = "key", ValueFrom = "db-password", AsFile = true }));
+        command.SecretValues["db-password"] = ByteString.CopyFrom(0x68, 0x00, 0xC3, 0x28);
+        Assert.DoesNotThrowAsync(() => Environment().PrepareAsync(command, CancellationToken.None));
+    }
+
     private static IEnumerable<TestCaseData> Refusals()
     {
         TestCaseData Case(string name, Action<TaskDefinition, ContainerDefinition, string> change, string reason) => new TestCaseData(change, reason).SetName(name);
@@ -179,6 +200,36 @@ internal sealed class TaskEnvironmentTests
             "container \"app\" is privileged, which this node does not allow (Agent:AllowPrivileged is false)");
         yield return Case("a capability that gives the host, on a node that does not allow privileged", (_, c, _) => c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "NET_ADMIN", "SYS_ADMIN" } } },
             "container \"app\" adds capability SYS_ADMIN, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
+        yield return Case("NET_ADMIN on the host's network, on a node that does not allow privileged", (t, c, _) =>
+            {
+                t.NetworkMode = "host";
+                c.LinuxParameters = new LinuxParameters { Capabilities = new KernelCapabilities { Add = { "NET_ADMIN" } } };
+            },
+            "container \"app\" adds capability NET_ADMIN, which gives it the host as privileged does, and this node does not allow that (Agent:AllowPrivileged is false)");
+        yield return Case("a task volume of the local driver that binds a node directory", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "bound",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "task", DriverOpts = { ["type"] = "none", ["device"] = "/etc", ["o"] = "bind" } },
+            }),
+            "volume \"bound\": driverOpts: type \"none\" could mount the node's own files; the local driver takes tmpfs, nfs, nfs4 or cifs (host paths go through host.sourcePath)");
+        yield return Case("a shared volume of the local driver with a bind option", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "shared-bound",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "shared", Driver = "local", Autoprovision = true, DriverOpts = { ["type"] = "tmpfs", ["o"] = "bind" } },
+            }),
+            "volume \"shared-bound\": driverOpts: the mount option \"bind\" names a path of the node or binds one");
+        yield return Case("a shared volume named as the agent names task volumes", (t, _, _) => t.Volumes.Add(new Volume
+            {
+                Name = "orch-fedcba987654-scratch",
+                DockerVolumeConfiguration = new DockerVolumeConfiguration { Scope = "shared" },
+            }),
+            "volume \"orch-fedcba987654-scratch\": a shared volume may not take this name: \"orch-fedcba987654-scratch\" starts with \"orch-\", the agent's names for volumes of single tasks");
+        yield return Case("volumesFrom a container with secret files", (t, c, _) =>
+            {
+                c.Secrets.Add(new Secret { Name = "key", ValueFrom = "s", AsFile = true });
+                t.ContainerDefinitions[1].VolumesFrom.Add(new VolumeFrom { SourceContainer = "app" });
+            },
+            "container \"side\": volumesFrom \"app\" would pass on its secret files (Docker copies every mount of the source, /run/secrets too)");
         yield return Case("a host path outside the allowed ones", (t, _, _) => t.Volumes.Add(new Volume { Name = "root", Host = new HostVolumeProperties { SourcePath = "/etc" } }),
             "volume \"root\": host path /etc is not under a path this node allows (Agent:AllowedHostPaths: {allowed})");
         yield return Case("a sibling whose name starts like an allowed path", (t, _, allowed) => t.Volumes.Add(new Volume { Name = "next", Host = new HostVolumeProperties { SourcePath = allowed + "2" } }),
@@ -211,7 +262,7 @@ internal sealed class TaskEnvironmentTests
         Assert.Multiple(() =>
         {
             Assert.That(refused!.Message, Is.EqualTo(reason.Replace("{allowed}", Allowed, StringComparison.Ordinal)));
-            Assert.That((_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Secrets)), Is.EqualTo((0, 0, false)), "nothing made");
+            Assert.That((_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(SecretsRoot)), Is.EqualTo((0, 0, false)), "nothing made");
         });
     }
 
@@ -236,6 +287,36 @@ internal sealed class TaskEnvironmentTests
         var command = Command(change: (t, _) => t.Volumes.Add(new Volume { Name = "e", Host = new HostVolumeProperties { SourcePath = Path.Combine(Allowed, "escape", "ssl") } }));
         var refused = Assert.ThrowsAsync<TaskEnvironmentException>(() => Environment().PrepareAsync(command, CancellationToken.None));
         Assert.That(refused!.Message, Does.StartWith($"volume \"e\": host path {Allowed}/escape/ssl is not under a path this node allows"));
+    }
+
+    [Test]
+    public void A_host_path_with_a_segment_the_agent_cannot_look_at_is_refused_not_taken_as_missing()
+    {
+        // Tests run as root, whom no mode stops: the stand-in answers for the kernel as it would to the agent's user.
+        var locked = Path.Combine(Allowed, "locked");
+        string? ReadLink(string path) => path == locked ? throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.") : HostPaths.ReadLink(path);
+        var command = Command(change: (t, _) => t.Volumes.Add(new Volume { Name = "l", Host = new HostVolumeProperties { SourcePath = Path.Combine(locked, "db") } }));
+        var environment = new TaskEnvironment(_runtime, new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = _settings }, NullLogger.Instance) { ReadLink = ReadLink };
+
+        var refused = Assert.ThrowsAsync<TaskEnvironmentException>(() => environment.PrepareAsync(command, CancellationToken.None));
+        Assert.That(refused!.Message, Is.EqualTo($"volume \"l\": host path {locked}/db cannot be checked against Agent:AllowedHostPaths (permission denied looking at {locked})"));
+    }
+
+    [Test]
+    public async Task A_host_path_is_given_to_docker_with_its_links_followed()
+    {
+        Directory.CreateDirectory(Path.Combine(Allowed, "real"));
+        Directory.CreateSymbolicLink(Path.Combine(Allowed, "link"), Path.Combine(Allowed, "real"));
+        var command = Command(change: (t, c) =>
+        {
+            t.Volumes.Add(new Volume { Name = "d", Host = new HostVolumeProperties { SourcePath = Path.Combine(Allowed, "link", "db") } });
+            c.MountPoints.Add(new MountPoint { SourceVolume = "d", ContainerPath = "/db" });
+        });
+
+        var sources = await Environment().PrepareAsync(command, CancellationToken.None);
+        var options = ContainerOptionsBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], _settings, "node-1", sources);
+
+        Assert.That(options.Mounts.Single().Source, Is.EqualTo(Path.Combine(Allowed, "real", "db")));
     }
 
     [Test]
@@ -268,7 +349,7 @@ internal sealed class TaskEnvironmentTests
 
         await Environment().PrepareAsync(known, CancellationToken.None);
         await Environment().PrepareAsync(gone, CancellationToken.None);
-        await Environment("node-2", _settings with { SecretsDirectory = Path.Combine(_directory, "node-2") }).PrepareAsync(elsewhere, CancellationToken.None);
+        await Environment("node-2").PrepareAsync(elsewhere, CancellationToken.None); // another agent of the host, sharing the root
 
         await Environment().RemoveLeftoversAsync([TaskId], CancellationToken.None);
 
@@ -277,6 +358,7 @@ internal sealed class TaskEnvironmentTests
             Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "orch-000000000000-scratch", "pg" }));
             Assert.That(_runtime.Networks.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab", "orch-000000000000" }));
             Assert.That(Directory.GetDirectories(Secrets).Select(Path.GetFileName), Is.EqualTo(new[] { TaskId }));
+            Assert.That(Directory.GetDirectories(Path.Combine(SecretsRoot, "node-2")).Select(Path.GetFileName), Is.EqualTo(new[] { OtherNodes }), "another agent's files are its own");
         });
     }
 }

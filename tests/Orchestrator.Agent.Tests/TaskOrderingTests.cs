@@ -176,6 +176,30 @@ internal sealed class TaskOrderingTests
     }
 
     [Test]
+    public async Task A_startTimeout_check_that_fails_while_docker_is_away_is_made_again_later()
+    {
+        var db = Container("db", healthCheck: true);
+        db.StartTimeoutSeconds = 60;
+        var web = Container("web");
+        web.DependsOn.Add(On("db", StartDependency.Healthy));
+        await _h.StartAsync(Command(db, web));
+
+        _h.Runtime.Down = new RuntimeUnavailableException("Docker is not reachable at fake: Connection refused");
+        _h.Clock.Advance(TimeSpan.FromSeconds(60));
+        var whileAway = _h.Status;
+        _h.Runtime.Down = null;
+        _h.Clock.Advance(TaskSupervisor.DependencyRetryDelay);
+        await WaitForAsync(() => _h.Status == TaskStatus.Stopped);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileAway, Is.EqualTo(TaskStatus.Pending), "the stop could not be made while Docker was away");
+            Assert.That(_h.Last.StopCode, Is.EqualTo(StopCode.TaskFailedToStart));
+            Assert.That(_h.Runtime.Containers.Any(c => c.Running), Is.False);
+        });
+    }
+
+    [Test]
     public async Task A_condition_met_in_time_leaves_no_timeout_behind()
     {
         var db = Container("db", healthCheck: true);
@@ -250,6 +274,45 @@ internal sealed class TaskOrderingTests
             Assert.That(_h.Runtime.StartLog, Is.EqualTo(new[] { "db", "web" }), "db was not started again, web was started");
             Assert.That(_h.Status, Is.EqualTo(TaskStatus.Running));
             Assert.That(_h.Runtime.Creates, Is.EqualTo(2), "nothing created again");
+        });
+    }
+
+    [Test]
+    public async Task A_task_whose_agent_died_in_the_middle_of_creating_its_containers_fails_to_start_once_adopted_and_leaves_nothing()
+    {
+        var command = Command(Container("db"), Container("web"));
+        var identity = new AgentIdentity("default", "node-1", "127.0.0.1");
+        _h.Runtime.Seed("c-db", ContainerSpecBuilder.Build(command, command.TaskDefinition.ContainerDefinitions[0], identity), running: false);
+
+        var restarted = _h.RestartAgent();
+        await restarted.AdoptAsync(CancellationToken.None);
+        var again = command.Clone();
+        again.LastStatus = TaskStatus.Pending;
+        await restarted.ReconcileAsync(new Registered { StartTasks = { again } }, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((_h.Status, _h.Last.StopCode, _h.Last.StoppedReason), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart,
+                "the agent stopped while creating the task's containers; \"web\" never created")));
+            Assert.That(_h.Runtime.Starts, Is.Zero, "db was not run without web");
+            Assert.That(_h.Runtime.Containers, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task A_health_change_lost_with_the_event_stream_is_read_again_when_it_is_back_and_meets_HEALTHY()
+    {
+        var web = Container("web");
+        web.DependsOn.Add(On("db", StartDependency.Healthy));
+        await _h.StartAsync(Command(Container("db", healthCheck: true), web));
+
+        _h.Runtime.Health(_h.Named("db").Id, ContainerHealth.Healthy); // its event lost with the stream
+        await _h.Supervisor.ResyncAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_h.HasStarted("web"), Is.True);
+            Assert.That((_h.Status, _h.LastOf("db").HealthStatus), Is.EqualTo((TaskStatus.Running, HealthStatus.Healthy)));
         });
     }
 

@@ -20,7 +20,10 @@ internal sealed class TaskSupervisorEnvironmentTests
     private FakeTimeProvider _clock = null!;
     private AgentIdentity _identity = null!;
 
-    private string Secrets => Path.Combine(_directory, "secrets");
+    private string SecretsRoot => Path.Combine(_directory, "secrets");
+
+    /// <summary>Where node-1's agent puts its secret files.</summary>
+    private string Secrets => Path.Combine(SecretsRoot, "node-1");
 
     [SetUp]
     public void Build()
@@ -29,7 +32,7 @@ internal sealed class TaskSupervisorEnvironmentTests
         _runtime = new FakeRuntime();
         _reports = new RecordingSink();
         _clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
-        _identity = new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = new WorkloadSettings { AllowedHostPaths = [_directory], SecretsDirectory = Secrets } };
+        _identity = new AgentIdentity("default", "node-1", "127.0.0.1") { Workload = new WorkloadSettings { AllowedHostPaths = [_directory], SecretsDirectory = SecretsRoot } };
     }
 
     [TearDown]
@@ -84,17 +87,33 @@ internal sealed class TaskSupervisorEnvironmentTests
     }
 
     [Test]
-    public async Task A_stopped_tasks_volumes_network_and_secret_files_go_with_its_containers_after_the_retention()
+    public async Task A_stopped_tasks_network_and_secret_files_go_at_once_and_its_volumes_with_its_containers_after_the_retention()
     {
         var supervisor = Supervisor();
         await supervisor.StartAsync(Command(), CancellationToken.None);
         await supervisor.StopAsync(TaskId, StopCode.UserInitiated, "bye", CancellationToken.None);
-        var keptWhileStopped = (_runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId)));
+        var keptWhileStopped = (_runtime.Containers.Count, _runtime.Volumes.Count, _runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId)));
         _clock.Advance(TimeSpan.FromHours(2));
         await supervisor.RemoveExpiredAsync(TimeSpan.FromHours(1), CancellationToken.None);
 
-        Assert.That(keptWhileStopped, Is.EqualTo((2, 1, true)), "kept with the stopped containers, for inspection");
+        Assert.That(keptWhileStopped, Is.EqualTo((2, 2, 0, false)), "containers and volumes kept for inspection; no network, no secret file");
         AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_task_stopped_because_its_essential_container_exited_releases_its_network_and_secret_files_at_once()
+    {
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(Command(), CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        await supervisor.OnEventAsync(_runtime.Die(app.Id, 1), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_reports.Last.LastStatus, Is.EqualTo(TaskStatus.Stopped));
+            Assert.That((_runtime.Networks.Count, Directory.Exists(Path.Combine(Secrets, TaskId))), Is.EqualTo((0, false)));
+            Assert.That(_runtime.Volumes.Keys, Is.EquivalentTo(new[] { "orch-0123456789ab-scratch", "pg" }), "volumes stay with the containers");
+        });
     }
 
     [Test]
@@ -167,5 +186,64 @@ internal sealed class TaskSupervisorEnvironmentTests
             Assert.That(_runtime.Networks.Keys, Is.EqualTo(new[] { "orch-0123456789ab" }));
             Assert.That(Directory.GetDirectories(Secrets).Select(Path.GetFileName), Is.EqualTo(new[] { TaskId }));
         });
+    }
+
+    [Test]
+    public async Task A_host_path_swapped_for_a_link_after_the_check_fails_the_start_of_the_container_that_binds_it()
+    {
+        // "app" can write the allowed directory; "side" binds a directory in it and starts once app is healthy.
+        var data = Path.Combine(_directory, "data");
+        Directory.CreateDirectory(data);
+        var command = TaskEnvironmentTests.Command(change: (t, c) =>
+        {
+            t.Volumes.Add(new Volume { Name = "data", Host = new HostVolumeProperties { SourcePath = data } });
+            c.HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "true" } };
+            t.ContainerDefinitions[1].MountPoints.Add(new MountPoint { SourceVolume = "data", ContainerPath = "/data" });
+            t.ContainerDefinitions[1].DependsOn.Add(new ContainerDependency { ContainerName = "app", Condition = "HEALTHY" });
+        });
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(command, CancellationToken.None);
+
+        Directory.Delete(data);
+        Directory.CreateSymbolicLink(data, "/etc");
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        await supervisor.OnEventAsync(_runtime.Health(app.Id, ContainerHealth.Healthy), CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart)));
+            Assert.That(_reports.Last.StoppedReason, Is.EqualTo($"volume \"data\": host path {data} is not under a path this node allows (Agent:AllowedHostPaths: {_directory})"));
+            Assert.That(_runtime.StartLog, Is.EqualTo(new[] { "app" }), "side never started");
+            Assert.That(_runtime.Containers, Is.Empty, "a failed start leaves nothing");
+        });
+    }
+
+    [Test]
+    public async Task An_exception_the_runtime_did_not_map_fails_the_start_and_leaves_nothing_not_a_task_pending_for_good()
+    {
+        _runtime.CreateFaults["side"] = new HttpRequestException("An error occurred while sending the request.");
+        await Supervisor().StartAsync(Command(), CancellationToken.None);
+
+        Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode, _reports.Last.StoppedReason), Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart,
+            "the agent failed while starting the task (HttpRequestException: An error occurred while sending the request.)")));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task Docker_going_away_while_containers_start_fails_the_start_and_what_it_could_not_remove_waits_for_the_next_start()
+    {
+        var command = Command();
+        command.TaskDefinition.ContainerDefinitions[1].DependsOn.Add(new ContainerDependency { ContainerName = "app", Condition = "HEALTHY" });
+        command.TaskDefinition.ContainerDefinitions[0].HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "true" } };
+        var supervisor = Supervisor();
+        await supervisor.StartAsync(command, CancellationToken.None);
+        var app = _runtime.Containers.Single(c => c.Spec.Labels[ContainerLabels.Container] == "app");
+        var healthy = _runtime.Health(app.Id, ContainerHealth.Healthy);
+
+        _runtime.Down = new RuntimeUnavailableException("Docker is not reachable at fake: Connection refused");
+        await supervisor.OnEventAsync(healthy, CancellationToken.None);
+
+        Assert.That((_reports.Last.LastStatus, _reports.Last.StopCode, _reports.Last.StoppedReason),
+            Is.EqualTo((TaskStatus.Stopped, StopCode.TaskFailedToStart, "Docker is not reachable at fake: Connection refused")));
     }
 }

@@ -11,7 +11,7 @@ namespace Orchestrator.EndToEnd.Tests;
 /// </summary>
 internal sealed class WorkloadEndToEndTests
 {
-    /// <summary>A cluster whose agent removes stopped tasks' containers (and with them their volumes and network) after 2 s.</summary>
+    /// <summary>A cluster whose agent removes stopped tasks' containers (and with them their volumes) after 2 s.</summary>
     private static async Task<Cluster> StartWithShortRetentionAsync()
     {
         var cluster = await Cluster.StartAsync();
@@ -57,7 +57,8 @@ internal sealed class WorkloadEndToEndTests
         return string.Join(' ', Docker.Run("ps", "-a", "-q", "--filter", filter).Output, Docker.Run("volume", "ls", "-q", "--filter", filter).Output, Docker.Run("network", "ls", "-q", "--filter", filter).Output).Trim();
     }
 
-    private static string SecretsOf(Cluster cluster, string taskId) => Path.Combine(cluster.DataDirectory, cluster.Node, "secrets", taskId);
+    /// <summary>Where the agent writes a task's secret files: under its node's own directory of Agent:SecretsDirectory.</summary>
+    private static string SecretsOf(Cluster cluster, string taskId) => Path.Combine(cluster.DataDirectory, cluster.Node, "secrets", cluster.Node, taskId);
 
     [Test]
     public async Task A_bind_mount_that_the_container_writes_is_read_on_the_host()
