@@ -83,6 +83,11 @@ internal enum RolloutState
     Failed,
 }
 
+/// <summary>One rollout of the service: a task definition and the overrides its tasks run with.</summary>
+/// <param name="Overrides">
+/// What the deployment's tasks change in the definition; null for none. Last and optional so that a
+/// record stored before services took overrides reads as a deployment without any.
+/// </param>
 internal sealed record DeploymentRecord(
     string Id,
     string TaskDefinitionArn,
@@ -91,6 +96,7 @@ internal sealed record DeploymentRecord(
     string RolloutReason,
     int FailedTasks,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    TaskOverrides? Overrides = null);
 
 internal sealed record ServiceEventRecord(string Id, DateTimeOffset CreatedAt, string Message);

@@ -26,7 +26,7 @@ internal static class CircuitBreaker
                 .WithEvent(now, $"service {service.Name} deployment {primary.Id} failed: {reason}");
         }
 
-        var rollback = ServiceDeployments.New(previous.TaskDefinitionArn, now) with { RolloutReason = $"rolling back to {previous.TaskDefinitionArn}" };
+        var rollback = ServiceDeployments.New(previous.TaskDefinitionArn, previous.Overrides, now) with { RolloutReason = $"rolling back to {previous.TaskDefinitionArn}" };
         var older = service.Deployments.Skip(1).Select(d => d with { Status = DeploymentStatus.Active });
         return (service with
         {

@@ -21,6 +21,11 @@ internal sealed partial class ClusterState
             }
 
             var taskDefinition = RequireRunnable(definition.TaskDefinition);
+            if (definition.Overrides is not null)
+            {
+                _ = OverrideValidator.DemandOf(definition.Overrides, taskDefinition); // refuses what does not fit the definition
+            }
+
             var now = Now;
             var service = new ServiceRecord
             {
@@ -37,7 +42,7 @@ internal sealed partial class ClusterState
                 Daemon = definition.Daemon,
                 Tags = definition.Tags ?? Tags.None,
                 PropagateTags = definition.PropagateTags,
-                Deployments = [ServiceDeployments.New(taskDefinition.Record.Arn, now)],
+                Deployments = [ServiceDeployments.New(taskDefinition.Record.Arn, definition.Overrides, now)],
                 CreatedAt = now,
             }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
 
@@ -75,12 +80,23 @@ internal sealed partial class ClusterState
             {
                 throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
             }
-            if (update.TaskDefinition is not null || update.ForceNewDeployment)
+            // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
+            var overrides = update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
+            var overridesChange = !TaskOverrides.Same(overrides, service.Primary.Overrides);
+            if (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment)
             {
                 var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
+                if (overrides is not null)
+                {
+                    // Before anything is committed; kept overrides too, which a new definition may not fit.
+                    _ = OverrideValidator.DemandOf(overrides, Resolve(arn, "taskDefinition"));
+                }
+
                 var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
-                updated = updated with { Deployments = [ServiceDeployments.New(arn, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
-                updated = updated.WithEvent(now, $"service {service.Name} started a deployment of {arn}");
+                updated = updated with { Deployments = [ServiceDeployments.New(arn, overrides, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
+                updated = updated.WithEvent(now, overridesChange
+                    ? $"service {service.Name} started a deployment of {arn} with {(overrides is null ? "no overrides" : "new overrides")}"
+                    : $"service {service.Name} started a deployment of {arn}");
             }
 
             if (updated.DesiredCount != service.DesiredCount)
@@ -172,10 +188,15 @@ internal sealed partial class ClusterState
 
         var updated = decision.Service;
         var started = new List<TaskRecord>();
-        foreach (var start in decision.Starts)
+        if (decision.Starts.Count > 0)
         {
-            var failed = PlaceServiceTasks(updated, start, now, started);
-            updated = ServiceController.Placed(updated, failed, now);
+            // Once per pass, not per placement: a DAEMON pass places node by node.
+            var run = PrimaryRunOf(updated);
+            foreach (var start in decision.Starts)
+            {
+                var failed = PlaceServiceTasks(updated, run, start, now, started);
+                updated = ServiceController.Placed(updated, failed, now);
+            }
         }
 
         if (decision.Remove)
@@ -196,10 +217,22 @@ internal sealed partial class ClusterState
         Commit(batch); // the starts and stops go to the agents from the changes (AgentDispatcher)
     }
 
-    /// <summary>Places new tasks of the primary deployment; returns what could not be placed.</summary>
-    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
+    /// <summary>
+    /// The primary deployment's definition, and what one of its tasks reserves: the definition's demand
+    /// with the sizes of the deployment's overrides (checked when the deployment was made; a revision
+    /// never changes, so they still fit).
+    /// </summary>
+    private ServiceRun PrimaryRunOf(ServiceRecord service)
     {
         var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
+        var overrides = service.Primary.Overrides;
+        return new ServiceRun(definition, overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(overrides, definition), overrides);
+    }
+
+    /// <summary>Places new tasks of the primary deployment; returns what could not be placed.</summary>
+    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceRun run, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
+    {
+        var definition = run.Definition;
         var pins = PinSecrets(definition);
         if (!pins.Placeable)
         {
@@ -209,7 +242,7 @@ internal sealed partial class ClusterState
 
         var constraints = definition.ConstraintsWith(ServicePlacement.ConstraintsOf(service));
         var request = new PlacementRequest(
-            definition.Record.Demand,
+            run.Demand,
             start.Count,
             ServicePlacement.StrategiesOf(service),
             start.Node is null ? constraints : [.. constraints, ServicePlacement.OnNode(start.Node)],
@@ -224,7 +257,12 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            started.Add(NewTask(service.Cluster, service.Group, definition, definition.Record.Demand, service.Group, decision, now, service.Name, service.Primary.Id) with { Tags = tags, SecretVersions = pins.Versions });
+            started.Add(NewTask(service.Cluster, service.Group, definition, run.Demand, service.Group, decision, now, service.Name, service.Primary.Id) with
+            {
+                Tags = tags,
+                Overrides = run.Overrides,
+                SecretVersions = pins.Versions,
+            });
         }
 
         return result.Failed;

@@ -24,9 +24,12 @@ internal sealed record ServiceDefinition(
     bool Rollback,
     bool Daemon,
     IReadOnlyDictionary<string, string>? Tags = null,
-    TagPropagation PropagateTags = TagPropagation.None);
+    TagPropagation PropagateTags = TagPropagation.None,
+    TaskOverrides? Overrides = null);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
+/// <param name="Overrides">Replace the primary deployment's overrides with these; null keeps them, unless <paramref name="ResetOverrides"/>.</param>
+/// <param name="ResetOverrides">Without <paramref name="Overrides"/>: the service's tasks run with none.</param>
 internal sealed record ServiceUpdate(
     string Cluster,
     string Name,
@@ -39,4 +42,10 @@ internal sealed record ServiceUpdate(
     bool ForceNewDeployment,
     IReadOnlyList<StrategySpec>? Strategies = null,
     IReadOnlyList<ConstraintSpec>? Constraints = null,
-    TagPropagation? PropagateTags = null);
+    TagPropagation? PropagateTags = null,
+    TaskOverrides? Overrides = null,
+    bool ResetOverrides = false);
+
+/// <summary>What new tasks of a service's primary deployment run with, worked out once per reconcile pass.</summary>
+/// <param name="Demand">What one task reserves: the definition's, with the overrides' sizes.</param>
+internal sealed record ServiceRun(TaskDefinitionEntry Definition, TaskResourceDemand Demand, TaskOverrides? Overrides);

@@ -34,13 +34,18 @@ internal static class ServiceMapper
                 _ => "NONE",
             },
         };
+        if (service.Primary.Overrides is { } primaryOverrides)
+        {
+            result.Overrides = TaskOverrideMapper.ToContract(primaryOverrides);
+        }
+
         result.Tags.AddRange(TagMapper.ToContract(service.Tags));
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
         result.Deployments.AddRange(service.Deployments.Select(d =>
         {
             var (running, pending) = view.PerDeployment.GetValueOrDefault(d.Id);
-            return new Contract.Deployment
+            var deployment = new Contract.Deployment
             {
                 Id = d.Id,
                 Status = d.Status.ToString().ToUpperInvariant(),
@@ -54,6 +59,12 @@ internal static class ServiceMapper
                 CreatedAt = Timestamps.From(d.CreatedAt),
                 UpdatedAt = Timestamps.From(d.UpdatedAt),
             };
+            if (d.Overrides is { } overrides)
+            {
+                deployment.Overrides = TaskOverrideMapper.ToContract(overrides);
+            }
+
+            return deployment;
         }));
         result.Events.AddRange(service.Events.Select(e => new Contract.ServiceEvent { Id = e.Id, CreatedAt = Timestamps.From(e.CreatedAt), Message = e.Message }));
         return result;

@@ -5,11 +5,11 @@ using Contract = Orchestrator.Contracts.V1;
 namespace Orchestrator.Scheduler.Api.Validation;
 
 /// <summary>
-/// RunTask's and StartTask's overrides, checked in two steps: their syntax with the request (the same
-/// rules as the task definition's fields they replace), then, once the definition is known, against
-/// it: every container named must be one of it, and the sizes the overrides give must be as
-/// consistent as a registered definition's are. The second step also works out what the task then
-/// reserves, once per request.
+/// The overrides of RunTask, StartTask and services' deployments, checked in two steps: their syntax
+/// with the request (the same rules as the task definition's fields they replace), then, once the
+/// definition is known, against it: every container named must be one of it, and the sizes the
+/// overrides give must be as consistent as a registered definition's are. The second step also works
+/// out what the task then reserves, once per request (once per reconcile pass for a service).
 /// </summary>
 internal static class OverrideValidator
 {

@@ -53,7 +53,8 @@ internal static class ServiceValidator
             request.DeploymentConfiguration?.DeploymentCircuitBreaker?.Rollback == true,
             daemon,
             TagValidator.Validate(request.Tags),
-            Propagation(request.PropagateTags) ?? TagPropagation.None);
+            Propagation(request.PropagateTags) ?? TagPropagation.None,
+            OverrideValidator.Validate(request.Overrides));
     }
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
@@ -85,7 +86,9 @@ internal static class ServiceValidator
             request.ForceNewDeployment,
             request.ResetPlacement || request.PlacementStrategy.Count > 0 ? Specs(request.PlacementStrategy) : null,
             request.ResetPlacement || request.PlacementConstraints.Count > 0 ? Specs(request.PlacementConstraints) : null,
-            Propagation(request.PropagateTags));
+            Propagation(request.PropagateTags),
+            OverrideValidator.Validate(request.Overrides),
+            request.ResetOverrides);
     }
 
     private static List<StrategySpec> Specs(IReadOnlyList<Contract.PlacementStrategy> strategies)

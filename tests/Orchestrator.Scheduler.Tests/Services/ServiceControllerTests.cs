@@ -244,6 +244,23 @@ internal sealed class ServiceControllerTests
     }
 
     [Test]
+    public void A_rollback_brings_back_the_completed_deployment_s_overrides_with_its_definition()
+    {
+        var old = new TaskOverrides([new ContainerOverrides("app", ["serve", "--old"], [])], 0, 0);
+        var service = Service(breaker: true, rollback: true, failedTasks: 3);
+        service = service with
+        {
+            Deployments = [service.Deployments[0] with { Overrides = new TaskOverrides([], 0, 1024) }, service.Deployments[1] with { Overrides = old }],
+        };
+        var deployments = Decide(service, [Task(Previous), Task(Previous)]).Service.Deployments;
+        Assert.Multiple(() =>
+        {
+            Assert.That((deployments[0].TaskDefinitionArn, deployments[0].Overrides), Is.EqualTo(("web:1", old)), "the rollback deployment");
+            Assert.That(deployments[1].Overrides!.Memory, Is.EqualTo(1024), "the failed one keeps its own");
+        });
+    }
+
+    [Test]
     public void A_deployment_failed_without_rollback_stays_held_and_quiet()
     {
         var tripped = Decide(Service(breaker: true, failedTasks: 3), [Task(Previous), Task(Previous)]);
