@@ -21,6 +21,19 @@ catch (FormatException e)
     return 1;
 }
 
+// Prometheus's scrape endpoint: a port of its own, off when the setting is empty.
+var metricsListen = builder.Configuration[SchedulerServices.MetricsSetting] ?? new SchedulerOptions().MetricsListen;
+System.Net.IPEndPoint? metricsEndpoint = null;
+try
+{
+    metricsEndpoint = string.IsNullOrWhiteSpace(metricsListen) ? null : ListenAddress.Parse(metricsListen, SchedulerServices.MetricsSetting);
+}
+catch (FormatException e)
+{
+    Console.Error.WriteLine($"orchestrator-scheduler: bad setting: {e.Message}");
+    return 1;
+}
+
 var insecure = builder.Configuration.GetValue<bool>($"{SchedulerOptions.Section}:{nameof(SchedulerOptions.Insecure)}");
 if (insecure && !System.Net.IPAddress.IsLoopback(endpoint.Address))
 {
@@ -45,6 +58,12 @@ builder.WebHost.ConfigureKestrel(kestrel =>
             });
         }
     });
+    if (metricsEndpoint is not null)
+    {
+        // Prometheus scrapes over plain HTTP/1.1, which the gRPC endpoint (HTTP/2 only) cannot serve.
+        kestrel.Listen(metricsEndpoint, options => options.Protocols = HttpProtocols.Http1);
+    }
+
     // HTTP/2 pings find connections whose peer is gone or frozen even when no heartbeat is due.
     kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
     kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
@@ -86,6 +105,12 @@ catch (InvalidOperationException e) when (e.InnerException is FormatException or
 if (PortProbe.WhyNotBindable(endpoint) is { } problem)
 {
     Console.Error.WriteLine($"orchestrator-scheduler: cannot listen on {endpoint}: {problem}");
+    return 3;
+}
+
+if (metricsEndpoint is not null && PortProbe.WhyNotBindable(metricsEndpoint) is { } metricsProblem)
+{
+    Console.Error.WriteLine($"orchestrator-scheduler: cannot listen on {metricsEndpoint} ({SchedulerServices.MetricsSetting}): {metricsProblem}");
     return 3;
 }
 

@@ -7,27 +7,32 @@ using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.State;
+using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, SchedulerStopping stopping) : TaskService.TaskServiceBase
+internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, SchedulerStopping stopping, SchedulerMeter meter) : TaskService.TaskServiceBase
 {
     public override async Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
     {
+        var started = SchedulerMeter.Now();
         var outcome = await runTasks.RunAsync(RunTaskValidator.Validate(request));
         var response = new RunTaskResponse();
         response.Tasks.AddRange(outcome.Tasks.Select(Map));
         response.Failures.AddRange(outcome.Failures.Select(f => new Failure { Subject = f.Subject, Reason = f.Reason, Detail = f.Detail }));
+        meter.RunTaskAnswered(started);
         return response;
     }
 
     /// <summary>RunTask on named nodes: the same batching, receipts and commit, one task (or failure) per node.</summary>
     public override async Task<StartTaskResponse> StartTask(StartTaskRequest request, ServerCallContext context)
     {
+        var started = SchedulerMeter.Now();
         var outcome = await runTasks.RunAsync(StartTaskValidator.Validate(request));
         var response = new StartTaskResponse();
         response.Tasks.AddRange(outcome.Tasks.Select(Map));
         response.Failures.AddRange(outcome.Failures.Select(ToContract));
+        meter.RunTaskAnswered(started);
         return response;
     }
 

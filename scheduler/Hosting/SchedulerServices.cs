@@ -9,6 +9,8 @@ using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
+using Orchestrator.Scheduler.Telemetry;
+using Prometheus;
 
 namespace Orchestrator.Scheduler.Hosting;
 
@@ -35,6 +37,11 @@ internal static class SchedulerServices
         services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
         services.AddLiteDbStore();
         services.AddSingleton<TaskEventHub>();
+        services.AddSingleton<SchedulerMeter>();
+        services.AddSingleton(sp => new PrometheusExport(sp.GetRequiredService<SchedulerMeter>().Meter));
+
+        // The gauges read the state, so they are added as the host starts, after Program has opened it.
+        services.AddHostedService<SchedulerGauges>();
         services.AddSingleton<ClusterState>();
 
         // The key that seals secret values, in the data directory (made there on the first start), which
@@ -98,5 +105,25 @@ internal static class SchedulerServices
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
+        MapMetrics(app);
     }
+
+    /// <summary>
+    /// <c>/metrics</c>, answered only on the metrics port (Program gives it an HTTP/1.1 endpoint of its
+    /// own): the gRPC port, which may face the network, does not serve it.
+    /// </summary>
+    private static void MapMetrics(WebApplication app)
+    {
+        var listen = app.Services.GetRequiredService<SchedulerOptions>().MetricsListen;
+        if (string.IsNullOrWhiteSpace(listen))
+        {
+            return;
+        }
+
+        var port = ListenAddress.Parse(listen, MetricsSetting).Port;
+        var export = app.Services.GetRequiredService<PrometheusExport>();
+        app.MapMetrics("/metrics", export.Registry).RequireHost($"*:{port}");
+    }
+
+    public const string MetricsSetting = $"{SchedulerOptions.Section}:{nameof(SchedulerOptions.MetricsListen)}";
 }

@@ -1,5 +1,6 @@
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
+using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.Hosting;
 
@@ -17,7 +18,8 @@ internal static class StoreServices
             // The directory's lock first, so a second scheduler stops before it opens (or creates) anything;
             // created first, the container disposes it last, after the store is closed.
             _ = sp.GetRequiredService<DataDirectoryLock>();
-            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath, sp.GetRequiredService<ICommitFlush>());
+            return LiteDbStateStore.Open(sp.GetRequiredService<SchedulerOptions>().DataPath, sp.GetRequiredService<ICommitFlush>(),
+                sp.GetRequiredService<SchedulerMeter>().StoreFlushed);
         });
         services.AddSingleton<ICommitFlush>(sp => sp.GetRequiredService<SchedulerOptions>().FlushCommits ? new FsyncCommitFlush() : NoCommitFlush.Instance);
         return services;

@@ -3,6 +3,7 @@ using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Services;
 using Orchestrator.Scheduler.Storage;
+using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.State;
 
@@ -248,7 +249,9 @@ internal sealed partial class ClusterState
             start.Node is null ? constraints : [.. constraints, ServicePlacement.OnNode(start.Node)],
             service.Group,
             definition.Policy);
+        var placing = SchedulerMeter.Now();
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
+        _meter.Placed(placing, result);
         var tags = service.PropagateTags switch
         {
             TagPropagation.Service => service.Tags,

@@ -4,6 +4,7 @@ using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Storage;
 using Contract = Orchestrator.Contracts.V1;
+using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.State;
 
@@ -140,9 +141,11 @@ internal sealed partial class ClusterState
         var demand = command.Overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(command.Overrides, definition);
         var request = new PlacementRequest(demand, command.Count, command.Strategies, definition.ConstraintsWith(command.Constraints), group, definition.Policy);
         var snapshot = scratch.SnapshotOf(command.Cluster);
+        var placing = SchedulerMeter.Now();
         var result = command.Nodes is { } nodes
             ? NamedNodePlacement.Place(request, snapshot, nodes, _seeds.Next())
             : PlacementEngine.Place(request, snapshot, _seeds.Next());
+        _meter.Placed(placing, result);
 
         var now = Now;
         var tasks = result.Placed.Select(decision => NewTask(command.Cluster, command.StartedBy, definition, demand, group, decision, now) with

@@ -5,6 +5,7 @@ using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.Storage;
 using Orchestrator.Scheduler.Hosting;
+using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.State;
 
@@ -40,10 +41,15 @@ internal sealed partial class ClusterState : IAgentDirectory
     private readonly SnapshotCache _snapshots;
     private readonly SecretVault _vault;
 
+    // Where placements are timed and counted; a meter of its own, exported nowhere, when none is given (tests).
+    private readonly SchedulerMeter _meter;
+
     /// <param name="secrets">Seals secret values: the data directory's key; without one (a state kept in
     /// memory, in tests), a key of this process only.</param>
-    public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log, SecretCipher? secrets = null)
+    public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log, SecretCipher? secrets = null,
+        SchedulerMeter? meter = null)
     {
+        _meter = meter ?? new SchedulerMeter();
         _store = store;
         _time = time;
         _events = events;
@@ -169,7 +175,10 @@ internal sealed partial class ClusterState : IAgentDirectory
             if (_tasks.TryGetValue(task.Id, out var old))
             {
                 UsageOf(old)?.Remove(old);
+                _taskCounts.Remove(old.LastStatus);
             }
+
+            _taskCounts.Add(task.LastStatus);
 
             taskChanges.Add(new TaskChange(old, task));
 
@@ -192,6 +201,7 @@ internal sealed partial class ClusterState : IAgentDirectory
             if (_tasks.Remove(id, out var old))
             {
                 UsageOf(old)?.Remove(old);
+                _taskCounts.Remove(old.LastStatus);
                 if (old.Service.Length > 0 && _tasksByService.TryGetValue(ServiceRecord.KeyOf(old.Cluster, old.Service), out var ids))
                 {
                     ids.Remove(id);

@@ -11,6 +11,13 @@ internal sealed class SchedulerOptions
     public string Listen { get; set; } = "127.0.0.1:7400";
 
     /// <summary>
+    /// Address and port of the Prometheus endpoint (plain HTTP/1.1, <c>/metrics</c>), a port of its own
+    /// because the gRPC port speaks only HTTP/2. Loopback unless the operator names another address;
+    /// empty turns it off.
+    /// </summary>
+    public string MetricsListen { get; set; } = "127.0.0.1:9400";
+
+    /// <summary>
     /// Serve cleartext h2c, and take agents' node names from their registration, as before TLS. Only on
     /// a loopback address: anything else refuses to start. API tokens are needed either way.
     /// </summary>

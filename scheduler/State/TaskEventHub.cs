@@ -28,6 +28,21 @@ internal sealed class TaskEventHub : IChangeSubscriber
 
     public int WatcherCount => Volatile.Read(ref _subscriptions).Length;
 
+    /// <summary>The most events any watcher has queued and not yet sent: how far the slowest one lags.</summary>
+    public int MaxBacklog
+    {
+        get
+        {
+            var most = 0;
+            foreach (var subscription in Volatile.Read(ref _subscriptions))
+            {
+                most = Math.Max(most, subscription.Reader.Count);
+            }
+
+            return most;
+        }
+    }
+
     /// <param name="afterVersion">
     /// The version the watcher's view starts from: commits up to it are not events to it (with
     /// include_existing it has them already; a commit applied before a flush is published after it).

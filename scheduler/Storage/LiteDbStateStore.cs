@@ -28,13 +28,13 @@ internal sealed class LiteDbStateStore : IStateStore
     // Set on the writer thread as the store is disposed.
     private bool _closed;
 
-    private LiteDbStateStore(string path, LiteDbFile file, bool isNew, ICommitFlush flush)
+    private LiteDbStateStore(string path, LiteDbFile file, bool isNew, ICommitFlush flush, Action<TimeSpan, int>? flushed)
     {
         _path = path;
         _file = file;
         _isNew = isNew;
         _writer = new WriterThread($"LiteDB writer {Path.GetFileName(path)}");
-        _flusher = new GroupFlusher($"LiteDB flusher {Path.GetFileName(path)}", () => flush.AfterCommit(path));
+        _flusher = new GroupFlusher($"LiteDB flusher {Path.GetFileName(path)}", () => flush.AfterCommit(path), flushed);
     }
 
     /// <summary>
@@ -42,7 +42,8 @@ internal sealed class LiteDbStateStore : IStateStore
     /// written is refused with a <see cref="StorageException"/> and left exactly as it was.
     /// </summary>
     /// <param name="flush">What makes each commit durable; by default an fdatasync of the file it went to.</param>
-    public static LiteDbStateStore Open(string path, ICommitFlush? flush = null)
+    /// <param name="flushed">Told each group commit's flush time and size (the metrics).</param>
+    public static LiteDbStateStore Open(string path, ICommitFlush? flush = null, Action<TimeSpan, int>? flushed = null)
     {
         var full = Path.GetFullPath(path);
         LiteDatabase? db = null;
@@ -65,7 +66,7 @@ internal sealed class LiteDbStateStore : IStateStore
             db = OpenForWriting(full);
             var file = new LiteDbFile(db);
             file.Probe();
-            return new LiteDbStateStore(full, file, isNew, flush ?? new FsyncCommitFlush());
+            return new LiteDbStateStore(full, file, isNew, flush ?? new FsyncCommitFlush(), flushed);
         }
         catch (Exception e) when (e is not (OutOfMemoryException or StorageException))
         {

@@ -126,6 +126,8 @@ internal sealed class Cluster : IAsyncDisposable
             "--Agent:Attributes=zone=e2e",
             "--Agent:CpuOverride=4096",
             "--Agent:MemoryOverride=4096",
+            // Several agents on one host: the default metrics port would collide (a test sets one to use it).
+            "--Agent:MetricsListen=",
             .. settings,
         ]);
     }

@@ -60,8 +60,12 @@ internal sealed class DaemonProcess : IDisposable
         return new DaemonProcess(Process.Start(info)!);
     }
 
+    /// <summary>
+    /// A scheduler on this gRPC port, its metrics endpoint off (tests run many daemons at once: the
+    /// default metrics port would collide) unless <paramref name="settings"/> sets Scheduler:MetricsListen.
+    /// </summary>
     public static DaemonProcess StartScheduler(string dataPath, int port, params string[] settings) =>
-        Start("orchestrator-scheduler.dll", [$"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", .. settings]);
+        Start("orchestrator-scheduler.dll", [$"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", "--Scheduler:MetricsListen=", .. settings]);
 
     /// <summary>Waits until grpc.health.v1 answers SERVING, or the process ends, for at most 30 s.</summary>
     public async Task<bool> WaitUntilServingAsync(GrpcChannel channel)
