@@ -8,6 +8,12 @@ internal sealed class AgentOptions
     /// <summary>The scheduler's gRPC address: https:// (TLS, a node certificate), or http:// for a scheduler started with Scheduler:Insecure.</summary>
     public string SchedulerAddress { get; set; } = "https://127.0.0.1:7400";
 
+    /// <summary>
+    /// Address and port of the Prometheus endpoint (plain HTTP/1.1, <c>/metrics</c>). Loopback unless
+    /// the operator names another address; empty turns it off.
+    /// </summary>
+    public string MetricsListen { get; set; } = "127.0.0.1:9401";
+
     /// <summary>The cluster's join token (ORCH-1-digest-secret), needed only to join (the first start, or Rejoin). Never logged.</summary>
     public string JoinToken { get; set; } = "";
 

@@ -8,6 +8,8 @@ using Orchestrator.Agent.Hosting;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Security;
 using Orchestrator.Agent.Tasks;
+using Orchestrator.Agent.Telemetry;
+using Orchestrator.Scheduler.Hosting;
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSystemd();
@@ -20,6 +22,7 @@ AgentOptions options;
 WorkloadSettings workload;
 NodeCredentialStore store;
 AgentSecurity security;
+System.Net.IPEndPoint? metricsEndpoint;
 try
 {
     options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
@@ -27,6 +30,8 @@ try
     _ = options.ParseTags();
     workload = WorkloadSettings.From(options);
     _ = new Uri(options.DockerEndpoint);
+    metricsEndpoint = string.IsNullOrWhiteSpace(options.MetricsListen) ? null
+        : ListenAddress.Parse(options.MetricsListen, $"{AgentOptions.Section}:{nameof(AgentOptions.MetricsListen)}", "127.0.0.1:9401");
     store = new NodeCredentialStore(options.StateDirectory);
 
     // A missing join token stops the agent here rather than retrying: it is a setting only the operator
@@ -53,7 +58,11 @@ builder.Services.AddSingleton(sp => sp.GetRequiredService<SchedulerChannel>().Cl
 builder.Services.AddSingleton<NodeEnrollment>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new AgentIdentity(options.Cluster, options.EffectiveNodeName, options.HostIp) { Workload = workload });
-builder.Services.AddSingleton<IContainerRuntime>(_ => new DockerRuntime(options.DockerEndpoint));
+builder.Services.AddSingleton<AgentMeter>();
+
+// Every Docker call timed in one place: the runtime, wrapped.
+builder.Services.AddSingleton<IContainerRuntime>(sp => new MeteredRuntime(new DockerRuntime(options.DockerEndpoint), sp.GetRequiredService<AgentMeter>()));
+builder.Services.AddHostedService<AgentGauges>();
 builder.Services.AddSingleton<ReportQueue>();
 builder.Services.AddSingleton<IReportSink>(sp => sp.GetRequiredService<ReportQueue>());
 builder.Services.AddSingleton<TaskSupervisor>();
@@ -68,7 +77,14 @@ if (security.Enabled)
     builder.Services.AddHostedService<CertificateRenewer>();
 }
 
+if (metricsEndpoint is not null && PortProbe.WhyNotBindable(metricsEndpoint) is { } metricsProblem)
+{
+    Console.Error.WriteLine($"orchestrator-agent: cannot listen on {metricsEndpoint} (Agent:MetricsListen): {metricsProblem}");
+    return 3;
+}
+
 using var host = builder.Build();
+using var metrics = metricsEndpoint is null ? null : new PrometheusExport(host.Services.GetRequiredService<AgentMeter>().Meter, metricsEndpoint);
 var startLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-agent");
 WorkloadDirectories.Prepare(options, workload, startLog);
 startLog.LogInformation(

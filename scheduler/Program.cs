@@ -26,7 +26,7 @@ var metricsListen = builder.Configuration[SchedulerServices.MetricsSetting] ?? n
 System.Net.IPEndPoint? metricsEndpoint = null;
 try
 {
-    metricsEndpoint = string.IsNullOrWhiteSpace(metricsListen) ? null : ListenAddress.Parse(metricsListen, SchedulerServices.MetricsSetting);
+    metricsEndpoint = string.IsNullOrWhiteSpace(metricsListen) ? null : ListenAddress.Parse(metricsListen, SchedulerServices.MetricsSetting, "127.0.0.1:9400");
 }
 catch (FormatException e)
 {

@@ -8,6 +8,7 @@ using Orchestrator.Agent.Security;
 using Orchestrator.Agent.Tasks;
 using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
+using Orchestrator.Agent.Telemetry;
 
 namespace Orchestrator.Agent.Connection;
 
@@ -30,6 +31,7 @@ internal sealed partial class SchedulerConnection(
     AgentStartup startup,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
+    AgentMeter meter,
     ILogger<SchedulerConnection> log) : BackgroundService
 {
     public const string Version = "0.2.0";
@@ -109,6 +111,7 @@ internal sealed partial class SchedulerConnection(
             }
 
             var delay = backoff.Next();
+            meter.Reconnecting();
             LogRetrying(log, delay.TotalSeconds);
             await Task.Delay(delay, time, stoppingToken);
         }

@@ -5,8 +5,8 @@ namespace Orchestrator.Scheduler.Hosting;
 /// <summary>Parses "host:port", "http://host:port" or "[::1]:port" into an endpoint Kestrel can bind.</summary>
 internal static class ListenAddress
 {
-    /// <param name="setting">The setting the value came from, named in the error.</param>
-    public static IPEndPoint Parse(string value, string setting = "Scheduler:Listen")
+    /// <param name="setting">The setting the value came from, named in the error, with an example of a good value.</param>
+    public static IPEndPoint Parse(string value, string setting = "Scheduler:Listen", string example = "127.0.0.1:7400")
     {
         var text = value.Trim();
         if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
@@ -26,6 +26,6 @@ internal static class ListenAddress
 
         return IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port > 0
             ? endpoint
-            : throw new FormatException($"{setting} must be an address and port such as {(setting == "Scheduler:Listen" ? "127.0.0.1:7400" : "127.0.0.1:9400")}, not \"{value}\"");
+            : throw new FormatException($"{setting} must be an address and port such as {example}, not \"{value}\"");
     }
 }

@@ -120,7 +120,7 @@ internal static class SchedulerServices
             return;
         }
 
-        var port = ListenAddress.Parse(listen, MetricsSetting).Port;
+        var port = ListenAddress.Parse(listen, MetricsSetting, "127.0.0.1:9400").Port;
         var export = app.Services.GetRequiredService<PrometheusExport>();
         app.MapMetrics("/metrics", export.Registry).RequireHost($"*:{port}");
     }
