@@ -31,12 +31,14 @@ internal sealed class PrometheusExport : IDisposable
         _adapter = MeterAdapter.StartListening(new MeterAdapterOptions
         {
             Registry = registry,
+            // The adapter creates its metrics through this factory (its default is the global registry's).
+            MetricFactory = Metrics.WithCustomRegistry(registry),
             InstrumentFilterPredicate = instrument => ReferenceEquals(instrument.Meter, meter),
             ResolveHistogramBuckets = _ => SecondsBuckets,
 
-            // The adapter drops a series not updated for this long; a quiet histogram is still a series
-            // Prometheus should see, so (within the timer's limit of 49 days) it is kept.
-            MetricsExpireAfter = TimeSpan.FromDays(45),
+            // The adapter drops a histogram or counter series not updated for this long (gauges are
+            // read at every scrape, so never): the longest it allows, so a quiet series stays a day.
+            MetricsExpireAfter = TimeSpan.FromDays(1),
         });
 
         // HttpListener's prefixes name a host: "+" is every address, an IPv6 one goes in brackets.
