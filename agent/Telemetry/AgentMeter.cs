@@ -19,7 +19,7 @@ internal sealed class AgentMeter : IDisposable
         Meter = new Meter(Name);
         _dockerCall = Meter.CreateHistogram<double>("docker_call_duration_seconds", "s",
             "Time of each call to the Docker engine, by operation (create, start, stop, inspect...) and outcome (ok, error).");
-        _reconnects = Meter.CreateCounter<long>("reconnects", "{reconnect}", "Times the agent lost its scheduler stream (or could not open it) and tried again.");
+        _reconnects = Meter.CreateCounter<long>("reconnects_total", "{reconnect}", "Times the agent lost its scheduler stream (or could not open it) and tried again.");
     }
 
     public Meter Meter { get; }

@@ -25,7 +25,7 @@ internal sealed class SchedulerMeter : IDisposable
         Meter = new Meter(Name);
         _runTask = Meter.CreateHistogram<double>("runtask_duration_seconds", "s", "Time to answer a RunTask or StartTask call: placement and durable commit included.");
         _placement = Meter.CreateHistogram<double>("placement_duration_seconds", "s", "Time to place one request's tasks (filters, scores, choice), its commit not included.");
-        _placements = Meter.CreateCounter<long>("placements", "{task}", "Tasks placed (result=placed) or not (result=failed, reason=the failure's reason code), by RunTask, StartTask and services.");
+        _placements = Meter.CreateCounter<long>("placements_total", "{task}", "Tasks placed (result=placed) or not (result=failed, reason=the failure's reason code), by RunTask, StartTask and services.");
         _storeFlush = Meter.CreateHistogram<double>("store_commit_duration_seconds", "s", "Time of one group commit's flush to disk, which makes every commit of the group durable.");
         _storeGroup = Meter.CreateHistogram<long>("store_commit_group_size", "{commit}", "Commits made durable together by one flush.");
     }

@@ -42,7 +42,7 @@ internal sealed class MetricsDaemonTests
         {
             Assert.That(run.Failures, Has.Count.EqualTo(1), "no node: the placement fails");
             Assert.That(after.Value("orchestrator_runtask_duration_seconds_count") - before.ValueOrZero("orchestrator_runtask_duration_seconds_count"), Is.EqualTo(1));
-            Assert.That(after.Value("orchestrator_placements", ("result", "failed"), ("reason", run.Failures[0].Reason)), Is.EqualTo(1));
+            Assert.That(after.Value("orchestrator_placements_total", ("result", "failed"), ("reason", run.Failures[0].Reason)), Is.EqualTo(1));
             Assert.That(after.Value("orchestrator_tasks", ("status", "RUNNING")), Is.Zero);
             Assert.That(after.Value("orchestrator_nodes", ("status", "ACTIVE"), ("connected", "false")), Is.Zero);
         });

@@ -45,8 +45,8 @@ internal sealed class MetricsTests : SchedulerTest
             Assert.That(provisioning.Value("orchestrator_nodes", ("status", "ACTIVE"), ("connected", "true")), Is.EqualTo(1));
             Assert.That(provisioning.Value("orchestrator_runtask_duration_seconds_count") - before.ValueOrZero("orchestrator_runtask_duration_seconds_count"), Is.EqualTo(2));
             Assert.That(provisioning.Value("orchestrator_placement_duration_seconds_count") - before.ValueOrZero("orchestrator_placement_duration_seconds_count"), Is.EqualTo(2));
-            Assert.That(provisioning.Value("orchestrator_placements", ("result", "placed")), Is.EqualTo(2));
-            Assert.That(provisioning.Value("orchestrator_placements", ("result", "failed"), ("reason", unplaced.Failures[0].Reason)), Is.EqualTo(1));
+            Assert.That(provisioning.Value("orchestrator_placements_total", ("result", "placed")), Is.EqualTo(2));
+            Assert.That(provisioning.Value("orchestrator_placements_total", ("result", "failed"), ("reason", unplaced.Failures[0].Reason)), Is.EqualTo(1));
             Assert.That(provisioning.Value("orchestrator_store_commit_duration_seconds_count"), Is.GreaterThan(0), "commits were flushed");
             Assert.That(provisioning.Value("orchestrator_store_commit_group_size_sum"), Is.GreaterThanOrEqualTo(provisioning.Value("orchestrator_store_commit_group_size_count")));
             Assert.That(running.Value("orchestrator_tasks", ("status", "RUNNING")), Is.EqualTo(1));
