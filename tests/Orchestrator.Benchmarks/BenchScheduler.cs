@@ -27,7 +27,9 @@ internal sealed class BenchScheduler : IDisposable
         _dbPath = Path.Combine(directory, "bench.db");
         Secure = secure;
         Port = DaemonProcess.FreePort();
-        _settings = [.. secure ? [] : new[] { "--Scheduler:Insecure=true" }, "--Logging:LogLevel:Default=Warning", .. settings];
+        // Metrics on, as a scheduler runs by default (their cost is part of what is measured), on a free port.
+        _settings = [.. secure ? [] : new[] { "--Scheduler:Insecure=true" }, "--Logging:LogLevel:Default=Warning",
+            $"--Scheduler:MetricsListen=127.0.0.1:{DaemonProcess.FreePort()}", .. settings];
         Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
         Channel = SchedulerChannel.ForDaemon(Port, directory, tls: secure, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
     }
