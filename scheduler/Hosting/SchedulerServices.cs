@@ -114,7 +114,9 @@ internal static class SchedulerServices
     /// </summary>
     private static void MapMetrics(WebApplication app)
     {
-        var listen = app.Services.GetRequiredService<SchedulerOptions>().MetricsListen;
+        // From the configuration, not the options: resolving those here would check every setting before
+        // Program can report a bad one with its one line.
+        var listen = app.Configuration[MetricsSetting] ?? new SchedulerOptions().MetricsListen;
         if (string.IsNullOrWhiteSpace(listen))
         {
             return;
