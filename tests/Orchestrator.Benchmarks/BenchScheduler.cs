@@ -132,10 +132,13 @@ internal sealed class BenchScheduler : IDisposable
         return agents;
     }
 
-    /// <summary>Arguments for a real agent process that joins this scheduler.</summary>
+    /// <summary>
+    /// Arguments for a real agent process that joins this scheduler. Its metrics endpoint is off: several
+    /// bench agents run at once on this host and would all ask for the default port.
+    /// </summary>
     public string[] AgentArguments(string node, string stateDirectory) => Secure
-        ? [$"--Agent:SchedulerAddress={Address}", $"--Agent:JoinTokenFile={JoinTokenFile}", $"--Agent:StateDirectory={stateDirectory}", $"--Agent:NodeName={node}"]
-        : [$"--Agent:SchedulerAddress={Address}", $"--Agent:NodeName={node}"];
+        ? [$"--Agent:SchedulerAddress={Address}", $"--Agent:JoinTokenFile={JoinTokenFile}", $"--Agent:StateDirectory={stateDirectory}", $"--Agent:NodeName={node}", "--Agent:MetricsListen="]
+        : [$"--Agent:SchedulerAddress={Address}", $"--Agent:NodeName={node}", "--Agent:MetricsListen="];
 
     public void Dispose()
     {
