@@ -95,6 +95,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TagApi>();
         app.MapGrpcService<TokenApi>();
         app.MapGrpcService<SecretApi>();
+        app.MapGrpcService<EventApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
