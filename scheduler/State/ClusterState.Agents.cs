@@ -58,17 +58,22 @@ internal sealed partial class ClusterState
                 Policy = registration.Policy ?? NodePolicy.None,
             };
 
-            // Joined with the node's record, when it changed: the event is saved with the registration.
-            var joined = new WriteBatch();
+            var joined = PendingEvent(registration.Cluster, ClusterEventType.NodeJoined, existing is null || existing.Status == NodeState.Inactive
+                ? $"node {registration.NodeName} joined with {registration.Cpu} cpu units and {registration.Memory} MiB, agent {registration.AgentVersion}"
+                : $"node {registration.NodeName}'s agent {registration.AgentVersion} registered again") with { Node = registration.NodeName };
             if (!record.SameAs(existing))
             {
-                joined.Nodes.Add(record);
+                // Saved with the node's record it changes.
+                var batch = new WriteBatch();
+                batch.Nodes.Add(record);
+                batch.Events.Add(joined);
+                Commit(batch);
             }
-
-            joined.Events.Add(PendingEvent(registration.Cluster, ClusterEventType.NodeJoined, existing is null || existing.Status == NodeState.Inactive
-                ? $"node {registration.NodeName} joined with {registration.Cpu} cpu units and {registration.Memory} MiB, agent {registration.AgentVersion}"
-                : $"node {registration.NodeName}'s agent {registration.AgentVersion} registered again") with { Node = registration.NodeName });
-            Commit(joined);
+            else
+            {
+                // An agent coming back unchanged stores nothing else: its registration does not wait for the event's flush.
+                CommitEventsOnly(joined);
+            }
 
             // What the agent runs is saved before the session is attached: a write the store refuses
             // then leaves no half-registered node behind.

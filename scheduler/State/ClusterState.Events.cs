@@ -127,8 +127,9 @@ internal sealed partial class ClusterState
 
     /// <summary>
     /// Commits a batch of nothing but events a caller could not add to a change of its own (an agent
-    /// that went away changes nothing stored). What happened stands in memory whatever becomes of it: a
-    /// store that refuses the write is logged (by the commit) and the event is lost, not the change.
+    /// that went away changes nothing stored), ahead of its flush (<see cref="CommitAhead"/>): no one
+    /// waits for it, and it is published once durable. What happened stands in memory whatever becomes
+    /// of it: a store that refuses the write is logged (by the commit) and the event is lost, not the change.
     /// </summary>
     private void CommitEventsOnly(params ClusterEventRecord[] events)
     {
@@ -136,7 +137,8 @@ internal sealed partial class ClusterState
         batch.Events.AddRange(events);
         try
         {
-            Commit(batch);
+            // A failed flush was logged, and stops the scheduler (StoreLossStop): only observed here.
+            _ = CommitAhead(batch).ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         catch (RequestException)
         {

@@ -51,7 +51,7 @@ internal static class EventQueryValidator
         var wanted = new HashSet<ClusterEventType>();
         for (var i = 0; i < types.Count; i++)
         {
-            wanted.Add(EventMapper.ToDomain(types[i]) ?? throw RequestException.Invalid($"eventTypes[{i}]", $"{types[i]} is not an event type"));
+            wanted.Add(EventMapper.ToDomain(types[i]) ?? throw RequestException.Invalid($"eventTypes[{i}]", $"{WireName(types[i])} is not an event type to ask for"));
         }
 
         return new ClusterEventFilter(
@@ -60,6 +60,10 @@ internal static class EventQueryValidator
             Names.Text(node, "node", Names.MaxLength),
             Names.Text(service, "service", Names.MaxLength));
     }
+
+    /// <summary>The value as the proto names it ("EVENT_TYPE_UNSPECIFIED"), or its number when unknown.</summary>
+    private static string WireName(EventType type) =>
+        EventsReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("EventType").FindValueByNumber((int)type)?.Name ?? ((int)type).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static DateTimeOffset? Time(Timestamp? value, string field)
     {
