@@ -102,6 +102,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TagApi>();
         app.MapGrpcService<TokenApi>();
         app.MapGrpcService<SecretApi>();
+        app.MapGrpcService<EventApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

@@ -6,7 +6,8 @@ namespace Orchestrator.Scheduler.Security;
 /// The role each public call needs. Reads (Describe, List, Get, Watch) need read-only; creating and
 /// deleting clusters, deregistering nodes and everything about tokens need admin; the rest of the
 /// API (task definitions, tasks, services, attributes, tags, draining, secrets) needs operator: a
-/// read-only token may describe and list secrets, which shows their metadata, never a value. A method this
+/// read-only token may describe and list secrets, which shows their metadata, never a value, and watch
+/// and list cluster events (EventService has only those calls). A method this
 /// table does not know needs admin: new calls are denied by default until someone decides.
 /// </summary>
 internal static class ApiPermissions
@@ -22,7 +23,7 @@ internal static class ApiPermissions
 
     private static readonly HashSet<string> OperatorServices = new(StringComparer.Ordinal)
     {
-        "ClusterService", "TaskDefinitionService", "NodeService", "TaskService", "ServiceService", "TagService", "SecretService",
+        "ClusterService", "TaskDefinitionService", "NodeService", "TaskService", "ServiceService", "TagService", "SecretService", "EventService",
     };
 
     /// <summary>What a call needs, or null for calls that take no API token (health, reflection, agents).</summary>

@@ -58,11 +58,21 @@ internal sealed partial class ClusterState
                 Policy = registration.Policy ?? NodePolicy.None,
             };
 
+            var joined = PendingEvent(registration.Cluster, ClusterEventType.NodeJoined, existing is null || existing.Status == NodeState.Inactive
+                ? $"node {registration.NodeName} joined with {registration.Cpu} cpu units and {registration.Memory} MiB, agent {registration.AgentVersion}"
+                : $"node {registration.NodeName}'s agent {registration.AgentVersion} registered again") with { Node = registration.NodeName };
             if (!record.SameAs(existing))
             {
+                // Saved with the node's record it changes.
                 var batch = new WriteBatch();
                 batch.Nodes.Add(record);
+                batch.Events.Add(joined);
                 Commit(batch);
+            }
+            else
+            {
+                // An agent coming back unchanged stores nothing else: its registration does not wait for the event's flush.
+                CommitEventsOnly(joined);
             }
 
             // What the agent runs is saved before the session is attached: a write the store refuses
@@ -154,6 +164,12 @@ internal sealed partial class ClusterState
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
             }
 
+            if (silent.Count > 0)
+            {
+                CommitEventsOnly([.. silent.Select(e => PendingEvent(e.Record.Cluster, ClusterEventType.NodeDisconnected,
+                    $"node {e.Record.Name}: no heartbeat for {_options.HeartbeatTimeout.TotalSeconds:0} s; disconnected") with { Node = e.Record.Name })]);
+            }
+
             return silent.Count;
         }
     }
@@ -193,6 +209,8 @@ internal sealed partial class ClusterState
                 foreach (var group in due.GroupBy(d => d.Reason, StringComparer.Ordinal))
                 {
                     Log.NodeLost(_log, entry.Record.Cluster, entry.Record.Name, group.Count(), group.Key);
+                    batch.Events.Add(PendingEvent(entry.Record.Cluster, ClusterEventType.NodeLost,
+                        $"{group.Key}; {group.Count()} tasks recorded STOPPED") with { Node = entry.Record.Name });
                 }
 
                 batch.Tasks.AddRange(due.Select(d => Stopped(d.Task, now, TaskStopCode.NodeLost, d.Reason)));
@@ -237,6 +255,8 @@ internal sealed partial class ClusterState
                 entry.NextLostCheckAt = null;
                 _snapshots.NodeChanged(entry.Record.Cluster, entry.Record.Name);
                 Log.NodeDisconnected(_log, entry.Record.Cluster, entry.Record.Name);
+                CommitEventsOnly(PendingEvent(entry.Record.Cluster, ClusterEventType.NodeDisconnected,
+                    $"node {entry.Record.Name}: its agent disconnected") with { Node = entry.Record.Name });
             }
         }
     }

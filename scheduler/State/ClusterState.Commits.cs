@@ -38,6 +38,7 @@ internal sealed partial class ClusterState
     /// <exception cref="RequestException">UNAVAILABLE: the store refused it or its flush failed; memory is as it was.</exception>
     private void Commit(WriteBatch batch)
     {
+        AddEvents(batch);
         var changes = batch.ToChangeSet();
         if (changes.IsEmpty)
         {
@@ -60,10 +61,11 @@ internal sealed partial class ClusterState
     /// <returns>Fails with an UNAVAILABLE <see cref="RequestException"/> when the flush failed; the change is then out of memory again.</returns>
     private Task CommitAhead(WriteBatch batch)
     {
+        AddEvents(batch);
         var changes = batch.ToChangeSet();
-        if (changes.Changes.Any(c => c.IsDelete || (c.Table != StoreTables.Tasks && c.Table != StoreTables.Receipts)))
+        if (changes.Changes.Any(c => c.IsDelete || (c.Table != StoreTables.Tasks && c.Table != StoreTables.Receipts && c.Table != StoreTables.Events)))
         {
-            throw new InvalidOperationException("only puts of tasks and receipts are committed ahead of their flush: their undo is known");
+            throw new InvalidOperationException("only puts of tasks, receipts and events are committed ahead of their flush: their undo is known");
         }
 
         if (changes.IsEmpty)
@@ -155,7 +157,7 @@ internal sealed partial class ClusterState
 
     /// <summary>
     /// A flush failed: every commit applied ahead of it is taken out of memory again, newest first
-    /// (each task put back as it was before, each new task and receipt removed). None was published.
+    /// (each task put back as it was before, each new task, receipt and event removed). None was published.
     /// </summary>
     private void UndoUnpublished()
     {
@@ -175,6 +177,7 @@ internal sealed partial class ClusterState
             }
 
             undo.DeletedReceipts.AddRange(applied.Changes.Changes.Where(c => c.Table == StoreTables.Receipts).Select(c => c.Key));
+            undo.DeletedEvents.AddRange(applied.Changes.Changes.Where(c => c.Table == StoreTables.Events).Select(c => c.Key));
             Apply(undo);
         }
 

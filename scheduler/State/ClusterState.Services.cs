@@ -196,7 +196,13 @@ internal sealed partial class ClusterState
             foreach (var start in decision.Starts)
             {
                 var failed = PlaceServiceTasks(updated, run, start, now, started);
+                var told = updated.Events.FirstOrDefault();
                 updated = ServiceController.Placed(updated, failed, now);
+                if (failed.Count > 0 && updated.Events.FirstOrDefault() != told)
+                {
+                    // Said once, as the service's own event is: a pass that fails alike again adds none.
+                    batch.Events.Add(UnableToPlace(updated, failed));
+                }
             }
         }
 
@@ -270,6 +276,14 @@ internal sealed partial class ClusterState
 
         return result.Failed;
     }
+
+    private ClusterEventRecord UnableToPlace(ServiceRecord service, IReadOnlyList<PlacementFailure> failed) =>
+        PendingEvent(service.Cluster, ClusterEventType.UnableToPlace, $"service {service.Name} is unable to place {failed.Count} tasks") with
+        {
+            Service = service.Name,
+            Deployment = service.Primary.Id,
+            Reasons = [.. failed.GroupBy(f => (f.Reason, f.Detail)).Select(g => $"{g.Key.Reason} ({g.Count()}): {g.Key.Detail}")],
+        };
 
     private DaemonTargets DaemonTargetsOf(ServiceRecord service)
     {

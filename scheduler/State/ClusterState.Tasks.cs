@@ -246,7 +246,7 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>Forgets STOPPED tasks and RunTask receipts older than the retention.</summary>
+    /// <summary>Forgets STOPPED tasks, RunTask receipts and cluster events older than the retention.</summary>
     public void PruneHistory()
     {
         lock (_gate)
@@ -255,10 +255,12 @@ internal sealed partial class ClusterState
             var batch = new WriteBatch();
             batch.DeletedTasks.AddRange(_tasks.Values.Where(t => t.LastStatus == TaskState.Stopped && t.StoppedAt < cutoff).Select(t => t.Id));
             batch.DeletedReceipts.AddRange(_receipts.Values.Where(r => r.CreatedAt < cutoff).Select(r => r.Key));
+            // Oldest first, so the scan stops at the first event to keep.
+            batch.DeletedEvents.AddRange(_clusterEvents.Values.TakeWhile(e => e.Time < cutoff).Select(e => e.Key));
             if (!batch.IsEmpty)
             {
                 Commit(batch);
-                Log.Pruned(_log, batch.DeletedTasks.Count, batch.DeletedReceipts.Count, _options.StoppedTaskRetention);
+                Log.Pruned(_log, batch.DeletedTasks.Count, batch.DeletedReceipts.Count, batch.DeletedEvents.Count, _options.StoppedTaskRetention);
             }
         }
     }

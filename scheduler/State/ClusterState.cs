@@ -61,6 +61,7 @@ internal sealed partial class ClusterState : IAgentDirectory
 
         // The watch streams first, then the agents, as each commit is published.
         _feed.Subscribe(events);
+        _feed.Subscribe(_eventHub);
         _feed.Subscribe(new AgentDispatcher(this));
         _seeds = new PlacementSeeds(options.PlacementSeed ?? (ulong)Random.Shared.NextInt64());
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -230,6 +231,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         ApplySecurity(batch);
+        ApplyEvents(batch);
         _vault.Apply(batch);
         return taskChanges;
     }
@@ -295,7 +297,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         [LoggerMessage(LogEvents.DeregisteredNodeRefused, LogLevel.Warning, "Node {Cluster}/{Node} is deregistered (INACTIVE); its agent's registration was answered Deregistered")]
         public static partial void DeregisteredNodeRefused(ILogger logger, string cluster, string node);
 
-        [LoggerMessage(LogEvents.TasksPruned, LogLevel.Information, "Pruned {Tasks} stopped tasks and {Receipts} RunTask receipts older than {Retention}")]
-        public static partial void Pruned(ILogger logger, int tasks, int receipts, TimeSpan retention);
+        [LoggerMessage(LogEvents.TasksPruned, LogLevel.Information, "Pruned {Tasks} stopped tasks, {Receipts} RunTask receipts and {Events} cluster events older than {Retention}")]
+        public static partial void Pruned(ILogger logger, int tasks, int receipts, int events, TimeSpan retention);
     }
 }

@@ -70,6 +70,7 @@ internal static class StoreTables
     public static readonly StoreTable<ApiTokenRecord> Tokens = Register<ApiTokenRecord>("api_tokens", t => t.Id);
     public static readonly StoreTable<JoinTokenRecord> JoinTokens = Register<JoinTokenRecord>("join_tokens", _ => JoinTokenRecord.Key);
     public static readonly StoreTable<NodeIdentityRecord> NodeIdentities = Register<NodeIdentityRecord>("node_identities", n => n.Key);
+    public static readonly StoreTable<ClusterEventRecord> Events = Register<ClusterEventRecord>("cluster_events", e => e.Key);
 
     public static readonly IReadOnlyList<StoreTable> All = Registered;
 

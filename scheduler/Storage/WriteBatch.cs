@@ -32,6 +32,8 @@ internal sealed class WriteBatch
     public List<ApiTokenRecord> Tokens => Puts(StoreTables.Tokens);
     public List<JoinTokenRecord> JoinTokens => Puts(StoreTables.JoinTokens);
     public List<NodeIdentityRecord> NodeIdentities => Puts(StoreTables.NodeIdentities);
+    public List<ClusterEventRecord> Events => Puts(StoreTables.Events);
+    public List<string> DeletedEvents => Deletes(StoreTables.Events);
 
     /// <summary>The records the batch puts in a table; add to it.</summary>
     public List<T> Puts<T>(StoreTable<T> table) where T : class => ((TableWrites<T>)WritesOf(table)).Puts;

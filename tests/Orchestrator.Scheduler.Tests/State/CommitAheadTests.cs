@@ -193,4 +193,64 @@ internal sealed class CommitAheadTests
             Assert.That(again.Sent.Count(m => m.BodyCase == SchedulerMessage.BodyOneofCase.StartTask), Is.EqualTo(1), "started once, when published");
         });
     }
+    private static readonly ClusterEventFilter AllEvents = new("default", new HashSet<ClusterEventType>());
+
+    private static List<ClusterEventRecord> Drain(ClusterEventHub.Subscription watch)
+    {
+        var events = new List<ClusterEventRecord>();
+        while (watch.Reader.TryRead(out var e))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+
+    /// <summary>A task placed and durable, then a report of it STOPPED committed ahead (held).</summary>
+    private async Task<(string Task, Task<SchedulerMessage?[]> Report)> StoppedAheadAsync()
+    {
+        var run = _state.RunTasksAsync([Command()]);
+        _store.Release();
+        await run;
+        var task = Listed.Single();
+        var report = _state.ApplyReportsAsync([new AgentReport(NodeRecord.KeyOf("default", "n1"), _agent,
+            new TaskStateReport { Sequence = 1, TaskId = task, LastStatus = TaskStatus.Stopped, StopCode = StopCode.EssentialContainerExited, StoppedReason = "exited" })]);
+        return (task, report);
+    }
+
+    [Test]
+    public async Task A_task_stopped_ahead_of_its_flush_is_watched_once_when_durable_even_from_the_past()
+    {
+        var live = _state.EventHub.Subscribe(AllEvents, afterVersion: _state.Feed.Version);
+        var (task, report) = await StoppedAheadAsync();
+        var (fromPast, past) = _state.WatchEvents(AllEvents, sinceSequence: 0, since: null);
+        var beforeFlush = Drain(live).Count(e => e.Type == ClusterEventType.TaskStopped) + Drain(fromPast).Count;
+        _store.Release();
+        await report;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(beforeFlush, Is.Zero, "nothing is told before it is durable");
+            Assert.That(past.Select(e => e.Type), Has.None.EqualTo(ClusterEventType.TaskStopped), "what is being flushed is not read as past");
+            Assert.That(Drain(live).Where(e => e.Type == ClusterEventType.TaskStopped).Select(e => (e.Task, e.StopCode)), Is.EqualTo(new[] { (task, TaskStopCode.EssentialContainerExited) }));
+            Assert.That(Drain(fromPast).Select(e => (e.Type, e.Task)), Is.EqualTo(new[] { (ClusterEventType.TaskStopped, task) }), "once, live");
+        });
+    }
+
+    [Test]
+    public async Task A_failed_flush_takes_its_events_out_of_memory_and_tells_no_one()
+    {
+        var live = _state.EventHub.Subscribe(AllEvents, afterVersion: _state.Feed.Version);
+        var (_, report) = await StoppedAheadAsync();
+        var listedAhead = _state.ListEvents(AllEvents, null, null).Count(e => e.Type == ClusterEventType.TaskStopped);
+        _store.FailHeld("Input/output error");
+        Assert.ThrowsAsync<RequestException>(() => report);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(listedAhead, Is.EqualTo(1), "in memory ahead of its flush, as the task is");
+            Assert.That(_state.ListEvents(AllEvents, null, null).Select(e => e.Type), Has.None.EqualTo(ClusterEventType.TaskStopped));
+            Assert.That(Drain(live).Select(e => e.Type), Has.None.EqualTo(ClusterEventType.TaskStopped));
+        });
+    }
 }

@@ -48,6 +48,13 @@ internal abstract class StateStoreContract
         batch.NodeIdentities.Add(new NodeIdentityRecord("prod", "n1", "0a1b"));
         batch.Secrets.Add(new SecretRecord("db", "postgres", [1, 2], 2, Now, Now.AddHours(1)));
         batch.SecretValues.Add(new SecretValueRecord("db", 2, "0011223344556677", [9, 8, 7], Now.AddHours(1)));
+        batch.Events.Add(new ClusterEventRecord(7, Now, "prod", ClusterEventType.UnableToPlace, "service web is unable to place 2 tasks")
+        {
+            Service = "web",
+            Deployment = "ecs-svc/1",
+            Reasons = ["RESOURCE:MEMORY (2): no node has 512 MiB free"],
+            StopCode = TaskStopCode.NodeLost,
+        });
         return batch;
     }
 
@@ -121,6 +128,7 @@ internal abstract class StateStoreContract
             "node_identities" => StoreTables.NodeIdentities.Put(((NodeIdentityRecord)c.Record!) with { Node = "n2" }),
             "secrets" => StoreTables.Secrets.Put(((SecretRecord)c.Record!) with { Name = "api-key" }),
             "secret_values" => StoreTables.SecretValues.Put(((SecretValueRecord)c.Record!) with { Version = 3 }),
+            "cluster_events" => StoreTables.Events.Put(((ClusterEventRecord)c.Record!) with { Sequence = 8 }),
             var name => throw new AssertionException($"a table this test does not know: {name}; give it a second record here"),
         }).ToList();
         // The join token has one key: its second record replaced the first, and is kept.
