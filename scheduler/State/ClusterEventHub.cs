@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Storage;
 
@@ -23,94 +22,24 @@ internal sealed class ClusterEventHub : IChangeSubscriber
 {
     public const int QueueCapacity = 10_000;
 
-    private readonly Lock _gate = new();
-    private Subscription[] _subscriptions = [];
+    private readonly FeedWatchers<ClusterEventRecord> _watchers = new(QueueCapacity, static () => new EventWatcherTooSlowException());
 
-    public int WatcherCount => Volatile.Read(ref _subscriptions).Length;
+    public int WatcherCount => _watchers.Count;
 
     /// <param name="afterVersion">Commits up to this version were read from memory by the watcher already.</param>
-    public Subscription Subscribe(ClusterEventFilter filter, long afterVersion)
-    {
-        var subscription = new Subscription(this, filter, afterVersion);
-        lock (_gate)
-        {
-            _subscriptions = [.. _subscriptions, subscription];
-        }
-
-        return subscription;
-    }
+    public FeedWatch<ClusterEventRecord> Subscribe(ClusterEventFilter filter, long afterVersion) => _watchers.Subscribe(filter.Matches, afterVersion);
 
     public void OnApplied(AppliedChanges applied)
     {
-        var subscriptions = Volatile.Read(ref _subscriptions);
-        if (subscriptions.Length == 0)
+        if (_watchers.Count == 0)
         {
             return;
         }
 
         var events = applied.Changes.Puts(StoreTables.Events).ToList();
-        if (events.Count == 0)
+        if (events.Count > 0)
         {
-            return;
-        }
-
-        foreach (var subscription in subscriptions)
-        {
-            if (applied.Version > subscription.AfterVersion && !Deliver(subscription, events))
-            {
-                subscription.Queue.Writer.TryComplete(new EventWatcherTooSlowException());
-                Remove(subscription);
-            }
-        }
-    }
-
-    /// <summary>False when the watcher's queue is full.</summary>
-    private static bool Deliver(Subscription subscription, List<ClusterEventRecord> events)
-    {
-        foreach (var e in events)
-        {
-            if (subscription.Filter.Matches(e) && !subscription.Queue.Writer.TryWrite(e))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private void Remove(Subscription subscription)
-    {
-        lock (_gate)
-        {
-            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
-        }
-    }
-
-    internal sealed class Subscription : IDisposable
-    {
-        private readonly ClusterEventHub _hub;
-
-        public Subscription(ClusterEventHub hub, ClusterEventFilter filter, long afterVersion)
-        {
-            _hub = hub;
-            Filter = filter;
-            AfterVersion = afterVersion;
-            Queue = Channel.CreateBounded<ClusterEventRecord>(new BoundedChannelOptions(QueueCapacity)
-            {
-                SingleReader = true,
-                FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails instead of dropping silently
-            });
-        }
-
-        public ClusterEventFilter Filter { get; }
-        public long AfterVersion { get; }
-        public Channel<ClusterEventRecord> Queue { get; }
-        public ChannelReader<ClusterEventRecord> Reader => Queue.Reader;
-
-        public void Dispose()
-        {
-            Queue.Writer.TryComplete();
-            _hub.Remove(this);
+            _watchers.Publish(applied.Version, events, static e => e);
         }
     }
 }

@@ -153,7 +153,7 @@ internal sealed partial class ClusterState
     /// </summary>
     /// <param name="sinceSequence">Replay the events after this sequence; with <paramref name="since"/>, null for neither (live only).</param>
     /// <param name="since">Replay the events at or after this time.</param>
-    public (ClusterEventHub.Subscription Subscription, IReadOnlyList<ClusterEventRecord> Past) WatchEvents(ClusterEventFilter filter, long? sinceSequence, DateTimeOffset? since)
+    public (FeedWatch<ClusterEventRecord> Subscription, IReadOnlyList<ClusterEventRecord> Past) WatchEvents(ClusterEventFilter filter, long? sinceSequence, DateTimeOffset? since)
     {
         lock (_gate)
         {

@@ -226,7 +226,7 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>Subscribes first and then reads the current tasks, so that no change falls in between.</summary>
-    public (TaskEventHub.Subscription Subscription, IReadOnlyList<TaskRecord> Existing) Watch(TaskWatchFilter filter, bool includeExisting)
+    public (FeedWatch<TaskRecord> Subscription, IReadOnlyList<TaskRecord> Existing) Watch(TaskWatchFilter filter, bool includeExisting)
     {
         lock (_gate)
         {

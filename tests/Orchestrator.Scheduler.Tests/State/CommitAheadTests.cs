@@ -45,7 +45,7 @@ internal sealed class CommitAheadTests
 
     private IReadOnlyList<string> Listed => _state.ListTasks("default", "", "", null, "", "");
 
-    private static List<TaskRecord> Drain(TaskEventHub.Subscription watch)
+    private static List<TaskRecord> Drain(FeedWatch<TaskRecord> watch)
     {
         var events = new List<TaskRecord>();
         while (watch.Reader.TryRead(out var task))
@@ -195,7 +195,7 @@ internal sealed class CommitAheadTests
     }
     private static readonly ClusterEventFilter AllEvents = new("default", new HashSet<ClusterEventType>());
 
-    private static List<ClusterEventRecord> Drain(ClusterEventHub.Subscription watch)
+    private static List<ClusterEventRecord> Drain(FeedWatch<ClusterEventRecord> watch)
     {
         var events = new List<ClusterEventRecord>();
         while (watch.Reader.TryRead(out var e))
