@@ -339,25 +339,8 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
     }
 
-    public async Task RemoveVolumeAsync(string name, CancellationToken cancellation)
-    {
-        try
-        {
-            await _client.Volumes.RemoveAsync(name, force: false, cancellation);
-        }
-        catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            // Already gone.
-        }
-        catch (DockerApiException e)
-        {
-            throw new ContainerOperationException($"cannot remove volume {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
-        }
-        catch (Exception e) when (IsConnectionLost(e))
-        {
-            throw Unreachable(e);
-        }
-    }
+    public Task RemoveVolumeAsync(string name, CancellationToken cancellation) =>
+        RemoveUnlessGoneAsync("volume", name, () => _client.Volumes.RemoveAsync(name, force: false, cancellation));
 
     public async Task<IReadOnlyList<LabelledResource>> ListVolumesAsync(string labelKey, string labelValue, CancellationToken cancellation)
     {
@@ -402,11 +385,15 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
     }
 
-    public async Task RemoveNetworkAsync(string name, CancellationToken cancellation)
+    public Task RemoveNetworkAsync(string name, CancellationToken cancellation) =>
+        RemoveUnlessGoneAsync("network", name, () => _client.Networks.DeleteNetworkAsync(name, cancellation));
+
+    /// <summary>Removes a volume or network; one already gone is fine, a refusal names it.</summary>
+    private async Task RemoveUnlessGoneAsync(string kind, string name, Func<Task> remove)
     {
         try
         {
-            await _client.Networks.DeleteNetworkAsync(name, cancellation);
+            await remove();
         }
         catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -414,7 +401,7 @@ internal sealed class DockerRuntime : IContainerRuntime, IDisposable
         }
         catch (DockerApiException e)
         {
-            throw new ContainerOperationException($"cannot remove network {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
+            throw new ContainerOperationException($"cannot remove {kind} {name}: {FirstLine(e.ResponseBody, e.Message)}", e);
         }
         catch (Exception e) when (IsConnectionLost(e))
         {
