@@ -35,6 +35,13 @@ internal sealed partial class ClusterState
     /// </summary>
     private void AddEvents(WriteBatch batch)
     {
+        // Most commits (RunTask groups, reports of running tasks) make no event: they are told apart
+        // without allocating, as they are on the hot path.
+        if (batch.Events.Count == 0 && batch.Services.Count == 0 && batch.Nodes.Count == 0 && !batch.Tasks.Exists(static t => t.LastStatus == TaskState.Stopped))
+        {
+            return;
+        }
+
         var pending = batch.Events.ToList();
         batch.Events.Clear();
         var ordered = new List<ClusterEventRecord>();
