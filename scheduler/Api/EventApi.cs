@@ -26,43 +26,6 @@ internal sealed class EventApi(ClusterState state, SchedulerStopping stopping, T
         var (filter, sinceSequence, since) = EventQueryValidator.Watch(request, time.GetUtcNow());
         using var open = stopping.Open();
         var (subscription, past) = state.WatchEvents(filter, sinceSequence, since);
-        // A revoked token ends the watch at once, not at the next call.
-        var revoked = Security.TokenAuthInterceptor.CallerOf(context)?.Revoked ?? CancellationToken.None;
-        // A stopping scheduler ends the watch too, or Kestrel would wait for it until its shutdown timeout.
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stopping.Token);
-        using (subscription)
-        {
-            try
-            {
-                // The watch ends between writes, never inside one: a write cancelled half-way aborts the
-                // whole HTTP/2 stream, and the client would get CANCELLED instead of the status meant for it.
-                foreach (var e in past)
-                {
-                    watching.Token.ThrowIfCancellationRequested();
-                    await responseStream.WriteAsync(EventMapper.ToWire(e), context.CancellationToken);
-                }
-
-                await foreach (var e in subscription.Reader.ReadAllAsync(watching.Token))
-                {
-                    await responseStream.WriteAsync(EventMapper.ToWire(e), context.CancellationToken);
-                }
-            }
-            catch (EventWatcherTooSlowException e)
-            {
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
-            }
-            catch (OperationCanceledException) when (revoked.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
-            {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, "authorization: the token was revoked"));
-            }
-            catch (OperationCanceledException) when (stopping.IsStopping && !context.CancellationToken.IsCancellationRequested)
-            {
-                throw SchedulerStopping.Unavailable();
-            }
-            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-            {
-                // The watcher went away.
-            }
-        }
+        await WatchStream.ServeAsync(subscription, past.Select(EventMapper.ToWire), EventMapper.ToWire, responseStream, context, stopping);
     }
 }

@@ -89,44 +89,13 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, Sched
             Names.Text(request.Service, "service", Names.MaxLength));
         using var open = stopping.Open();
         var (subscription, existing) = state.Watch(filter, request.IncludeExisting);
-        // A revoked token ends the watch at once, not at the next call.
-        var revoked = Security.TokenAuthInterceptor.CallerOf(context)?.Revoked ?? CancellationToken.None;
-        // A stopping scheduler ends the watch too, or Kestrel would wait for it until its shutdown timeout.
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stopping.Token);
-        using (subscription)
-        {
-            try
-            {
-                // The watch ends between writes, never inside one: a write cancelled half-way aborts the
-                // whole HTTP/2 stream, and the client would get CANCELLED instead of the status meant for it.
-                foreach (var task in existing)
-                {
-                    watching.Token.ThrowIfCancellationRequested();
-                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task), Existing = true }, context.CancellationToken);
-                }
-
-                await foreach (var task in subscription.Reader.ReadAllAsync(watching.Token))
-                {
-                    await responseStream.WriteAsync(new TaskEvent { Task = Map(task) }, context.CancellationToken);
-                }
-            }
-            catch (WatcherTooSlowException e)
-            {
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
-            }
-            catch (OperationCanceledException) when (revoked.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
-            {
-                throw new RpcException(new Status(StatusCode.Unauthenticated, "authorization: the token was revoked"));
-            }
-            catch (OperationCanceledException) when (stopping.IsStopping && !context.CancellationToken.IsCancellationRequested)
-            {
-                throw SchedulerStopping.Unavailable();
-            }
-            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-            {
-                // The watcher went away.
-            }
-        }
+        await WatchStream.ServeAsync(
+            subscription,
+            existing.Select(task => new TaskEvent { Task = Map(task), Existing = true }),
+            task => new TaskEvent { Task = Map(task) },
+            responseStream,
+            context,
+            stopping);
     }
 
     public override Task<UpdateTaskProtectionResponse> UpdateTaskProtection(UpdateTaskProtectionRequest request, ServerCallContext context)
