@@ -102,7 +102,8 @@ internal sealed class SystemdDeployTests
     public async Task The_installed_scheduler_starts_with_its_installed_settings_and_reports_ready()
     {
         var port = DaemonProcess.FreePort();
-        var ready = await StartAsSystemdWouldAsync("scheduler", $"Scheduler__Listen=127.0.0.1:{port}", $"Scheduler__DataPath={_stage}/state/scheduler.db");
+        var ready = await StartAsSystemdWouldAsync("scheduler", $"Scheduler__Listen=127.0.0.1:{port}", $"Scheduler__DataPath={_stage}/state/scheduler.db",
+            $"Scheduler__MetricsListen=127.0.0.1:{DaemonProcess.FreePort()}");
         using var stop = ready.Process;
         using var channel = SchedulerChannel.ForDaemon(port, $"{_stage}/state");
         var serving = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
@@ -118,7 +119,8 @@ internal sealed class SystemdDeployTests
     {
         // Its directories in the stage, not the host's /var/lib and /run (the agent makes them at start).
         var ready = await StartAsSystemdWouldAsync("agent", $"Agent__SchedulerAddress=http://127.0.0.1:{DaemonProcess.FreePort()}", "Agent__NodeName=systemd-test",
-            $"Agent__StateDirectory={_stage}/state/agent", $"Agent__SecretsDirectory={_stage}/run/secrets");
+            $"Agent__StateDirectory={_stage}/state/agent", $"Agent__SecretsDirectory={_stage}/run/secrets",
+            $"Agent__MetricsListen=127.0.0.1:{DaemonProcess.FreePort()}");
         using var stop = ready.Process;
         Assert.That(ready.Message, Does.Contain("READY=1"));
     }

@@ -8,14 +8,14 @@ namespace Orchestrator.Scheduler.Tests.Integration;
 
 /// <summary>
 /// /metrics of an in-process scheduler, scraped and parsed as Prometheus would. The test server
-/// routes by the Host header: the metrics port's (default 9400) is how a request reaches /metrics.
+/// routes by the Host header: the metrics port's (the host's own) is how a request reaches /metrics.
 /// </summary>
 internal sealed class MetricsTests : SchedulerTest
 {
     private async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync()
     {
         using var client = Host.Server.CreateClient();
-        using var response = await client.GetAsync("http://127.0.0.1:9400/metrics");
+        using var response = await client.GetAsync($"http://127.0.0.1:{Host.MetricsPort}/metrics");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/plain"));
         return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
@@ -78,7 +78,7 @@ internal sealed class MetricsTests : SchedulerTest
     public async Task The_grpc_port_does_not_serve_metrics()
     {
         using var client = Host.Server.CreateClient();
-        using var response = await client.GetAsync("http://127.0.0.1:7400/metrics");
+        using var response = await client.GetAsync($"http://127.0.0.1:{Host.GrpcPort}/metrics");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 }

@@ -15,6 +15,9 @@ namespace Orchestrator.Scheduler.Tests.Integration;
 /// and open another on the same file to restart the scheduler. The test server has no TLS: the
 /// scheduler runs with Scheduler:Insecure (agents named by their registration) unless a test asks for
 /// certificates, and then hands each agent's client certificate to the call itself.
+/// The test server replaces Kestrel, but Program still checks that its listen addresses can be bound
+/// and stops (exit 3) when one cannot: each host names ports of its own, so a daemon elsewhere on the
+/// machine on the defaults (7400, 9400) cannot stop an in-process scheduler from starting.
 /// </summary>
 internal sealed class SchedulerHost : WebApplicationFactory<Program>
 {
@@ -32,7 +35,15 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
         Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Seed = seed;
         Certificates = certificates;
+        GrpcPort = Orchestrator.Tests.Shared.DaemonProcess.FreePort();
+        MetricsPort = Orchestrator.Tests.Shared.DaemonProcess.FreePort();
     }
+
+    /// <summary>The port of Scheduler:Listen (nothing listens on it: calls go through the test server).</summary>
+    public int GrpcPort { get; }
+
+    /// <summary>The port of Scheduler:MetricsListen: a request with this port in its Host reaches /metrics.</summary>
+    public int MetricsPort { get; }
 
     public string DataPath { get; }
     public string LogLevel { get; }
@@ -78,6 +89,8 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
         builder.UseSetting("Scheduler:DataPath", DataPath);
         builder.UseSetting("Scheduler:PlacementSeed", Seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Scheduler:Insecure", Certificates ? "false" : "true");
+        builder.UseSetting("Scheduler:Listen", $"127.0.0.1:{GrpcPort}");
+        builder.UseSetting("Scheduler:MetricsListen", $"127.0.0.1:{MetricsPort}");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
