@@ -27,15 +27,20 @@ internal sealed class BenchScheduler : IDisposable
         _dbPath = Path.Combine(directory, "bench.db");
         Secure = secure;
         Port = DaemonProcess.FreePort();
-        // Metrics on, as a scheduler runs by default (their cost is part of what is measured), on a free port.
+        MetricsPort = DaemonProcess.FreePort();
+        // Metrics on, as a scheduler runs by default (their cost is part of what is measured), on a free
+        // port; a later "--Scheduler:MetricsListen=" in settings turns them off.
         _settings = [.. secure ? [] : new[] { "--Scheduler:Insecure=true" }, "--Logging:LogLevel:Default=Warning",
-            $"--Scheduler:MetricsListen=127.0.0.1:{DaemonProcess.FreePort()}", .. settings];
+            $"--Scheduler:MetricsListen=127.0.0.1:{MetricsPort}", .. settings];
         Process = DaemonProcess.StartScheduler(_dbPath, Port, _settings);
         Channel = SchedulerChannel.ForDaemon(Port, directory, tls: secure, new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
     }
 
     public bool Secure { get; }
     public int Port { get; }
+
+    /// <summary>Where /metrics is served (HTTP/1.1), unless the settings turned metrics off.</summary>
+    public int MetricsPort { get; }
     public DaemonProcess Process { get; private set; }
 
     /// <summary>The API, with the admin token.</summary>

@@ -22,7 +22,7 @@ internal static class RunTaskBench
         var first = await OnceAsync(secure: secureFirst, agents, calls, concurrency);
         var second = await OnceAsync(secure: !secureFirst, agents, calls, concurrency);
         var (secure, cleartext) = secureFirst ? (first, second) : (second, first);
-        var unflushed = await OnceAsync(secure: false, agents, calls, concurrency, "--Scheduler:FlushCommits=false");
+        var unflushed = await OnceAsync(secure: false, agents, calls, concurrency, settings: ["--Scheduler:FlushCommits=false"]);
         report.Add("runtask", $"RunTask over gRPC, cleartext, commits not flushed (Scheduler:FlushCommits=false), same run",
             $"{unflushed.RunTask.PerSecond:N0} tasks/s, p50 {unflushed.RunTask.P50:F2} ms, p99 {unflushed.RunTask.P99:F2} ms",
             $"the flush costs {1 - (cleartext.RunTask.PerSecond / unflushed.RunTask.PerSecond):P0} of the throughput at {concurrency} callers (DescribeClusters here: {unflushed.Baseline.PerSecond:N0} calls/s)");
@@ -47,12 +47,15 @@ internal static class RunTaskBench
     private static int WarmUpCalls(int calls) =>
         Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_WARMUP") == "short" ? calls / 10 : calls;
 
-    private sealed record Run(Latencies Baseline, Latencies RunTask, int Running, int Expected, IReadOnlyList<double> JoinTimes);
+    internal sealed record Run(Latencies Baseline, Latencies RunTask, int Running, int Expected, IReadOnlyList<double> JoinTimes);
 
-    private static async Task<Run> OnceAsync(bool secure, int agents, int calls, int concurrency, params string[] settings)
+    /// <param name="alongside">Runs while the measured calls run (from the warm-up to the end), e.g. a
+    /// Prometheus scraper; cancelled when they end.</param>
+    internal static async Task<Run> OnceAsync(bool secure, int agents, int calls, int concurrency,
+        Func<BenchScheduler, CancellationToken, Task>? alongside = null, string[]? settings = null)
     {
         var directory = Directory.CreateTempSubdirectory("orchestrator-bench-").FullName;
-        var scheduler = new BenchScheduler(directory, secure, settings);
+        var scheduler = new BenchScheduler(directory, secure, settings ?? []);
         try
         {
             var channel = scheduler.Channel;
@@ -92,6 +95,8 @@ internal static class RunTaskBench
             // profile of a tenth as long showed a quarter of the scheduler's CPU in the JIT while it
             // measured), or both rows measure compilation instead of the scheduler.
             var warmUp = WarmUpCalls(calls);
+            using var stopAlongside = new CancellationTokenSource();
+            var beside = alongside?.Invoke(scheduler, stopAlongside.Token) ?? Task.CompletedTask;
             await Measure(warmUp, concurrency, _ => clusters.DescribeClustersAsync(new DescribeClustersRequest()).ResponseAsync);
             await Measure(warmUp, concurrency, _ => tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "bench" }).ResponseAsync);
 
@@ -111,6 +116,8 @@ internal static class RunTaskBench
                     }
                 });
 
+            stopAlongside.Cancel();
+            await beside;
             var run = new Run(baseline, runTask, Running(), expected, [.. scheduler.JoinTimes]);
             stop.Cancel();
             await Task.WhenAll(agentTasks);
