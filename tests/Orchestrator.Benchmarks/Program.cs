@@ -1,6 +1,6 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [swarm] — all but swarm and metrics when none is named.
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [swarm] — all but swarm, metrics and logs when none is named.
 var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "workload", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -53,6 +53,11 @@ if (chosen.Contains("failover"))
 if (chosen.Contains("metrics"))
 {
     await MetricsBench.RunAsync(report, agents: 200, calls: 5_000, concurrency: 32, rounds: 3);
+}
+
+if (chosen.Contains("logs"))
+{
+    await LogsBench.RunAsync(report);
 }
 
 if (chosen.Contains("stop"))
