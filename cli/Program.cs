@@ -1,0 +1,3 @@
+using Orchestrator.Cli;
+
+return await CliApp.RunAsync(args, CliContext.FromConsole());
