@@ -37,6 +37,14 @@ internal static class CliApp
         root.Options.Add(options.Token);
         root.Options.Add(options.Output);
         root.Subcommands.Add(ClusterCommands.Create(context, options));
+        root.Subcommands.Add(TaskDefinitionCommands.Create(context, options));
+        root.Subcommands.Add(TaskCommands.Create(context, options));
+        root.Subcommands.Add(ServiceCommands.Create(context, options));
+        root.Subcommands.Add(NodeCommands.Create(context, options));
+        root.Subcommands.Add(SecretCommands.Create(context, options));
+        root.Subcommands.Add(TokenCommands.Create(context, options));
+        root.Subcommands.Add(EventCommands.Create(context, options));
+        root.Subcommands.Add(WatchCommand.Create(context, options));
         return root;
     }
 }

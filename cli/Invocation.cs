@@ -51,6 +51,42 @@ internal sealed class Invocation : IDisposable
     /// <summary>Whether the option was on the command line (flags override the --cli-input-json file only then).</summary>
     public bool Given(Option option) => Parse.GetResult(option) is { Implicit: false };
 
+    // Flags that were given override what --cli-input-json set; those not given leave it.
+    public void Set(Option<string?> option, Action<string> apply)
+    {
+        if (Value(option) is { } value)
+        {
+            apply(value);
+        }
+    }
+
+    public void Set(Option<int?> option, Action<int> apply)
+    {
+        if (Value(option) is { } value)
+        {
+            apply(value);
+        }
+    }
+
+    public void Set(Option<bool> option, Action<bool> apply)
+    {
+        if (Given(option))
+        {
+            apply(Value(option));
+        }
+    }
+
+    public void Set(Argument<string?> argument, Action<string> apply)
+    {
+        if (Value(argument) is { } value)
+        {
+            apply(value);
+        }
+    }
+
+    /// <summary>The --cluster flag onto a request's cluster field.</summary>
+    public void SetCluster(Action<string> apply) => Set(_options.Cluster, apply);
+
     /// <summary>The cluster flag, when given.</summary>
     public string? Cluster => Value(_options.Cluster);
 

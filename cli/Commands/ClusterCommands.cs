@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
 using static Orchestrator.Cli.CommandExtensions;
 
 namespace Orchestrator.Cli.Commands;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Google.Protobuf;
 using Orchestrator.Contracts.V1;
+using Task = System.Threading.Tasks.Task;
 
 namespace Orchestrator.Cli.Commands;
 

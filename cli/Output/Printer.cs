@@ -56,6 +56,18 @@ internal sealed class Printer
         _console.Write(table);
     }
 
+    /// <summary>A one-column table of plain values (names, ARNs) under a header named as the JSON field.</summary>
+    public void Column(string header, IEnumerable<string> values)
+    {
+        var table = NewTable(header);
+        foreach (var value in values)
+        {
+            table.AddRow(new Text(Dash(value)));
+        }
+
+        _console.Write(table);
+    }
+
     /// <summary>One message as "field value" rows: every top-level field of its JSON.</summary>
     public void Details(IMessage message)
     {
