@@ -1,3 +1,7 @@
-using Orchestrator.Cli;
+namespace Orchestrator.Cli;
 
-return await CliApp.RunAsync(args, CliContext.FromConsole());
+/// <summary>The process: the CLI on the real console (a class of its own, not top-level statements, so that its name does not clash with the scheduler's Program in the tests that load both).</summary>
+internal static class CliProgram
+{
+    public static Task<int> Main(string[] args) => CliApp.RunAsync(args, CliContext.FromConsole());
+}

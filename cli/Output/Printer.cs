@@ -85,7 +85,7 @@ internal sealed class Printer
         var table = new Table().Border(TableBorder.None);
         foreach (var column in columns)
         {
-            table.AddColumn(new TableColumn(new Text(column)) { NoWrap = false });
+            table.AddColumn(new TableColumn(new Text(column)) { Padding = new Padding(0, 0, 2, 0) });
         }
 
         return table;
