@@ -37,7 +37,8 @@ internal sealed record CliResult(int ExitCode, string Out, string Error)
 /// <summary>Runs the CLI in-process, as its process would, against a handler (the test server's) with these settings.</summary>
 internal static class CliRunner
 {
-    public static async Task<CliResult> RunAsync(Func<HttpMessageHandler> handler, string? token, string[] args, byte[]? stdin = null, CancellationToken cancel = default)
+    public static async Task<CliResult> RunAsync(Func<HttpMessageHandler> handler, string? token, string[] args, byte[]? stdin = null, CancellationToken cancel = default,
+        Func<CliContext, CliContext>? adjust = null)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -56,7 +57,7 @@ internal static class CliRunner
             HttpHandler = handler(),
             Width = 1000,
         };
-        var code = await CliApp.RunAsync(args, context, cancel);
+        var code = await CliApp.RunAsync(args, adjust is null ? context : adjust(context), cancel);
         return new CliResult(code, output.ToString(), error.ToString());
     }
 
