@@ -117,7 +117,7 @@ internal sealed class Invocation : IDisposable
         return new ConnectionSettings(
             ConnectionSettings.ParseAddress(address),
             Value(_options.CaCert) ?? Context.Env("ORCHESTRATOR_CACERT"),
-            Value(_options.Token) ?? Context.Env("ORCHESTRATOR_TOKEN"));
+            (Value(_options.Token) ?? Context.Env("ORCHESTRATOR_TOKEN"))?.Trim());
     }
 
     public void Dispose() => _channel?.Dispose();
