@@ -48,10 +48,12 @@ internal sealed class CliStreamTests : SchedulerTest
     public async Task Events_follow_prints_json_lines_from_the_start_then_live_ones()
     {
         await using var first = await SimulatedAgent.ConnectAsync(Host.Agents, "node-1");
+        SimulatedAgent? second = null;
 
-        var result = await UntilAsync(["events", "--follow", "--since-sequence", "0", "-o", "json"],
-            async () => await using (await SimulatedAgent.ConnectAsync(Host.Agents, "node-2")) { },
-            "\"node\":\"node-1\"", "\"node\":\"node-2\"");
+        var result = await UntilAsync(["events", "--follow", "--since", "2026-11-29T00:00:00Z", "-o", "json"],
+            async () => second = await SimulatedAgent.ConnectAsync(Host.Agents, "node-2"),
+            "\"node-1\"", "\"node-2\"");
+        await second!.DisposeAsync();
 
         var lines = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
         Assert.Multiple(() =>
