@@ -25,11 +25,12 @@ internal sealed class Printer
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
-        if (width is { } columns)
-        {
-            _console.Profile.Width = columns;
-        }
+        // Rows are never wrapped inside cells (a header "registeredNodes" cut in two is unreadable, and
+        // awk needs one line per row): a row wider than the terminal runs on, as kubectl's do.
+        _console.Profile.Width = width ?? Unwrapped;
     }
+
+    private const int Unwrapped = 100_000;
 
     public OutputFormat Format { get; }
 
