@@ -44,6 +44,7 @@ internal sealed class Invocation : IDisposable
     public SecretService.SecretServiceClient Secrets => new(Channel);
     public TokenService.TokenServiceClient Tokens => new(Channel);
     public EventService.EventServiceClient Events => new(Channel);
+    public TagService.TagServiceClient Tagging => new(Channel);
 
     public T? Value<T>(Option<T> option) => Parse.GetValue(option);
     public T? Value<T>(Argument<T> argument) => Parse.GetValue(argument);

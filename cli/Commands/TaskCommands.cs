@@ -14,7 +14,8 @@ internal static class TaskCommands
 
     public static Command Create(CliContext context, GlobalOptions options) =>
         new Command("task", "Tasks: running copies of a task definition")
-            .With(Run(context, options), List(context, options), Describe(context, options), Stop(context, options),
+            .With(Run(context, options), Start(context, options), List(context, options), Describe(context, options), Stop(context, options),
+                Protect(context, options), Protection(context, options),
                 TaskLogsCommand.Create(context, options), TaskExecCommand.Create(context, options));
 
     private static Command Run(CliContext context, GlobalOptions options)
@@ -45,6 +46,76 @@ internal static class TaskCommands
 
                 var response = await run.Tasks.RunTaskAsync(request, cancellationToken: run.Cancel);
                 return Shared.Show(run, response, response.Tasks, Columns, response.Failures);
+            });
+    }
+
+    private static Command Start(CliContext context, GlobalOptions options)
+    {
+        var definition = new Argument<string?>("FAMILY[:REVISION]") { Arity = ArgumentArity.ZeroOrOne, Description = "The task definition" };
+        var nodes = new Option<string[]>("--node") { Description = "A node to start one task on (repeatable, 1 to 10)" };
+        var startedBy = new Option<string?>("--started-by") { Description = "Who started them" };
+        var group = new Option<string?>("--group") { Description = "The task group [default: family:FAMILY]" };
+        var tags = Shared.Tags();
+        return Verb("start", "Starts one task on each named node (ECS's StartTask: no placement strategy, the node must fit)",
+                "orchestrator task start web --node node-1 --node node-2")
+            .With(definition, nodes, options.Cluster, startedBy, group, tags, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<StartTaskRequest>();
+                run.Set(definition, d => request.TaskDefinition = d);
+                request.Nodes.Add(run.Value(nodes) ?? []);
+                run.SetCluster(c => request.Cluster = c);
+                run.Set(startedBy, s => request.StartedBy = s);
+                run.Set(group, g => request.Group = g);
+                request.Tags.Add(Shared.ParseTags(run.Value(tags)));
+                if (request.ClientToken.Length == 0)
+                {
+                    request.ClientToken = $"cli-{Guid.NewGuid():N}";
+                }
+
+                var response = await run.Tasks.StartTaskAsync(request, cancellationToken: run.Cancel);
+                return Shared.Show(run, response, response.Tasks, Columns, response.Failures);
+            });
+    }
+
+    private static readonly string[] ProtectionColumns = ["taskId", "protectionEnabled", "expirationDate"];
+
+    private static Command Protect(CliContext context, GlobalOptions options)
+    {
+        var ids = new Argument<string[]>("TASK") { Arity = ArgumentArity.ZeroOrMore, Description = "Service task ids (1 to 10)" };
+        var off = new Option<bool>("--off") { Description = "Remove the protection" };
+        var minutes = new Option<int?>("--expires-in-minutes") { Description = "How long (1..2880) [default: 120]" };
+        return Verb("protect", "Protects service tasks from scale-in and deployments replacing them (until it expires)",
+                "orchestrator task protect 3f2c9d0e --expires-in-minutes 60", "orchestrator task protect 3f2c9d0e --off")
+            .With(ids, options.Cluster, off, minutes, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<UpdateTaskProtectionRequest>();
+                run.SetCluster(c => request.Cluster = c);
+                request.Tasks.Add(run.Value(ids) ?? []);
+                if (run.Value(options.CliInputJson) is null || run.Given(off))
+                {
+                    request.ProtectionEnabled = !run.Value(off);
+                }
+
+                run.Set(minutes, m => request.ExpiresInMinutes = m);
+                var response = await run.Tasks.UpdateTaskProtectionAsync(request, cancellationToken: run.Cancel);
+                return Shared.Show(run, response, response.ProtectedTasks, ProtectionColumns, response.Failures);
+            });
+    }
+
+    private static Command Protection(CliContext context, GlobalOptions options)
+    {
+        var ids = new Argument<string[]>("TASK") { Arity = ArgumentArity.ZeroOrMore, Description = "Task ids (1 to 100)" };
+        return Verb("protection", "Shows whether tasks are protected from scale-in, and until when", "orchestrator task protection 3f2c9d0e")
+            .With(ids, options.Cluster, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<GetTaskProtectionRequest>();
+                run.SetCluster(c => request.Cluster = c);
+                request.Tasks.Add(run.Value(ids) ?? []);
+                var response = await run.Tasks.GetTaskProtectionAsync(request, cancellationToken: run.Cancel);
+                return Shared.Show(run, response, response.ProtectedTasks, ProtectionColumns, response.Failures);
             });
     }
 

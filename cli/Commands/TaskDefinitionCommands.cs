@@ -11,7 +11,8 @@ internal static class TaskDefinitionCommands
 {
     public static Command Create(CliContext context, GlobalOptions options) =>
         new Command("taskdef", "Task definitions: revisions of what a task runs (family:revision)")
-            .With(Register(context, options), List(context, options), Describe(context, options), Deregister(context, options));
+            .With(Register(context, options), List(context, options), Families(context, options), Describe(context, options), Deregister(context, options),
+                Delete(context, options));
 
     private static Command Register(CliContext context, GlobalOptions options)
     {
@@ -55,6 +56,48 @@ internal static class TaskDefinitionCommands
                 }
 
                 return ExitCodes.Ok;
+            });
+    }
+
+    private static Command Families(CliContext context, GlobalOptions options)
+    {
+        var prefix = new Option<string?>("--prefix") { Description = "Only families whose names start with this" };
+        var max = Shared.MaxResults();
+        var next = Shared.NextToken();
+        return Verb("families", "Lists task definition families", "orchestrator taskdef families --prefix web")
+            .With(prefix, max, next, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<ListTaskDefinitionFamiliesRequest>();
+                run.Set(prefix, p => request.FamilyPrefix = p);
+                run.Set(max, m => request.MaxResults = m);
+                run.Set(next, n => request.NextToken = n);
+                var response = await run.TaskDefinitions.ListTaskDefinitionFamiliesAsync(request, cancellationToken: run.Cancel);
+                if (run.Printer.Json)
+                {
+                    run.Printer.Message(response);
+                }
+                else
+                {
+                    run.Printer.Column("families", response.Families);
+                    Shared.MorePages(run, response.NextToken);
+                }
+
+                return ExitCodes.Ok;
+            });
+    }
+
+    private static Command Delete(CliContext context, GlobalOptions options)
+    {
+        var names = new Argument<string[]>("FAMILY:REVISION") { Arity = ArgumentArity.ZeroOrMore, Description = "INACTIVE revisions to delete (1 to 10)" };
+        return Verb("delete", "Deletes INACTIVE revisions (gone once no task or service uses them)", "orchestrator taskdef delete web:1 web:2")
+            .With(names, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<DeleteTaskDefinitionsRequest>();
+                request.TaskDefinitions.Add(run.Value(names) ?? []);
+                var response = await run.TaskDefinitions.DeleteTaskDefinitionsAsync(request, cancellationToken: run.Cancel);
+                return Shared.Show(run, response, response.TaskDefinitions, ["taskDefinitionArn", "status", "registeredAt", "deregisteredAt"], response.Failures);
             });
     }
 

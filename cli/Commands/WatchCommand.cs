@@ -17,8 +17,9 @@ internal static class WatchCommand
     {
         var service = new Option<string?>("--service") { Description = "Only this service's tasks and events" };
         var existing = new Option<bool>("--existing") { Description = "First print every matching task as it is now" };
-        return Verb("watch", "Task and service changes as they happen (Ctrl-C ends it)", "orchestrator watch --service web")
-            .With(options.Cluster, service, existing)
+        var since = new Option<string?>("--since") { Description = "First print the events from this time on: RFC 3339 or a duration back from now (10m)" };
+        return Verb("watch", "Task and service changes as they happen (Ctrl-C ends it)", "orchestrator watch --service web", "orchestrator watch --existing --since 10m")
+            .With(options.Cluster, service, existing, since)
             .Runs(context, options, async run =>
             {
                 var cluster = run.Cluster ?? "";
@@ -26,7 +27,9 @@ internal static class WatchCommand
                 var gate = new SemaphoreSlim(1, 1);
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(run.Cancel);
                 using var tasks = run.Tasks.WatchTasks(new WatchTasksRequest { Cluster = cluster, Service = name, IncludeExisting = run.Value(existing) }, cancellationToken: stop.Token);
-                using var events = run.Events.WatchEvents(new WatchEventsRequest { Cluster = cluster, Service = name }, cancellationToken: stop.Token);
+                var watchEvents = new WatchEventsRequest { Cluster = cluster, Service = name };
+                run.Set(since, s => watchEvents.Since = TimeArgument.Parse(s, "--since"));
+                using var events = run.Events.WatchEvents(watchEvents, cancellationToken: stop.Token);
 
                 async Task Pump<T>(Grpc.Core.IAsyncStreamReader<T> stream, Action<T> print)
                 {

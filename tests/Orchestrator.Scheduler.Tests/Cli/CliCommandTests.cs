@@ -232,4 +232,36 @@ internal sealed class CliCommandTests : SchedulerTest
             Assert.That(row["node"], Is.EqualTo("node-1"));
         });
     }
+
+    [Test]
+    public async Task Tags_are_added_listed_and_removed()
+    {
+        var added = await Cli("tag", "add", "cluster/default", "team=web", "env=prod");
+        var removed = await Cli("tag", "rm", "cluster/default", "env", "-o", "table");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(added.ExitCode, Is.EqualTo(0), added.ToString());
+            Assert.That(added.Json().GetProperty("tags").GetArrayLength(), Is.EqualTo(2));
+            Assert.That(removed.Table().Select(r => (r["key"], r["value"])), Is.EqualTo(new[] { ("team", "web") }));
+        });
+    }
+
+    [Test]
+    public async Task Start_places_one_task_on_each_named_node_and_families_list()
+    {
+        await RegisterAsync();
+        await using var one = await SimulatedAgent.ConnectAsync(Host.Agents, "node-1");
+        await using var two = await SimulatedAgent.ConnectAsync(Host.Agents, "node-2");
+
+        var started = await Cli("task", "start", "web", "--node", "node-2", "-o", "table");
+        var families = await Cli("taskdef", "families", "-o", "table");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(started.ExitCode, Is.EqualTo(0), started.ToString());
+            Assert.That(started.Table().Single()["node"], Is.EqualTo("node-2"));
+            Assert.That(families.Table().Select(r => r["families"]), Is.EqualTo(new[] { "web" }));
+        });
+    }
 }

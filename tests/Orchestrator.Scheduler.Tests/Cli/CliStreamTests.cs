@@ -33,8 +33,11 @@ internal sealed class CliStreamTests : SchedulerTest
         var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
         var id = run.Tasks.Single().TaskId;
 
-        var result = await UntilAsync(["watch", "--existing", "-o", "table"],
-            async () => await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "node-1", Status = NodeStatus.Draining }),
+        await Host.Nodes.UpdateNodeStatusAsync(new UpdateNodeStatusRequest { Name = "node-1", Status = NodeStatus.Draining });
+
+        // Both happened before the watch: --existing and --since bring them, so nothing races the watch's start.
+        var result = await UntilAsync(["watch", "--existing", "--since", "2026-11-29T00:00:00Z", "-o", "table"],
+            () => Task.CompletedTask,
             $"task     {id}", "event    NODE_DRAINING");
 
         Assert.Multiple(() =>
