@@ -24,6 +24,22 @@ internal sealed class FakeTaskService : TaskService.TaskServiceBase
     public ExecStart? ExecStart { get; private set; }
     public List<TerminalSize> Resizes { get; } = [];
 
+    /// <summary>How many StopTask calls arrived; the first <see cref="UnavailableStops"/> are answered UNAVAILABLE.</summary>
+    public int StopCalls => _stopCalls;
+    public int UnavailableStops { get; set; }
+    private int _stopCalls;
+
+    public override Task<StopTaskResponse> StopTask(StopTaskRequest request, ServerCallContext context)
+    {
+        if (Interlocked.Increment(ref _stopCalls) <= UnavailableStops)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "scheduler: restarting"));
+        }
+
+        Known(request.Task);
+        return System.Threading.Tasks.Task.FromResult(new StopTaskResponse { Task = new Contracts.V1.Task { TaskId = request.Task, LastStatus = Contracts.V1.TaskStatus.Stopping } });
+    }
+
     /// <summary>Two messages of lines, stdout and stderr mixed, as the proto describes them.</summary>
     public override async Task GetTaskLogs(GetTaskLogsRequest request, IServerStreamWriter<GetTaskLogsResponse> responses, ServerCallContext context)
     {
