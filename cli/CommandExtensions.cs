@@ -69,10 +69,22 @@ internal static class CommandExtensions
     }
 
     // "Error connecting to subchannel." alone does not say why; the socket's error does ("Connection refused").
-    private static string Message(RpcException e) =>
-        e.Status.DebugException is { } cause && e.StatusCode == StatusCode.Unavailable
-            ? $"{e.Status.Detail} ({(cause.InnerException ?? cause).Message})"
-            : e.Status.Detail;
+    // A certificate refused is most often a missing or wrong --ca-cert: say so.
+    private static string Message(RpcException e) => e.Status.DebugException switch
+    {
+        { } cause when Causes(cause).Any(c => c is System.Security.Authentication.AuthenticationException) =>
+            $"{e.Status.Detail} (is --ca-cert / ORCHESTRATOR_CACERT the cluster's CA, data/ca.crt?)",
+        { } cause when e.StatusCode == StatusCode.Unavailable => $"{e.Status.Detail} ({(cause.InnerException ?? cause).Message})",
+        _ => e.Status.Detail,
+    };
+
+    private static IEnumerable<Exception> Causes(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            yield return cause;
+        }
+    }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

@@ -44,7 +44,7 @@ internal sealed class CliEndToEndTests
             Assert.That(JsonDocument.Parse(ok.Output).RootElement.GetProperty("names")[0].GetString(), Is.EqualTo("default"), "json when piped");
             Assert.That(table.Output, Does.Contain("registeredNodes"));
             Assert.That(untrusted.ExitCode, Is.EqualTo(1));
-            Assert.That(untrusted.Output.Trim(), Does.StartWith("orchestrator: ").And.Contain("remote certificate was rejected"), "a server the CA did not issue");
+            Assert.That(untrusted.Output.Trim(), Does.StartWith("orchestrator: ").And.Contain("remote certificate was rejected").And.Contain("ORCHESTRATOR_CACERT"), "a server the CA did not issue");
             Assert.That(badToken.ExitCode, Is.EqualTo(1));
             Assert.That(badToken.Output.Trim(), Does.StartWith("orchestrator: Unauthenticated: "));
             Assert.That(ok.Output + table.Output + untrusted.Output + badToken.Output, Does.Not.Contain(token));
