@@ -6,6 +6,7 @@
 #   sudo deploy/systemd/install.sh --only scheduler (or agent)
 #   sudo deploy/systemd/install.sh --only agent --join-token ORCH-1-...   an agent for another VM's scheduler
 #   sudo deploy/systemd/install.sh --live-restore   also turn on Docker's live-restore (asked on a terminal; --no-live-restore: never)
+#   sudo deploy/systemd/install.sh --no-cli         without the orchestrator CLI (else installed as /usr/local/bin/orchestrator)
 #   sudo deploy/systemd/install.sh --uninstall      remove binaries and units; keeps config and state
 #   deploy/systemd/install.sh --root /tmp/stage     lay everything out below a staging root, no users, no systemctl
 #
@@ -22,6 +23,7 @@ only="scheduler agent"
 uninstall=0
 join_token=""
 live_restore=ask
+cli=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --join-token) join_token="$2"; shift 2 ;;
     --live-restore) live_restore=yes; shift ;;
     --no-live-restore) live_restore=no; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --no-cli) cli=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,7 @@ done
 etc="$root/etc/orchestrator"
 units="$root/etc/systemd/system"
 target="$root$prefix"
+cli_bin="$root/usr/local/bin/orchestrator"
 staging() { [ -n "$root" ]; }
 
 if ! staging && [ "$(id -u)" -ne 0 ]; then
@@ -52,6 +56,7 @@ if [ "$uninstall" -eq 1 ]; then
     rm -f "$units/orchestrator-$daemon.service"
     rm -rf "${target:?}/$daemon"
   done
+  [ "$cli" -eq 0 ] || rm -f "$cli_bin"
   staging || systemctl daemon-reload
   echo "Removed $only from $target and $units. Kept $etc and /var/lib/orchestrator; delete them by hand if you want them gone."
   exit 0
@@ -67,6 +72,15 @@ for daemon in $only; do
   sed -e "s|@PREFIX@|$target|g" -e "s|@ETC@|$etc|g" "$here/orchestrator-$daemon.service" >"$units/orchestrator-$daemon.service"
   [ -f "$etc/$daemon.env" ] || install -m 0640 "$here/$daemon.env" "$etc/$daemon.env"
 done
+
+# The CLI: one self-contained file on the PATH (it reads ORCHESTRATOR_ADDR, ORCHESTRATOR_CACERT, ORCHESTRATOR_TOKEN).
+if [ "$cli" -eq 1 ]; then
+  echo "Publishing the orchestrator CLI (single file, linux-x64) to $cli_bin"
+  cli_out="$(mktemp -d)"
+  dotnet publish "$repo/cli/Orchestrator.Cli.csproj" -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true -p:InvariantGlobalization=true -nologo -v quiet -o "$cli_out" >&2
+  install -D -m 0755 "$cli_out/orchestrator" "$cli_bin"
+  rm -rf "$cli_out"
+fi
 
 # The join token goes into the agent's settings once (the file is not world-readable).
 if [ -n "$join_token" ] && [ -f "$etc/agent.env" ] && ! grep -q '^Agent__JoinToken=' "$etc/agent.env"; then
@@ -119,6 +133,7 @@ After the scheduler's first start:
   join token for agents:  sudo cat /var/lib/orchestrator/join.token   (then on each agent VM: install.sh --only agent --join-token TOKEN)
   admin API token:        sudo cat /var/lib/orchestrator/admin.token
   CA for clients:         /var/lib/orchestrator/ca.crt
+  the CLI:                export ORCHESTRATOR_CACERT=/var/lib/orchestrator/ca.crt ORCHESTRATOR_TOKEN=\$(sudo cat /var/lib/orchestrator/admin.token); orchestrator node ls
 TEXT
   fi
 fi

@@ -73,6 +73,21 @@ internal sealed class SystemdDeployTests
     }
 
     [Test]
+    public void The_cli_is_installed_on_the_path_as_one_file_that_runs()
+    {
+        var cli = Path.Combine(_stage, "usr", "local", "bin", "orchestrator");
+        var help = Repository.Run(cli, ["task", "run", "--help"]);
+        var unreachable = Repository.Run(cli, ["cluster", "ls", "--addr", "http://127.0.0.1:1"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(help, Is.EqualTo((0, help.Output)));
+            Assert.That(help.Output, Does.Contain("orchestrator task run web --count 3"));
+            Assert.That(unreachable.ExitCode, Is.EqualTo(1));
+            Assert.That(unreachable.Output.Trim(), Does.StartWith("orchestrator: Unavailable: "));
+        });
+    }
+
+    [Test]
     public void Systemd_analyze_verify_accepts_both_units_without_a_warning()
     {
         var (code, output) = Repository.Run("systemd-analyze", ["verify", Path.Combine(Units, "orchestrator-scheduler.service"), Path.Combine(Units, "orchestrator-agent.service")]);
