@@ -76,7 +76,7 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
     private Task RunAsync(OpenSession open, CancellationToken connection) => open.KindCase switch
     {
         OpenSession.KindOneofCase.Logs => ServeAsync(open, connection, (call, _, token) => new LogSession(runtime, identity).RunAsync(open, call, token)),
-        OpenSession.KindOneofCase.Exec => ServeAsync(open, connection, (call, input, token) => new ExecSession(runtime, identity, log).RunAsync(open, call, input, token)),
+        OpenSession.KindOneofCase.Exec => ServeAsync(open, connection, (call, input, token) => new CommandSession(runtime, identity, log).RunAsync(open, call, input, token)),
         _ => ServeAsync(open, connection, (_, _, _) => throw new SessionFailedException(StatusCode.InvalidArgument, "open_session: neither logs nor exec")),
     };
 

@@ -17,7 +17,7 @@ namespace Orchestrator.Agent.Sessions;
 /// left running: the attachment is closed (a process on a tty gets SIGHUP), then what still runs is
 /// killed, and a process that could not be killed is logged.
 /// </summary>
-internal sealed partial class ExecSession(IContainerRuntime runtime, AgentIdentity identity, ILogger log)
+internal sealed partial class CommandSession(IContainerRuntime runtime, AgentIdentity identity, ILogger log)
 {
     private const int OutputBufferBytes = 32 * 1024;
     private static readonly TimeSpan KillBound = TimeSpan.FromSeconds(20);
