@@ -39,7 +39,14 @@ internal sealed class DockerExecProcess(DockerClient client, string containerId,
             }
 
             var array = _buffer;
-            var read = await stream.ReadOutputAsync(array, 0, buffer.Length, cancellation);
+            MultiplexedStream.ReadResult read;
+
+            // The attachment's stream may not heed the token while it waits for output: closing it ends the read.
+            using (cancellation.Register(static s => ((MultiplexedStream)s!).Dispose(), stream))
+            {
+                read = await stream.ReadOutputAsync(array, 0, buffer.Length, cancellation);
+            }
+
             if (read.EOF)
             {
                 return (OutputStream.Stdout, 0);

@@ -40,7 +40,9 @@ internal sealed partial class DockerRuntime
         }
 
         // Disposing the stream closes the connection: with follow, that is what makes the engine stop.
+        // A read waiting for the container to write ends that way too, should it not heed the token.
         using (stream)
+        using (cancellation.Register(static s => ((MultiplexedStream)s!).Dispose(), stream))
         {
             var buffer = new byte[ReadBufferBytes];
             while (true)
@@ -50,7 +52,11 @@ internal sealed partial class DockerRuntime
                 {
                     read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellation);
                 }
-                catch (Exception e) when (IsConnectionLost(e) && !cancellation.IsCancellationRequested)
+                catch (Exception e) when (cancellation.IsCancellationRequested && e is not OperationCanceledException)
+                {
+                    throw new OperationCanceledException("the log stream was closed", e, cancellation);
+                }
+                catch (Exception e) when (IsConnectionLost(e))
                 {
                     throw Unreachable(e);
                 }
@@ -112,10 +118,18 @@ internal sealed partial class DockerRuntime
 
         var process = new DockerExecProcess(_client, id, execId, marker, attached, spec.Tty);
 
-        // Engine API 1.41 has no console size at create: the size is set once the process runs.
+        // Engine API 1.41 has no console size at create: the size is set once the process runs. The
+        // size is a nicety: failing to set it must not lose the process, which runs already.
         if (spec.Tty && spec.Rows > 0 && spec.Columns > 0)
         {
-            await process.ResizeAsync(spec.Rows, spec.Columns, cancellation);
+            try
+            {
+                await process.ResizeAsync(spec.Rows, spec.Columns, CancellationToken.None);
+            }
+            catch (Exception e) when (e is ContainerOperationException || IsConnectionLost(e))
+            {
+                // The terminal keeps the engine's default size; a resize from the client fixes it.
+            }
         }
 
         return process;

@@ -245,6 +245,34 @@ internal sealed class DockerSessionRuntimeTests
         });
     }
 
+    [Test]
+    public async Task A_followed_log_read_that_waits_for_output_ends_when_cancelled()
+    {
+        var id = RunContainer(Docker.TestImage, "sleep", "3600");
+        using var cancel = new CancellationTokenSource();
+        await using var chunks = _runtime.ReadLogsAsync(id, new LogReadOptions(true, null, null, false), cancel.Token).GetAsyncEnumerator();
+        var waiting = chunks.MoveNextAsync().AsTask();
+
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await waiting.WaitAsync(Bound), Throws.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
+    public async Task An_exec_read_that_waits_for_output_ends_when_cancelled()
+    {
+        var id = RunContainer(Docker.TestImage, "sleep", "3600");
+        var process = await _runtime.ExecAsync(id, new ExecSpec(["sleep", "600"], false, false, 0, 0, []), CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        var waiting = process.ReadAsync(new byte[4096], cancel.Token);
+
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await waiting.WaitAsync(Bound), Throws.InstanceOf<Exception>());
+        await process.DisposeAsync();
+        Assert.That(await process.KillAsync(CancellationToken.None), Is.True);
+    }
+
     private static string Top(string id)
     {
         var (code, output) = Docker.Run("top", id, "-o", "pid,args");
