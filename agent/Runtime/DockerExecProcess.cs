@@ -101,8 +101,16 @@ internal sealed class DockerExecProcess(DockerClient client, string containerId,
                 AttachStdout = true,
                 AttachStderr = true,
             }, bounded.Token);
-            using var output = await client.Exec.StartAndAttachContainerExecAsync(killer.ID, false, bounded.Token);
-            await output.ReadOutputToEndAsync(bounded.Token);
+            using (var output = await client.Exec.StartAndAttachContainerExecAsync(killer.ID, false, bounded.Token))
+            {
+                await output.ReadOutputToEndAsync(bounded.Token);
+            }
+
+            var killed = await client.Exec.InspectContainerExecAsync(killer.ID, bounded.Token);
+            if (killed.ExitCode is 126 or 127)
+            {
+                throw new ContainerOperationException($"container {containerId} has no sh to kill the command with (exit code {killed.ExitCode})");
+            }
         }
         catch (DockerApiException e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {

@@ -11,6 +11,8 @@ internal sealed partial class DockerRuntime
     /// <summary>What one read of the engine's stream takes at most: Docker writes a line in pieces of at most 16 KiB.</summary>
     private const int ReadBufferBytes = 32 * 1024;
 
+    private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(30);
+
     public async IAsyncEnumerable<OutputChunk> ReadLogsAsync(string id, LogReadOptions options, [EnumeratorCancellation] CancellationToken cancellation)
     {
         // A container made with a tty has one raw stream (all of it stdout); the others are multiplexed.
@@ -102,10 +104,13 @@ internal sealed partial class DockerRuntime
             throw Unreachable(e);
         }
 
+        // Not cut short by the session's end: a start that the engine carried out but this side gave up
+        // on would leave a process nobody kills. A session that ended meanwhile kills it once it is here.
         MultiplexedStream attached;
         try
         {
-            attached = await _client.Exec.StartAndAttachContainerExecAsync(execId, spec.Tty, cancellation);
+            using var starting = new CancellationTokenSource(StartBound);
+            attached = await _client.Exec.StartAndAttachContainerExecAsync(execId, spec.Tty, starting.Token);
         }
         catch (DockerApiException e)
         {

@@ -34,7 +34,13 @@ internal sealed class LogSession(IContainerRuntime runtime, AgentIdentity identi
         }
         catch (ContainerOperationException e)
         {
-            throw new SessionFailedException(StatusCode.NotFound, $"{TaskContainers.Gone(identity, open.TaskId, open.Container)}: {e.Message}", e);
+            // Removed meanwhile, or the engine cannot read its logs (a logging driver without reading).
+            if (await TaskContainers.FindAsync(runtime, identity, open.TaskId, open.Container, CancellationToken.None) is null)
+            {
+                throw new SessionFailedException(StatusCode.NotFound, TaskContainers.Gone(identity, open.TaskId, open.Container), e);
+            }
+
+            throw new SessionFailedException(StatusCode.FailedPrecondition, $"cannot read the logs of container {open.Container} of task {open.TaskId}: {e.Message}", e);
         }
     }
 }

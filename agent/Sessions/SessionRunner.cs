@@ -22,38 +22,38 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
     /// <summary>How long a finished session waits for the scheduler to end the call, after its last message.</summary>
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, Running> _running = new();
+    private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _count;
+    private long _keys;
 
     public int Count => Volatile.Read(ref _count);
 
     /// <summary>Starts the session in the background; <paramref name="connection"/> ends when Connect's stream does.</summary>
     public void Open(OpenSession open, CancellationToken connection)
     {
-        var id = open.SessionId;
         if (Interlocked.Increment(ref _count) > MaxSessions)
         {
             Interlocked.Decrement(ref _count);
-            LogTooMany(log, id, open.TaskId, MaxSessions);
-            Track(id, RefuseAsync(open, connection));
+            LogTooMany(log, open.SessionId, open.TaskId, MaxSessions);
+            Track(RefuseAsync(open, connection));
             return;
         }
 
-        Track(id, RunAsync(open, connection), counted: true);
+        Track(RunAsync(open, connection), counted: true);
     }
 
     public async ValueTask DisposeAsync()
     {
+        // Not disposed: a late Open (the command loop ending at the same time) still finds it usable.
         await _stopping.CancelAsync();
-        await Task.WhenAll(_running.Values.Select(r => r.Work));
-        _stopping.Dispose();
+        await Task.WhenAll(_running.Values);
     }
 
-    private void Track(string id, Task work, bool counted = false)
+    private void Track(Task work, bool counted = false)
     {
-        var key = $"{id}/{Guid.NewGuid():N}";
-        _running[key] = new Running(work);
+        var key = Interlocked.Increment(ref _keys);
+        _running[key] = work;
         _ = work.ContinueWith(
             _ =>
             {
@@ -185,8 +185,6 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
     }
 
     private static string Kind(OpenSession open) => open.KindCase == OpenSession.KindOneofCase.Exec ? "exec" : "logs";
-
-    private sealed record Running(Task Work);
 
     [LoggerMessage(1, LogLevel.Warning, "Session {Session} of task {Task} refused: this node serves {Max} sessions already")]
     private static partial void LogTooMany(ILogger logger, string session, string task, int max);

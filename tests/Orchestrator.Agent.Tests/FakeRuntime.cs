@@ -335,6 +335,9 @@ internal sealed class FakeRuntime : IContainerRuntime
     private readonly Dictionary<string, Channel<OutputChunk>> _logs = [];
     private int _openLogStreams;
 
+    /// <summary>Log reads throw this (the engine cannot read the container's logging driver, say).</summary>
+    public Exception? LogsFault { get; set; }
+
     /// <summary>What each log read asked for, in order.</summary>
     public List<LogReadOptions> LogReads { get; } = [];
 
@@ -362,6 +365,11 @@ internal sealed class FakeRuntime : IContainerRuntime
             }
 
             LogReads.Add(options);
+            if (LogsFault is { } fault)
+            {
+                throw fault;
+            }
+
             logs = LogsOf(id);
         }
 

@@ -165,6 +165,45 @@ internal sealed class SessionRunnerTests
     }
 
     [Test]
+    public async Task Logs_the_engine_cannot_read_fail_with_failed_precondition_and_the_engines_reason()
+    {
+        Seed("c1", "web", running: true);
+        _runtime.LogsFault = new ContainerOperationException("configured logging driver does not support reading");
+
+        var call = await OpenAsync(Logs());
+        var rest = await call.RestAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rest.Last().Failed.StatusCode, Is.EqualTo((int)StatusCode.FailedPrecondition));
+            Assert.That(rest.Last().Failed.Message, Is.EqualTo("cannot read the logs of container web of task task-1: configured logging driver does not support reading"));
+        });
+    }
+
+    [Test]
+    public async Task An_exec_that_cannot_be_killed_is_still_ended_on_this_side()
+    {
+        Seed("c1", "web", running: true);
+        var call = await OpenAsync(Exec());
+        var process = await _runtime.NextExecAsync(FakeSessionCall.Bound);
+        process.Killable = false;
+
+        call.End();
+        await call.Disposed.Task.WaitAsync(FakeSessionCall.Bound);
+        for (var i = 0; i < 3000 && _runner.Count > 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(process.Disposed, Is.True);
+            Assert.That(process.Running, Is.True, "the fake process could not be killed");
+            Assert.That(_runner.Count, Is.Zero, "the session is over (and a warning names the process left running)");
+        });
+    }
+
+    [Test]
     public async Task Exec_sends_output_then_the_exit_code_last()
     {
         Seed("c1", "web", running: true);
