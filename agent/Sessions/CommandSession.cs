@@ -118,21 +118,34 @@ internal sealed partial class CommandSession(IContainerRuntime runtime, AgentIde
         }
     }
 
+    /// <summary>
+    /// Hands the scheduler's input to the process. Input that cannot reach it (its stdin closed, a
+    /// resize refused) is dropped, and the rest is still read, so that the end of the call is seen.
+    /// </summary>
     private static async Task PumpInputAsync(IExecProcess process, ChannelReader<ExecuteCommandRequest> input, bool interactive, bool tty, CancellationToken cancellation)
     {
+        var stdinOpen = interactive;
         await foreach (var request in input.ReadAllAsync(cancellation))
         {
-            switch (request.BodyCase)
+            try
             {
-                case ExecuteCommandRequest.BodyOneofCase.Stdin when interactive:
-                    await process.WriteInputAsync(request.Stdin.Memory, cancellation);
-                    break;
-                case ExecuteCommandRequest.BodyOneofCase.Resize when tty:
-                    await process.ResizeAsync(Clamp(request.Resize.Rows), Clamp(request.Resize.Columns), cancellation);
-                    break;
-                case ExecuteCommandRequest.BodyOneofCase.CloseStdin when interactive:
-                    process.CloseInput();
-                    break;
+                switch (request.BodyCase)
+                {
+                    case ExecuteCommandRequest.BodyOneofCase.Stdin when stdinOpen:
+                        await process.WriteInputAsync(request.Stdin.Memory, cancellation);
+                        break;
+                    case ExecuteCommandRequest.BodyOneofCase.Resize when tty:
+                        await process.ResizeAsync(Clamp(request.Resize.Rows), Clamp(request.Resize.Columns), cancellation);
+                        break;
+                    case ExecuteCommandRequest.BodyOneofCase.CloseStdin when stdinOpen:
+                        stdinOpen = false;
+                        process.CloseInput();
+                        break;
+                }
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException or ContainerOperationException or RuntimeUnavailableException)
+            {
+                stdinOpen = stdinOpen && request.BodyCase != ExecuteCommandRequest.BodyOneofCase.Stdin;
             }
         }
     }

@@ -105,7 +105,7 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
             try
             {
                 await call.ToScheduler.WriteAsync(new AgentSessionMessage { Hello = new SessionHello { SessionId = open.SessionId } }, session.Token);
-                reading = ReadSchedulerAsync(call, input.Writer, session, readingStop.Token);
+                reading = ReadSchedulerAsync(call, input.Writer, open.KindCase == OpenSession.KindOneofCase.Exec, session, readingStop.Token);
                 await work(call, input.Reader, session.Token);
                 await call.ToScheduler.CompleteAsync();
             }
@@ -148,13 +148,15 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
     /// Reads the scheduler's side: exec input to the process's pump. When it ends or breaks, the
     /// scheduler has ended the call: the session ends (the logs stop being read, the process is killed).
     /// </summary>
-    private static async Task ReadSchedulerAsync(ISessionCall call, ChannelWriter<ExecuteCommandRequest> input, CancellationTokenSource session, CancellationToken stop)
+    private static async Task ReadSchedulerAsync(ISessionCall call, ChannelWriter<ExecuteCommandRequest> input, bool forward, CancellationTokenSource session, CancellationToken stop)
     {
         try
         {
             while (await call.FromScheduler.MoveNext(stop))
             {
-                if (call.FromScheduler.Current.Exec is { } request)
+                // Only an exec takes input; anything sent to a log session is dropped, so that the
+                // bounded input never fills and the end of the call is always seen.
+                if (forward && call.FromScheduler.Current.Exec is { } request)
                 {
                     await input.WriteAsync(request, stop);
                 }

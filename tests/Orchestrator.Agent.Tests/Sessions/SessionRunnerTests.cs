@@ -130,6 +130,24 @@ internal sealed class SessionRunnerTests
     }
 
     [Test]
+    public async Task Messages_sent_to_a_log_session_do_not_keep_it_from_seeing_the_end_of_the_call()
+    {
+        Seed("c1", "web", running: true);
+        var call = await OpenAsync(Logs(follow: true));
+        await call.NextAsync();
+
+        for (var i = 0; i < 100; i++)
+        {
+            call.Send(new ExecuteCommandRequest { Stdin = ByteString.CopyFromUtf8("ignored") });
+        }
+
+        call.End();
+        await call.Disposed.Task.WaitAsync(FakeSessionCall.Bound);
+
+        Assert.That(_runtime.OpenLogStreams, Is.Zero);
+    }
+
+    [Test]
     public async Task Logs_end_with_the_connect_stream()
     {
         Seed("c1", "web", running: true);
