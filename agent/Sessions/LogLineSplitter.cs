@@ -11,7 +11,9 @@ namespace Orchestrator.Agent.Sessions;
 /// the two streams' chunks interleave). A line loses its line break (LF or CRLF); bytes that are not
 /// UTF-8 become U+FFFD; a line longer than <paramref name="maxLineBytes"/> is sent in pieces of at most
 /// that many bytes, cut between characters. With timestamps, the RFC 3339 time Docker writes before each
-/// line is taken off the text into LogLine.time (the pieces of a long line share it).
+/// line is taken off the text into LogLine.time (the pieces of a long line share it). Docker keeps a line
+/// longer than 16 KiB as several messages of 16 KiB and writes a time before each of them, inside the
+/// line (measured here: a 40000-byte line comes with times at 0, 16415 and 32830): those are taken out too.
 /// </summary>
 internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLineSplitter.DefaultMaxLineBytes)
 {
@@ -19,6 +21,9 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
 
     // "2006-01-02T15:04:05.999999999+07:00 " is the longest prefix Docker writes.
     private const int MaxTimestampLength = 36;
+
+    /// <summary>The size of the pieces Docker's log copier cuts a long line into.</summary>
+    internal const int DockerPartialBytes = 16 * 1024;
 
     private readonly Pending _stdout = new(LogStream.Stdout);
     private readonly Pending _stderr = new(LogStream.Stderr);
@@ -32,6 +37,7 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
         {
             var end = bytes.IndexOf((byte)'\n');
             pending.Append(end < 0 ? bytes : bytes[..end]);
+            Stamp(pending, lineEnded: end >= 0);
             CutLong(pending, lines);
             if (end < 0)
             {
@@ -57,7 +63,7 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
 
     private void EmitLine(Pending pending, List<LogLine> lines)
     {
-        Stamp(pending);
+        Stamp(pending, lineEnded: true);
         var text = pending.Bytes;
         if (text.Length > 0 && text[^1] == (byte)'\r')
         {
@@ -72,18 +78,18 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
     {
         while (pending.Length > maxLineBytes)
         {
-            Stamp(pending);
-            if (pending.Length <= maxLineBytes)
-            {
-                return;
-            }
-
-            // Not inside a character: back off over continuation bytes (10xxxxxx), at most three.
-            var cut = maxLineBytes;
+            // Not inside a character: back off over continuation bytes (10xxxxxx), at most three. Not
+            // past a time Docker wrote inside the line that is not whole yet either.
+            var cut = Math.Min(maxLineBytes, pending.NextStampAt);
             var bytes = pending.Bytes;
             for (var back = 0; back < 3 && cut > 1 && (bytes[cut] & 0xC0) == 0x80; back++)
             {
                 cut--;
+            }
+
+            if (cut <= 0)
+            {
+                return;
             }
 
             lines.Add(pending.Line(bytes[..cut]));
@@ -91,22 +97,56 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
         }
     }
 
-    /// <summary>Takes the timestamp off the start of the line, once per line.</summary>
-    private void Stamp(Pending pending)
+    /// <summary>
+    /// Takes the timestamp off the start of the line, once per line, and those Docker wrote inside it
+    /// every <see cref="DockerPartialBytes"/>; a time not whole yet waits for more bytes, unless the line has ended.
+    /// </summary>
+    private void Stamp(Pending pending, bool lineEnded)
     {
-        if (!timestamps || pending.Stamped)
+        if (!timestamps)
         {
             return;
         }
 
-        pending.Stamped = true;
-        var bytes = pending.Bytes;
-        var space = bytes[..Math.Min(bytes.Length, MaxTimestampLength + 1)].IndexOf((byte)' ');
-        if (space > 0 && TryParseTimestamp(Encoding.ASCII.GetString(bytes[..space]), out var time))
+        if (!pending.Stamped)
         {
-            pending.Time = time;
-            pending.Drop(space + 1);
+            var first = TakeTimestamp(pending, 0, lineEnded, out var decided);
+            if (!decided)
+            {
+                return;
+            }
+
+            pending.Stamped = true;
+            pending.Time = first;
+            pending.NextStampAt = first is null ? int.MaxValue : DockerPartialBytes;
         }
+
+        while (pending.NextStampAt < pending.Length)
+        {
+            var next = TakeTimestamp(pending, pending.NextStampAt, lineEnded, out var decided);
+            if (!decided)
+            {
+                return;
+            }
+
+            pending.NextStampAt = next is null ? int.MaxValue : pending.NextStampAt + DockerPartialBytes;
+        }
+    }
+
+    /// <summary>Parses and removes "TIME " at <paramref name="at"/>; not decided while it may still be coming.</summary>
+    private static Timestamp? TakeTimestamp(Pending pending, int at, bool lineEnded, out bool decided)
+    {
+        var rest = pending.Bytes[at..];
+        var window = rest[..Math.Min(rest.Length, MaxTimestampLength + 1)];
+        var space = window.IndexOf((byte)' ');
+        decided = space >= 0 || lineEnded || window.Length > MaxTimestampLength;
+        if (space > 0 && TryParseTimestamp(Encoding.ASCII.GetString(rest[..space]), out var time))
+        {
+            pending.Remove(at, space + 1);
+            return time;
+        }
+
+        return null;
     }
 
     /// <summary>Docker's RFC3339Nano: "2006-01-02T15:04:05.999999999Z07:00", nanoseconds kept.</summary>
@@ -175,6 +215,9 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
 
         public Timestamp? Time { get; set; }
 
+        /// <summary>Where the next time Docker wrote inside the line would start; int.MaxValue for none.</summary>
+        public int NextStampAt { get; set; } = int.MaxValue;
+
         public ReadOnlySpan<byte> Bytes => _buffer.AsSpan(0, Length);
 
         public void Append(ReadOnlySpan<byte> bytes)
@@ -188,9 +231,19 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
             Length += bytes.Length;
         }
 
+        /// <summary>Drops the first bytes (sent as a piece).</summary>
         public void Drop(int count)
         {
-            _buffer.AsSpan(count, Length - count).CopyTo(_buffer);
+            Remove(0, count);
+            if (NextStampAt != int.MaxValue)
+            {
+                NextStampAt -= count;
+            }
+        }
+
+        public void Remove(int at, int count)
+        {
+            _buffer.AsSpan(at + count, Length - at - count).CopyTo(_buffer.AsSpan(at));
             Length -= count;
         }
 
@@ -206,6 +259,7 @@ internal sealed class LogLineSplitter(bool timestamps, int maxLineBytes = LogLin
             Length = 0;
             Stamped = false;
             Time = null;
+            NextStampAt = int.MaxValue;
 
             // A very long line leaves no large buffer behind.
             if (_buffer.Length > 4 * DefaultMaxLineBytes)

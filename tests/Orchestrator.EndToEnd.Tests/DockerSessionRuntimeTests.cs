@@ -174,6 +174,21 @@ internal sealed class DockerSessionRuntimeTests
     }
 
     [Test]
+    public async Task A_line_longer_than_Dockers_16_KiB_pieces_is_one_line_with_timestamps_too()
+    {
+        var id = RunContainer(Docker.TestImage, "sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo; echo short");
+        WaitForExit(id);
+
+        var lines = await ReadLinesAsync(id, new LogReadOptions(false, null, null, true));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines.Select(l => l.Text), Is.EqualTo(new[] { new string('a', 40000), "short" }));
+            Assert.That(lines.All(l => l.Time is not null), Is.True);
+        });
+    }
+
+    [Test]
     public async Task Exec_returns_the_commands_output_and_exit_code()
     {
         var id = RunContainer("-e", "X=from the container", Docker.TestImage, "sleep", "3600");

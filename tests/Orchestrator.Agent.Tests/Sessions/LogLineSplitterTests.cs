@@ -156,4 +156,50 @@ internal sealed class LogLineSplitterTests
 
         Assert.That(line.Text, Is.EqualTo("2026-12-05T10:12:46Z hello"));
     }
+
+    private const string T1 = "2026-12-05T10:12:46.000000001Z";
+    private const string T2 = "2026-12-05T10:12:46.000000002Z";
+    private const string T3 = "2026-12-05T10:12:46.000000003Z";
+
+    private static IEnumerable<TestCaseData> DockerPieces()
+    {
+        var a = new string('a', LogLineSplitter.DockerPartialBytes);
+        var b = new string('b', LogLineSplitter.DockerPartialBytes);
+        var whole = $"{T1} {a}{T2} {b}{T3} tail\n";
+        yield return new TestCaseData(new object[] { new[] { whole } }).SetName("Docker's times inside a long line are taken out: one chunk");
+        yield return new TestCaseData(new object[] { whole.Chunk(1000).Select(c => new string(c)).ToArray() }).SetName("Docker's times inside a long line are taken out: chunks of 1000");
+        var at = T1.Length + 1 + a.Length + 10;
+        yield return new TestCaseData(new object[] { new[] { whole[..at], whole[at..] } }).SetName("Docker's times inside a long line are taken out: a time split across chunks");
+    }
+
+    [TestCaseSource(nameof(DockerPieces))]
+    public void A_line_Docker_kept_in_pieces_of_16_KiB_is_one_line_with_the_first_time(string[] chunks)
+    {
+        var lines = Split(true, [.. chunks.Select(Out)]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines, Has.Count.EqualTo(1));
+            Assert.That(lines[0].Text, Is.EqualTo(new string('a', LogLineSplitter.DockerPartialBytes) + new string('b', LogLineSplitter.DockerPartialBytes) + "tail"));
+            Assert.That(lines[0].Time.Nanos, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void A_line_of_exactly_16_KiB_loses_the_time_Docker_wrote_before_its_empty_last_piece()
+    {
+        var a = new string('a', LogLineSplitter.DockerPartialBytes);
+        var lines = Split(true, Out($"{T1} {a}{T2} \n{T3} next\n"));
+
+        Assert.That(lines.Select(l => (l.Text.Length, l.Time.Nanos)), Is.EqualTo(new[] { (LogLineSplitter.DockerPartialBytes, 1), (4, 3) }));
+    }
+
+    [Test]
+    public void Text_at_16_KiB_that_is_no_time_stays()
+    {
+        var text = new string('a', LogLineSplitter.DockerPartialBytes) + "not a time at all";
+        var lines = Split(true, Out($"{T1} {text}\n"));
+
+        Assert.That(lines.Single().Text, Is.EqualTo(text));
+    }
 }
