@@ -20,8 +20,8 @@ internal sealed record LogReadOptions(bool Follow, int? Tail, DateTimeOffset? Si
 /// <param name="Environment">NAME=value pairs added to the process's environment (never logged).</param>
 internal sealed record ExecSpec(IReadOnlyList<string> Command, bool Tty, bool Interactive, ushort Rows, ushort Columns, IReadOnlyList<string> Environment);
 
-/// <param name="Pid">The process's id on the host (0 when it has not started or has ended).</param>
-internal sealed record ExecState(bool Running, int? ExitCode, long Pid);
+/// <param name="ExitCode">Null while it runs.</param>
+internal sealed record ExecState(bool Running, int? ExitCode);
 
 /// <summary>
 /// A command running in a container, attached: its output, its input, its terminal size. Disposing it

@@ -80,7 +80,7 @@ internal sealed class DockerExecProcess(DockerClient client, string containerId,
     public async Task<ExecState> InspectAsync(CancellationToken cancellation)
     {
         var inspect = await client.Exec.InspectContainerExecAsync(execId, cancellation);
-        return new ExecState(inspect.Running, inspect.Running ? null : (int)inspect.ExitCode, inspect.Pid);
+        return new ExecState(inspect.Running, inspect.Running ? null : (int)inspect.ExitCode);
     }
 
     public async Task<bool> KillAsync(CancellationToken cancellation)

@@ -506,7 +506,7 @@ internal sealed class FakeExecProcess(string id, ExecSpec spec) : IExecProcess
         return Task.CompletedTask;
     }
 
-    public Task<ExecState> InspectAsync(CancellationToken cancellation) => Task.FromResult(new ExecState(Running, Running ? null : ExitCode ?? 137, Running ? 4242 : 0));
+    public Task<ExecState> InspectAsync(CancellationToken cancellation) => Task.FromResult(new ExecState(Running, Running ? null : ExitCode ?? 137));
 
     public Task<bool> KillAsync(CancellationToken cancellation)
     {
