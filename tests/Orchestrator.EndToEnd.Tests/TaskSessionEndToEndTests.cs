@@ -85,6 +85,39 @@ internal sealed class TaskSessionEndToEndTests
     }
 
     [Test]
+    public async Task A_log_reader_that_stops_reading_does_not_hold_back_a_task_started_on_the_same_node()
+    {
+        await using var cluster = await Cluster.StartAsync();
+
+        // 20 MB of lines: far more than the flow-control windows between the engine and the client hold.
+        var (chatty, _) = await RunAsync(cluster, "chatty", TaskStatus.Running,
+            "sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' a | fold -w 100; exec sleep 3600");
+        using var bound = new CancellationTokenSource(Bound * 2);
+
+        // Two of them: one stream alone cannot take all of an HTTP/2 connection's window (768 KB of
+        // Kestrel's 1 MB), two can, were they on Connect's connection.
+        var stalled = new List<AsyncServerStreamingCall<GetTaskLogsResponse>>();
+        for (var i = 0; i < 2; i++)
+        {
+            stalled.Add(cluster.Tasks.GetTaskLogs(new GetTaskLogsRequest { Task = chatty.TaskId, Follow = true }, cancellationToken: bound.Token));
+            Assert.That(await stalled[i].ResponseStream.MoveNext(bound.Token), Is.True, "the log stream is open");
+        }
+
+        // Nothing more is read from them while a second task is started and stopped on the same node.
+        var (second, _) = await RunAsync(cluster, "second", TaskStatus.Running, "sleep", "3600");
+        await cluster.Tasks.StopTaskAsync(new StopTaskRequest { Task = second.TaskId, Reason = "done" });
+        await cluster.WaitForAsync(second.TaskId, TaskStatus.Stopped);
+
+        foreach (var call in stalled)
+        {
+            var lines = await LinesAsync(call.ResponseStream, 1000, bound.Token);
+            Assert.That(lines, Has.Count.GreaterThanOrEqualTo(1000), "the stalled stream goes on once read");
+            Assert.That(lines.All(l => l.Text == new string('a', 100)), Is.True);
+            call.Dispose();
+        }
+    }
+
+    [Test]
     public async Task Exec_through_the_scheduler_returns_the_output_and_exit_code_3()
     {
         await using var cluster = await Cluster.StartAsync();
