@@ -7,6 +7,7 @@ using Orchestrator.Agent.Connection;
 using Orchestrator.Agent.Hosting;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Security;
+using Orchestrator.Agent.Sessions;
 using Orchestrator.Agent.Tasks;
 using Orchestrator.Agent.Telemetry;
 using Orchestrator.Scheduler.Hosting;
@@ -69,6 +70,9 @@ builder.Services.AddSingleton<TaskSupervisor>();
 builder.Services.AddSingleton<AgentStartup>();
 builder.Services.AddSingleton(sp => new SchedulerLease(sp.GetRequiredService<TimeProvider>(), options.StateDirectory, SchedulerLease.ReadBootId()));
 builder.Services.AddHostedService<RuntimeEventPump>();
+// Task sessions (logs, exec): each on a connection of its own, never Connect's.
+builder.Services.AddSingleton<ISessionChannel, SessionChannel>();
+builder.Services.AddSingleton<SessionRunner>();
 builder.Services.AddHostedService<SchedulerConnection>();
 builder.Services.AddHostedService<ContainerJanitor>();
 builder.Services.AddHostedService<DisconnectFence>();

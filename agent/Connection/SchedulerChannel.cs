@@ -17,27 +17,32 @@ internal sealed class SchedulerChannel : IDisposable
     public SchedulerChannel(AgentOptions options, AgentSecurity security, NodeCredentialsHolder credentials, ILogger<SchedulerChannel> log)
     {
         Address = options.SchedulerAddress;
-        HttpMessageHandler handler;
-        if (security.Enabled)
+        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = CreateHandler(security, credentials, log), DisposeHttpClient = true });
+        Client = new AgentService.AgentServiceClient(_channel);
+    }
+
+    /// <summary>
+    /// A connection pool as Connect's: cleartext h2c for an http:// address, else TLS that trusts only
+    /// the cluster CA and presents the node's current certificate. Task sessions build theirs with it,
+    /// so that they never share a connection (and its flow-control window) with Connect.
+    /// </summary>
+    public static HttpMessageHandler CreateHandler(AgentSecurity security, NodeCredentialsHolder credentials, ILogger log)
+    {
+        if (!security.Enabled)
         {
-            var validator = security.TrustedCa is { } trusted
-                ? ServerCertificateValidator.Trusting(() => trusted, $"the CA in Agent:CaCertificate ({trusted.Subject})", log)
-                : ServerCertificateValidator.Trusting(() => credentials.Current?.Ca, "the cluster CA in ca.crt", log);
-            handler = new CertificateRotatingHandler(credentials, () =>
-            {
-                var pool = Pool();
-                pool.SslOptions.RemoteCertificateValidationCallback = validator.Validate;
-                pool.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Current?.Certificate!;
-                return pool;
-            });
-        }
-        else
-        {
-            handler = Pool();
+            return Pool();
         }
 
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        Client = new AgentService.AgentServiceClient(_channel);
+        var validator = security.TrustedCa is { } trusted
+            ? ServerCertificateValidator.Trusting(() => trusted, $"the CA in Agent:CaCertificate ({trusted.Subject})", log)
+            : ServerCertificateValidator.Trusting(() => credentials.Current?.Ca, "the cluster CA in ca.crt", log);
+        return new CertificateRotatingHandler(credentials, () =>
+        {
+            var pool = Pool();
+            pool.SslOptions.RemoteCertificateValidationCallback = validator.Validate;
+            pool.SslOptions.LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Current?.Certificate!;
+            return pool;
+        });
     }
 
     public string Address { get; }

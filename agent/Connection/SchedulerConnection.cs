@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Hosting;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Security;
+using Orchestrator.Agent.Sessions;
 using Orchestrator.Agent.Tasks;
 using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
@@ -32,6 +33,7 @@ internal sealed partial class SchedulerConnection(
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     AgentMeter meter,
+    SessionRunner sessions,
     ILogger<SchedulerConnection> log) : BackgroundService
 {
     public const string Version = "0.2.0";
@@ -171,6 +173,10 @@ internal sealed partial class SchedulerConnection(
                         break;
                     case SchedulerMessage.BodyOneofCase.ReportAck:
                         reports.Acknowledge(message.ReportAck.Sequence);
+                        break;
+                    case SchedulerMessage.BodyOneofCase.OpenSession:
+                        // In the background, on a connection of its own; it ends with this stream.
+                        sessions.Open(message.OpenSession, session.Token);
                         break;
                     case SchedulerMessage.BodyOneofCase.Deregistered:
                         return message.Deregistered.Reason;

@@ -7,7 +7,7 @@ using Docker.DotNet.Models;
 namespace Orchestrator.Agent.Runtime;
 
 /// <summary>The container runtime on the host's Docker engine, through Docker.DotNet. The only class that touches it.</summary>
-internal sealed class DockerRuntime : IContainerRuntime, IDisposable
+internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
 {
     private readonly DockerClient _client;
     private readonly string _endpoint;

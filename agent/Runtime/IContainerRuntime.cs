@@ -60,6 +60,20 @@ internal interface IContainerRuntime
 
     /// <summary>Every network that carries the label key=value.</summary>
     Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation);
+
+    // Task sessions (logs and exec, Sessions/).
+
+    /// <summary>
+    /// A container's output as the engine kept it, stdout and stderr told apart (all stdout for a
+    /// container made with a tty). Ends at the end of what was written, or with follow when the
+    /// container stops; ending the enumeration closes the engine's stream.
+    /// </summary>
+    /// <exception cref="ContainerOperationException">The engine refused (the container is gone...).</exception>
+    IAsyncEnumerable<OutputChunk> ReadLogsAsync(string id, LogReadOptions options, CancellationToken cancellation);
+
+    /// <summary>Starts a command in a running container, attached to its input and output.</summary>
+    /// <exception cref="ContainerOperationException">The engine refused (the container is not running...).</exception>
+    Task<IExecProcess> ExecAsync(string id, ExecSpec spec, CancellationToken cancellation);
 }
 
 /// <param name="LiveRestore">Docker's live-restore: containers keep running while dockerd restarts. Null where the runtime has no such setting.</param>

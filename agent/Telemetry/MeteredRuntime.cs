@@ -6,7 +6,8 @@ namespace Orchestrator.Agent.Telemetry;
 /// <summary>
 /// Times every call to the container runtime, by operation: the one place Docker calls are measured,
 /// around <see cref="DockerRuntime"/>, so the runtime itself stays about Docker only. The event stream
-/// is long-lived and not a call: it passes through untimed.
+/// and a task's log stream are long-lived and not calls: they pass through untimed. An exec is timed
+/// until its process is started and attached.
 /// </summary>
 internal sealed class MeteredRuntime(IContainerRuntime inner, AgentMeter meter) : IContainerRuntime, IDisposable
 {
@@ -45,6 +46,11 @@ internal sealed class MeteredRuntime(IContainerRuntime inner, AgentMeter meter) 
 
     public Task<IReadOnlyList<LabelledResource>> ListNetworksAsync(string labelKey, string labelValue, CancellationToken cancellation) =>
         Timed("list_networks", () => inner.ListNetworksAsync(labelKey, labelValue, cancellation));
+
+    public IAsyncEnumerable<OutputChunk> ReadLogsAsync(string id, LogReadOptions options, CancellationToken cancellation) =>
+        inner.ReadLogsAsync(id, options, cancellation);
+
+    public Task<IExecProcess> ExecAsync(string id, ExecSpec spec, CancellationToken cancellation) => Timed("exec", () => inner.ExecAsync(id, spec, cancellation));
 
     public void Dispose() => (inner as IDisposable)?.Dispose();
 

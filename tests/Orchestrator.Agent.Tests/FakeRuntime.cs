@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using Orchestrator.Agent.Runtime;
 
 namespace Orchestrator.Agent.Tests;
@@ -328,6 +329,90 @@ internal sealed class FakeRuntime : IContainerRuntime
             return Task.FromResult<IReadOnlyList<LabelledResource>>([.. _networks.Values.Where(n => n.Labels.GetValueOrDefault(labelKey) == labelValue).Select(n => new LabelledResource(n.Name, n.Labels))]);
         }
     }
+
+    // Task sessions: logs and exec.
+
+    private readonly Dictionary<string, Channel<OutputChunk>> _logs = [];
+    private int _openLogStreams;
+
+    /// <summary>Log reads throw this (the engine cannot read the container's logging driver, say).</summary>
+    public Exception? LogsFault { get; set; }
+
+    /// <summary>What each log read asked for, in order.</summary>
+    public List<LogReadOptions> LogReads { get; } = [];
+
+    /// <summary>Log streams open on the engine now: a session that ended must leave none.</summary>
+    public int OpenLogStreams => Volatile.Read(ref _openLogStreams);
+
+    /// <summary>The output of a container that a log read returns: written by the test, ended by completing it.</summary>
+    public Channel<OutputChunk> LogsOf(string id)
+    {
+        lock (_gate)
+        {
+            return _logs.TryGetValue(id, out var channel) ? channel : _logs[id] = Channel.CreateUnbounded<OutputChunk>();
+        }
+    }
+
+    public async IAsyncEnumerable<OutputChunk> ReadLogsAsync(string id, LogReadOptions options, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        ThrowIfDown();
+        Channel<OutputChunk> logs;
+        lock (_gate)
+        {
+            if (!_containers.ContainsKey(id))
+            {
+                throw new ContainerOperationException($"container {id} is gone");
+            }
+
+            LogReads.Add(options);
+            if (LogsFault is { } fault)
+            {
+                throw fault;
+            }
+
+            logs = LogsOf(id);
+        }
+
+        Interlocked.Increment(ref _openLogStreams);
+        try
+        {
+            await foreach (var chunk in logs.Reader.ReadAllAsync(cancellation))
+            {
+                yield return chunk;
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _openLogStreams);
+        }
+    }
+
+    /// <summary>Every exec started, in order.</summary>
+    public List<FakeExecProcess> Execs { get; } = [];
+
+    private readonly Channel<FakeExecProcess> _execsStarted = Channel.CreateUnbounded<FakeExecProcess>();
+
+    /// <summary>The next exec started (tests wait for it, at most <paramref name="bound"/>).</summary>
+    public async Task<FakeExecProcess> NextExecAsync(TimeSpan bound) => await _execsStarted.Reader.ReadAsync().AsTask().WaitAsync(bound);
+
+    public Task<IExecProcess> ExecAsync(string id, ExecSpec spec, CancellationToken cancellation)
+    {
+        ThrowIfDown();
+        FakeExecProcess process;
+        lock (_gate)
+        {
+            if (!_containers.TryGetValue(id, out var container) || !container.Running)
+            {
+                throw new ContainerOperationException($"Container {id} is not running");
+            }
+
+            process = new FakeExecProcess($"exec-{Execs.Count + 1}", spec);
+            Execs.Add(process);
+        }
+
+        _execsStarted.Writer.TryWrite(process);
+        return Task.FromResult<IExecProcess>(process);
+    }
 }
 
 internal sealed class FakeContainer(string id, ContainerSpec spec)
@@ -344,4 +429,94 @@ internal sealed class FakeContainer(string id, ContainerSpec spec)
     public int StartCount { get; set; }
 
     public ContainerInfo Info() => new(Id, Spec.Labels, Running, Running ? null : ExitCode, OomKilled, "", Health, Spec.Ports, null, null);
+}
+
+/// <summary>A process started by exec: the test writes its output and ends it; it records its input.</summary>
+internal sealed class FakeExecProcess(string id, ExecSpec spec) : IExecProcess
+{
+    private readonly object _gate = new();
+    private readonly List<byte> _input = [];
+
+    public ExecSpec Spec { get; } = spec;
+
+    public Channel<(OutputStream Stream, byte[] Bytes)> Output { get; } = Channel.CreateUnbounded<(OutputStream, byte[])>();
+
+    public List<(ushort Rows, ushort Columns)> Resizes { get; } = [];
+
+    public bool InputClosed { get; private set; }
+
+    public bool Disposed { get; private set; }
+
+    public bool Killed { get; private set; }
+
+    /// <summary>False: KillAsync fails to end it (a process the engine cannot kill).</summary>
+    public bool Killable { get; set; } = true;
+
+    public int? ExitCode { get; set; }
+
+    public bool Running => ExitCode is null && !Killed;
+
+    public string Id { get; } = id;
+
+    public byte[] Input
+    {
+        get { lock (_gate) return [.. _input]; }
+    }
+
+    /// <summary>The process writes this.</summary>
+    public void Write(OutputStream stream, string text) => Output.Writer.TryWrite((stream, System.Text.Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The process exits: its output ends.</summary>
+    public void Exit(int code)
+    {
+        ExitCode = code;
+        Output.Writer.TryComplete();
+    }
+
+    public async Task<(OutputStream Stream, int Count)> ReadAsync(Memory<byte> buffer, CancellationToken cancellation)
+    {
+        if (!await Output.Reader.WaitToReadAsync(cancellation) || !Output.Reader.TryRead(out var chunk))
+        {
+            return (OutputStream.Stdout, 0);
+        }
+
+        chunk.Bytes.CopyTo(buffer);
+        return (chunk.Stream, chunk.Bytes.Length);
+    }
+
+    public Task WriteInputAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            _input.AddRange(bytes.ToArray());
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void CloseInput() => InputClosed = true;
+
+    public Task ResizeAsync(ushort rows, ushort columns, CancellationToken cancellation)
+    {
+        lock (_gate)
+        {
+            Resizes.Add((rows, columns));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ExecState> InspectAsync(CancellationToken cancellation) => Task.FromResult(new ExecState(Running, Running ? null : ExitCode ?? 137));
+
+    public Task<bool> KillAsync(CancellationToken cancellation)
+    {
+        Killed = Killable || Killed;
+        return Task.FromResult(!Running);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed = true;
+        return ValueTask.CompletedTask;
+    }
 }

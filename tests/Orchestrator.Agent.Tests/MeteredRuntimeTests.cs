@@ -66,4 +66,30 @@ internal sealed class MeteredRuntimeTests
             Assert.That(recorded.Calls.Select(c => (c.Operation, c.Outcome)), Is.EqualTo(new[] { ("remove", "error") }));
         });
     }
+
+    [Test]
+    public async Task An_exec_is_timed_until_its_process_has_started_and_a_log_stream_passes_through_untimed()
+    {
+        using var meter = new AgentMeter();
+        using var recorded = new Recorded(meter.Meter);
+        var fake = new FakeRuntime();
+        var labels = new Dictionary<string, string> { [ContainerLabels.TaskId] = "t", [ContainerLabels.Container] = "web" };
+        fake.Seed("c1", new ContainerSpec("c1", "busybox", [], [], [], 0, 0, 0, [], null, 10, labels), running: true);
+        fake.LogsOf("c1").Writer.TryWrite(new OutputChunk(OutputStream.Stdout, "line\n"u8.ToArray()));
+        fake.LogsOf("c1").Writer.Complete();
+        var runtime = new MeteredRuntime(fake, meter);
+
+        await using var process = await runtime.ExecAsync("c1", new ExecSpec(["true"], false, false, 0, 0, []), CancellationToken.None);
+        var chunks = 0;
+        await foreach (var _ in runtime.ReadLogsAsync("c1", new LogReadOptions(false, null, null, false), CancellationToken.None))
+        {
+            chunks++;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(chunks, Is.EqualTo(1));
+            Assert.That(recorded.Calls.Select(c => (c.Operation, c.Outcome)), Is.EqualTo(new[] { ("exec", "ok") }));
+        });
+    }
 }
