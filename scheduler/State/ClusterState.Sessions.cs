@@ -11,13 +11,16 @@ internal sealed partial class ClusterState
 {
     /// <summary>
     /// The task and its node's stream, read together under the lock so that the stream is the one the
-    /// node had when the task was looked at. NOT_FOUND for an unknown cluster or task.
+    /// node had when the task was looked at. NOT_FOUND for an unknown cluster or task, naming the request's field.
     /// </summary>
-    public TaskOnNode TaskOnItsNode(string cluster, string taskId)
+    public TaskOnNode TaskOnItsNode(string cluster, string taskId, (string Cluster, string Task) fields)
     {
         lock (_gate)
         {
-            var task = RequireTask(cluster, taskId);
+            RequireCluster(cluster, fields.Cluster);
+            var task = _tasks.TryGetValue(taskId, out var found) && found.Cluster == cluster
+                ? found
+                : throw RequestException.NotFound(fields.Task, $"task \"{taskId}\" does not exist in cluster \"{cluster}\"");
             var agent = task.Node.Length == 0 ? null : _nodes.GetValueOrDefault(NodeRecord.KeyOf(task.Cluster, task.Node))?.Session;
             return new TaskOnNode(task, agent);
         }

@@ -13,10 +13,10 @@ internal sealed record SessionTarget(TaskRecord Task, ContainerRecord Container,
     /// is one of its own, (for exec) the task and container are running, and its node's agent is
     /// connected now, since only that agent can read the engine there.
     /// </summary>
-    /// <param name="fields">The request's field names: "task"/"container", or "start.task"/"start.container".</param>
-    public static SessionTarget Find(ClusterState state, string cluster, string taskId, string container, (string Task, string Container) fields, bool mustRun)
+    /// <param name="fields">The request's field names: "cluster", "task", "container", or with "start." before each.</param>
+    public static SessionTarget Find(ClusterState state, string cluster, string taskId, string container, (string Cluster, string Task, string Container) fields, bool mustRun)
     {
-        var (task, agent) = state.TaskOnItsNode(cluster, taskId);
+        var (task, agent) = state.TaskOnItsNode(cluster, taskId, (fields.Cluster, fields.Task));
         if (task.Node.Length == 0)
         {
             throw RequestException.Precondition(fields.Task, $"task \"{task.Id}\" was never placed on a node: it has no containers");

@@ -25,7 +25,7 @@ internal sealed partial class TaskExecApi(ClusterState state, SessionBroker sess
     {
         var client = context.CancellationToken;
         var query = TaskIoValidator.Exec(await requestStream.MoveNext(client) ? requestStream.Current : null);
-        var target = SessionTarget.Find(state, query.Cluster, query.TaskId, query.Container, ("start.task", "start.container"), mustRun: true);
+        var target = SessionTarget.Find(state, query.Cluster, query.TaskId, query.Container, ("start.cluster", "start.task", "start.container"), mustRun: true);
         var token = Domain.Echo.Escape(TokenAuthInterceptor.CallerOf(context)?.Name ?? "");
         using var open = stopping.Open();
         TaskSession session;

@@ -18,7 +18,7 @@ internal sealed class TaskLogsApi(ClusterState state, SessionBroker sessions, Sc
     public async Task ServeAsync(GetTaskLogsRequest request, IServerStreamWriter<GetTaskLogsResponse> responseStream, ServerCallContext context)
     {
         var query = TaskIoValidator.Logs(request, time.GetUtcNow());
-        var target = SessionTarget.Find(state, query.Cluster, query.TaskId, query.Container, ("task", "container"), mustRun: false);
+        var target = SessionTarget.Find(state, query.Cluster, query.TaskId, query.Container, ("cluster", "task", "container"), mustRun: false);
         using var open = stopping.Open();
         var client = context.CancellationToken;
         try
