@@ -219,4 +219,43 @@ internal sealed class TaskLogsTests : TaskSessionTest
         var status = await session.EndAsync();
         Assert.That((status.StatusCode, status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "hello: the first message of a session must be hello")));
     }
+    [Test]
+    public async Task A_reader_that_reads_nothing_does_not_hold_back_the_nodes_commands()
+    {
+        var (agent, taskId) = await RunningTaskAsync();
+        using var call = Host.Tasks.GetTaskLogs(new GetTaskLogsRequest { Task = taskId, Follow = true });
+        var (_, session) = await agent.AcceptSessionAsync();
+        var line = new string('x', 16 * 1024);
+
+        // The agent writes far more than the client reads (nothing): its session's writes may wait, its Connect stream must not.
+        using var stop = new CancellationTokenSource(Patience);
+        var flood = Task.Run(async () =>
+        {
+            for (var i = 0; i < 1000 && !stop.IsCancellationRequested; i++)
+            {
+                await session.LinesAsync(line, line, line, line);
+            }
+        });
+        var run = await Host.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" });
+        var start = await agent.NextCommandAsync();
+        Assert.That(start.StartTask.TaskId, Is.EqualTo(run.Tasks.Single().TaskId), "the start command came through while the log backed up");
+
+        await stop.CancelAsync();
+        session.Abort();
+        try
+        {
+            await flood.WaitAsync(Patience);
+        }
+        catch (RpcException)
+        {
+            // Its write was cut off by the abort.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Or found the call disposed.
+        }
+
+        await session.DisposeAsync();
+        await agent.DisposeAsync();
+    }
 }

@@ -10,6 +10,14 @@ internal abstract class TaskSessionTest : SchedulerTest
 {
     protected static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// However a session ended (client gone, node gone, refused), the scheduler logged no error: every
+    /// end is a status, not an exception that escaped a handler. Runs before the host is disposed.
+    /// </summary>
+    [TearDown]
+    public void NoErrorWasLogged() =>
+        Assert.That(Host.Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal)), Is.Empty);
+
     /// <summary>A task of <paramref name="definition"/> (the one-container "web" by default) placed on a new agent "n1" and reported RUNNING.</summary>
     protected async Task<(SimulatedAgent Agent, string TaskId)> RunningTaskAsync(RegisterTaskDefinitionRequest? definition = null, string node = "n1")
     {
