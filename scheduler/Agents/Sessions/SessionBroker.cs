@@ -117,7 +117,7 @@ internal sealed partial class SessionBroker
 
         if (!_waiting.TryRemove(new KeyValuePair<string, TaskSession>(id, session)) || !session.TryAttach(agent))
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"hello.sessionId: session \"{id}\" was opened already, or given up"));
+            throw new RpcException(new Status(StatusCode.NotFound, $"hello.sessionId: session \"{Echo.Clip(id)}\" was opened already, or given up"));
         }
 
         return session;

@@ -44,7 +44,7 @@ internal sealed partial class TaskExecApi(ClusterState state, SessionBroker sess
         {
             LogOpened(log, session.Id, target.Task.Id, target.Container.Name, token, query.Session.Tty, query.Session.Interactive);
             int? exitCode = null;
-            var outcome = "the client went";
+            var outcome = "broke off";
             try
             {
                 exitCode = await RelayAsync(session, agent, query.Session, requestStream, responseStream, context);
@@ -53,6 +53,7 @@ internal sealed partial class TaskExecApi(ClusterState state, SessionBroker sess
             catch (Exception e) when (client.IsCancellationRequested && e is OperationCanceledException or IOException or InvalidOperationException)
             {
                 // The client went: ending the session (below) ends the agent's call, which kills the command.
+                outcome = "the client went";
             }
             catch (RpcException e)
             {
