@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
+using Orchestrator.Scheduler.Agents.Sessions;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Hosting;
@@ -21,6 +22,7 @@ internal sealed partial class AgentApi(
     AgentAuthenticator authenticator,
     NodeCertificates certificates,
     SchedulerStopping stopping,
+    SessionBroker sessions,
     TimeProvider time,
     ILogger<AgentApi> log) : AgentService.AgentServiceBase
 {

@@ -13,12 +13,22 @@ internal sealed class AgentSession : IAgentSession, IDisposable
     private static long _lastId;
 
     private readonly Channel<SchedulerMessage> _outbox = Channel.CreateUnbounded<SchedulerMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _closed = new();
+    private readonly CancellationTokenSource _closed;
+
+    // Kept apart from its source, so that a task session that looks at it after the stream was
+    // disposed still finds it (cancelled: Close always comes first) instead of an exception.
+    private readonly CancellationToken _closedToken;
+
+    public AgentSession()
+    {
+        _closed = new CancellationTokenSource();
+        _closedToken = _closed.Token;
+    }
 
     public long Id { get; } = Interlocked.Increment(ref _lastId);
 
-    /// <summary>Cancelled when the state closes the session (replaced by a newer stream, or deregistered).</summary>
-    public CancellationToken Closed => _closed.Token;
+    /// <summary>Cancelled when the stream is closed: by the state (replaced by a newer stream, deregistered, silent) or as its Connect call ends.</summary>
+    public CancellationToken Closed => _closedToken;
 
     public ChannelReader<SchedulerMessage> Outbox => _outbox.Reader;
 

@@ -3,6 +3,7 @@ using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
 using TaskStatus = Orchestrator.Contracts.V1.TaskStatus;
 using Orchestrator.Scheduler.Api.Mapping;
+using Orchestrator.Scheduler.Api.TaskIo;
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Hosting;
@@ -11,7 +12,8 @@ using Orchestrator.Scheduler.Telemetry;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, SchedulerStopping stopping, SchedulerMeter meter) : TaskService.TaskServiceBase
+internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, SchedulerStopping stopping, SchedulerMeter meter, TaskLogsApi logs, TaskExecApi exec)
+    : TaskService.TaskServiceBase
 {
     public override async Task<RunTaskResponse> RunTask(RunTaskRequest request, ServerCallContext context)
     {
@@ -124,6 +126,14 @@ internal sealed class TaskApi(ClusterState state, RunTaskBatcher runTasks, Sched
         response.Failures.AddRange(failures.Select(ToContract));
         return Task.FromResult(response);
     }
+
+    /// <summary>Read by the agent of the task's node, over a session of its own (see <see cref="TaskLogsApi"/>).</summary>
+    public override Task GetTaskLogs(GetTaskLogsRequest request, IServerStreamWriter<GetTaskLogsResponse> responseStream, ServerCallContext context) =>
+        logs.ServeAsync(request, responseStream, context);
+
+    /// <summary>Run by the agent of the task's node, over a session of its own (see <see cref="TaskExecApi"/>).</summary>
+    public override Task ExecuteCommand(IAsyncStreamReader<ExecuteCommandRequest> requestStream, IServerStreamWriter<ExecuteCommandResponse> responseStream, ServerCallContext context) =>
+        exec.ServeAsync(requestStream, responseStream, context);
 
     // ECS's bounds: 10 tasks per update, protection for 1 minute to 48 hours, 2 hours when not given.
     private const int MaxProtectionUpdates = 10;

@@ -22,6 +22,11 @@ internal static class LogEvents
     public const int AgentStreamStopping = 202;
     public const int ReportsNotApplied = 203;
 
+    // Task sessions (logs, exec): never a command's arguments, its input or its output.
+    public const int SessionJoinRefused = 210;
+    public const int ExecSessionOpened = 211;
+    public const int ExecSessionEnded = 212;
+
     public const int CallRefused = 300;
     public const int JoinTokenRotated = 301;
     public const int AgentCallRefused = 302;

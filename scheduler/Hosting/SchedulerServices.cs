@@ -3,6 +3,8 @@ using Grpc.AspNetCore.Server.Model;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
+using Orchestrator.Scheduler.Agents.Sessions;
+using Orchestrator.Scheduler.Api.TaskIo;
 using Orchestrator.Scheduler.Api;
 using Orchestrator.Scheduler.Api.Framing;
 using Orchestrator.Scheduler.Api.Validation;
@@ -57,6 +59,11 @@ internal static class SchedulerServices
         services.AddSingleton<JoinTokens>();
         services.AddSingleton<NodeCertificates>();
         services.AddSingleton<AgentAuthenticator>();
+
+        // Task logs and exec: the client's call and the agent's Session call meet in the broker.
+        services.AddSingleton<SessionBroker>();
+        services.AddSingleton<TaskLogsApi>();
+        services.AddSingleton<TaskExecApi>();
 
         // First: the tokens and certificates exist before any other part starts or any call is served.
         services.AddHostedService<SecurityBootstrap>();

@@ -12,4 +12,10 @@ internal interface IAgentSession
 
     /// <summary>Ends the stream (the node was deregistered, or a newer stream replaced this one).</summary>
     void Close();
+
+    /// <summary>
+    /// Cancelled once the stream is over, however it ended (closed here, or the agent went): the task
+    /// sessions opened through it end with it, since the node they were opened for has no agent now.
+    /// </summary>
+    CancellationToken Closed { get; }
 }

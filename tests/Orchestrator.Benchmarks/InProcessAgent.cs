@@ -31,6 +31,8 @@ internal sealed class InProcessAgent(string name) : IAgentSession
     {
     }
 
+    public CancellationToken Closed => CancellationToken.None;
+
     /// <summary>Applies each RUNNING report on its own, one write each.</summary>
     public void Answer(ClusterState state)
     {

@@ -27,8 +27,11 @@ internal sealed class SimulatedAgent : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _unacknowledged = new();
     private int _answered;
 
-    private SimulatedAgent(AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
+    private readonly AgentService.AgentServiceClient _client;
+
+    private SimulatedAgent(AgentService.AgentServiceClient client, AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> call, Registered registered)
     {
+        _client = client;
         _call = call;
         Registered = registered;
         _reader = Task.Run(ReadAll);
@@ -58,7 +61,7 @@ internal sealed class SimulatedAgent : IAsyncDisposable
             throw new InvalidOperationException($"expected Registered first, got {first.BodyCase}");
         }
 
-        return new SimulatedAgent(call, first.Registered);
+        return new SimulatedAgent(client, call, first.Registered);
     }
 
     /// <summary>
@@ -117,6 +120,34 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                 return message;
             }
         }
+    }
+
+    /// <summary>The next command, which must be OpenSession (a client asked for a task's logs or an exec).</summary>
+    public async Task<OpenSession> NextOpenSessionAsync()
+    {
+        var command = await NextCommandAsync();
+        return command.BodyCase == SchedulerMessage.BodyOneofCase.OpenSession
+            ? command.OpenSession
+            : throw new InvalidOperationException($"expected OpenSession, got {command.BodyCase}");
+    }
+
+    /// <summary>
+    /// Opens AgentService/Session as the real agent does when asked (on a call of its own) and says hello
+    /// with <paramref name="sessionId"/>. The call goes with this agent's credentials unless
+    /// <paramref name="asClient"/> gives others (another node's certificate, say).
+    /// </summary>
+    public async Task<SimulatedSession> OpenSessionAsync(string sessionId, AgentService.AgentServiceClient? asClient = null)
+    {
+        var call = (asClient ?? _client).Session();
+        await call.RequestStream.WriteAsync(new AgentSessionMessage { Hello = new SessionHello { SessionId = sessionId } });
+        return new SimulatedSession(call);
+    }
+
+    /// <summary>Answers the next OpenSession by opening the session it asks for.</summary>
+    public async Task<(OpenSession Open, SimulatedSession Session)> AcceptSessionAsync()
+    {
+        var open = await NextOpenSessionAsync();
+        return (open, await OpenSessionAsync(open.SessionId));
     }
 
     /// <summary>Whatever arrived so far, without waiting.</summary>

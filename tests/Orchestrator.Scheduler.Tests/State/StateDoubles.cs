@@ -25,6 +25,8 @@ internal sealed class RecordingSession : IAgentSession
     public void Close()
     {
     }
+
+    public CancellationToken Closed => CancellationToken.None;
 }
 
 /// <summary>Keeps the change sets in memory (as batches, to read them by table); refuses them when told to.</summary>
