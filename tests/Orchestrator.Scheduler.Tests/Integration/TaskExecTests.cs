@@ -138,12 +138,16 @@ internal sealed class TaskExecTests : TaskSessionTest
         using var call = Host.Tasks.ExecuteCommand();
         await call.RequestStream.WriteAsync(Start(taskId));
         var (_, session) = await agent.AcceptSessionAsync();
+        // Output that reached the client: the scheduler has joined the session (else the node going
+        // first would leave the hello nothing to join, and the agent's call would end NOT_FOUND).
+        await session.StdoutAsync("started\n");
+        await NextAsync(call.ResponseStream);
         await agent.DisposeAsync();
         var (_, status) = await ReadAllAsync(call.ResponseStream, call.GetStatus);
         Assert.Multiple(async () =>
         {
             Assert.That((status.StatusCode, status.Detail), Is.EqualTo((StatusCode.Unavailable, "node n1 disconnected")));
-            Assert.That((await session.EndAsync()).StatusCode, Is.EqualTo(StatusCode.OK));
+            Assert.That((await session.EndAsync()).StatusCode, Is.EqualTo(StatusCode.OK), "the session's call is ended too");
         });
         await session.DisposeAsync();
     }
