@@ -138,6 +138,8 @@ internal sealed class TaskExecTests : TaskSessionTest
         using var call = Host.Tasks.ExecuteCommand();
         await call.RequestStream.WriteAsync(Start(taskId));
         var (_, session) = await agent.AcceptSessionAsync();
+        await session.StdoutAsync("started");
+        await NextAsync(call.ResponseStream); // the session is open: its hello was taken
         await agent.DisposeAsync();
         var (_, status) = await ReadAllAsync(call.ResponseStream, call.GetStatus);
         Assert.Multiple(async () =>
