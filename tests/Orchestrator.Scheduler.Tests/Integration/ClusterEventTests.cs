@@ -55,7 +55,9 @@ internal sealed class ClusterEventTests : SchedulerTest
     {
         await RegisterAsync();
         await RegisterAsync(WebDefinition(memory: 256));
-        using var watch = Events.WatchEvents(new WatchEventsRequest { EventTypes = { DeploymentTypes } });
+        // From a time before anything happened, then live: the call may return before the server has
+        // subscribed it, and the replay makes up for whatever came in between.
+        using var watch = Events.WatchEvents(new WatchEventsRequest { EventTypes = { DeploymentTypes }, Since = Timestamp.FromDateTimeOffset(Host.Clock.GetUtcNow().AddMinutes(-1)) });
         var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a");
         agent.RunAutomatically(failToStart: start => start.TaskDefinition.TaskDefinitionArn == "web:2");
         var breaker = new DeploymentConfiguration { DeploymentCircuitBreaker = new DeploymentCircuitBreaker { Enable = true, Rollback = true } };
@@ -79,7 +81,8 @@ internal sealed class ClusterEventTests : SchedulerTest
             EventType.DeploymentRolledBack, EventType.DeploymentCompleted, // web:1 again
         };
         var watched = new List<ClusterEvent>();
-        while (watched.Count < expected.Length && await watch.ResponseStream.MoveNext(CancellationToken.None))
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (watched.Count < expected.Length && await watch.ResponseStream.MoveNext(patience.Token))
         {
             watched.Add(watch.ResponseStream.Current);
         }
