@@ -137,7 +137,8 @@ internal sealed class ClusterEventTests : SchedulerTest
         async Task<List<ClusterEvent>> Read(AsyncServerStreamingCall<ClusterEvent> call, int count)
         {
             var got = new List<ClusterEvent>();
-            while (got.Count < count && await call.ResponseStream.MoveNext(CancellationToken.None))
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (got.Count < count && await call.ResponseStream.MoveNext(patience.Token))
             {
                 got.Add(call.ResponseStream.Current);
             }
