@@ -178,6 +178,9 @@ internal sealed partial class SchedulerConnection(
                         // In the background, on a connection of its own; it ends with this stream.
                         sessions.Open(message.OpenSession, session.Token);
                         break;
+                    case SchedulerMessage.BodyOneofCase.CloseSession:
+                        sessions.Close(message.CloseSession.SessionId);
+                        break;
                     case SchedulerMessage.BodyOneofCase.Deregistered:
                         return message.Deregistered.Reason;
                 }

@@ -35,7 +35,7 @@ internal sealed class LogSession(IContainerRuntime runtime, AgentIdentity identi
         catch (ContainerOperationException e)
         {
             // Removed meanwhile, or the engine cannot read its logs (a logging driver without reading).
-            if (await TaskContainers.FindAsync(runtime, identity, open.TaskId, open.Container, CancellationToken.None) is null)
+            if (await TaskContainers.FindAsync(runtime, identity, open.TaskId, open.Container, cancellation) is null)
             {
                 throw new SessionFailedException(StatusCode.NotFound, TaskContainers.Gone(identity, open.TaskId, open.Container), e);
             }

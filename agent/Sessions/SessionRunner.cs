@@ -23,6 +23,9 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<long, Task> _running = new();
+
+    /// <summary>Each running session's own cancellation, by its id, for the scheduler's CloseSession.</summary>
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _byId = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _count;
     private long _keys;
@@ -41,6 +44,26 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
         }
 
         Track(RunAsync(open, connection), counted: true);
+    }
+
+    /// <summary>
+    /// The scheduler's CloseSession, from Connect: the session ends even while reading its own call is
+    /// held up (an exec's input waiting on a process that does not read its stdin). Unknown ids are
+    /// sessions that ended already.
+    /// </summary>
+    public void Close(string sessionId)
+    {
+        if (_byId.TryGetValue(sessionId, out var session))
+        {
+            try
+            {
+                session.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // It ended meanwhile.
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -86,6 +109,26 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
         await Task.Yield();
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(connection, _stopping.Token);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
+        if (!_byId.TryAdd(open.SessionId, session))
+        {
+            // The same id twice (the scheduler never does it): the first one keeps it.
+            LogCannotOpen(log, open.SessionId, "a session with this id runs already");
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(open, lifetime, session, work);
+        }
+        finally
+        {
+            _byId.TryRemove(new KeyValuePair<string, CancellationTokenSource>(open.SessionId, session));
+        }
+    }
+
+    private async Task ServeAsync(OpenSession open, CancellationTokenSource lifetime, CancellationTokenSource session,
+        Func<ISessionCall, ChannelReader<ExecuteCommandRequest>, CancellationToken, Task> work)
+    {
         var input = Channel.CreateBounded<ExecuteCommandRequest>(new BoundedChannelOptions(16) { SingleReader = true, SingleWriter = true });
         ISessionCall call;
         try
@@ -137,8 +180,17 @@ internal sealed partial class SessionRunner(ISessionChannel channel, IContainerR
             finally
             {
                 // Our side is done: give the scheduler a moment to end the call, so the last messages
-                // are not cut off by a reset of the stream.
-                readingStop.CancelAfter(CloseWait);
+                // are not cut off by a reset of the stream; unless it is over already (the scheduler ended
+                // or closed it, Connect's stream ended, the agent stops): then there is nothing to wait for.
+                if (session.IsCancellationRequested)
+                {
+                    await readingStop.CancelAsync();
+                }
+                else
+                {
+                    readingStop.CancelAfter(CloseWait);
+                }
+
                 await reading;
             }
         }

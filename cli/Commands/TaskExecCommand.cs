@@ -63,7 +63,13 @@ internal static class TaskExecCommand
 
             using var raw = terminal?.EnterRawMode();
             using var resizes = terminal?.OnResize(() => _ = ResizeAsync(call, stop.Token));
-            var input = start.Interactive ? Task.Run(() => ForwardStdinAsync(call, stop.Token), CancellationToken.None) : Task.CompletedTask;
+            if (start.Interactive)
+            {
+                // Not awaited: the stdin reader may be blocked on a terminal that never ends; the call's
+                // end cancels what it does next.
+                _ = Task.Run(() => ForwardStdinAsync(call, stop.Token), CancellationToken.None);
+            }
+
             try
             {
                 int? exitCode = null;
@@ -89,14 +95,11 @@ internal static class TaskExecCommand
                     throw new CliException("exec: the scheduler ended the command without its exit code");
                 }
 
-                await SendCompleteAsync(call);
                 return code;
             }
             finally
             {
-                // The stdin reader may be blocked on a terminal that never ends: it is left behind, not awaited.
                 await stop.CancelAsync();
-                _ = input;
             }
         }
 
@@ -144,23 +147,6 @@ internal static class TaskExecCommand
             try
             {
                 await call.RequestStream.WriteAsync(message, cancel);
-            }
-            finally
-            {
-                _writing.Release();
-            }
-        }
-
-        private async Task SendCompleteAsync(AsyncDuplexStreamingCall<ExecuteCommandRequest, ExecuteCommandResponse> call)
-        {
-            await _writing.WaitAsync();
-            try
-            {
-                await call.RequestStream.CompleteAsync();
-            }
-            catch (Exception e) when (e is RpcException or InvalidOperationException)
-            {
-                // Already over.
             }
             finally
             {

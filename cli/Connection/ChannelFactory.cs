@@ -7,7 +7,7 @@ namespace Orchestrator.Cli.Connection;
 /// <summary>
 /// The one channel a command uses. Retries are the channel's (a service config with a retry policy
 /// on UNAVAILABLE: a scheduler restarting or a connection refused), so every call gets the same
-/// backoff without loops of our own.
+/// backoff without loops of our own; all calls but exec, which is never run twice.
 /// </summary>
 internal static class ChannelFactory
 {
@@ -15,6 +15,10 @@ internal static class ChannelFactory
     {
         MethodConfigs =
         {
+            // Never retried: a command may have run (and done what it does) before the call failed.
+            // The scheduler commits the call with its headers once the session is open, but an
+            // UNAVAILABLE before that can still follow a start on the node.
+            new MethodConfig { Names = { new MethodName { Service = "orchestrator.v1.TaskService", Method = "ExecuteCommand" } } },
             new MethodConfig
             {
                 Names = { MethodName.Default },

@@ -71,6 +71,10 @@ internal sealed class TaskSession : IDisposable
         if (_ended.TrySetResult())
         {
             _broker.Forget(this);
+
+            // The agent sees its Session call end only by reading it, which an exec's input can hold up
+            // (a process that does not read its stdin): Connect, always read, tells it too.
+            NodeStream.TrySend(new SchedulerMessage { CloseSession = new CloseSession { SessionId = Id } });
         }
     }
 }

@@ -47,6 +47,9 @@ internal sealed partial class TaskExecApi(ClusterState state, SessionBroker sess
             var outcome = "broke off";
             try
             {
+                // Headers now: the node may start the command at any moment, and a client's channel retries
+                // a call (its retry policy) only while no headers have come, so none can run it twice.
+                await context.WriteResponseHeadersAsync(new Metadata());
                 exitCode = await RelayAsync(session, agent, query.Session, requestStream, responseStream, context);
                 outcome = "exited";
             }

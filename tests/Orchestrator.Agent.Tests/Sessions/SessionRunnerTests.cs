@@ -43,7 +43,7 @@ internal sealed class SessionRunnerTests
         _runtime.Seed(id, new ContainerSpec($"c-{id}", "busybox", [], [], [], 0, 0, 0, [], null, 10, labels), running, running ? null : 0);
     }
 
-    private static OpenSession Logs(string container = "web", bool follow = false, int? tail = null, bool timestamps = false)
+    private static OpenSession Logs(string container = "web", bool follow = false, int? tail = null, bool timestamps = false, string id = "s-1")
     {
         var logs = new TaskLogsSession { Follow = follow, Timestamps = timestamps, Since = Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) };
         if (tail is { } t)
@@ -51,7 +51,7 @@ internal sealed class SessionRunnerTests
             logs.Tail = t;
         }
 
-        return new OpenSession { SessionId = "s-1", TaskId = TaskId, Container = container, Logs = logs };
+        return new OpenSession { SessionId = id, TaskId = TaskId, Container = container, Logs = logs };
     }
 
     private static OpenSession Exec(bool tty = false, bool interactive = false) => new()
@@ -310,16 +310,39 @@ internal sealed class SessionRunnerTests
     }
 
     [Test]
+    public async Task A_close_from_connect_ends_an_exec_whose_call_is_not_read_again()
+    {
+        Seed("c1", "web", running: true);
+        var call = await OpenAsync(Exec(interactive: true));
+        var process = await _runtime.NextExecAsync(FakeSessionCall.Bound);
+
+        // The call is never ended on this side (as when reading it is held up behind input the process
+        // does not take): the scheduler's CloseSession on Connect ends the session all the same.
+        _runner.Close("s-2");
+        await call.Disposed.Task.WaitAsync(FakeSessionCall.Bound);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(process.Killed, Is.True, "the process is killed");
+            Assert.That(process.Running, Is.False);
+        });
+    }
+
+    [Test]
+    public void A_close_for_a_session_this_agent_does_not_run_changes_nothing() =>
+        Assert.DoesNotThrow(() => _runner.Close("no-such-session"));
+
+    [Test]
     public async Task More_sessions_than_the_limit_are_refused_with_resource_exhausted()
     {
         Seed("c1", "web", running: true);
         var open = new List<FakeSessionCall>();
         for (var i = 0; i < SessionRunner.MaxSessions; i++)
         {
-            open.Add(await OpenAsync(Logs(follow: true)));
+            open.Add(await OpenAsync(Logs(follow: true, id: $"s-{i}")));
         }
 
-        var refused = await OpenAsync(Logs(follow: true));
+        var refused = await OpenAsync(Logs(follow: true, id: "one-too-many"));
         var rest = await refused.RestAsync();
 
         Assert.Multiple(() =>

@@ -17,6 +17,9 @@ internal sealed class SimulatedAgent : IAsyncDisposable
 
     private readonly AsyncDuplexStreamingCall<AgentMessage, SchedulerMessage> _call;
     private readonly Channel<SchedulerMessage> _received = Channel.CreateUnbounded<SchedulerMessage>();
+
+    /// <summary>The ids of CloseSession messages, kept apart from the commands (they follow every session).</summary>
+    private readonly Channel<string> _closedSessions = Channel.CreateUnbounded<string>();
     private readonly Task _reader;
     private ulong _sequence;
     private Task? _automatic;
@@ -120,6 +123,13 @@ internal sealed class SimulatedAgent : IAsyncDisposable
                 return message;
             }
         }
+    }
+
+    /// <summary>The id of the next session the scheduler said over Connect is over (CloseSession).</summary>
+    public async Task<string> NextClosedSessionAsync()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        return await _closedSessions.Reader.ReadAsync(timeout.Token);
     }
 
     /// <summary>The next command, which must be OpenSession (a client asked for a task's logs or an exec).</summary>
@@ -349,6 +359,12 @@ internal sealed class SimulatedAgent : IAsyncDisposable
         {
             await foreach (var message in _call.ResponseStream.ReadAllAsync())
             {
+                if (message.BodyCase == SchedulerMessage.BodyOneofCase.CloseSession)
+                {
+                    await _closedSessions.Writer.WriteAsync(message.CloseSession.SessionId);
+                    continue;
+                }
+
                 await _received.Writer.WriteAsync(message);
             }
 

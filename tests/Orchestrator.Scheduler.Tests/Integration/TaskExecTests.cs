@@ -108,11 +108,16 @@ internal sealed class TaskExecTests : TaskSessionTest
         using var going = new CancellationTokenSource();
         using var call = Host.Tasks.ExecuteCommand(cancellationToken: going.Token);
         await call.RequestStream.WriteAsync(Start(taskId, command: "sleep"));
-        var (_, session) = await agent.AcceptSessionAsync();
+        var (open, session) = await agent.AcceptSessionAsync();
         await session.StdoutAsync("started");
         await NextAsync(call.ResponseStream);
         await going.CancelAsync();
-        Assert.That((await session.EndAsync()).StatusCode, Is.EqualTo(StatusCode.OK));
+        Assert.Multiple(async () =>
+        {
+            Assert.That((await session.EndAsync()).StatusCode, Is.EqualTo(StatusCode.OK));
+            // Connect says so too: the agent may not be reading the session's call (input held up).
+            Assert.That(await agent.NextClosedSessionAsync(), Is.EqualTo(open.SessionId));
+        });
         await session.DisposeAsync();
         await agent.DisposeAsync();
     }
