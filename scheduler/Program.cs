@@ -6,6 +6,15 @@ using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
+
+// ASP.NET Core logs four lines at Information for every request (every API call, every scrape): that
+// drowns the scheduler's own lines and costs throughput. Warning by default, as the ASP.NET templates'
+// appsettings.json has it; a lowest-precedence default, so Logging:LogLevel:Microsoft.AspNetCore in the
+// settings, the environment or the command line still turns it back on.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+{
+    InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning" },
+});
 builder.Host.UseSystemd();
 SchedulerServices.Add(builder.Services, builder.Configuration);
 
