@@ -60,6 +60,25 @@ internal static class Shared
         return ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// A list call's answer: its JSON, or one column of names (<paramref name="header"/>) and, when there
+    /// is another page, how to ask for it.
+    /// </summary>
+    public static int PrintNames(Invocation invocation, Google.Protobuf.IMessage response, string header, IEnumerable<string> names, string nextToken)
+    {
+        if (invocation.Printer.Json)
+        {
+            invocation.Printer.Message(response);
+        }
+        else
+        {
+            invocation.Printer.Column(header, names);
+            MorePages(invocation, nextToken);
+        }
+
+        return ExitCodes.Ok;
+    }
+
     /// <summary>Tells a table reader that there is another page (json readers see nextToken).</summary>
     public static void MorePages(Invocation invocation, string nextToken)
     {

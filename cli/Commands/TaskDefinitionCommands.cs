@@ -45,17 +45,7 @@ internal static class TaskDefinitionCommands
                 run.Set(max, m => request.MaxResults = m);
                 run.Set(next, n => request.NextToken = n);
                 var response = await run.TaskDefinitions.ListTaskDefinitionsAsync(request, cancellationToken: run.Cancel);
-                if (run.Printer.Json)
-                {
-                    run.Printer.Message(response);
-                }
-                else
-                {
-                    run.Printer.Column("taskDefinitionArns", response.TaskDefinitionArns);
-                    Shared.MorePages(run, response.NextToken);
-                }
-
-                return ExitCodes.Ok;
+                return Shared.PrintNames(run, response, "taskDefinitionArns", response.TaskDefinitionArns, response.NextToken);
             });
     }
 
@@ -73,17 +63,7 @@ internal static class TaskDefinitionCommands
                 run.Set(max, m => request.MaxResults = m);
                 run.Set(next, n => request.NextToken = n);
                 var response = await run.TaskDefinitions.ListTaskDefinitionFamiliesAsync(request, cancellationToken: run.Cancel);
-                if (run.Printer.Json)
-                {
-                    run.Printer.Message(response);
-                }
-                else
-                {
-                    run.Printer.Column("families", response.Families);
-                    Shared.MorePages(run, response.NextToken);
-                }
-
-                return ExitCodes.Ok;
+                return Shared.PrintNames(run, response, "families", response.Families, response.NextToken);
             });
     }
 

@@ -54,6 +54,22 @@ internal sealed class BenchScheduler : IDisposable
 
     public Task ServingAsync() => Process.RequireServingAsync(Channel);
 
+    /// <summary>Waits (at most a minute) until a real agent process has registered and holds its stream.</summary>
+    public async Task AgentConnectedAsync(DaemonProcess agent)
+    {
+        var nodes = new NodeService.NodeServiceClient(Channel);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await nodes.ListNodesAsync(new ListNodesRequest())).Nodes.Any(n => n.AgentConnected))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException("the agent did not register: " + string.Join("\n", agent.StandardOutput.TakeLast(10)));
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Kills the scheduler with SIGKILL and starts it again on the same port and database.</summary>
     public void KillAndStartAgain()
     {

@@ -39,7 +39,7 @@ internal static class LogsBench
         ]);
         try
         {
-            await ConnectedAsync(new NodeService.NodeServiceClient(scheduler.Channel), agent);
+            await scheduler.AgentConnectedAsync(agent);
             var tasks = new TaskService.TaskServiceClient(scheduler.Channel);
             var definitions = new TaskDefinitionService.TaskDefinitionServiceClient(scheduler.Channel);
 
@@ -230,20 +230,6 @@ internal static class LogsBench
             }
 
             await Task.Delay(100);
-        }
-    }
-
-    private static async Task ConnectedAsync(NodeService.NodeServiceClient nodes, DaemonProcess agent)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!(await nodes.ListNodesAsync(new ListNodesRequest())).Nodes.Any(n => n.AgentConnected))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException("the agent did not register: " + string.Join("\n", agent.StandardOutput.TakeLast(10)));
-            }
-
-            await Task.Delay(20);
         }
     }
 

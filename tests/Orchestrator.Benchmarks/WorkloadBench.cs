@@ -38,7 +38,7 @@ internal static class WorkloadBench
         ]);
         try
         {
-            await ConnectedAsync(new NodeService.NodeServiceClient(scheduler.Channel), agent);
+            await scheduler.AgentConnectedAsync(agent);
             await new SecretService.SecretServiceClient(scheduler.Channel).PutSecretAsync(new PutSecretRequest { Name = "bench-password", StringValue = "correct horse battery staple" });
             await new TaskDefinitionService.TaskDefinitionServiceClient(scheduler.Channel).RegisterTaskDefinitionAsync(Definition(shared));
             var tasks = new TaskService.TaskServiceClient(scheduler.Channel);
@@ -175,20 +175,6 @@ internal static class WorkloadBench
         }
 
         return clock.Elapsed;
-    }
-
-    private static async Task ConnectedAsync(NodeService.NodeServiceClient nodes, DaemonProcess agent)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!(await nodes.ListNodesAsync(new ListNodesRequest())).Nodes.Any(n => n.AgentConnected))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException("the agent did not register: " + string.Join("\n", agent.StandardOutput.TakeLast(10)));
-            }
-
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Every container and volume of the agent's node and of the plain runs, and the shared volume.</summary>
