@@ -128,7 +128,7 @@ internal sealed class TaskSessionEndToEndTests
         using var call = cluster.Tasks.ExecuteCommand(cancellationToken: bound.Token);
 
         await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Start = new ExecStart { Task = task.TaskId, Command = { "sh", "-c", "echo $X; exit 3" } } });
-        var (stdout, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
+        var (stdout, _, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
 
         Assert.Multiple(() =>
         {
@@ -148,7 +148,7 @@ internal sealed class TaskSessionEndToEndTests
         await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Start = new ExecStart { Task = task.TaskId, Command = { "sh" }, Tty = true, Interactive = true, Size = new TerminalSize { Rows = 40, Columns = 132 } } });
         await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Stdin = ByteString.CopyFromUtf8("stty size; echo hi\n") });
         await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Stdin = ByteString.CopyFromUtf8("exit 5\n") });
-        var (stdout, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
+        var (stdout, _, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
 
         Assert.Multiple(() =>
         {
@@ -189,9 +189,69 @@ internal sealed class TaskSessionEndToEndTests
         Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition), refused.Status.Detail);
     }
 
-    private static async Task<(string Stdout, int? ExitCode)> OutputAsync(IAsyncStreamReader<ExecuteCommandResponse> stream, CancellationToken cancellation)
+    [Test]
+    public async Task Logs_of_a_task_whose_containers_are_gone_are_not_found()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        cluster.Agent!.KillHard();
+        await cluster.WaitUntilConnectedAsync(0, connected: false);
+        await cluster.StartAgentAsync(0, "--Agent:StoppedContainerRetention=00:00:01");
+        var (task, _) = await RunAsync(cluster, "brief", TaskStatus.Stopped, "echo", "gone soon");
+        await Cluster.EventuallyAsync(() => Task.FromResult(Docker.Run("ps", "-a", "-q", "--filter", $"label=orchestrator.task-id={task.TaskId}").Output.Length == 0),
+            "the agent removed the stopped task's container");
+        using var bound = new CancellationTokenSource(Bound);
+        using var call = cluster.Tasks.GetTaskLogs(new GetTaskLogsRequest { Task = task.TaskId }, cancellationToken: bound.Token);
+
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await LinesAsync(call.ResponseStream, int.MaxValue, bound.Token))!;
+        Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.NotFound), refused.Status.Detail);
+    }
+
+    [Test]
+    public async Task A_client_that_closes_its_side_still_gets_the_output_apart_and_the_exit_code()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var (task, _) = await RunAsync(cluster, "halfclosed", TaskStatus.Running, "sleep", "3600");
+        using var bound = new CancellationTokenSource(Bound);
+        using var call = cluster.Tasks.ExecuteCommand(cancellationToken: bound.Token);
+
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Start = new ExecStart { Task = task.TaskId, Command = { "sh", "-c", "echo $X; echo oops >&2; exit 3" } } });
+        await call.RequestStream.CompleteAsync();
+        var (stdout, stderr, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stdout, Is.EqualTo("from the task\n"));
+            Assert.That(stderr, Is.EqualTo("oops\n"));
+            Assert.That(exitCode, Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task A_terminal_resized_while_the_shell_runs_takes_the_new_size()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        var (task, _) = await RunAsync(cluster, "resized", TaskStatus.Running, "sleep", "3600");
+        using var bound = new CancellationTokenSource(Bound);
+        using var call = cluster.Tasks.ExecuteCommand(cancellationToken: bound.Token);
+
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Start = new ExecStart { Task = task.TaskId, Command = { "sh" }, Tty = true, Interactive = true, Size = new TerminalSize { Rows = 24, Columns = 80 } } });
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Resize = new TerminalSize { Rows = 40, Columns = 120 } });
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Stdin = ByteString.CopyFromUtf8("stty size; echo hi$((1+1))\n") });
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Stdin = ByteString.CopyFromUtf8("exit 5\n") });
+        var (stdout, _, exitCode) = await OutputAsync(call.ResponseStream, bound.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stdout, Does.Contain("hi2"), "the shell ran the line it was sent");
+            Assert.That(stdout, Does.Contain("40 120"), "the terminal took the new size");
+            Assert.That(exitCode, Is.EqualTo(5));
+        });
+    }
+
+    private static async Task<(string Stdout, string Stderr, int? ExitCode)> OutputAsync(IAsyncStreamReader<ExecuteCommandResponse> stream, CancellationToken cancellation)
     {
         var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
         int? exitCode = null;
         while (await stream.MoveNext(cancellation))
         {
@@ -200,12 +260,15 @@ internal sealed class TaskSessionEndToEndTests
                 case ExecuteCommandResponse.BodyOneofCase.Stdout:
                     stdout.Append(stream.Current.Stdout.ToStringUtf8());
                     break;
+                case ExecuteCommandResponse.BodyOneofCase.Stderr:
+                    stderr.Append(stream.Current.Stderr.ToStringUtf8());
+                    break;
                 case ExecuteCommandResponse.BodyOneofCase.Exited:
                     exitCode = stream.Current.Exited.ExitCode;
                     break;
             }
         }
 
-        return (stdout.ToString(), exitCode);
+        return (stdout.ToString(), stderr.ToString(), exitCode);
     }
 }
