@@ -19,7 +19,8 @@ internal sealed class AgentMetricsEndToEndTests
         using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, Timeout = TimeSpan.FromSeconds(10) };
 
         // The first agent's node may still count as connected while the new one starts: its endpoint answering tells.
-        await Cluster.EventuallyAsync(async () => await AnswersAsync(http, metricsPort), "the agent serves /metrics");
+        await Cluster.EventuallyAsync(async () => await AnswersAsync(http, metricsPort), "the agent serves /metrics",
+            () => $"the agent {(cluster.Agent!.HasExited ? "exited" : "runs")}; it said:\n" + string.Join("\n", cluster.Agent.StandardError.Concat(cluster.Agent.StandardOutput).TakeLast(20)));
         await cluster.WaitUntilConnectedAsync(0, connected: true);
         var before = await ScrapeAsync(http, metricsPort);
         await cluster.RegisterAsync("sleeper", new ContainerDefinition
