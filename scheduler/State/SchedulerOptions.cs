@@ -37,6 +37,24 @@ internal sealed class SchedulerOptions
     /// <summary>Where the CA, the server certificate and the token files live: beside the database.</summary>
     public string DataDirectory => Path.GetDirectoryName(Path.GetFullPath(DataPath)) ?? ".";
 
+    /// <summary>
+    /// Where the state is kept: "litedb" (the file at <see cref="DataPath"/>, one scheduler) or "etcd"
+    /// (<see cref="Etcd"/>: several schedulers, one elected leader, the others standbys).
+    /// </summary>
+    public string Store { get; set; } = StoreKinds.LiteDb;
+
+    /// <summary>The etcd store's settings (Scheduler:Etcd:*), used when <see cref="Store"/> is "etcd".</summary>
+    public Storage.Etcd.EtcdOptions Etcd { get; set; } = new();
+
+    /// <summary>
+    /// host:port at which the other schedulers and the agents reach this one (with Store=etcd: what the
+    /// leader election publishes, where standbys forward calls and send agents). Empty: <see cref="Listen"/>,
+    /// unless it is a wildcard address, which etcd mode refuses.
+    /// </summary>
+    public string AdvertiseAddress { get; set; } = "";
+
+    public bool UsesEtcd => string.Equals(Store, StoreKinds.Etcd, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The LiteDB file.</summary>
     public string DataPath { get; set; } = "data/scheduler.db";
 
@@ -88,4 +106,11 @@ internal sealed class SchedulerOptions
     }
 
     public string DynamicPortRangeProblem => $"Scheduler:DynamicPortRange must be \"first-last\" within 1-65535, not \"{DynamicPortRange}\"";
+}
+
+/// <summary>The values of Scheduler:Store.</summary>
+internal static class StoreKinds
+{
+    public const string LiteDb = "litedb";
+    public const string Etcd = "etcd";
 }
