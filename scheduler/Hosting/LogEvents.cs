@@ -51,4 +51,6 @@ internal static class LogEvents
     public const int TookOver = 501;
     public const int ReplicationBroken = 502;
     public const int LeadershipLost = 503;
+    public const int FollowingStopped = 504;
+    public const int DeposedRestarting = 505;
 }

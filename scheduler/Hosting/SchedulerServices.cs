@@ -68,13 +68,15 @@ internal static class SchedulerServices
         services.AddSingleton<TaskExecApi>();
 
         // First: the tokens and certificates exist before any other part starts or any call is served.
-        services.AddHostedService<SecurityBootstrap>();
+        services.AddSingleton<SecurityBootstrap>();
+        services.AddHostedService(sp => sp.GetRequiredService<SecurityBootstrap>());
         services.AddSingleton<RunTaskBatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunTaskBatcher>());
         services.AddSingleton<ReportCommitter>();
         services.AddHostedService(sp => sp.GetRequiredService<ReportCommitter>());
         services.AddHostedService<HistoryPruner>();
         services.AddHostedService<HeartbeatMonitor>();
+        services.AddSingleton<SchedulerExit>();
         services.AddSingleton<StoreLossStop>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreLossStop>());
         services.AddHostedService<ServiceScheduler>();

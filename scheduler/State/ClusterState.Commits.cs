@@ -128,6 +128,12 @@ internal sealed partial class ClusterState
                 $"this scheduler cannot change anything now: {_leadership.NotLeaderReason ?? "it is not the leader"}; nothing was changed");
         }
 
+        if (!_tookOver)
+        {
+            throw new RequestException(RequestErrorKind.Unavailable, "",
+                "this scheduler was just elected and is still applying the old leader's last commits; nothing was changed, try again");
+        }
+
         var commit = _store.BeginCommit(changes, _version);
         try
         {

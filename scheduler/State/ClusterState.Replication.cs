@@ -24,6 +24,9 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>This scheduler leads and its memory has caught up with the store: its writes can land.</summary>
+    public bool Writable => _tookOver && _leadership.IsLeader;
+
     /// <summary>
     /// A commit the leader made, as the watch read it: applied to memory and published with origin
     /// <see cref="ChangeOrigin.Replicated"/> (the watch streams see it; no agent is sent anything).
@@ -61,6 +64,7 @@ internal sealed partial class ClusterState
     {
         lock (_gate)
         {
+            _tookOver = true;
             foreach (var entry in _nodes.Values)
             {
                 if (entry.Session is null)

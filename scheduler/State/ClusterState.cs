@@ -32,6 +32,10 @@ internal sealed partial class ClusterState : IAgentDirectory
     // Whether this scheduler may write: always, alone on LiteDB; with several on etcd, only the elected one.
     private readonly ILeadership _leadership;
 
+    // Set once this scheduler leads with memory caught up with the store (at once for a sole leader;
+    // for an elected one, by TakeOver): writes wait for it as well as for the leadership.
+    private volatile bool _tookOver;
+
     private readonly Dictionary<string, ClusterRecord> _clusters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskDefinitionFamily> _families = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeEntry> _nodes = new(StringComparer.Ordinal);
@@ -54,6 +58,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         SchedulerMeter? meter = null, ILeadership? leadership = null)
     {
         _leadership = leadership ?? new SoleLeadership("");
+        _tookOver = _leadership.IsLeader;
         _meter = meter ?? new SchedulerMeter();
         _store = store;
         _time = time;
