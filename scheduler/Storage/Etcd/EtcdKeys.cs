@@ -36,6 +36,8 @@ internal sealed class EtcdKeys
         RangeStart = Utf8(prefix + "/");
         RangeEnd = Utf8(prefix + "0"); // '0' follows '/': every key that starts with P/ sorts before it
         LeaderElection = prefix + "/leader";
+        TablesStart = Utf8(_tables);
+        TablesEnd = Utf8(prefix + "/t0");
     }
 
     public string Prefix { get; }
@@ -48,6 +50,11 @@ internal sealed class EtcdKeys
     public ByteString RangeStart { get; }
 
     public ByteString RangeEnd { get; }
+
+    /// <summary>The range [TablesStart, TablesEnd) is every record.</summary>
+    public ByteString TablesStart { get; }
+
+    public ByteString TablesEnd { get; }
 
     /// <summary>The election's name: the leader's key is P/leader/&lt;lease id hex&gt;.</summary>
     public string LeaderElection { get; }

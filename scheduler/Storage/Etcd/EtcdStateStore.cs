@@ -226,7 +226,8 @@ internal sealed class EtcdStateStore : IStateStore
         var actual = current.Count == 0 ? 0 : _keys.ParseVersion(current[0].Value);
         if (actual == expectedVersion)
         {
-            throw new StorageException($"etcd refused the commit at version {expectedVersion} although {_keys.Prefix}/version is {actual}; nothing was written");
+            // Only the first commit's claim of the prefix can fail at the right version.
+            throw new StorageException($"the etcd prefix {_keys.Prefix} (Scheduler:Etcd:Prefix) holds records or a meta but no version: it is not a scheduler state of this version; nothing was written");
         }
 
         throw new StoreConflictException(expectedVersion, actual);
@@ -247,6 +248,14 @@ internal sealed class EtcdStateStore : IStateStore
         if (fence is not null)
         {
             txn.Compare.Add(new Compare { Key = fence.LeaderKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = fence.CreateRevision });
+        }
+
+        if (expectedVersion == 0)
+        {
+            // The first commit claims the prefix: only where no meta and no record is there yet, so that a
+            // prefix of something else is never written into, even by a store that was not loaded first.
+            txn.Compare.Add(new Compare { Key = _keys.Meta, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            txn.Compare.Add(new Compare { Key = _keys.TablesStart, RangeEnd = _keys.TablesEnd, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
         }
 
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = _keys.Version } });
