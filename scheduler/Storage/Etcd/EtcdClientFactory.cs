@@ -67,7 +67,6 @@ internal static class EtcdClientFactory
             // A load reads pages of records up to MaxRequestBytes each: no fixed 4 MB answer limit.
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
-            ThrowOperationCanceledOnCancellation = true,
         });
         return new EtcdConnection(new EtcdClient(channel.CreateCallInvoker()), channel);
     }

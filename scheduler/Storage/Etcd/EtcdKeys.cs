@@ -36,8 +36,12 @@ internal sealed class EtcdKeys
         RangeStart = Utf8(prefix + "/");
         RangeEnd = Utf8(prefix + "0"); // '0' follows '/': every key that starts with P/ sorts before it
         LeaderElection = prefix + "/leader";
-        TablesStart = Utf8(_tables);
-        TablesEnd = Utf8(prefix + "/t0");
+        StateRanges =
+        [
+            (RangeStart, Utf8(LeaderElection + "/")),
+            (Utf8(LeaderElection + "0"), Utf8(prefix + "/security/")),
+            (Utf8(prefix + "/security0"), RangeEnd),
+        ];
     }
 
     public string Prefix { get; }
@@ -51,10 +55,11 @@ internal sealed class EtcdKeys
 
     public ByteString RangeEnd { get; }
 
-    /// <summary>The range [TablesStart, TablesEnd) is every record.</summary>
-    public ByteString TablesStart { get; }
-
-    public ByteString TablesEnd { get; }
+    /// <summary>
+    /// The ranges [start, end) that cover every key under P/ but the election's (P/leader/…) and the
+    /// security material (P/security/…): where a prefix must be empty before the first commit claims it.
+    /// </summary>
+    public IReadOnlyList<(ByteString Start, ByteString End)> StateRanges { get; }
 
     /// <summary>The election's name: the leader's key is P/leader/&lt;lease id hex&gt;.</summary>
     public string LeaderElection { get; }

@@ -100,7 +100,7 @@ internal sealed class EtcdStateStore : IStateStore
 
     private async Task<StoredState> LoadOnceAsync(CancellationToken cancellationToken)
     {
-        var tables = StoreTables.All.ToDictionary(t => t, _ => new List<object>());
+        var records = new List<Mvccpb.KeyValue>();
         ByteString? meta = null;
         long? version = null;
         var others = new List<string>();
@@ -126,8 +126,7 @@ internal sealed class EtcdStateStore : IStateStore
                         version = _keys.ParseVersion(kv.Value);
                         break;
                     case EtcdKeyKind.Table:
-                        var (table, key) = _keys.ParseTableKey(kv.Key);
-                        tables[table].Add(_keys.ReadRecord(table, key, kv.Value));
+                        records.Add(kv);
                         break;
                     case EtcdKeyKind.Leader or EtcdKeyKind.Security:
                         // Ours, but not state: the election and the security material are read by their owners.
@@ -151,7 +150,15 @@ internal sealed class EtcdStateStore : IStateStore
             from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
         }
 
-        CheckOurs(meta, version, tables.Values.Any(t => t.Count > 0), others);
+        // Whose the prefix is comes first: the records of something else are not ours to judge.
+        CheckOurs(meta, version, records.Count > 0, others);
+        var tables = StoreTables.All.ToDictionary(t => t, _ => new List<object>());
+        foreach (var kv in records)
+        {
+            var (table, key) = _keys.ParseTableKey(kv.Key);
+            tables[table].Add(_keys.ReadRecord(table, key, kv.Value));
+        }
+
         LoadedRevision = revision;
         return new StoredState(version is null, version ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
     }
@@ -254,8 +261,11 @@ internal sealed class EtcdStateStore : IStateStore
         {
             // The first commit claims the prefix: only where no meta and no record is there yet, so that a
             // prefix of something else is never written into, even by a store that was not loaded first.
-            txn.Compare.Add(new Compare { Key = _keys.Meta, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
-            txn.Compare.Add(new Compare { Key = _keys.TablesStart, RangeEnd = _keys.TablesEnd, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            // Every key under P/ but the election's and the security material's must be absent.
+            foreach (var (start, end) in _keys.StateRanges)
+            {
+                txn.Compare.Add(new Compare { Key = start, RangeEnd = end, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            }
         }
 
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = _keys.Version } });
@@ -333,14 +343,24 @@ internal sealed class EtcdStateStore : IStateStore
                     case EtcdRpcOutcome.NotSent or EtcdRpcOutcome.Refused:
                         throw new StorageException($"etcd ({_options.Endpoints}) did not take the commit: {e.Status.StatusCode}: {e.Status.Detail}; nothing was written", e);
                     default:
-                        var lost = new StorageException(
-                            $"the commit was sent to etcd ({_options.Endpoints}) but not answered ({e.Status.StatusCode}: {e.Status.Detail}): it may have been written; the state must be loaded again",
-                            e, mayBeSaved: true);
-                        _lost.TrySetResult(lost);
-                        throw lost;
+                        throw MarkLost(e.Status.StatusCode + ": " + e.Status.Detail, e);
                 }
             }
+            catch (OperationCanceledException e)
+            {
+                // A channel that reports its deadline as a cancellation: sent, and no answer all the same.
+                throw MarkLost("no answer within " + _requestTimeout.TotalSeconds + " s", e);
+            }
         }
+    }
+
+    private StorageException MarkLost(string why, Exception error)
+    {
+        var lost = new StorageException(
+            $"the commit was sent to etcd ({_options.Endpoints}) but not answered ({why}): it may have been written; the state must be loaded again",
+            error, mayBeSaved: true);
+        _lost.TrySetResult(lost);
+        return lost;
     }
 
     private DateTime Deadline() => DateTime.UtcNow + _requestTimeout;
