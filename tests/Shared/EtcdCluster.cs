@@ -36,7 +36,13 @@ internal sealed class EtcdCluster : IDisposable
     /// (e.g. "--max-txn-ops=16"), and waits until every member answers healthy (a leader is elected), for at
     /// most 30 s. Throws with what the members wrote when it does not come up, or when etcd is not installed.
     /// </summary>
-    public static async Task<EtcdCluster> StartAsync(int size = 3, params string[] extraArguments)
+    public static Task<EtcdCluster> StartAsync(int size = 3, params string[] extraArguments) => StartAsync(size, null, extraArguments);
+
+    /// <summary>
+    /// As <see cref="StartAsync(int, string[])"/>; with <paramref name="tls"/>, the members serve clients on
+    /// https only, with that certificate, and take only clients whose certificate the CA signed.
+    /// </summary>
+    public static async Task<EtcdCluster> StartAsync(int size, EtcdClusterTls? tls, params string[] extraArguments)
     {
         if (size is not (1 or 3))
         {
@@ -51,7 +57,7 @@ internal sealed class EtcdCluster : IDisposable
         var directory = Directory.CreateTempSubdirectory("orchestrator-etcd-").FullName;
         var token = "orchestrator-test-" + Guid.NewGuid().ToString("N");
         var members = Enumerable.Range(0, size)
-            .Select(index => new EtcdMember($"m{index}", DaemonProcess.FreePort(), DaemonProcess.FreePort(), Path.Combine(directory, $"m{index}")))
+            .Select(index => new EtcdMember($"m{index}", tls is null ? "http" : "https", DaemonProcess.FreePort(), DaemonProcess.FreePort(), DaemonProcess.FreePort(), Path.Combine(directory, $"m{index}")))
             .ToArray();
         var initialCluster = string.Join(",", members.Select(member => $"{member.Name}={member.PeerUrl}"));
         foreach (var member in members)
@@ -67,6 +73,9 @@ internal sealed class EtcdCluster : IDisposable
                 "--initial-cluster", initialCluster,
                 "--initial-cluster-token", token,
                 "--initial-cluster-state", "new",
+                // Health is asked here, over plain http, whatever the client URLs need.
+                "--listen-metrics-urls", member.MetricsUrl,
+                .. (tls is null ? (string[])[] : ["--cert-file", tls.CertificateFile, "--key-file", tls.KeyFile, "--trusted-ca-file", tls.CaFile, "--client-cert-auth"]),
                 "--log-level", "warn",
                 "--logger", "zap",
                 .. extraArguments,
@@ -135,16 +144,18 @@ internal sealed class EtcdCluster : IDisposable
     }
 
     /// <summary>One etcd member: its ports, its data directory and its process while it runs.</summary>
-    internal sealed class EtcdMember(string name, int clientPort, int peerPort, string dataDirectory)
+    internal sealed class EtcdMember(string name, string scheme, int clientPort, int peerPort, int metricsPort, string dataDirectory)
     {
         private readonly List<string> _output = [];
         private Process? _process;
 
         public string Name { get; } = name;
 
-        public string ClientUrl { get; } = $"http://127.0.0.1:{clientPort}";
+        public string ClientUrl { get; } = $"{scheme}://127.0.0.1:{clientPort}";
 
         public string PeerUrl { get; } = $"http://127.0.0.1:{peerPort}";
+
+        public string MetricsUrl { get; } = $"http://127.0.0.1:{metricsPort}";
 
         public string DataDirectory { get; } = dataDirectory;
 
@@ -238,7 +249,7 @@ internal sealed class EtcdCluster : IDisposable
         {
             try
             {
-                var body = await Http.GetStringAsync(ClientUrl + "/health");
+                var body = await Http.GetStringAsync(MetricsUrl + "/health");
                 return body.Contains("\"health\":\"true\"", StringComparison.Ordinal);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -271,3 +282,9 @@ internal sealed class EtcdCluster : IDisposable
     private static extern int kill(int pid, int sig);
 #pragma warning restore SYSLIB1054
 }
+
+/// <summary>PEM files for members that serve clients on https and require client certificates.</summary>
+/// <param name="CaFile">The CA that signed the member's and the clients' certificates.</param>
+/// <param name="CertificateFile">The members' server certificate (for 127.0.0.1).</param>
+/// <param name="KeyFile">Its key.</param>
+internal sealed record EtcdClusterTls(string CaFile, string CertificateFile, string KeyFile);
