@@ -36,7 +36,7 @@ internal sealed partial class DeposedLeaderExit(
                     await store.ReadVersionAsync(probe.Token);
                     break;
                 }
-                catch (Exception e) when (e is Grpc.Core.RpcException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+                catch (Exception e) when (e is Storage.StorageException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
                 {
                     await Task.Delay(Probe, stoppingToken);
                 }

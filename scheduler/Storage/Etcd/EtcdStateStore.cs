@@ -75,6 +75,30 @@ internal sealed class EtcdStateStore : IStateStore
     public Task<StorageException> Lost => _lost.Task;
 
     /// <summary>
+    /// etcd's limits on one Txn: its success ops are the changes and the version's put; its request, the
+    /// records and keys with the Txn's framing. Groups are cut to fit them (<see cref="CommitChunks"/>).
+    /// </summary>
+    public StoreLimits Limits => new(_options.MaxTxnOps - 1, _options.MaxRequestBytes - RequestOverheadBytes);
+
+    /// <summary>
+    /// The store's version now, read with a linearizable read (through etcd's leader, after every commit
+    /// it has answered): what a new leader must have applied before it writes.
+    /// </summary>
+    /// <exception cref="StorageException">etcd did not answer.</exception>
+    public async Task<long> ReadVersionAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var answer = await _kv.RangeAsync(new RangeRequest { Key = _keys.Version }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return answer.Kvs.Count == 0 ? 0 : _keys.ParseVersion(answer.Kvs[0].Value);
+        }
+        catch (RpcException e)
+        {
+            throw new StorageException($"cannot read the state's version under {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
+        }
+    }
+
+    /// <summary>
     /// Reads every key under the prefix at one revision (page by page, each page at the revision of the
     /// first), so the state is one consistent snapshot. A prefix that holds keys of something else is
     /// refused, untouched.
