@@ -7,9 +7,13 @@ namespace Orchestrator.Cli.Connection;
 /// leader, so there is nothing better to find further down the list. The scheduler that answered last
 /// is tried first by the next call of the same command. Only requests that never reached a scheduler
 /// are sent again, so nothing runs twice; the channel's retry policy stays as it was, around all this.
+/// Not a DelegatingHandler on purpose: grpc-dotnet takes over the connections of a SocketsHttpHandler it
+/// finds at the end of a chain of those (its subchannel, which dials the channel's one address itself),
+/// and would so bypass the choice of address made here.
 /// </summary>
-internal sealed class AddressFailover(IReadOnlyList<Uri> addresses) : DelegatingHandler
+internal sealed class AddressFailover(IReadOnlyList<Uri> addresses, HttpMessageHandler transport) : HttpMessageHandler
 {
+    private readonly HttpMessageInvoker _transport = new(transport);
     private int _answered;
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -24,7 +28,7 @@ internal sealed class AddressFailover(IReadOnlyList<Uri> addresses) : Delegating
             request.RequestUri = new Uri(addresses[index], path);
             try
             {
-                var response = await base.SendAsync(request, cancellationToken);
+                var response = await _transport.SendAsync(request, cancellationToken);
                 Volatile.Write(ref _answered, index);
                 return response;
             }
@@ -36,6 +40,16 @@ internal sealed class AddressFailover(IReadOnlyList<Uri> addresses) : Delegating
         }
 
         throw new HttpRequestException(HttpRequestError.ConnectionError, $"no scheduler answered ({string.Join("; ", failures)})", last);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _transport.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <summary>The request never reached a scheduler: nothing can have run, so another may take it.</summary>

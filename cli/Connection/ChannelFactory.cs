@@ -39,7 +39,7 @@ internal static class ChannelFactory
         transport ??= SocketHandler(settings);
         if (settings.Addresses.Count > 1)
         {
-            transport = new AddressFailover(settings.Addresses) { InnerHandler = transport };
+            transport = new AddressFailover(settings.Addresses, transport);
         }
 
         return GrpcChannel.ForAddress(settings.Address, new GrpcChannelOptions
