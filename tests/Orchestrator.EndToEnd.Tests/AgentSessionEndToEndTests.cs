@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Agent;
-using Orchestrator.Agent.Connection;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Security;
 using Orchestrator.Agent.Sessions;
@@ -90,7 +89,7 @@ internal sealed class AgentSessionEndToEndTests
 
         var options = new AgentOptions { SchedulerAddress = address };
         var credentials = new NodeCredentialsHolder(null);
-        var scheduler = new SchedulerChannel(options, AgentSecurity.Insecure, credentials, NullLogger<SchedulerChannel>.Instance);
+        var scheduler = new Agent.Connection.SchedulerChannel(options, AgentSecurity.Insecure, credentials, NullLogger<Agent.Connection.SchedulerChannel>.Instance);
         var channel = new SessionChannel(scheduler, AgentSecurity.Insecure, credentials, NullLogger<SessionChannel>.Instance);
         _runtime = new DockerRuntime("unix:///var/run/docker.sock");
         _runner = new SessionRunner(channel, _runtime, new AgentIdentity("default", _node, "127.0.0.1"), NullLogger<SessionRunner>.Instance);

@@ -101,6 +101,42 @@ internal sealed class StandbyForwardingTests
     }
 
     [Test]
+    public async Task Exec_on_the_standby_reaches_the_agent_on_the_leader_both_ways()
+    {
+        await _leader.TaskDefinitions.RegisterTaskDefinitionAsync(SchedulerTest.WebDefinitionFor("web"));
+        await using var agent = await SimulatedAgent.ConnectAsync(_leader.Agents, "n1");
+        var task = (await _leader.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "web" })).Tasks.Single();
+        await agent.NextCommandAsync();
+        await agent.ReportAsync(task.TaskId, TaskStatus.Running);
+
+        using var call = _standby.Tasks.ExecuteCommand();
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Start = new ExecStart { Task = task.TaskId, Interactive = true, Command = { "cat" } } });
+        var (_, session) = await agent.AcceptSessionAsync();
+        await call.RequestStream.WriteAsync(new ExecuteCommandRequest { Stdin = Google.Protobuf.ByteString.CopyFromUtf8("data") });
+        await call.RequestStream.CompleteAsync();
+        var stdin = await session.NextInputAsync();
+        var close = await session.NextInputAsync();
+        await session.StdoutAsync("data");
+        await session.ExitedAsync(7);
+        var answers = new List<ExecuteCommandResponse>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await call.ResponseStream.MoveNext(timeout.Token))
+        {
+            answers.Add(call.ResponseStream.Current);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stdin!.Exec.Stdin.ToStringUtf8(), Is.EqualTo("data"));
+            Assert.That(close!.Exec.CloseStdin, Is.True, "the end of the caller's input is forwarded too");
+            Assert.That(answers.Select(a => a.BodyCase), Is.EqualTo(new[] { ExecuteCommandResponse.BodyOneofCase.Stdout, ExecuteCommandResponse.BodyOneofCase.Exited }));
+            Assert.That((answers[0].Stdout.ToStringUtf8(), answers[1].Exited.ExitCode), Is.EqualTo(("data", 7)));
+            Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
+        });
+        await session.DisposeAsync();
+    }
+
+    [Test]
     public async Task The_leaders_error_passes_through_with_its_code_and_message()
     {
         var direct = Assert.ThrowsAsync<RpcException>(async () => await _leader.Tasks.RunTaskAsync(new RunTaskRequest { TaskDefinition = "missing" }));
