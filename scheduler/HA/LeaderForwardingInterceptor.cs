@@ -61,7 +61,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         }
         catch (RpcException e)
         {
-            throw PassedOn(e);
+            throw PassedOn(e, leader);
         }
     }
 
@@ -79,7 +79,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         using var ending = Ending(context);
         using var call = leaders.For(leader).AsyncServerStreamingCall(
             ForwardedMethod<TRequest, TResponse>.For(MethodType.ServerStreaming, context.Method), null, Options(context, ending.Token), request);
-        await Relay(call.ResponseStream, responseStream, call.GetTrailers, context, ending.Token);
+        await Relay(call.ResponseStream, responseStream, call.GetTrailers, context, leader, ending.Token);
     }
 
     private async Task<TResponse> StandbyClientStreaming<TRequest, TResponse>(
@@ -104,7 +104,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         }
         catch (RpcException e)
         {
-            throw PassedOn(e);
+            throw PassedOn(e, leader);
         }
         finally
         {
@@ -130,7 +130,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         _ = PumpRequests(requestStream, call.RequestStream, ending.Token);
         try
         {
-            await Relay(call.ResponseStream, responseStream, call.GetTrailers, context, ending.Token);
+            await Relay(call.ResponseStream, responseStream, call.GetTrailers, context, leader, ending.Token);
         }
         finally
         {
@@ -196,7 +196,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
             or "user-agent" or "accept-encoding" or "connection" or ForwardedHeader;
 
     private static async Task Relay<TResponse>(IAsyncStreamReader<TResponse> from, IServerStreamWriter<TResponse> to, Func<Metadata> trailers,
-        ServerCallContext context, CancellationToken ending)
+        ServerCallContext context, string leader, CancellationToken ending)
     {
         try
         {
@@ -214,7 +214,7 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         }
         catch (RpcException e)
         {
-            throw PassedOn(e);
+            throw PassedOn(e, leader);
         }
     }
 
@@ -236,9 +236,18 @@ internal sealed partial class LeaderForwardingInterceptor(ILeadership leadership
         }
     }
 
-    /// <summary>The leader's status and trailers as they are, as this scheduler's own answer.</summary>
-    private static RpcException PassedOn(RpcException e)
+    /// <summary>
+    /// The leader's status and trailers as they are, as this scheduler's own answer; when the leader could
+    /// not be reached at all (the status is the forwarding channel's, with the transport's exception), an
+    /// UNAVAILABLE that says so, which clients retry.
+    /// </summary>
+    private static RpcException PassedOn(RpcException e, string leader)
     {
+        if (e.StatusCode == StatusCode.Unavailable && e.Status.DebugException is not null)
+        {
+            return new RpcException(new Status(StatusCode.Unavailable, $"not the leader, and the leader at {leader} did not answer: {e.Status.Detail}; nothing was changed by this call here"));
+        }
+
         var trailers = new Metadata();
         CopyTrailers(e.Trailers, trailers);
         return new RpcException(e.Status, trailers, e.Status.Detail);

@@ -24,11 +24,14 @@ internal sealed class StandbyForwardingTests
     private string _directory = "";
     private SchedulerHost _leader = null!;
     private SchedulerHost _standby = null!;
-    private readonly FakeLeadership _leadership = new() { LeaderAddress = LeaderAddress };
+    private FakeLeadership _leadership = null!;
 
     [SetUp]
     public void StartBoth()
     {
+        // One fixture instance runs every test: each gets a leadership of its own.
+        _leadership = new FakeLeadership { LeaderAddress = LeaderAddress };
+        var leadership = _leadership;
         _directory = Directory.CreateTempSubdirectory("orchestrator-ha-").FullName;
         var leaderPath = Path.Combine(_directory, "leader", "scheduler.db");
         var standbyPath = Path.Combine(_directory, "standby", "scheduler.db");
@@ -45,11 +48,12 @@ internal sealed class StandbyForwardingTests
             ReplaceServices = services =>
             {
                 services.RemoveAll<ILeadership>();
-                services.AddSingleton<ILeadership>(_leadership);
+                services.AddSingleton<ILeadership>(leadership);
                 services.RemoveAll<LeaderChannel>();
+                // The leader through its test server; any other address over a real socket (h2c), as insecure schedulers reach each other.
                 services.AddSingleton(new LeaderChannel(address => address == LeaderAddress
                     ? GrpcChannel.ForAddress(leader.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = leader.Server.CreateHandler() })
-                    : throw new InvalidOperationException($"forwarded to {address}, not to the leader")));
+                    : GrpcChannel.ForAddress($"http://{address}")));
             },
         };
         _ = _standby.Server;
@@ -203,6 +207,18 @@ internal sealed class StandbyForwardingTests
             Assert.That(clusters.Names, Has.Member("default"));
             Assert.That((write!.StatusCode, write.Status.Detail), Is.EqualTo((StatusCode.Unavailable, "no leader: etcd is unreachable; nothing was changed")));
         });
+    }
+
+    [Test]
+    public void A_leader_that_does_not_answer_is_unavailable_saying_so()
+    {
+        var gone = $"127.0.0.1:{Orchestrator.Tests.Shared.DaemonProcess.FreePort()}";
+        _leadership.LeaderAddress = gone;
+
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await _standby.Clusters.CreateClusterAsync(new CreateClusterRequest { Name = "unsent" }));
+
+        Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.Unavailable));
+        Assert.That(refused.Status.Detail, Does.StartWith($"not the leader, and the leader at {gone} did not answer: "));
     }
 
     [Test]
