@@ -30,7 +30,8 @@ internal sealed class StandbyForwardingTests
     public void StartBoth()
     {
         // One fixture instance runs every test: each gets a leadership of its own.
-        _leadership = new FakeLeadership { LeaderAddress = LeaderAddress };
+        // Leader while the standby opens its state, so that the token test can write to its copy alone (below).
+        _leadership = new FakeLeadership { IsLeader = true, LeaderAddress = LeaderAddress };
         var leadership = _leadership;
         _directory = Directory.CreateTempSubdirectory("orchestrator-ha-").FullName;
         var leaderPath = Path.Combine(_directory, "leader", "scheduler.db");
@@ -57,6 +58,8 @@ internal sealed class StandbyForwardingTests
             },
         };
         _ = _standby.Server;
+        _ = _standby.Services.GetRequiredService<Orchestrator.Scheduler.State.ClusterState>();
+        _leadership.IsLeader = false;
     }
 
     [TearDown]
