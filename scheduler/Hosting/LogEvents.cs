@@ -53,4 +53,7 @@ internal static class LogEvents
     public const int LeadershipLost = 503;
     public const int FollowingStopped = 504;
     public const int DeposedRestarting = 505;
+
+    // A standby forwarding the public API to the leader.
+    public const int CallForwarded = 540;
 }
