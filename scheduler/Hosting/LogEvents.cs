@@ -2,7 +2,7 @@ namespace Orchestrator.Scheduler.Hosting;
 
 /// <summary>
 /// Every event id the scheduler logs with, in one place so that no two messages share one (journald
-/// and log pipelines filter on them). Hundreds by area: 1xx state, 2xx agents, 3xx security, 4xx hosting.
+/// and log pipelines filter on them). Hundreds by area: 1xx state, 2xx agents, 3xx security, 4xx hosting, 5xx high availability.
 /// </summary>
 internal static class LogEvents
 {
@@ -46,4 +46,15 @@ internal static class LogEvents
 
     public const int StreamsEnded = 400;
     public const int StreamsAborted = 401;
+
+    // High availability (several schedulers on etcd): addresses and reasons, never key material.
+    public const int LeaderElected = 500;
+    public const int LeadershipLost = 501;
+    public const int LeaderObserved = 502;
+    public const int LeadershipEtcdUnreachable = 503;
+    public const int LeadershipEtcdReachable = 504;
+    public const int LeadershipReleaseFailed = 505;
+    public const int SecurityMaterialDownloaded = 510;
+    public const int SecurityMaterialUploaded = 511;
+    public const int SecurityMaterialReplaced = 512;
 }
