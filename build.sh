@@ -108,6 +108,9 @@ cmd_test() {
   # up the Compose cluster with Debian's docker-compose.
   command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+  # The etcd store's tests start real etcd clusters from Debian's etcd-server (/usr/bin/etcd, 3.4);
+  # etcd-client gives etcdctl for looking at them by hand.
+  command -v etcd >/dev/null 2>&1 || apt_install etcd-server etcd-client
   build
   local results; results=$(mktemp -d)
   local status=0

@@ -1,0 +1,355 @@
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Orchestrator.Scheduler.Storage.Etcd;
+
+/// <summary>
+/// The state in etcd, under one key prefix (<see cref="EtcdKeys"/>): every record a key, the version a
+/// key, and each commit ONE etcd Txn that compares the version (and, for a leader, its election key:
+/// <see cref="EtcdFence"/>) and then writes the change set and the next version. etcd answers a Txn
+/// only once a quorum has it on disk, so a commit is durable when it is written.
+/// </summary>
+/// <remarks>
+/// Commits run one at a time, in the order begun, on a dedicated <see cref="WriterThread"/> that sends
+/// each Txn with the blocking gRPC call. ClusterState waits for Written synchronously under its lock:
+/// the dedicated thread means the commit never waits for a thread-pool thread to start, and the call's
+/// socket completions, which do run on the pool, are what the pool's starvation handling always
+/// serves (a thread blocked in Task.Wait is counted as blocked and replaced), so the wait cannot
+/// deadlock. A Txn that was sent and got no answer may still be applied: the store is then
+/// <see cref="Lost"/> (nothing can be known until it loads again), and refuses every later commit.
+/// </remarks>
+internal sealed class EtcdStateStore : IStateStore
+{
+    /// <summary>Keys read per range request while loading: pages keep each answer far below the message limits.</summary>
+    internal const int LoadPageSize = 500;
+
+    /// <summary>The Txn's fixed overhead beside its ops in etcd's raft entry (its header): kept out of MaxRequestBytes.</summary>
+    private const int RequestOverheadBytes = 256;
+
+    private const int SendAttempts = 3;
+
+    private readonly KV.KVClient _kv;
+    private readonly EtcdOptions _options;
+    private readonly EtcdKeys _keys;
+    private readonly Func<EtcdFence?> _fence;
+    private readonly TimeSpan _requestTimeout;
+    private readonly WriterThread _writer;
+    private readonly TaskCompletionSource<StorageException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _closed;
+
+    /// <param name="client">The etcd client (<see cref="EtcdClientFactory"/>); the caller owns and disposes it.</param>
+    /// <param name="options">The prefix and the request limits (Scheduler:Etcd).</param>
+    /// <param name="fence">The leader's fence for each commit, or null where none is held (no commit then lands while one is required).</param>
+    /// <param name="requestTimeout">How long one etcd request may take before its outcome counts as unknown (5 s by default).</param>
+    /// <exception cref="ArgumentException">A setting is invalid, naming it.</exception>
+    public EtcdStateStore(EtcdClient client, EtcdOptions options, Func<EtcdFence?>? fence = null, TimeSpan? requestTimeout = null)
+    {
+        if (options.MaxTxnOps < 2)
+        {
+            throw new ArgumentException($"Scheduler:Etcd:MaxTxnOps must be at least 2 (a change and the version), not {options.MaxTxnOps}", nameof(options));
+        }
+
+        if (options.MaxRequestBytes < 4096)
+        {
+            throw new ArgumentException($"Scheduler:Etcd:MaxRequestBytes must be at least 4096, not {options.MaxRequestBytes}", nameof(options));
+        }
+
+        _kv = client.GetConnection().KVClient;
+        _options = options;
+        _keys = new EtcdKeys(options.Prefix);
+        _fence = fence ?? (() => null);
+        _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
+        _writer = new WriterThread($"etcd writer {options.Prefix}");
+    }
+
+    public EtcdKeys Keys => _keys;
+
+    /// <summary>
+    /// The etcd revision the last <see cref="LoadAsync"/> read at: a standby watches from the next one
+    /// (<see cref="EtcdCommitWatch"/>) to see every commit after its load, and none twice.
+    /// </summary>
+    public long LoadedRevision { get; private set; }
+
+    public Task<StorageException> Lost => _lost.Task;
+
+    /// <summary>
+    /// Reads every key under the prefix at one revision (page by page, each page at the revision of the
+    /// first), so the state is one consistent snapshot. A prefix that holds keys of something else is
+    /// refused, untouched.
+    /// </summary>
+    public async Task<StoredState> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        // The revision read at can be compacted between pages: the load then starts again at a newer one.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await LoadOnceAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (EtcdRpcFailure.IsCompacted(e) && attempt < 3)
+            {
+            }
+            catch (RpcException e)
+            {
+                throw new StorageException($"cannot read the state under {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
+            }
+        }
+    }
+
+    private async Task<StoredState> LoadOnceAsync(CancellationToken cancellationToken)
+    {
+        var tables = StoreTables.All.ToDictionary(t => t, _ => new List<object>());
+        ByteString? meta = null;
+        long? version = null;
+        var others = new List<string>();
+        var revision = 0L;
+        var from = _keys.RangeStart;
+        while (true)
+        {
+            var request = new RangeRequest { Key = from, RangeEnd = _keys.RangeEnd, Limit = LoadPageSize, Revision = revision };
+            var page = await _kv.RangeAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (revision == 0)
+            {
+                revision = page.Header.Revision;
+            }
+
+            foreach (var kv in page.Kvs)
+            {
+                switch (_keys.Classify(kv.Key))
+                {
+                    case EtcdKeyKind.Meta:
+                        meta = kv.Value;
+                        break;
+                    case EtcdKeyKind.Version:
+                        version = _keys.ParseVersion(kv.Value);
+                        break;
+                    case EtcdKeyKind.Table:
+                        var (table, key) = _keys.ParseTableKey(kv.Key);
+                        tables[table].Add(_keys.ReadRecord(table, key, kv.Value));
+                        break;
+                    case EtcdKeyKind.Leader or EtcdKeyKind.Security:
+                        // Ours, but not state: the election and the security material are read by their owners.
+                        break;
+                    default:
+                        if (others.Count < 3)
+                        {
+                            others.Add(kv.Key.ToStringUtf8());
+                        }
+
+                        break;
+                }
+            }
+
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                break;
+            }
+
+            // The next page starts just after the last key of this one.
+            from = ByteString.CopyFrom([.. page.Kvs[^1].Key.Span, 0]);
+        }
+
+        CheckOurs(meta, version, tables.Values.Any(t => t.Count > 0), others);
+        LoadedRevision = revision;
+        return new StoredState(version is null, version ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
+    }
+
+    /// <summary>A prefix with state in it but no meta, or meta of something else, is not ours to touch.</summary>
+    private void CheckOurs(ByteString? meta, long? version, bool hasRecords, List<string> others)
+    {
+        var why = meta is not null
+            ? _keys.ForeignMeta(meta)
+            : version is not null || hasRecords || others.Count > 0
+                ? $"it holds keys ({string.Join(", ", others.DefaultIfEmpty(version is not null ? _keys.Prefix + "/version" : _keys.Prefix + "/t/…"))}) but no {_keys.Prefix}/meta"
+                : null;
+        if (why is not null)
+        {
+            throw new StorageException($"the etcd prefix {_keys.Prefix} (Scheduler:Etcd:Prefix) is not a scheduler state of this version: {why}; nothing was changed. Use another prefix, or clear this one if it is not needed");
+        }
+    }
+
+    public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return new StoreCommit(Task.FromCanceled<long>(cancellationToken), Task.FromCanceled(cancellationToken));
+        }
+
+        try
+        {
+            // etcd's answer to a Txn means a quorum has it on disk: durable as soon as written.
+            var written = _writer.Run(() => Commit(changes, expectedVersion));
+            return new StoreCommit(written, written);
+        }
+        catch (ObjectDisposedException)
+        {
+            return StoreCommit.Failed(Closed());
+        }
+    }
+
+    /// <summary>On the writer thread: one Txn, sent with the blocking call, with nothing else in between.</summary>
+    private long Commit(ChangeSet changes, long expectedVersion)
+    {
+        if (_closed)
+        {
+            throw Closed();
+        }
+
+        if (_lost.Task.IsCompleted)
+        {
+            throw new StorageException($"an earlier commit's outcome is unknown ({_lost.Task.Result.Message}); restart the scheduler to load what etcd holds");
+        }
+
+        var fence = _fence();
+        var txn = BuildTxn(changes, expectedVersion, fence);
+        var response = Send(txn);
+        if (response.Succeeded)
+        {
+            return changes.IsEmpty ? expectedVersion : expectedVersion + 1;
+        }
+
+        // The failure branch read the version and the leader key: which compare failed?
+        if (fence is not null)
+        {
+            var leader = response.Responses[1].ResponseRange.Kvs;
+            if (leader.Count == 0 || leader[0].CreateRevision != fence.CreateRevision)
+            {
+                throw new StorageException(
+                    $"the commit was refused: this scheduler is no longer the leader (its election key {fence.LeaderKey.ToStringUtf8()} {(leader.Count == 0 ? "is gone" : "was made again")}); nothing was written",
+                    new EtcdFenceLostException($"the leader key {fence.LeaderKey.ToStringUtf8()} no longer has create revision {fence.CreateRevision}"));
+            }
+        }
+
+        var current = response.Responses[0].ResponseRange.Kvs;
+        var actual = current.Count == 0 ? 0 : _keys.ParseVersion(current[0].Value);
+        if (actual == expectedVersion)
+        {
+            throw new StorageException($"etcd refused the commit at version {expectedVersion} although {_keys.Prefix}/version is {actual}; nothing was written");
+        }
+
+        throw new StoreConflictException(expectedVersion, actual);
+    }
+
+    /// <summary>
+    /// The Txn of one commit: if the version (and the fence) hold, the changes in order and the next
+    /// version; if not, read the version and the leader key to say which did not. etcd refuses a Txn
+    /// that writes one key twice, so each key's last change stands for its earlier ones (the result is
+    /// the same: the last change of a key wins).
+    /// </summary>
+    private TxnRequest BuildTxn(ChangeSet changes, long expectedVersion, EtcdFence? fence)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(expectedVersion == 0
+            ? new Compare { Key = _keys.Version, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 }
+            : new Compare { Key = _keys.Version, Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = EtcdKeys.VersionValue(expectedVersion) });
+        if (fence is not null)
+        {
+            txn.Compare.Add(new Compare { Key = fence.LeaderKey, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = fence.CreateRevision });
+        }
+
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = _keys.Version } });
+        if (fence is not null)
+        {
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = fence.LeaderKey } });
+        }
+
+        if (changes.IsEmpty)
+        {
+            return txn;
+        }
+
+        var last = new Dictionary<(StoreTable, string), int>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            last[(changes.Changes[i].Table, changes.Changes[i].Key)] = i;
+        }
+
+        var writes = last.Count + 1 + (expectedVersion == 0 ? 1 : 0);
+        if (writes > _options.MaxTxnOps)
+        {
+            throw new StorageException($"the commit changes {last.Count} records, and with the version that makes {writes} etcd operations in one Txn, over the limit of {_options.MaxTxnOps} (Scheduler:Etcd:MaxTxnOps, etcd's --max-txn-ops); nothing was written");
+        }
+
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var change = changes.Changes[i];
+            if (last[(change.Table, change.Key)] != i)
+            {
+                continue;
+            }
+
+            var key = _keys.Table(change.Table, change.Key);
+            txn.Success.Add(change.IsDelete
+                ? new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } }
+                : new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(StoreJson.Write(change)) } });
+        }
+
+        if (expectedVersion == 0)
+        {
+            // The first commit marks the prefix as ours.
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _keys.Meta, Value = EtcdKeys.MetaValue } });
+        }
+
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _keys.Version, Value = EtcdKeys.VersionValue(expectedVersion + 1) } });
+        var size = txn.CalculateSize() + RequestOverheadBytes;
+        if (size > _options.MaxRequestBytes)
+        {
+            throw new StorageException($"the commit's etcd request would be {size} bytes, over the limit of {_options.MaxRequestBytes} (Scheduler:Etcd:MaxRequestBytes, etcd's --max-request-bytes); nothing was written");
+        }
+
+        return txn;
+    }
+
+    /// <summary>
+    /// Sends the Txn. A request that never left (no member reachable) is sent again, a few times; one
+    /// that etcd refused failed cleanly; one sent without an answer makes the store lost.
+    /// </summary>
+    private TxnResponse Send(TxnRequest txn)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return _kv.Txn(txn, deadline: Deadline());
+            }
+            catch (RpcException e)
+            {
+                switch (EtcdRpcFailure.Classify(e))
+                {
+                    case EtcdRpcOutcome.NotSent when attempt < SendAttempts:
+                        Thread.Sleep(100 * attempt);
+                        continue;
+                    case EtcdRpcOutcome.NotSent or EtcdRpcOutcome.Refused:
+                        throw new StorageException($"etcd ({_options.Endpoints}) did not take the commit: {e.Status.StatusCode}: {e.Status.Detail}; nothing was written", e);
+                    default:
+                        var lost = new StorageException(
+                            $"the commit was sent to etcd ({_options.Endpoints}) but not answered ({e.Status.StatusCode}: {e.Status.Detail}): it may have been written; the state must be loaded again",
+                            e, mayBeSaved: true);
+                        _lost.TrySetResult(lost);
+                        throw lost;
+                }
+            }
+        }
+    }
+
+    private DateTime Deadline() => DateTime.UtcNow + _requestTimeout;
+
+    private static StorageException Closed() => new("the etcd store is closed (the scheduler is stopping)");
+
+    /// <summary>Lets the commits queued before finish, then stops the writer thread. The client is the caller's.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            _writer.Run(() => _closed = true).GetAwaiter().GetResult();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed before.
+        }
+
+        _writer.Dispose();
+    }
+}
