@@ -373,6 +373,11 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         {
             return false;
         }
+        catch (Exception) when (timeout.IsCancellationRequested)
+        {
+            Unreachable($"no answer to a lease keep-alive within {_interval.TotalSeconds:0.#} s");
+            return true;
+        }
         catch (Exception e)
         {
             Unreachable(e);
@@ -547,9 +552,10 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         }
     }
 
-    private void Unreachable(Exception e)
+    private void Unreachable(Exception e) => Unreachable(e is RpcException rpc ? $"{rpc.Status.StatusCode}: {rpc.Status.Detail}" : e.Message);
+
+    private void Unreachable(string error)
     {
-        var error = e is RpcException rpc ? $"{rpc.Status.StatusCode}: {rpc.Status.Detail}" : e.Message;
         bool first;
         lock (_gate)
         {
