@@ -79,7 +79,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         _ttlSeconds = (long)Math.Ceiling(options.LeaseTtl.TotalSeconds);
         _ttl = TimeSpan.FromSeconds(_ttlSeconds);
         _interval = _ttl / 3;
-        _deadlineTimer = time.CreateTimer(_ => _ = IsLeader, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _deadlineTimer = time.CreateTimer(_ => CheckDeadline(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     private enum Role
@@ -269,7 +269,8 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         LeaseGrantResponse grant;
         try
         {
-            grant = await _etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = _ttlSeconds }, deadline: RequestDeadline(), cancellationToken: stopping);
+            using var timeout = RequestTimeout(stopping);
+            grant = await _etcd.LeaseGrantAsync(new LeaseGrantRequest { TTL = _ttlSeconds }, deadline: RequestDeadline(), cancellationToken: timeout.Token);
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
         {
@@ -296,6 +297,16 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         {
             if (await CampaignAsync(grant.ID, term.Token) is { } key)
             {
+                if (lease.HasPassed)
+                {
+                    // The campaign came back after our deadline (etcd was unreachable, or we were paused,
+                    // while it waited): the lease may be gone on etcd's side and the key with it. Never
+                    // lead on it: give it back and campaign afresh with a new lease.
+                    LogStaleElection(_log);
+                    await RevokeAsync(onlyWhenDeposed: false);
+                    return;
+                }
+
                 BecomeLeader(key, lease);
             }
 
@@ -406,7 +417,8 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
     {
         try
         {
-            var response = await _etcd.LeaderAsync(new LeaderRequest { Name = _electionName }, deadline: RequestDeadline(), cancellationToken: term);
+            using var timeout = RequestTimeout(term);
+            var response = await _etcd.LeaderAsync(new LeaderRequest { Name = _electionName }, deadline: RequestDeadline(), cancellationToken: timeout.Token);
             Observed(response.Kv);
         }
         catch (RpcException e) when (e.Status.Detail.Contains("no leader", StringComparison.Ordinal))
@@ -461,7 +473,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
 
         ArmDeadlineTimer(lease);
 
-        // A campaign that returned past the deadline (the process was paused while it waited) never leads.
+        // The deadline passing between the caller's check and here is caught as anywhere else: deposed.
         if (IsLeader)
         {
             LogElected(_log, _address, key.Rev);
@@ -490,6 +502,24 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         if (restart)
         {
             _deposedReason.TrySetResult(reason);
+        }
+    }
+
+    /// <summary>
+    /// The timer's check: deposes a leader past its deadline, and otherwise arms itself again for the
+    /// deadline as it is now. It never depends on the keep-alive loop, which may be stuck on etcd.
+    /// </summary>
+    private void CheckDeadline()
+    {
+        LeaseDeadline? lease;
+        lock (_gate)
+        {
+            lease = _lease;
+        }
+
+        if (IsLeader && lease is not null)
+        {
+            ArmDeadlineTimer(lease);
         }
     }
 
@@ -599,7 +629,12 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
 
         try
         {
-            await _etcd.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: _time.GetUtcNow().UtcDateTime + ReleaseTimeout);
+            using var timeout = new CancellationTokenSource(ReleaseTimeout, _time);
+            await _etcd.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: _time.GetUtcNow().UtcDateTime + ReleaseTimeout, cancellationToken: timeout.Token);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            // Already expired on etcd's side: nothing left to give back.
         }
         catch (Exception e)
         {
@@ -608,6 +643,14 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
     }
 
     private DateTime RequestDeadline() => _time.GetUtcNow().UtcDateTime + _interval;
+
+    // Besides the gRPC deadline: the client's own retries must not hold a loop past the interval either.
+    private CancellationTokenSource RequestTimeout(CancellationToken outer)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        timeout.CancelAfter(_interval);
+        return timeout;
+    }
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
@@ -635,6 +678,9 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
 
     [LoggerMessage(LogEvents.LeadershipEtcdReachable, LogLevel.Information, "etcd answers the leader election again")]
     private static partial void LogReachable(ILogger logger);
+
+    [LoggerMessage(LogEvents.LeadershipStaleElection, LogLevel.Information, "Elected on a lease whose deadline had passed; campaigning again with a new lease")]
+    private static partial void LogStaleElection(ILogger logger);
 
     [LoggerMessage(LogEvents.LeadershipReleaseFailed, LogLevel.Warning, "Could not give the election lease back to etcd ({Error}); the others wait for it to expire")]
     private static partial void LogReleaseFailed(ILogger logger, string error);

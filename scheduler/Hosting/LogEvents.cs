@@ -54,6 +54,7 @@ internal static class LogEvents
     public const int LeadershipEtcdUnreachable = 503;
     public const int LeadershipEtcdReachable = 504;
     public const int LeadershipReleaseFailed = 505;
+    public const int LeadershipStaleElection = 506;
     public const int SecurityMaterialDownloaded = 510;
     public const int SecurityMaterialUploaded = 511;
     public const int SecurityMaterialReplaced = 512;

@@ -2,7 +2,9 @@ using dotnet_etcd;
 using Etcdserverpb;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.HA;
+using Orchestrator.Scheduler.Tests.Integration;
 using Orchestrator.Scheduler.Storage.Etcd;
 using Orchestrator.Tests.Shared;
 
@@ -151,17 +153,21 @@ internal sealed class EtcdLeadershipTests
         using var cluster = await EtcdCluster.StartAsync(1);
         using var etcd = new EtcdClient(cluster.Endpoints);
         var prefix = NewPrefix();
-        var first = Start(etcd, prefix, "10.0.0.1:5000", ShortLease);
+        using var firstLogs = new CapturedLogs();
+        using var secondLogs = new CapturedLogs();
+        var first = Start(etcd, prefix, "10.0.0.1:5000", ShortLease, firstLogs);
         await first.StartAsync(CancellationToken.None);
         await first.Elected.WaitAsync(Wait);
-        var second = Start(etcd, prefix, "10.0.0.2:5000", ShortLease);
+        var second = Start(etcd, prefix, "10.0.0.2:5000", ShortLease, secondLogs);
         await second.StartAsync(CancellationToken.None);
         await Polling.UntilAsync(() => Task.FromResult(second.LeaderAddress == "10.0.0.1:5000"), "the standby sees the leader", Wait);
 
         cluster.Members[0].Freeze();
         try
         {
-            var reason = await first.DeposedReason.WaitAsync(Wait);
+            await Polling.UntilAsync(() => Task.FromResult(first.DeposedReason.IsCompleted), "the leader deposes itself", Wait,
+                () => $"first: {firstLogs.All}\nfirst says: {first.NotLeaderReason}");
+            var reason = await first.DeposedReason;
             await Polling.UntilAsync(() => Task.FromResult(second.LeaderAddress is null), "the standby no longer believes in a leader", Wait);
             var standbyHealth = await new LeadershipHealthCheck(second).CheckHealthAsync(new HealthCheckContext());
             Assert.Multiple(() =>
@@ -178,8 +184,14 @@ internal sealed class EtcdLeadershipTests
         }
 
         // etcd back: the standby is elected (the deposed one gave its lease back or it expired).
-        await second.Elected.WaitAsync(Wait);
-        Assert.That(first.IsLeader, Is.False);
+        await Polling.UntilAsync(() => Task.FromResult(second.Elected.IsCompleted), "the standby is elected once etcd answers again", Wait,
+            () => $"first: {firstLogs.All}\nsecond: {secondLogs.All}\nsecond says: {second.NotLeaderReason}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.IsLeader, Is.False);
+            Assert.That(second.IsLeader, Is.True);
+            Assert.That(second.DeposedReason.IsCompleted, Is.False, "a standby whose campaign returned past its deadline campaigns afresh; it does not lead on the stale lease and restart");
+        });
     }
 
     [TestCase(1)]
@@ -200,9 +212,10 @@ internal sealed class EtcdLeadershipTests
         return leadership;
     }
 
-    private EtcdLeadership Start(EtcdClient etcd, string prefix, string address, TimeSpan ttl)
+    private EtcdLeadership Start(EtcdClient etcd, string prefix, string address, TimeSpan ttl, CapturedLogs? logs = null)
     {
-        var leadership = new EtcdLeadership(etcd, new EtcdOptions { Prefix = prefix, LeaseTtl = ttl }, address, TimeProvider.System, NullLogger<EtcdLeadership>.Instance);
+        ILogger<EtcdLeadership> log = logs is null ? NullLogger<EtcdLeadership>.Instance : new LoggerFactory([logs]).CreateLogger<EtcdLeadership>();
+        var leadership = new EtcdLeadership(etcd, new EtcdOptions { Prefix = prefix, LeaseTtl = ttl }, address, TimeProvider.System, log);
         _started.Add(leadership);
         return leadership;
     }
