@@ -1,5 +1,6 @@
 using dotnet_etcd;
 using Etcdserverpb;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ internal sealed class EtcdLeadershipTests
     public async Task StartEtcd()
     {
         _cluster = await EtcdCluster.StartAsync(1);
-        _etcd = new EtcdClient(_cluster.Endpoints);
+        _etcd = Connect(_cluster.Endpoints);
     }
 
     [OneTimeTearDown]
@@ -152,7 +153,7 @@ internal sealed class EtcdLeadershipTests
     public async Task With_etcd_frozen_the_leader_deposes_itself_and_a_standby_knows_no_leader()
     {
         using var cluster = await EtcdCluster.StartAsync(1);
-        using var etcd = new EtcdClient(cluster.Endpoints);
+        using var etcd = Connect(cluster.Endpoints);
         var prefix = NewPrefix();
         using var firstLogs = new CapturedLogs();
         using var secondLogs = new CapturedLogs();
@@ -203,6 +204,9 @@ internal sealed class EtcdLeadershipTests
         Assert.That(() => new EtcdLeadership(_etcd, options, "10.0.0.1:5000", TimeProvider.System, NullLogger<EtcdLeadership>.Instance),
             Throws.InvalidOperationException.With.Message.Contains("Scheduler:Etcd:LeaseTtl"));
     }
+
+    /// <summary>A client on a plain gRPC channel, as the scheduler makes it (no retries of the client's own).</summary>
+    private static EtcdClient Connect(string endpoint) => new(GrpcChannel.ForAddress(endpoint).CreateCallInvoker());
 
     private static string NewPrefix() => "/orchestrator-test/" + Guid.NewGuid().ToString("N");
 
