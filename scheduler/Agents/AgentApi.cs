@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Orchestrator.Scheduler.HA;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.V1;
 using Task = System.Threading.Tasks.Task;
@@ -23,6 +24,7 @@ internal sealed partial class AgentApi(
     NodeCertificates certificates,
     SchedulerStopping stopping,
     SessionBroker sessions,
+    ILeadership leadership,
     TimeProvider time,
     ILogger<AgentApi> log) : AgentService.AgentServiceBase
 {
@@ -68,7 +70,8 @@ internal sealed partial class AgentApi(
         {
             // Registered goes out before anything the session queued meanwhile: the pump starts after it.
             await responseStream.WriteAsync(ToMessage(welcome), context.CancellationToken);
-            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Closed, stopping.Token);
+            // A deposed leader ends its agents' streams at once: they find the new leader (the trailer names it).
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, session.Closed, stopping.Token, leadership.Deposed);
             var pump = PumpAsync(session, responseStream, context.CancellationToken);
             try
             {
@@ -82,6 +85,12 @@ internal sealed partial class AgentApi(
             {
                 // The agent went away without ending its stream (killed, network lost): not an error here.
                 LogStreamAborted(log, nodeKey, e.Message);
+            }
+            catch (OperationCanceledException) when (leadership.Deposed.IsCancellationRequested && !stopping.IsStopping)
+            {
+                LogDeposed(log, nodeKey);
+                throw new RpcException(new Status(StatusCode.Unavailable, $"not the leader any more: {leadership.NotLeaderReason ?? "its lease was lost"}; reconnect"),
+                    leadership.LeaderAddress is { } leader && !leadership.IsLeader ? new Metadata { { HA.LeaderForwardingInterceptor.LeaderTrailer, leader } } : []);
             }
             catch (OperationCanceledException) when (stopping.IsStopping)
             {
@@ -224,6 +233,9 @@ internal sealed partial class AgentApi(
         registered.StopTasks.AddRange(welcome.Stop);
         return new SchedulerMessage { Registered = registered };
     }
+
+    [LoggerMessage(LogEvents.AgentStreamDeposed, LogLevel.Information, "Agent stream of {Node} ended: this scheduler is no longer the leader")]
+    private static partial void LogDeposed(ILogger logger, string node);
 
     [LoggerMessage(LogEvents.AgentStreamStopping, LogLevel.Debug, "Agent stream of {Node} ended: the scheduler is stopping")]
     private static partial void LogStopping(ILogger logger, string node);

@@ -12,7 +12,7 @@ namespace Orchestrator.Scheduler.HA;
 /// process holds in memory may include commits whose outcome it never learnt.
 /// </summary>
 internal sealed partial class DeposedLeaderExit(
-    ILeadership leadership,
+    EtcdLeadership leadership,
     EtcdStateStore store,
     SchedulerExit exit,
     ILogger<DeposedLeaderExit> log) : BackgroundService
@@ -23,10 +23,9 @@ internal sealed partial class DeposedLeaderExit(
     {
         try
         {
-            await leadership.Elected.WaitAsync(stoppingToken);
-            await Task.Delay(Timeout.Infinite, leadership.Deposed).WaitAsync(stoppingToken).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            stoppingToken.ThrowIfCancellationRequested();
-            LogDeposed(log, leadership.NotLeaderReason ?? "lease lost");
+            // Only a lost leadership, not the resignation of a graceful stop.
+            var reason = await leadership.DeposedReason.WaitAsync(stoppingToken);
+            LogDeposed(log, reason);
             while (!stoppingToken.IsCancellationRequested)
             {
                 try

@@ -2,7 +2,7 @@ using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.HA;
 
-/// <summary>Who leads: the one scheduler of a LiteDB store, or the one etcd elects among several.</summary>
+/// <summary>Who leads the one scheduler of a LiteDB store: itself (several on etcd: <see cref="EtcdServices"/>).</summary>
 internal static class LeadershipServices
 {
     public static IServiceCollection AddLeadership(this IServiceCollection services)

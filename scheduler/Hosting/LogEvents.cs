@@ -21,6 +21,7 @@ internal static class LogEvents
     public const int AgentStreamAborted = 201;
     public const int AgentStreamStopping = 202;
     public const int ReportsNotApplied = 203;
+    public const int AgentStreamDeposed = 204;
 
     // Task sessions (logs, exec): never a command's arguments, its input or its output.
     public const int SessionJoinRefused = 210;
@@ -66,6 +67,8 @@ internal static class LogEvents
     public const int DeposedWritesNothing = 523;
     public const int FollowingStopped = 524;
     public const int DeposedRestarting = 525;
+    public const int EtcdCompacted = 526;
+    public const int EtcdCompactionFailed = 527;
 
     // A standby forwarding the public API to the leader.
     public const int CallForwarded = 540;

@@ -38,7 +38,16 @@ internal static class SchedulerServices
         // SIGKILL a scheduler that is still closing its store.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = ShutdownTimeout);
         services.AddSingleton(sp => DataDirectoryLock.Acquire(sp.GetRequiredService<SchedulerOptions>().DataPath));
-        services.AddLiteDbStore();
+        if (string.Equals(configuration[$"{SchedulerOptions.Section}:{nameof(SchedulerOptions.Store)}"], StoreKinds.Etcd, StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddEtcdHighAvailability();
+        }
+        else
+        {
+            services.AddLiteDbStore();
+            services.AddLeadership();
+        }
+
         services.AddSingleton<TaskEventHub>();
         services.AddSingleton<SchedulerMeter>();
         services.AddSingleton(sp => new PrometheusExport(sp.GetRequiredService<SchedulerMeter>().Meter));
@@ -46,17 +55,22 @@ internal static class SchedulerServices
         // The gauges read the state, so they are added as the host starts, after Program has opened it.
         services.AddHostedService<SchedulerGauges>();
         services.AddSingleton<ClusterState>();
-        services.AddLeadership();
 
         // The key that seals secret values, in the data directory (made there on the first start), which
         // only the directory lock's holder touches.
+        // With several schedulers, both come from etcd first (SharedSecurityReady, registered only then).
         services.AddSingleton(sp =>
         {
             _ = sp.GetRequiredService<DataDirectoryLock>();
+            _ = sp.GetService<SharedSecurityReady>();
             return SecretCipher.LoadOrCreate(sp.GetRequiredService<SchedulerOptions>().DataDirectory);
         });
         services.AddChangeFeed();
-        services.AddSingleton<ClusterSecurity>();
+        services.AddSingleton(sp =>
+        {
+            _ = sp.GetService<SharedSecurityReady>();
+            return ActivatorUtilities.CreateInstance<ClusterSecurity>(sp);
+        });
 
         // The channels a standby forwards the public API to the leader on.
         services.AddSingleton(sp => LeaderChannel.ForCluster(sp.GetRequiredService<SchedulerOptions>(), sp.GetRequiredService<ClusterSecurity>()));
@@ -99,7 +113,10 @@ internal static class SchedulerServices
             options.EnableDetailedErrors = false;
         });
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck("state", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        // Check runs the checks at each call: a deposed leader, or a standby that knows no leader, answers NOT_SERVING at once.
+        services.AddGrpcHealthChecks()
+            .AddCheck("state", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy())
+            .AddCheck<LeadershipHealthCheck>("leadership");
 
         // Last, after every AddGrpc* call has registered grpc-dotnet's binder: ours replaces it so that
         // a request that is not a valid message is answered INVALID_ARGUMENT (see the provider).
