@@ -91,6 +91,10 @@ internal sealed class EtcdStateStore : IStateStore
             catch (RpcException e) when (EtcdRpcFailure.IsCompacted(e) && attempt < 3)
             {
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the load was cancelled", e, cancellationToken);
+            }
             catch (RpcException e)
             {
                 throw new StorageException($"cannot read the state under {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
@@ -102,7 +106,7 @@ internal sealed class EtcdStateStore : IStateStore
     {
         var records = new List<Mvccpb.KeyValue>();
         ByteString? meta = null;
-        long? version = null;
+        ByteString? version = null;
         var others = new List<string>();
         var revision = 0L;
         var from = _keys.RangeStart;
@@ -123,7 +127,7 @@ internal sealed class EtcdStateStore : IStateStore
                         meta = kv.Value;
                         break;
                     case EtcdKeyKind.Version:
-                        version = _keys.ParseVersion(kv.Value);
+                        version = kv.Value;
                         break;
                     case EtcdKeyKind.Table:
                         records.Add(kv);
@@ -151,7 +155,8 @@ internal sealed class EtcdStateStore : IStateStore
         }
 
         // Whose the prefix is comes first: the records of something else are not ours to judge.
-        CheckOurs(meta, version, records.Count > 0, others);
+        CheckOurs(meta, version is not null, records.Count > 0, others);
+        var at = version is null ? (long?)null : _keys.ParseVersion(version);
         var tables = StoreTables.All.ToDictionary(t => t, _ => new List<object>());
         foreach (var kv in records)
         {
@@ -160,16 +165,16 @@ internal sealed class EtcdStateStore : IStateStore
         }
 
         LoadedRevision = revision;
-        return new StoredState(version is null, version ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
+        return new StoredState(at is null, at ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
     }
 
     /// <summary>A prefix with state in it but no meta, or meta of something else, is not ours to touch.</summary>
-    private void CheckOurs(ByteString? meta, long? version, bool hasRecords, List<string> others)
+    private void CheckOurs(ByteString? meta, bool hasVersion, bool hasRecords, List<string> others)
     {
         var why = meta is not null
             ? _keys.ForeignMeta(meta)
-            : version is not null || hasRecords || others.Count > 0
-                ? $"it holds keys ({string.Join(", ", others.DefaultIfEmpty(version is not null ? _keys.Prefix + "/version" : _keys.Prefix + "/t/…"))}) but no {_keys.Prefix}/meta"
+            : hasVersion || hasRecords || others.Count > 0
+                ? $"it holds keys ({string.Join(", ", others.DefaultIfEmpty(hasVersion ? _keys.Prefix + "/version" : _keys.Prefix + "/t/…"))}) but no {_keys.Prefix}/meta"
                 : null;
         if (why is not null)
         {

@@ -28,6 +28,7 @@ internal sealed class EtcdStateStoreTests
     {
         yield return new TestCaseData("/other/thing", "x", "but no").SetName("A prefix holding keys but no meta is refused");
         yield return new TestCaseData("/t/clusters/prod", "{}", "but no").SetName("A prefix holding records but no meta is refused");
+        yield return new TestCaseData("/version", "not a number", "but no").SetName("A prefix holding a version of something else but no meta is refused");
         yield return new TestCaseData("/meta", """{"kind":"something-else","schema":1}""", "\"something-else\"").SetName("A prefix of another kind is refused");
         yield return new TestCaseData("/meta", $$"""{"kind":"{{EtcdKeys.MetaKind}}","schema":2}""", "schema 2").SetName("A prefix of another schema is refused");
         yield return new TestCaseData("/meta", "not json", "not JSON").SetName("A prefix whose meta is not JSON is refused");
