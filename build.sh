@@ -5,6 +5,7 @@
 #   ./build.sh test    every test; ends with the line "N passed, N failed"
 #   ./build.sh bench   the benchmarks (numbers in the README)
 #   ./build.sh compose-up / compose-down   a three-node cluster in Docker Compose (deploy/compose)
+#   ./build.sh compose-ha-up / compose-ha-down   the same with three schedulers on three etcd members
 #   ./build.sh build   just build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -149,9 +150,9 @@ compose() {
   docker-compose -f deploy/compose/docker-compose.yml -p "${COMPOSE_PROJECT:-orchestrator}" "$@"
 }
 
-# Publishes both daemons self-contained into deploy/compose/publish, builds the base image where none
-# is given (nothing is pulled), then builds and starts the cluster.
-cmd_compose_up() {
+# Publishes both daemons self-contained into deploy/compose/publish and builds the base image where
+# none is given (nothing is pulled).
+compose_publish() {
   ensure_docker
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   need_dotnet
@@ -164,6 +165,11 @@ cmd_compose_up() {
   if [ -z "${BASE_IMAGE:-}" ] && ! docker image inspect orchestrator/base:local >/dev/null 2>&1; then
     deploy/compose/make-base-image.sh deploy/compose/publish/scheduler >&2
   fi
+}
+
+# Publishes, then builds and starts the cluster.
+cmd_compose_up() {
+  compose_publish
   compose up -d --build >&2 || die "docker-compose up failed"
   # The scheduler writes its CA and bootstrap admin token into its volume on the first start: copy them
   # out for clients (grpcurl, the tests), as ./build.sh run leaves them in data/.
@@ -192,6 +198,47 @@ cmd_compose_down() {
   echo "cluster down"
 }
 
+compose_ha() {
+  docker-compose -f deploy/compose/docker-compose.ha.yml -p "${COMPOSE_PROJECT:-orchestrator-ha}" "$@"
+}
+
+# High availability in Compose: three etcd members (Debian's etcd from this host, installed with apt
+# where missing, in an image on the same base), three schedulers on them and three agents given all
+# three. Nothing is pulled.
+cmd_compose_ha_up() {
+  command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1 || apt_install etcd-server etcd-client
+  compose_publish
+  rm -rf deploy/compose/publish/etcd
+  mkdir -p deploy/compose/publish/etcd
+  cp "$(command -v etcd)" "$(command -v etcdctl)" deploy/compose/publish/etcd/
+  compose_ha up -d --build >&2 || die "docker-compose up (docker-compose.ha.yml) failed"
+  # scheduler-1 normally creates the cluster (the others start after it); its CA and bootstrap admin
+  # token are copied out for clients, as compose-up does.
+  local out="data/compose/${COMPOSE_PROJECT:-orchestrator-ha}" container
+  container=$(compose_ha ps -q scheduler-1)
+  mkdir -p "$out"
+  for _ in $(seq 1 60); do
+    docker cp "$container:/data/admin.token" "$out/admin.token" >/dev/null 2>&1 && docker cp "$container:/data/ca.crt" "$out/ca.crt" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  [ -s "$out/admin.token" ] || die "scheduler-1 wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.ha.yml -p ${COMPOSE_PROJECT:-orchestrator-ha} logs scheduler-1"
+  chmod 600 "$out/admin.token"
+  local addr="127.0.0.1:${ORCHESTRATOR_PORT_1:-7401},127.0.0.1:${ORCHESTRATOR_PORT_2:-7402},127.0.0.1:${ORCHESTRATOR_PORT_3:-7403}"
+  echo "cluster up: schedulers on $addr (one leader, two standbys; CA $out/ca.crt, admin token $out/admin.token), etcd-1/2/3, agents ${NODE_PREFIX:-node}-a/b/c; ./build.sh compose-ha-down stops it"
+  echo "  export ORCHESTRATOR_ADDR=$addr ORCHESTRATOR_CACERT=$out/ca.crt ORCHESTRATOR_TOKEN=\$(cat $out/admin.token); orchestrator node ls"
+}
+
+cmd_compose_ha_down() {
+  command -v docker-compose >/dev/null 2>&1 || die "docker-compose is not installed"
+  compose_ha down -v --remove-orphans >&2 || true
+  rm -rf "data/compose/${COMPOSE_PROJECT:-orchestrator-ha}"
+  local node
+  for node in a b c; do
+    docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null
+  done
+  echo "cluster down"
+}
+
 case "${1:-}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
@@ -199,5 +246,7 @@ case "${1:-}" in
   build) shift; build "$@" ;;
   compose-up) shift; cmd_compose_up ;;
   compose-down) shift; cmd_compose_down ;;
-  *) echo "usage: ./build.sh run|test|bench|build|compose-up|compose-down" >&2; exit 2 ;;
+  compose-ha-up) shift; cmd_compose_ha_up ;;
+  compose-ha-down) shift; cmd_compose_ha_down ;;
+  *) echo "usage: ./build.sh run|test|bench|build|compose-up|compose-down|compose-ha-up|compose-ha-down" >&2; exit 2 ;;
 esac

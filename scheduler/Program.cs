@@ -123,11 +123,12 @@ if (metricsEndpoint is not null && PortProbe.WhyNotBindable(metricsEndpoint) is 
     return 3;
 }
 
-// 0, or 4 when the state could not be flushed to disk (StoreLossStop): systemd starts it again. Taken
-// before the run, as the host disposes its services when it stops.
-var storeLoss = app.Services.GetRequiredService<StoreLossStop>();
+// 0; 4 when the state could not be flushed to disk (StoreLossStop); 5 when this scheduler lost its
+// leadership (HA/DeposedLeaderExit): systemd starts it again. Taken before the run, as the host disposes
+// its services when it stops.
+var exit = app.Services.GetRequiredService<SchedulerExit>();
 await app.RunAsync();
-return storeLoss.ExitCode;
+return exit.Code;
 
 /// <summary>Visible to the in-process tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -5,6 +5,8 @@
 #   sudo deploy/systemd/install.sh --prefix /srv/o  elsewhere
 #   sudo deploy/systemd/install.sh --only scheduler (or agent)
 #   sudo deploy/systemd/install.sh --only agent --join-token ORCH-1-...   an agent for another VM's scheduler
+#   sudo deploy/systemd/install.sh --only scheduler --etcd https://10.0.0.5:2379,... --advertise 10.0.0.5:7400
+#                                                    one of several schedulers on etcd (high availability)
 #   sudo deploy/systemd/install.sh --live-restore   also turn on Docker's live-restore (asked on a terminal; --no-live-restore: never)
 #   sudo deploy/systemd/install.sh --no-cli         without the orchestrator CLI (else installed as /usr/local/bin/orchestrator)
 #   sudo deploy/systemd/install.sh --uninstall      remove binaries and units; keeps config and state
@@ -24,6 +26,8 @@ uninstall=0
 join_token=""
 live_restore=ask
 cli=1
+etcd_endpoints=""
+advertise=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
@@ -31,13 +35,33 @@ while [ $# -gt 0 ]; do
     --only) only="$2"; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     --join-token) join_token="$2"; shift 2 ;;
+    --etcd) etcd_endpoints="$2"; shift 2 ;;
+    --advertise) advertise="$2"; shift 2 ;;
     --live-restore) live_restore=yes; shift ;;
     --no-live-restore) live_restore=no; shift ;;
     --no-cli) cli=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+# Several schedulers on etcd: checked before anything is published or written.
+if [ -n "$etcd_endpoints" ] || [ -n "$advertise" ]; then
+  [[ " $only " == *" scheduler "* ]] || { echo "install.sh: --etcd and --advertise are settings of the scheduler; they need it installed (--only scheduler)" >&2; exit 2; }
+  [ -n "$etcd_endpoints" ] || { echo "install.sh: --advertise is for a scheduler on etcd; give --etcd ENDPOINTS too" >&2; exit 2; }
+  IFS=, read -r -a endpoints <<<"$etcd_endpoints"
+  for endpoint in "${endpoints[@]}"; do
+    [[ "$endpoint" =~ ^https?://[^/,[:space:]]+:[0-9]+$ ]] || { echo "install.sh: --etcd takes the etcd members' client URLs, comma-separated (https://10.0.0.5:2379,...); \"$endpoint\" is not one" >&2; exit 2; }
+  done
+  # The others forward calls to, and agents are sent to, the address the leader publishes: a loopback
+  # or wildcard address (the unit's default listen address is 127.0.0.1) would point them at themselves.
+  [[ "$advertise" =~ ^([^:/[:space:]]+):([0-9]+)$ ]] || { echo "install.sh: --etcd needs --advertise HOST:PORT, where the other schedulers and the agents reach this one (e.g. 10.0.0.5:7400)" >&2; exit 2; }
+  advertise_host="${BASH_REMATCH[1]}"
+  advertise_port="${BASH_REMATCH[2]}"
+  case "$advertise_host" in
+    127.*|localhost|0.0.0.0) echo "install.sh: --advertise $advertise is not reachable from other VMs; give this VM's address or name" >&2; exit 2 ;;
+  esac
+fi
 
 etc="$root/etc/orchestrator"
 units="$root/etc/systemd/system"
@@ -82,6 +106,19 @@ if [ "$cli" -eq 1 ]; then
   rm -rf "$cli_out"
 fi
 
+# A scheduler on etcd: the store settings go into its settings once, like the join token below; an
+# edited file keeps what it says (the README's "High availability" has the TLS settings to add).
+if [ -n "$etcd_endpoints" ] && [ -f "$etc/scheduler.env" ] && ! grep -q '^Scheduler__Store=' "$etc/scheduler.env"; then
+  {
+    echo "# Written by install.sh --etcd --advertise: one of several schedulers on etcd."
+    grep -q '^Scheduler__Listen=' "$etc/scheduler.env" || echo "Scheduler__Listen=0.0.0.0:$advertise_port"
+    grep -q '^Scheduler__TlsHostNames=' "$etc/scheduler.env" || echo "Scheduler__TlsHostNames=$advertise_host"
+    echo "Scheduler__AdvertiseAddress=$advertise"
+    echo "Scheduler__Store=etcd"
+    echo "Scheduler__Etcd__Endpoints=$etcd_endpoints"
+  } >>"$etc/scheduler.env"
+fi
+
 # The join token goes into the agent's settings once (the file is not world-readable).
 if [ -n "$join_token" ] && [ -f "$etc/agent.env" ] && ! grep -q '^Agent__JoinToken=' "$etc/agent.env"; then
   printf 'Agent__JoinToken=%s\n' "$join_token" >>"$etc/agent.env"
@@ -120,6 +157,16 @@ Edit the settings (the scheduler listens on 127.0.0.1:7400 until you set Schedul
   systemctl enable --now $(for d in $only; do printf 'orchestrator-%s ' "$d"; done)
   journalctl -u orchestrator-scheduler -u orchestrator-agent -f
 TEXT
+
+if [ -n "$etcd_endpoints" ]; then
+  cat <<TEXT
+This scheduler keeps its state in etcd ($etcd_endpoints) and is one of several: the first to start
+creates the cluster, the others find it there. With https:// endpoints, add the CA and this scheduler's
+client certificate (Scheduler__Etcd__CaCertificate, __ClientCertificate, __ClientKey) to $etc/scheduler.env;
+deploy/systemd/scheduler-etcd.env.example shows them, deploy/systemd/etcd.env.example an etcd member.
+Give agents and the CLI every scheduler: Agent__SchedulerAddress=https://$advertise,... and ORCHESTRATOR_ADDR=$advertise,...
+TEXT
+fi
 
 # The scheduler makes its CA, admin token and join token on its first start, in its state directory.
 state="$root/var/lib/orchestrator"

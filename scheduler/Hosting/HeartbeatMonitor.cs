@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Hosting;
@@ -7,7 +8,7 @@ namespace Orchestrator.Scheduler.Hosting;
 /// tasks of nodes gone longer than the grace as STOPPED (NodeLost). The short period keeps detection
 /// within the heartbeat timeout itself (15 s by default), not the timeout plus a tick.
 /// </summary>
-internal sealed class HeartbeatMonitor(ClusterState state, TimeProvider time) : PeriodicWork(time, TimeSpan.FromMilliseconds(250))
+internal sealed class HeartbeatMonitor(ClusterState state, TimeProvider time, ILeadership leadership) : PeriodicWork(time, TimeSpan.FromMilliseconds(250), leadership)
 {
     protected override void Work()
     {

@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Hosting;
@@ -6,7 +7,7 @@ namespace Orchestrator.Scheduler.Hosting;
 /// Every minute, forgets STOPPED tasks and RunTask receipts older than the retention, and deletes the
 /// task definition revisions waiting in DELETE_IN_PROGRESS that nothing uses any more.
 /// </summary>
-internal sealed class HistoryPruner(ClusterState state, TimeProvider time) : PeriodicWork(time, TimeSpan.FromMinutes(1))
+internal sealed class HistoryPruner(ClusterState state, TimeProvider time, ILeadership leadership) : PeriodicWork(time, TimeSpan.FromMinutes(1), leadership)
 {
     protected override void Work()
     {

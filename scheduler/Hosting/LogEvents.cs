@@ -2,7 +2,7 @@ namespace Orchestrator.Scheduler.Hosting;
 
 /// <summary>
 /// Every event id the scheduler logs with, in one place so that no two messages share one (journald
-/// and log pipelines filter on them). Hundreds by area: 1xx state, 2xx agents, 3xx security, 4xx hosting.
+/// and log pipelines filter on them). Hundreds by area: 1xx state, 2xx agents, 3xx security, 4xx hosting, 5xx high availability.
 /// </summary>
 internal static class LogEvents
 {
@@ -46,4 +46,11 @@ internal static class LogEvents
 
     public const int StreamsEnded = 400;
     public const int StreamsAborted = 401;
+
+    public const int StandbyCaughtUp = 500;
+    public const int TookOver = 501;
+    public const int ReplicationBroken = 502;
+    public const int LeadershipLost = 503;
+    public const int FollowingStopped = 504;
+    public const int DeposedRestarting = 505;
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Agents.Sessions;
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.Api.TaskIo;
 using Orchestrator.Scheduler.Api;
 using Orchestrator.Scheduler.Api.Framing;
@@ -45,6 +46,7 @@ internal static class SchedulerServices
         // The gauges read the state, so they are added as the host starts, after Program has opened it.
         services.AddHostedService<SchedulerGauges>();
         services.AddSingleton<ClusterState>();
+        services.AddLeadership();
 
         // The key that seals secret values, in the data directory (made there on the first start), which
         // only the directory lock's holder touches.
@@ -66,13 +68,15 @@ internal static class SchedulerServices
         services.AddSingleton<TaskExecApi>();
 
         // First: the tokens and certificates exist before any other part starts or any call is served.
-        services.AddHostedService<SecurityBootstrap>();
+        services.AddSingleton<SecurityBootstrap>();
+        services.AddHostedService(sp => sp.GetRequiredService<SecurityBootstrap>());
         services.AddSingleton<RunTaskBatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<RunTaskBatcher>());
         services.AddSingleton<ReportCommitter>();
         services.AddHostedService(sp => sp.GetRequiredService<ReportCommitter>());
         services.AddHostedService<HistoryPruner>();
         services.AddHostedService<HeartbeatMonitor>();
+        services.AddSingleton<SchedulerExit>();
         services.AddSingleton<StoreLossStop>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreLossStop>());
         services.AddHostedService<ServiceScheduler>();

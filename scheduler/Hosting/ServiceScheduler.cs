@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Hosting;
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Hosting;
@@ -10,7 +11,7 @@ namespace Orchestrator.Scheduler.Hosting;
 /// A write the store refuses is logged where it failed and tried again on the next tick; any other
 /// failure stops the host, as a failed background service does.
 /// </summary>
-internal sealed class ServiceScheduler(ClusterState state, TimeProvider time) : BackgroundService
+internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, ILeadership leadership) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
@@ -61,7 +62,8 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time) : 
 
     private void Pass()
     {
-        if (!_passing.Wait(0))
+        // Only the leader reconciles; a standby sees the leader's passes in its commits.
+        if (!leadership.IsLeader || !_passing.Wait(0))
         {
             return;
         }

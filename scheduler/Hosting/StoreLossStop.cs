@@ -10,12 +10,9 @@ namespace Orchestrator.Scheduler.Hosting;
 /// pages it could not write, so nothing short of reading the file again is safe (PostgreSQL stops for
 /// the same reason).
 /// </summary>
-internal sealed partial class StoreLossStop(IStateStore store, IHostApplicationLifetime lifetime, ILogger<StoreLossStop> log) : BackgroundService
+internal sealed partial class StoreLossStop(IStateStore store, SchedulerExit exit, ILogger<StoreLossStop> log) : BackgroundService
 {
-    public const int LostExitCode = 4;
-
-    /// <summary>The process's exit code: 0, or <see cref="LostExitCode"/> once the store was lost.</summary>
-    public int ExitCode { get; private set; }
+    public const int LostExitCode = SchedulerExit.StoreLost;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,9 +22,8 @@ internal sealed partial class StoreLossStop(IStateStore store, IHostApplicationL
             return;
         }
 
-        ExitCode = LostExitCode;
         LogLost(log, (await lost).Message, LostExitCode);
-        lifetime.StopApplication();
+        exit.StopWith(LostExitCode);
     }
 
     [LoggerMessage(LogEvents.StoreLost, LogLevel.Critical, "The state could not be flushed to disk ({Problem}); stopping with exit code {ExitCode} so that a restart loads what the disk holds")]

@@ -281,7 +281,7 @@ internal sealed partial class ClusterState
     public async Task<Contract.SchedulerMessage?[]> ApplyReportsAsync(IReadOnlyList<AgentReport> reports)
     {
         var answers = new Contract.SchedulerMessage?[reports.Count];
-        Task durable;
+        var durable = new List<Task>();
         lock (_gate)
         {
             var changed = new Dictionary<string, TaskRecord>(StringComparer.Ordinal);
@@ -294,12 +294,17 @@ internal sealed partial class ClusterState
                 }
             }
 
-            var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
-            batch.Tasks.AddRange(changed.Values);
-            durable = CommitAhead(batch);
+            // One commit, unless the store limits a commit (etcd): then as few as fit. Each task's
+            // report stands alone (a task and the event its stop makes), so any cut is a safe one.
+            foreach (var run in CommitChunks.Split([.. changed.Values], _store.Limits, _ => 2, t => CommitChunks.BytesOfPut(StoreTables.Tasks, t) + 512))
+            {
+                var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
+                batch.Tasks.AddRange(run);
+                durable.Add(CommitAhead(batch));
+            }
         }
 
-        await durable.ConfigureAwait(false);
+        await Task.WhenAll(durable).ConfigureAwait(false);
         return answers;
     }
 

@@ -121,6 +121,19 @@ internal sealed partial class ClusterState
     /// </remarks>
     private StoreCommit Begin(ChangeSet changes)
     {
+        // One bool read on the leader's path (a deposed leader is also fenced by the store, should it get past this).
+        if (!_leadership.IsLeader)
+        {
+            throw new RequestException(RequestErrorKind.Unavailable, "",
+                $"this scheduler cannot change anything now: {_leadership.NotLeaderReason ?? "it is not the leader"}; nothing was changed");
+        }
+
+        if (!_tookOver)
+        {
+            throw new RequestException(RequestErrorKind.Unavailable, "",
+                "this scheduler was just elected and is still applying the old leader's last commits; nothing was changed, try again");
+        }
+
         var commit = _store.BeginCommit(changes, _version);
         try
         {

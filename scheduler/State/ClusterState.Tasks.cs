@@ -35,11 +35,11 @@ internal sealed partial class ClusterState
     public Task<IReadOnlyList<RunTaskResult>> RunTasksAsync(IReadOnlyList<RunTaskCommand> commands)
     {
         var results = new RunTaskResult[commands.Count];
-        Task durable;
+        var commits = new List<(List<int> Requests, Task Durable)>();
         lock (_gate)
         {
             var scratch = new RunTaskScratch(SnapshotOf);
-            var group = new WriteBatch();
+            var placed = new List<(int Request, WriteBatch Batch)>();
             for (var i = 0; i < commands.Count; i++)
             {
                 try
@@ -49,8 +49,7 @@ internal sealed partial class ClusterState
                     if (batch is not null)
                     {
                         scratch.Took(commands[i].Cluster, batch.Tasks, batch.Receipts.SingleOrDefault());
-                        group.Tasks.AddRange(batch.Tasks);
-                        group.Receipts.AddRange(batch.Receipts);
+                        placed.Add((i, batch));
                     }
                 }
                 catch (RequestException e)
@@ -59,38 +58,84 @@ internal sealed partial class ClusterState
                 }
             }
 
-            try
+            // One commit for the group, unless the store limits a commit (etcd): then as few as fit,
+            // each holding whole requests. An empty group still commits nothing, which waits for a
+            // commit still on its way to the disk that a receipt may come from.
+            var runs = CommitChunks.Split(placed, _store.Limits, p => ChangesOf(p.Batch), p => BytesOf(p.Batch));
+            if (runs.Count == 0)
             {
-                durable = CommitAhead(group);
+                runs.Add([]);
             }
-            catch (RequestException refused)
+
+            foreach (var run in runs)
             {
-                return Task.FromResult(FailedWith(results, refused));
+                var group = new WriteBatch();
+                foreach (var (_, batch) in run)
+                {
+                    group.Tasks.AddRange(batch.Tasks);
+                    group.Receipts.AddRange(batch.Receipts);
+                }
+
+                var requests = run.ConvertAll(p => p.Request);
+                try
+                {
+                    commits.Add((requests, CommitAhead(group)));
+                }
+                catch (RequestException refused)
+                {
+                    commits.Add((requests, Task.FromException(refused)));
+                }
             }
         }
 
-        return AnsweredWhenDurableAsync(results, durable);
-    }
-
-    private static async Task<IReadOnlyList<RunTaskResult>> AnsweredWhenDurableAsync(RunTaskResult[] results, Task durable)
-    {
-        try
-        {
-            await durable.ConfigureAwait(false);
-            return results;
-        }
-        catch (RequestException refused)
-        {
-            return FailedWith(results, refused);
-        }
+        return AnsweredWhenDurableAsync(results, commits);
     }
 
     /// <summary>
-    /// The whole group fails when its commit does, even a request answered from a receipt: the receipt
-    /// may be one the group itself made.
+    /// Answers once every commit of the group is durable. A request whose commit failed fails with it,
+    /// and so does every request answered from a receipt when any commit failed: the receipt may be
+    /// one the group itself made.
     /// </summary>
-    private static IReadOnlyList<RunTaskResult> FailedWith(RunTaskResult[] results, RequestException refused) =>
-        [.. results.Select(r => r.Error is null ? new RunTaskResult(null, refused) : r)];
+    private static async Task<IReadOnlyList<RunTaskResult>> AnsweredWhenDurableAsync(RunTaskResult[] results, List<(List<int> Requests, Task Durable)> commits)
+    {
+        RequestException? failed = null;
+        var committed = new HashSet<int>();
+        foreach (var (requests, durable) in commits)
+        {
+            committed.UnionWith(requests);
+            try
+            {
+                await durable.ConfigureAwait(false);
+            }
+            catch (RequestException refused)
+            {
+                failed ??= refused;
+                foreach (var i in requests)
+                {
+                    results[i] = results[i].Error is null ? new RunTaskResult(null, refused) : results[i];
+                }
+            }
+        }
+
+        if (failed is not null)
+        {
+            for (var i = 0; i < results.Length; i++)
+            {
+                if (!committed.Contains(i) && results[i].Error is null)
+                {
+                    results[i] = new RunTaskResult(null, failed);
+                }
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>What one request's batch adds to a commit: its tasks and receipt (a new task makes no event).</summary>
+    private static int ChangesOf(WriteBatch batch) => batch.Tasks.Count + batch.Receipts.Count;
+
+    private static int BytesOf(WriteBatch batch) =>
+        batch.Tasks.Sum(t => CommitChunks.BytesOfPut(StoreTables.Tasks, t)) + batch.Receipts.Sum(r => CommitChunks.BytesOfPut(StoreTables.Receipts, r));
 
     /// <summary>
     /// One RunTask's (or StartTask's) placement against the group's scratch view, and the batch that records it (null

@@ -1,6 +1,7 @@
 using Orchestrator.Scheduler.Agents;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.Storage;
@@ -28,6 +29,13 @@ internal sealed partial class ClusterState : IAgentDirectory
     private readonly PlacementSeeds _seeds;
     private readonly ILogger<ClusterState> _log;
 
+    // Whether this scheduler may write: always, alone on LiteDB; with several on etcd, only the elected one.
+    private readonly ILeadership _leadership;
+
+    // Set once this scheduler leads with memory caught up with the store (at once for a sole leader;
+    // for an elected one, by TakeOver): writes wait for it as well as for the leadership.
+    private volatile bool _tookOver;
+
     private readonly Dictionary<string, ClusterRecord> _clusters = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TaskDefinitionFamily> _families = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeEntry> _nodes = new(StringComparer.Ordinal);
@@ -47,8 +55,10 @@ internal sealed partial class ClusterState : IAgentDirectory
     /// <param name="secrets">Seals secret values: the data directory's key; without one (a state kept in
     /// memory, in tests), a key of this process only.</param>
     public ClusterState(IStateStore store, TimeProvider time, TaskEventHub events, SchedulerOptions options, ILogger<ClusterState> log, SecretCipher? secrets = null,
-        SchedulerMeter? meter = null)
+        SchedulerMeter? meter = null, ILeadership? leadership = null)
     {
+        _leadership = leadership ?? new SoleLeadership("");
+        _tookOver = _leadership.IsLeader;
         _meter = meter ?? new SchedulerMeter();
         _store = store;
         _time = time;
@@ -94,7 +104,8 @@ internal sealed partial class ClusterState : IAgentDirectory
         // no subscriber acts on what was already there (agents are told when they register).
         Apply(WriteBatch.From(stored.AsPuts()));
 
-        if (stored.IsNew)
+        // A standby never writes: the first leader makes the default cluster as it takes over (TakeOver).
+        if (stored.IsNew && _leadership.IsLeader)
         {
             // A new database: ECS users expect a "default" cluster to be there. Only then: a user who
             // deleted it does not get it back at the next start.

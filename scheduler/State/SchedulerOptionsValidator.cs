@@ -42,6 +42,7 @@ internal sealed class SchedulerOptionsValidator : IValidateOptions<SchedulerOpti
             problems.Add($"Scheduler:NodeCertificateLifetime must be at least 10 minutes, not {options.NodeCertificateLifetime}");
         }
 
+        problems.AddRange(Storage.Etcd.EtcdOptionsCheck.Problems(options));
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

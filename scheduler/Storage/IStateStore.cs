@@ -35,6 +35,13 @@ internal interface IStateStore : IDisposable
     /// </summary>
     Task<StorageException> Lost => NeverLost.Task;
 
+    /// <summary>
+    /// The most one commit may hold (etcd's limits on a transaction); a larger change set is refused
+    /// whole. Writers that group independent changes (RunTask groups, report groups) cut their groups to
+    /// fit (<see cref="CommitChunks"/>). None, by default.
+    /// </summary>
+    StoreLimits Limits => StoreLimits.None;
+
     private static readonly TaskCompletionSource<StorageException> NeverLost = new();
 }
 

@@ -15,6 +15,9 @@ internal sealed class InMemoryStateStore : IStateStore
     private long _version;
     private bool _loaded;
 
+    /// <summary>A limit on commits as etcd has (none by default): a change set over it is refused, nothing written.</summary>
+    public StoreLimits Limits { get; set; } = StoreLimits.None;
+
     /// <summary>How many of the next commits fail, nothing written.</summary>
     public int FailNext { get; set; }
 
@@ -65,6 +68,11 @@ internal sealed class InMemoryStateStore : IStateStore
             if (changes.IsEmpty)
             {
                 return _version;
+            }
+
+            if (changes.Count > Limits.MaxChanges)
+            {
+                throw new StorageException($"the change set has {changes.Count} puts and deletes, over the store's limit of {Limits.MaxChanges} (simulated)");
             }
 
             // Serialized first, applied after: a record that does not serialize leaves nothing half-written.

@@ -72,6 +72,83 @@ internal sealed class SystemdDeployTests
         }
     }
 
+    [TestCase("--etcd http://10.0.0.5:2379", "--etcd needs --advertise HOST:PORT")]
+    [TestCase("--advertise 10.0.0.5:7400", "--advertise is for a scheduler on etcd; give --etcd ENDPOINTS too")]
+    [TestCase("--etcd 10.0.0.5:2379 --advertise 10.0.0.5:7400", "\"10.0.0.5:2379\" is not one")]
+    [TestCase("--etcd http://10.0.0.5:2379,,http://10.0.0.6:2379 --advertise 10.0.0.5:7400", "\"\" is not one")]
+    [TestCase("--etcd http://10.0.0.5:2379 --advertise 10.0.0.5", "--etcd needs --advertise HOST:PORT")]
+    [TestCase("--etcd http://10.0.0.5:2379 --advertise 127.0.0.1:7400", "--advertise 127.0.0.1:7400 is not reachable from other VMs")]
+    [TestCase("--etcd http://10.0.0.5:2379 --advertise 0.0.0.0:7400", "--advertise 0.0.0.0:7400 is not reachable from other VMs")]
+    [TestCase("--only agent --etcd http://10.0.0.5:2379 --advertise 10.0.0.5:7400", "they need it installed (--only scheduler)")]
+    public void Etcd_settings_that_cannot_work_are_refused_before_anything_is_installed(string arguments, string message)
+    {
+        var stage = Directory.CreateTempSubdirectory("orchestrator-stage-").FullName;
+        try
+        {
+            var (code, output) = Repository.Run("bash", [Path.Combine(Repository.Root, "deploy", "systemd", "install.sh"), "--root", stage, .. arguments.Split(' ')]);
+            Assert.Multiple(() =>
+            {
+                Assert.That(code, Is.EqualTo(2), output);
+                Assert.That(output.Trim(), Does.StartWith("install.sh: ").And.Contain(message));
+                Assert.That(Directory.EnumerateFileSystemEntries(stage), Is.Empty, "nothing published or written");
+            });
+        }
+        finally
+        {
+            Directory.Delete(stage, recursive: true);
+        }
+    }
+
+    [Test]
+    public void A_scheduler_installed_for_etcd_gets_the_store_settings_once_and_the_unit_follows_etcd()
+    {
+        var stage = Directory.CreateTempSubdirectory("orchestrator-stage-").FullName;
+        try
+        {
+            var endpoints = "https://10.0.0.5:2379,https://10.0.0.6:2379,https://10.0.0.7:2379";
+            var (code, output) = Repository.Run("bash", [Path.Combine(Repository.Root, "deploy", "systemd", "install.sh"), "--root", stage,
+                "--only", "scheduler", "--no-cli", "--etcd", endpoints, "--advertise", "10.0.0.5:7400"]);
+            Assert.That(code, Is.EqualTo(0), output);
+            var settings = File.ReadAllLines(Path.Combine(stage, "etc", "orchestrator", "scheduler.env")).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+            var unit = File.ReadAllText(Path.Combine(stage, "etc", "systemd", "system", "orchestrator-scheduler.service"));
+            Assert.Multiple(() =>
+            {
+                Assert.That(settings, Is.EqualTo(new[]
+                {
+                    "Scheduler__Listen=0.0.0.0:7400", "Scheduler__TlsHostNames=10.0.0.5", "Scheduler__AdvertiseAddress=10.0.0.5:7400",
+                    "Scheduler__Store=etcd", $"Scheduler__Etcd__Endpoints={endpoints}",
+                }));
+                Assert.That(unit, Does.Contain("After=network-online.target etcd.service\n").And.Contain("Restart=on-failure\n"));
+                Assert.That(output, Does.Contain("Agent__SchedulerAddress=https://10.0.0.5:7400,"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(stage, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_example_settings_for_etcd_name_only_settings_the_scheduler_has()
+    {
+        // Every Scheduler__Etcd__X in the example is a property of EtcdOptions, and every other Scheduler__X
+        // one of SchedulerOptions, so that a renamed setting cannot leave the example behind.
+        var example = File.ReadAllLines(Path.Combine(Repository.Root, "deploy", "systemd", "scheduler-etcd.env.example"))
+            .Select(l => l.TrimStart('#')).Where(l => l.StartsWith("Scheduler__", StringComparison.Ordinal)).Select(l => l.Split('=', 2)[0]).ToArray();
+        var scheduler = File.ReadAllText(Path.Combine(Repository.Root, "scheduler", "State", "SchedulerOptions.cs"));
+        var etcd = File.ReadAllText(Path.Combine(Repository.Root, "scheduler", "Storage", "Etcd", "EtcdOptions.cs"));
+        Assert.That(example, Has.Length.GreaterThan(10));
+        Assert.Multiple(() =>
+        {
+            foreach (var name in example)
+            {
+                var parts = name.Split("__");
+                var (source, property) = parts is [_, "Etcd", var p] ? (etcd, p) : (scheduler, parts[1]);
+                Assert.That(source, Does.Contain($" {property} {{ get; set; }}"), name);
+            }
+        });
+    }
+
     [Test]
     public void The_cli_is_installed_on_the_path_as_one_file_that_runs()
     {

@@ -33,7 +33,7 @@ internal sealed class ServiceSchedulerTests
         state.RegisterTaskDefinition(definition, new Orchestrator.Scheduler.Domain.TaskResourceDemand(0, 128, []));
         state.CreateService(new ServiceDefinition("default", "web", "web", 1, [], [], 100, 200, 0, CircuitBreaker: false, Rollback: false, Daemon: false));
         state.RegisterAgent(new AgentRegistration("default", "n1", 4096, 8192, new Dictionary<string, string>(), "test"), _agent, []);
-        _scheduler = new ServiceScheduler(state, _clock);
+        _scheduler = new ServiceScheduler(state, _clock, new Orchestrator.Scheduler.HA.SoleLeadership(""));
         await _scheduler.StartAsync(CancellationToken.None);
     }
 

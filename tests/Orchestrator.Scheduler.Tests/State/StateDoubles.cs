@@ -36,6 +36,9 @@ internal sealed class RecordingStore : IStateStore
 
     public bool Refuse { get; set; }
 
+    /// <summary>etcd's kind of limit: a commit with more changes is refused.</summary>
+    public StoreLimits Limits { get; set; } = StoreLimits.None;
+
     public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => System.Threading.Tasks.Task.FromResult(StoredState.New());
 
     public StoreCommit BeginCommit(ChangeSet changes, long expectedVersion, CancellationToken cancellationToken = default)
@@ -43,6 +46,11 @@ internal sealed class RecordingStore : IStateStore
         if (Refuse)
         {
             return StoreCommit.Failed(new StorageException("No space left on device"));
+        }
+
+        if (changes.Count > Limits.MaxChanges)
+        {
+            return StoreCommit.Failed(new StorageException($"{changes.Count} changes, over the limit of {Limits.MaxChanges}"));
         }
 
         Commits.Add(WriteBatch.From(changes.Changes));
