@@ -28,6 +28,9 @@ internal sealed class EtcdStateStore : IStateStore
     /// <summary>The Txn's fixed overhead beside its ops in etcd's raft entry (its header): kept out of MaxRequestBytes.</summary>
     private const int RequestOverheadBytes = 256;
 
+    /// <summary>About the Txn's compares, failure reads, version and meta, beside its changes: kept out of <see cref="Limits"/>.</summary>
+    private const int FixedTxnBytes = 1024;
+
     private const int SendAttempts = 3;
 
     private readonly KV.KVClient _kv;
@@ -73,6 +76,33 @@ internal sealed class EtcdStateStore : IStateStore
     public long LoadedRevision { get; private set; }
 
     public Task<StorageException> Lost => _lost.Task;
+
+    /// <summary>
+    /// The store's version as etcd holds it now: a linearizable read (through etcd's leader, after every
+    /// commit answered before it), 0 where nothing was committed yet. A new leader waits for its memory to
+    /// reach this; a deposed one uses it to learn that etcd answers again.
+    /// </summary>
+    /// <exception cref="RpcException">etcd did not answer within the request timeout, or refused.</exception>
+    /// <exception cref="StorageException">P/version holds something other than a version.</exception>
+    public async Task<long> ReadVersionAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await _kv.RangeAsync(new RangeRequest { Key = _keys.Version }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Kvs.Count == 0 ? 0 : _keys.ParseVersion(response.Kvs[0].Value);
+    }
+
+    /// <summary>
+    /// What a change set may hold to fit one Txn: MaxTxnOps less the version and the meta (the first
+    /// commit writes it), and MaxRequestBytes less the Txn's fixed part and, for each change, the key
+    /// prefix that the writers' estimate (CommitChunks.BytesOfPut) does not count.
+    /// </summary>
+    public StoreLimits Limits
+    {
+        get
+        {
+            var changes = _options.MaxTxnOps - 2;
+            return new StoreLimits(changes, _options.MaxRequestBytes - FixedTxnBytes - changes * (_keys.Prefix.Length + 8));
+        }
+    }
 
     /// <summary>
     /// Reads every key under the prefix at one revision (page by page, each page at the revision of the

@@ -116,6 +116,42 @@ internal sealed class EtcdStateStoreTests
         });
     }
 
+    [Test]
+    public async Task ReadVersion_says_what_etcd_holds_now_including_another_stores_commits()
+    {
+        var options = EtcdTestCluster.FreshOptions();
+        using var reader = new EtcdStateStore(Client, options);
+        using var writer = new EtcdStateStore(Client, options);
+        var empty = await reader.ReadVersionAsync();
+        await writer.CommitAsync(PutClusters(1), 0);
+        await writer.CommitAsync(PutClusters(2), 1);
+        Assert.That((empty, await reader.ReadVersionAsync()), Is.EqualTo((0L, 2L)));
+    }
+
+    [Test]
+    public async Task A_change_set_cut_to_the_stores_limits_lands()
+    {
+        var options = EtcdTestCluster.FreshOptions();
+        options.MaxTxnOps = 16;
+        options.MaxRequestBytes = 16 * 1024;
+        using var store = new EtcdStateStore(Client, options);
+        var limits = store.Limits;
+
+        // As many of these records as the limits say fit, by the writers' own estimate of their size.
+        var record = new ClusterRecord("c", Now) { Tags = new Dictionary<string, string> { ["t"] = new string('x', 700) } };
+        var fit = Math.Min(limits.MaxChanges, limits.MaxBytes / CommitChunks.BytesOfPut(StoreTables.Clusters, record with { Name = "c00" }));
+        var changes = new ChangeSet([.. Enumerable.Range(0, fit).Select(i => StoreTables.Clusters.Put(record with { Name = $"c{i:D2}" }))]);
+        var version = await store.CommitAsync(changes, 0);
+        var tooMany = new ChangeSet([.. Enumerable.Range(0, limits.MaxChanges + 1).Select(i => StoreTables.Clusters.Put(new ClusterRecord($"d{i}", Now)))]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(limits.MaxChanges, Is.EqualTo(14), "MaxTxnOps less the version and the meta");
+            Assert.That(fit, Is.GreaterThan(1));
+            Assert.That(version, Is.EqualTo(1));
+            Assert.That(() => store.CommitAsync(tooMany, version), Throws.InstanceOf<StorageException>().With.Message.Contain("Scheduler:Etcd:MaxTxnOps"));
+        });
+    }
+
     public static IEnumerable<TestCaseData> FenceLosses()
     {
         yield return new TestCaseData(new Func<string, Task>(key => Client.DeleteAsync(key))).SetName("A commit after the leader key is gone is refused as not the leader");
