@@ -5,7 +5,12 @@ internal sealed class AgentOptions
 {
     public const string Section = "Agent";
 
-    /// <summary>The scheduler's gRPC address: https:// (TLS, a node certificate), or http:// for a scheduler started with Scheduler:Insecure.</summary>
+    /// <summary>
+    /// The scheduler's gRPC address: https:// (TLS, a node certificate), or http:// for a scheduler started
+    /// with Scheduler:Insecure. With several schedulers, several addresses separated by commas: the agent
+    /// uses one, and when it fails or is a standby, goes to the leader the standby names, else the next
+    /// (see <see cref="Connection.SchedulerAddresses"/>).
+    /// </summary>
     public string SchedulerAddress { get; set; } = "https://127.0.0.1:7400";
 
     /// <summary>

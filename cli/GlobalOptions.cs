@@ -7,7 +7,7 @@ internal sealed class GlobalOptions
 {
     public Option<string?> Address { get; } = new("--addr")
     {
-        Description = $"The scheduler: https://HOST:PORT, http://HOST:PORT (cleartext) or HOST:PORT [env: ORCHESTRATOR_ADDR; default {Connection.ConnectionSettings.DefaultAddress}]",
+        Description = $"The scheduler: https://HOST:PORT, http://HOST:PORT (cleartext) or HOST:PORT; several separated by commas are tried in order until one answers [env: ORCHESTRATOR_ADDR; default {Connection.ConnectionSettings.DefaultAddress}]",
         Recursive = true,
     };
 

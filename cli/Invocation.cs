@@ -116,7 +116,7 @@ internal sealed class Invocation : IDisposable
     {
         var address = Value(_options.Address) ?? Context.Env("ORCHESTRATOR_ADDR") ?? ConnectionSettings.DefaultAddress;
         return new ConnectionSettings(
-            ConnectionSettings.ParseAddress(address),
+            ConnectionSettings.ParseAddresses(address),
             Value(_options.CaCert) ?? Context.Env("ORCHESTRATOR_CACERT"),
             (Value(_options.Token) ?? Context.Env("ORCHESTRATOR_TOKEN"))?.Trim());
     }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Security;
@@ -6,20 +8,40 @@ using Orchestrator.Contracts.V1;
 namespace Orchestrator.Agent.Connection;
 
 /// <summary>
-/// The gRPC channel to the scheduler, made once: cleartext h2c for an http:// address; otherwise TLS
-/// that trusts only the cluster CA and presents the node's current certificate. Joining uses a channel
-/// of its own (<see cref="ForJoin"/>), which presents no certificate and trusts the join token's CA.
+/// The gRPC channels to the schedulers, one per address, each made when first used: cleartext h2c for an
+/// http:// address; otherwise TLS that trusts only the cluster CA and presents the node's current
+/// certificate. <see cref="Client"/> sends every call to the scheduler in use now (<see cref="Addresses"/>),
+/// so that Connect, renewals and sessions follow it when the agent moves on to another. Joining uses a
+/// channel of its own (<see cref="ForJoin"/>), which presents no certificate and trusts the join token's CA.
 /// </summary>
 internal sealed class SchedulerChannel : IDisposable
 {
-    private readonly GrpcChannel _channel;
+    private readonly ConcurrentDictionary<string, Lazy<GrpcChannel>> _channels = new(StringComparer.OrdinalIgnoreCase);
+    private readonly AgentSecurity _security;
+    private readonly NodeCredentialsHolder _credentials;
+    private readonly ILogger _log;
 
     public SchedulerChannel(AgentOptions options, AgentSecurity security, NodeCredentialsHolder credentials, ILogger<SchedulerChannel> log)
     {
-        Address = options.SchedulerAddress;
-        _channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { HttpHandler = CreateHandler(security, credentials, log), DisposeHttpClient = true });
-        Client = new AgentService.AgentServiceClient(_channel);
+        _security = security;
+        _credentials = credentials;
+        _log = log;
+        Addresses = new SchedulerAddresses(SchedulerAddresses.Parse(options.SchedulerAddress));
+        Client = new AgentService.AgentServiceClient(new CurrentSchedulerInvoker(this));
     }
+
+    /// <summary>The schedulers, and the one in use now.</summary>
+    public SchedulerAddresses Addresses { get; }
+
+    /// <summary>The scheduler in use now.</summary>
+    public string Address => Addresses.Current;
+
+    /// <summary>Calls to the scheduler in use when each call starts.</summary>
+    public AgentService.AgentServiceClient Client { get; }
+
+    /// <summary>The channel to one address, made on first use and kept.</summary>
+    public GrpcChannel For(string address) => _channels.GetOrAdd(address, a => new Lazy<GrpcChannel>(() =>
+        GrpcChannel.ForAddress(a, new GrpcChannelOptions { HttpHandler = CreateHandler(_security, _credentials, _log), DisposeHttpClient = true }))).Value;
 
     /// <summary>
     /// A connection pool as Connect's: cleartext h2c for an http:// address, else TLS that trusts only
@@ -45,10 +67,6 @@ internal sealed class SchedulerChannel : IDisposable
         });
     }
 
-    public string Address { get; }
-
-    public AgentService.AgentServiceClient Client { get; }
-
     /// <summary>
     /// A channel for GetCaCertificate only, before joining: any server certificate is taken, because
     /// nothing is sent on it but that request, and what it answers is checked against the join token's
@@ -69,7 +87,13 @@ internal sealed class SchedulerChannel : IDisposable
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = pool, DisposeHttpClient = true });
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values.Where(c => c.IsValueCreated))
+        {
+            channel.Value.Dispose();
+        }
+    }
 
     private static SocketsHttpHandler Pool() => new()
     {
@@ -78,4 +102,26 @@ internal sealed class SchedulerChannel : IDisposable
         KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
         ConnectTimeout = TimeSpan.FromSeconds(5),
     };
+
+    /// <summary>Each call on the channel of the scheduler in use when it starts.</summary>
+    private sealed class CurrentSchedulerInvoker(SchedulerChannel channels) : CallInvoker
+    {
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            Current.BlockingUnaryCall(method, host, options, request);
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            Current.AsyncUnaryCall(method, host, options, request);
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+            Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            Current.AsyncServerStreamingCall(method, host, options, request);
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            Current.AsyncClientStreamingCall(method, host, options);
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            Current.AsyncDuplexStreamingCall(method, host, options);
+
+        private CallInvoker Current => channels.For(channels.Address).CreateCallInvoker();
+    }
 }

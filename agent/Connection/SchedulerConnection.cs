@@ -81,6 +81,8 @@ internal sealed partial class SchedulerConnection(
         backoff.Reset();
         while (!stoppingToken.IsCancellationRequested)
         {
+            var address = channel.Address;
+            string? leader = null;
             try
             {
                 if (await RunSessionAsync(client, info, backoff, stoppingToken) is { } reason)
@@ -99,23 +101,65 @@ internal sealed partial class SchedulerConnection(
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition)
             {
-                LogRefused(log, options.SchedulerAddress, e.Status.Detail);
+                LogRefused(log, address, e.Status.Detail);
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
             {
                 // Expired, from another CA, or replaced by a later join. Not a reason to exit: the
                 // scheduler may be one restored from a backup that knows this certificate again.
-                LogCertificateRefused(log, options.SchedulerAddress, e.Status.Detail);
+                LogCertificateRefused(log, address, e.Status.Detail);
             }
             catch (Exception e) when (e is RpcException or IOException or HttpRequestException or OperationCanceledException or InvalidOperationException)
             {
-                LogLost(log, options.SchedulerAddress, e.Message);
+                // A standby refuses agents with UNAVAILABLE and the leader's address in a trailer.
+                leader = LeaderNamedBy(e);
+                LogLost(log, address, e.Message);
             }
 
-            var delay = backoff.Next();
-            meter.Reconnecting();
-            LogRetrying(log, delay.TotalSeconds);
+            if (!await MoveOnAsync(leader, backoff, stoppingToken))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The leader's host:port a refusing standby named in its trailer, if it did.</summary>
+    public static string? LeaderNamedBy(Exception e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable } refused ? refused.Trailers.GetValue(LeaderTrailer) : null;
+
+    /// <summary>The trailer a standby scheduler names the leader in (the scheduler's LeaderForwardingInterceptor.LeaderTrailer).</summary>
+    public const string LeaderTrailer = "orchestrator-leader";
+
+    /// <summary>
+    /// After a failed session: to the named leader or the next scheduler at once, or, once every one has
+    /// failed in this round, after the capped backoff. False when the agent is stopping.
+    /// </summary>
+    private async Task<bool> MoveOnAsync(string? leader, Backoff backoff, CancellationToken stoppingToken)
+    {
+        var move = channel.Addresses.Failed(leader);
+        meter.Reconnecting();
+        if (move.FollowsLeader)
+        {
+            LogFollowingLeader(log, move.Failed, move.Next);
+            return !stoppingToken.IsCancellationRequested;
+        }
+
+        if (!move.RoundFailed)
+        {
+            LogTryingNext(log, move.Next);
+            return !stoppingToken.IsCancellationRequested;
+        }
+
+        var delay = backoff.Next();
+        LogRetrying(log, delay.TotalSeconds, move.Next);
+        try
+        {
             await Task.Delay(delay, time, stoppingToken);
+            return true;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
@@ -144,8 +188,9 @@ internal sealed partial class SchedulerConnection(
         lease.Renew(registerSentAt);
         _rejoin = false;
         backoff.Reset();
+        channel.Addresses.Succeeded();
         var interval = TimeSpan.FromSeconds(Math.Max(1, registered.HeartbeatIntervalSeconds > 0 ? registered.HeartbeatIntervalSeconds : options.HeartbeatInterval.TotalSeconds));
-        LogRegistered(log, options.SchedulerAddress, registered.Node.Cluster, registered.Node.Name, registered.StartTasks.Count, registered.StopTasks.Count);
+        LogRegistered(log, channel.Address, registered.Node.Cluster, registered.Node.Name, registered.StartTasks.Count, registered.StopTasks.Count);
 
         var outbox = Channel.CreateUnbounded<AgentMessage>(new UnboundedChannelOptions { SingleReader = true });
         var writer = WriteAllAsync(call.RequestStream, outbox.Reader, session);
@@ -327,8 +372,14 @@ internal sealed partial class SchedulerConnection(
     [LoggerMessage(5, LogLevel.Error, "The scheduler at {Address} refused this agent: {Problem}")]
     private static partial void LogRefused(ILogger logger, string address, string problem);
 
-    [LoggerMessage(6, LogLevel.Information, "Reconnecting in {Seconds:0.0} s")]
-    private static partial void LogRetrying(ILogger logger, double seconds);
+    [LoggerMessage(6, LogLevel.Information, "Reconnecting in {Seconds:0.0} s, to the scheduler at {Address}")]
+    private static partial void LogRetrying(ILogger logger, double seconds, string address);
+
+    [LoggerMessage(13, LogLevel.Information, "The scheduler at {Address} is a standby; connecting to the leader at {Leader}")]
+    private static partial void LogFollowingLeader(ILogger logger, string address, string leader);
+
+    [LoggerMessage(14, LogLevel.Information, "Trying the next scheduler, at {Address}")]
+    private static partial void LogTryingNext(ILogger logger, string address);
 
     [LoggerMessage(7, LogLevel.Warning, "The scheduler was silent for {Seconds} s; reconnecting")]
     private static partial void LogSilent(ILogger logger, double seconds);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Orchestrator.Agent.Connection;
 
 namespace Orchestrator.Agent.Security;
 
@@ -39,10 +40,8 @@ internal sealed class AgentSecurity
     /// <exception cref="CredentialStoreException">The state directory's credentials cannot be read.</exception>
     public static AgentSecurity FromSettings(AgentOptions options, NodeCredentialStore store)
     {
-        if (!Uri.TryCreate(options.SchedulerAddress, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
-        {
-            throw new FormatException($"Agent:SchedulerAddress must be an https:// (or, for a scheduler started with Scheduler:Insecure, http://) address, not \"{options.SchedulerAddress}\"");
-        }
+        // Every address has the same scheme (Parse checks it), so the first says which it is.
+        var address = SchedulerAddresses.Parse(options.SchedulerAddress)[0];
 
         var token = options.JoinToken.Length > 0 ? JoinToken.Parse(options.JoinToken) : null;
         if (address.Scheme == "http")

@@ -21,6 +21,7 @@ internal sealed partial class NodeEnrollment(
     AgentSecurity security,
     NodeCredentialStore store,
     NodeCredentialsHolder credentials,
+    SchedulerChannel scheduler,
     TimeProvider time,
     ILogger<NodeEnrollment> log)
 {
@@ -31,11 +32,14 @@ internal sealed partial class NodeEnrollment(
         while (true)
         {
             stoppingToken.ThrowIfCancellationRequested();
-            LogJoining(log, options.SchedulerAddress, options.Cluster, options.EffectiveNodeName, token.ToString());
+            var address = scheduler.Address;
+            string? leader = null;
+            LogJoining(log, address, options.Cluster, options.EffectiveNodeName, token.ToString());
             try
             {
                 var joined = await JoinOnceAsync(token, stoppingToken);
                 credentials.Swap(joined);
+                scheduler.Addresses.Succeeded();
                 LogJoined(log, joined.Cluster ?? options.Cluster, joined.NodeName, joined.NotAfter, store.Directory);
                 return;
             }
@@ -54,10 +58,16 @@ internal sealed partial class NodeEnrollment(
             catch (Exception e) when (e is RpcException or IOException or HttpRequestException or CredentialStoreException or JoinResponseException
                                            || e is OperationCanceledException && !stoppingToken.IsCancellationRequested)
             {
-                LogJoinFailed(log, options.SchedulerAddress, e.Message);
+                // A standby refuses joins with UNAVAILABLE and names the leader, which the next attempt goes to.
+                leader = SchedulerConnection.LeaderNamedBy(e);
+                LogJoinFailed(log, address, e.Message);
             }
 
-            await Task.Delay(backoff.Next(), time, stoppingToken);
+            // To the named leader or the next scheduler at once; after a round in which all failed, the backoff first.
+            if (scheduler.Addresses.Failed(leader).RoundFailed)
+            {
+                await Task.Delay(backoff.Next(), time, stoppingToken);
+            }
         }
     }
 
@@ -69,7 +79,7 @@ internal sealed partial class NodeEnrollment(
         var description = security.TrustedCa is null
             ? $"the cluster CA of the join token (SHA-256 {Convert.ToHexStringLower(token.CaDigest)})"
             : $"the CA in Agent:CaCertificate ({ca.Subject})";
-        using var channel = SchedulerChannel.ForJoin(options.SchedulerAddress, ServerCertificateValidator.Trusting(() => ca, description, log));
+        using var channel = SchedulerChannel.ForJoin(scheduler.Address, ServerCertificateValidator.Trusting(() => ca, description, log));
         var client = new AgentService.AgentServiceClient(channel);
         using var request = CertificateSigningRequest.Create(options.EffectiveNodeName);
         var response = await client.JoinAsync(
@@ -96,7 +106,7 @@ internal sealed partial class NodeEnrollment(
     /// <summary>The scheduler's CA certificate, taken only when its digest is the join token's.</summary>
     private async Task<X509Certificate2> FetchCaAsync(JoinToken token, CancellationToken cancellationToken)
     {
-        using var channel = SchedulerChannel.ForCaFetch(options.SchedulerAddress);
+        using var channel = SchedulerChannel.ForCaFetch(scheduler.Address);
         var answer = await new AgentService.AgentServiceClient(channel).GetCaCertificateAsync(
             new GetCaCertificateRequest(), deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
         if (!IsCa(answer.CaCertificatePem, token.CaDigest))

@@ -26,13 +26,14 @@ internal interface ISessionCall : IDisposable
 /// Each session on an HTTP/2 connection of its own, with Connect's TLS settings and certificate: a
 /// client that reads slowly fills its session's flow-control windows, the stream's and the connection's
 /// (which the scheduler credits only as it reads), and so holds back neither Connect's reports and
-/// commands nor the other sessions. A session is rare next to its cost (one handshake).
+/// commands nor the other sessions. A session is rare next to its cost (one handshake). It goes to the
+/// scheduler the agent's Connect stream is with (<see cref="SchedulerChannel.Address"/>), which asked for it.
 /// </summary>
-internal sealed class SessionChannel(AgentOptions options, AgentSecurity security, NodeCredentialsHolder credentials, ILogger<SessionChannel> log) : ISessionChannel
+internal sealed class SessionChannel(SchedulerChannel scheduler, AgentSecurity security, NodeCredentialsHolder credentials, ILogger<SessionChannel> log) : ISessionChannel
 {
     public ISessionCall Open(CancellationToken cancellation)
     {
-        var channel = GrpcChannel.ForAddress(options.SchedulerAddress, new GrpcChannelOptions
+        var channel = GrpcChannel.ForAddress(scheduler.Address, new GrpcChannelOptions
         {
             HttpHandler = SchedulerChannel.CreateHandler(security, credentials, log),
             DisposeHttpClient = true,

@@ -37,6 +37,11 @@ internal static class ChannelFactory
     public static GrpcChannel Create(ConnectionSettings settings, HttpMessageHandler? transport)
     {
         transport ??= SocketHandler(settings);
+        if (settings.Addresses.Count > 1)
+        {
+            transport = new AddressFailover(settings.Addresses, transport);
+        }
+
         return GrpcChannel.ForAddress(settings.Address, new GrpcChannelOptions
         {
             HttpHandler = new BearerTokenHandler(settings.Token) { InnerHandler = transport },

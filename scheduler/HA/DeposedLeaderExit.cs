@@ -36,7 +36,7 @@ internal sealed partial class DeposedLeaderExit(
                     await store.ReadVersionAsync(probe.Token);
                     break;
                 }
-                catch (Exception e) when (e is Grpc.Core.RpcException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+                catch (Exception e) when (e is Storage.StorageException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
                 {
                     await Task.Delay(Probe, stoppingToken);
                 }
@@ -51,7 +51,7 @@ internal sealed partial class DeposedLeaderExit(
         }
     }
 
-    [LoggerMessage(LogEvents.LeadershipLost, LogLevel.Error, "This scheduler is no longer the leader ({Reason}): it writes nothing more; it restarts as a standby once etcd answers")]
+    [LoggerMessage(LogEvents.DeposedWritesNothing, LogLevel.Error, "This scheduler is no longer the leader ({Reason}): it writes nothing more; it restarts as a standby once etcd answers")]
     private static partial void LogDeposed(ILogger logger, string reason);
 
     [LoggerMessage(LogEvents.DeposedRestarting, LogLevel.Warning, "etcd answers again: stopping with exit code {ExitCode} to come back as a standby")]

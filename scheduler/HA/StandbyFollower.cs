@@ -51,7 +51,7 @@ internal sealed partial class StandbyFollower(
         {
             // Stopping.
         }
-        catch (Exception e) when (e is EtcdWatchException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException)
+        catch (Exception e) when (e is EtcdWatchException or InvalidOperationException or TimeoutException or Storage.StorageException)
         {
             LogBroken(log, e.Message, SchedulerExit.LeadershipLost);
             exit.StopWith(SchedulerExit.LeadershipLost);

@@ -47,10 +47,26 @@ internal static class LogEvents
     public const int StreamsEnded = 400;
     public const int StreamsAborted = 401;
 
-    public const int StandbyCaughtUp = 500;
-    public const int TookOver = 501;
-    public const int ReplicationBroken = 502;
-    public const int LeadershipLost = 503;
-    public const int FollowingStopped = 504;
-    public const int DeposedRestarting = 505;
+    // High availability (several schedulers on etcd): addresses and reasons, never key material.
+    public const int LeaderElected = 500;
+    public const int LeadershipLost = 501;
+    public const int LeaderObserved = 502;
+    public const int LeadershipEtcdUnreachable = 503;
+    public const int LeadershipEtcdReachable = 504;
+    public const int LeadershipReleaseFailed = 505;
+    public const int LeadershipStaleElection = 506;
+    public const int SecurityMaterialDownloaded = 510;
+    public const int SecurityMaterialUploaded = 511;
+    public const int SecurityMaterialReplaced = 512;
+
+    // A standby following the leader's commits, taking over; a deposed leader restarting.
+    public const int StandbyCaughtUp = 520;
+    public const int TookOver = 521;
+    public const int ReplicationBroken = 522;
+    public const int DeposedWritesNothing = 523;
+    public const int FollowingStopped = 524;
+    public const int DeposedRestarting = 525;
+
+    // A standby forwarding the public API to the leader.
+    public const int CallForwarded = 540;
 }

@@ -57,6 +57,9 @@ internal static class SchedulerServices
         });
         services.AddChangeFeed();
         services.AddSingleton<ClusterSecurity>();
+
+        // The channels a standby forwards the public API to the leader on.
+        services.AddSingleton(sp => LeaderChannel.ForCluster(sp.GetRequiredService<SchedulerOptions>(), sp.GetRequiredService<ClusterSecurity>()));
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<JoinTokens>();
         services.AddSingleton<NodeCertificates>();
@@ -85,6 +88,9 @@ internal static class SchedulerServices
         {
             // Authentication first: nothing of a call runs before its token is checked.
             options.Interceptors.Add<TokenAuthInterceptor>();
+
+            // Then, on a standby: forward to the leader (or serve a stale read, or refuse); the leader passes on at once.
+            options.Interceptors.Add<LeaderForwardingInterceptor>();
             options.Interceptors.Add<RequestErrorInterceptor>();
             options.MaxReceiveMessageSize = Limits.MaxRequestBytes;
 

@@ -58,7 +58,7 @@ internal sealed class ClusterSecurity : IDisposable
         Ca.Dispose();
     }
 
-    /// <summary>localhost and the loopback addresses, the host's name, the listen address, and the operator's.</summary>
+    /// <summary>localhost and the loopback addresses, the host's name, the listen and advertise addresses, and the operator's.</summary>
     private static IEnumerable<string> ServerNames(SchedulerOptions options)
     {
         yield return "localhost";
@@ -71,9 +71,30 @@ internal sealed class ClusterSecurity : IDisposable
             yield return endpoint.Address.ToString();
         }
 
+        // Standbys reach the leader by its advertise address, and check that its certificate names it.
+        if (AdvertisedHost(options.AdvertiseAddress) is { } advertised)
+        {
+            yield return advertised;
+        }
+
         foreach (var name in options.TlsHostNames.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             yield return name;
         }
+    }
+
+    /// <summary>The host of "host:port" or "[v6]:port"; null when the address is empty.</summary>
+    internal static string? AdvertisedHost(string address)
+    {
+        var text = address.Trim();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 && !text.EndsWith(']') ? text[..colon] : text;
+        host = host.Trim('[', ']');
+        return host.Length == 0 ? null : host;
     }
 }

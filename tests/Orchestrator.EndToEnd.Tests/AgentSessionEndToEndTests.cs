@@ -88,7 +88,9 @@ internal sealed class AgentSessionEndToEndTests
         var address = _scheduler.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
 
         var options = new AgentOptions { SchedulerAddress = address };
-        var channel = new SessionChannel(options, AgentSecurity.Insecure, new NodeCredentialsHolder(null), NullLogger<SessionChannel>.Instance);
+        var credentials = new NodeCredentialsHolder(null);
+        var scheduler = new Agent.Connection.SchedulerChannel(options, AgentSecurity.Insecure, credentials, NullLogger<Agent.Connection.SchedulerChannel>.Instance);
+        var channel = new SessionChannel(scheduler, AgentSecurity.Insecure, credentials, NullLogger<SessionChannel>.Instance);
         _runtime = new DockerRuntime("unix:///var/run/docker.sock");
         _runner = new SessionRunner(channel, _runtime, new AgentIdentity("default", _node, "127.0.0.1"), NullLogger<SessionRunner>.Instance);
     }

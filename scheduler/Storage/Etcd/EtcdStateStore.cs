@@ -78,19 +78,6 @@ internal sealed class EtcdStateStore : IStateStore
     public Task<StorageException> Lost => _lost.Task;
 
     /// <summary>
-    /// The store's version as etcd holds it now: a linearizable read (through etcd's leader, after every
-    /// commit answered before it), 0 where nothing was committed yet. A new leader waits for its memory to
-    /// reach this; a deposed one uses it to learn that etcd answers again.
-    /// </summary>
-    /// <exception cref="RpcException">etcd did not answer within the request timeout, or refused.</exception>
-    /// <exception cref="StorageException">P/version holds something other than a version.</exception>
-    public async Task<long> ReadVersionAsync(CancellationToken cancellationToken = default)
-    {
-        var response = await _kv.RangeAsync(new RangeRequest { Key = _keys.Version }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return response.Kvs.Count == 0 ? 0 : _keys.ParseVersion(response.Kvs[0].Value);
-    }
-
-    /// <summary>
     /// What a change set may hold to fit one Txn: MaxTxnOps less the version and the meta (the first
     /// commit writes it), and MaxRequestBytes less the Txn's fixed part and, for each change, the key
     /// prefix that the writers' estimate (CommitChunks.BytesOfPut) does not count.
@@ -101,6 +88,24 @@ internal sealed class EtcdStateStore : IStateStore
         {
             var changes = _options.MaxTxnOps - 2;
             return new StoreLimits(changes, _options.MaxRequestBytes - FixedTxnBytes - changes * (_keys.Prefix.Length + 8));
+        }
+    }
+
+    /// <summary>
+    /// The store's version now, read with a linearizable read (through etcd's leader, after every commit
+    /// it has answered): what a new leader must have applied before it writes.
+    /// </summary>
+    /// <exception cref="StorageException">etcd did not answer.</exception>
+    public async Task<long> ReadVersionAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var answer = await _kv.RangeAsync(new RangeRequest { Key = _keys.Version }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return answer.Kvs.Count == 0 ? 0 : _keys.ParseVersion(answer.Kvs[0].Value);
+        }
+        catch (RpcException e)
+        {
+            throw new StorageException($"cannot read the state's version under {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
         }
     }
 

@@ -100,7 +100,9 @@ internal sealed class TlsJoinTests
         var security = AgentSecurity.FromSettings(options, store);
         var log = new RecordingLogger<NodeEnrollment>();
 
-        var refused = Assert.ThrowsAsync<RpcException>(() => new NodeEnrollment(options, security, store, new NodeCredentialsHolder(), TimeProvider.System, log).JoinOnceAsync(security.JoinToken!, Timeout()));
+        var holder = new NodeCredentialsHolder();
+        using var channel = new SchedulerChannel(options, security, holder, NullLogger<SchedulerChannel>.Instance);
+        var refused = Assert.ThrowsAsync<RpcException>(() => new NodeEnrollment(options, security, store, holder, channel, TimeProvider.System, log).JoinOnceAsync(security.JoinToken!, Timeout()));
         Assert.Multiple(() =>
         {
             Assert.That(refused!.StatusCode, Is.AnyOf(StatusCode.Unavailable, StatusCode.Internal), "the TLS handshake of the Join call failed");
@@ -150,7 +152,8 @@ internal sealed class TlsJoinTests
         new() { SchedulerAddress = address, JoinToken = token, NodeName = "node-1", StateDirectory = _directory };
 
     private static NodeEnrollment Enrollment(AgentOptions options, AgentSecurity security, NodeCredentialStore store, NodeCredentialsHolder holder) =>
-        new(options, security, store, holder, TimeProvider.System, NullLogger<NodeEnrollment>.Instance);
+        new(options, security, store, holder, new SchedulerChannel(options, security, holder, NullLogger<SchedulerChannel>.Instance), TimeProvider.System,
+            NullLogger<NodeEnrollment>.Instance);
 
     private static async Task<string> RegisteredAsAsync(AgentService.AgentServiceClient client)
     {

@@ -82,7 +82,7 @@ internal sealed class DurableCommitTests : SchedulerTest
         // so that systemd starts it again) rather than run on with memory and disk apart.
         var lifetime = Host.Services.GetRequiredService<IHostApplicationLifetime>();
         await Orchestrator.Tests.Shared.Polling.UntilAsync(() => Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested), "the scheduler stops itself", TimeSpan.FromSeconds(10));
-        var exitCode = Host.Services.GetRequiredService<Orchestrator.Scheduler.Hosting.StoreLossStop>().ExitCode;
+        var exitCode = Host.Services.GetRequiredService<Orchestrator.Scheduler.Hosting.SchedulerExit>().Code;
         await agent.DisposeAsync();
         RestartScheduler();
         await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "n1");
