@@ -28,6 +28,9 @@ internal sealed class EtcdStateStore : IStateStore
     /// <summary>The Txn's fixed overhead beside its ops in etcd's raft entry (its header): kept out of MaxRequestBytes.</summary>
     private const int RequestOverheadBytes = 256;
 
+    /// <summary>About the Txn's compares, failure reads, version and meta, beside its changes: kept out of <see cref="Limits"/>.</summary>
+    private const int FixedTxnBytes = 1024;
+
     private const int SendAttempts = 3;
 
     private readonly KV.KVClient _kv;
@@ -75,10 +78,18 @@ internal sealed class EtcdStateStore : IStateStore
     public Task<StorageException> Lost => _lost.Task;
 
     /// <summary>
-    /// etcd's limits on one Txn: its success ops are the changes and the version's put; its request, the
-    /// records and keys with the Txn's framing. Groups are cut to fit them (<see cref="CommitChunks"/>).
+    /// What a change set may hold to fit one Txn: MaxTxnOps less the version and the meta (the first
+    /// commit writes it), and MaxRequestBytes less the Txn's fixed part and, for each change, the key
+    /// prefix that the writers' estimate (CommitChunks.BytesOfPut) does not count.
     /// </summary>
-    public StoreLimits Limits => new(_options.MaxTxnOps - 1, _options.MaxRequestBytes - RequestOverheadBytes);
+    public StoreLimits Limits
+    {
+        get
+        {
+            var changes = _options.MaxTxnOps - 2;
+            return new StoreLimits(changes, _options.MaxRequestBytes - FixedTxnBytes - changes * (_keys.Prefix.Length + 8));
+        }
+    }
 
     /// <summary>
     /// The store's version now, read with a linearizable read (through etcd's leader, after every commit
@@ -115,6 +126,10 @@ internal sealed class EtcdStateStore : IStateStore
             catch (RpcException e) when (EtcdRpcFailure.IsCompacted(e) && attempt < 3)
             {
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the load was cancelled", e, cancellationToken);
+            }
             catch (RpcException e)
             {
                 throw new StorageException($"cannot read the state under {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
@@ -126,7 +141,7 @@ internal sealed class EtcdStateStore : IStateStore
     {
         var records = new List<Mvccpb.KeyValue>();
         ByteString? meta = null;
-        long? version = null;
+        ByteString? version = null;
         var others = new List<string>();
         var revision = 0L;
         var from = _keys.RangeStart;
@@ -147,7 +162,7 @@ internal sealed class EtcdStateStore : IStateStore
                         meta = kv.Value;
                         break;
                     case EtcdKeyKind.Version:
-                        version = _keys.ParseVersion(kv.Value);
+                        version = kv.Value;
                         break;
                     case EtcdKeyKind.Table:
                         records.Add(kv);
@@ -175,7 +190,8 @@ internal sealed class EtcdStateStore : IStateStore
         }
 
         // Whose the prefix is comes first: the records of something else are not ours to judge.
-        CheckOurs(meta, version, records.Count > 0, others);
+        CheckOurs(meta, version is not null, records.Count > 0, others);
+        var at = version is null ? (long?)null : _keys.ParseVersion(version);
         var tables = StoreTables.All.ToDictionary(t => t, _ => new List<object>());
         foreach (var kv in records)
         {
@@ -184,16 +200,16 @@ internal sealed class EtcdStateStore : IStateStore
         }
 
         LoadedRevision = revision;
-        return new StoredState(version is null, version ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
+        return new StoredState(at is null, at ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
     }
 
     /// <summary>A prefix with state in it but no meta, or meta of something else, is not ours to touch.</summary>
-    private void CheckOurs(ByteString? meta, long? version, bool hasRecords, List<string> others)
+    private void CheckOurs(ByteString? meta, bool hasVersion, bool hasRecords, List<string> others)
     {
         var why = meta is not null
             ? _keys.ForeignMeta(meta)
-            : version is not null || hasRecords || others.Count > 0
-                ? $"it holds keys ({string.Join(", ", others.DefaultIfEmpty(version is not null ? _keys.Prefix + "/version" : _keys.Prefix + "/t/…"))}) but no {_keys.Prefix}/meta"
+            : hasVersion || hasRecords || others.Count > 0
+                ? $"it holds keys ({string.Join(", ", others.DefaultIfEmpty(hasVersion ? _keys.Prefix + "/version" : _keys.Prefix + "/t/…"))}) but no {_keys.Prefix}/meta"
                 : null;
         if (why is not null)
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Storage;
 using Orchestrator.Scheduler.Storage.Etcd;
+using Orchestrator.Tests.Shared;
 
 namespace Orchestrator.Scheduler.Tests.Storage.Etcd;
 
@@ -101,6 +102,30 @@ internal sealed class EtcdCommitWatchTests
             Assert.That(refused.CompactRevision, Is.EqualTo(compacted));
             Assert.That(refused.Message, Does.Contain("compacted").And.Contain("load the state again"));
             Assert.That(state.Version, Is.EqualTo(5), "the state itself is untouched");
+        });
+    }
+
+    [Test]
+    public async Task A_watch_whose_etcd_goes_away_throws_instead_of_waiting_for_ever()
+    {
+        using var cluster = await EtcdCluster.StartAsync(1);
+        var options = new EtcdOptions { Endpoints = cluster.Endpoints, Prefix = "/test/broken" };
+        using var connection = EtcdClientFactory.Create(options);
+        using var store = new EtcdStateStore(connection.Client, options);
+        await store.LoadAsync();
+        await store.CommitAsync(PutCluster("before"), 0);
+        var watch = new EtcdCommitWatch(connection.Client, options.Prefix);
+
+        // The first commit arrives, then etcd dies while the watch waits for the next.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var commits = watch.ReadAsync(store.LoadedRevision + 1, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.That(await commits.MoveNextAsync(), Is.True);
+        cluster.Members[0].Kill();
+        var broken = Assert.ThrowsAsync<EtcdWatchException>(async () => await commits.MoveNextAsync())!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(broken.CompactRevision, Is.Null);
+            Assert.That(broken.Message, Does.Contain("/test/broken"));
         });
     }
 }

@@ -28,6 +28,7 @@ internal sealed class EtcdStateStoreTests
     {
         yield return new TestCaseData("/other/thing", "x", "but no").SetName("A prefix holding keys but no meta is refused");
         yield return new TestCaseData("/t/clusters/prod", "{}", "but no").SetName("A prefix holding records but no meta is refused");
+        yield return new TestCaseData("/version", "not a number", "but no").SetName("A prefix holding a version of something else but no meta is refused");
         yield return new TestCaseData("/meta", """{"kind":"something-else","schema":1}""", "\"something-else\"").SetName("A prefix of another kind is refused");
         yield return new TestCaseData("/meta", $$"""{"kind":"{{EtcdKeys.MetaKind}}","schema":2}""", "schema 2").SetName("A prefix of another schema is refused");
         yield return new TestCaseData("/meta", "not json", "not JSON").SetName("A prefix whose meta is not JSON is refused");
@@ -112,6 +113,46 @@ internal sealed class EtcdStateStoreTests
         {
             Assert.That(version, Is.EqualTo(1));
             Assert.That(names, Is.EquivalentTo(Enumerable.Range(1, 13).Select(i => $"c{i}")), "the last change of c0 (its delete) stands");
+        });
+    }
+
+    [Test]
+    public async Task ReadVersion_says_what_etcd_holds_now_including_another_stores_commits()
+    {
+        var options = EtcdTestCluster.FreshOptions();
+        using var reader = new EtcdStateStore(Client, options);
+        using var writer = new EtcdStateStore(Client, options);
+        var empty = await reader.ReadVersionAsync();
+        await writer.CommitAsync(PutClusters(1), 0);
+        await writer.CommitAsync(PutClusters(2), 1);
+        Assert.That((empty, await reader.ReadVersionAsync()), Is.EqualTo((0L, 2L)));
+    }
+
+    [Test]
+    public async Task A_change_set_cut_to_the_stores_limits_lands()
+    {
+        var options = EtcdTestCluster.FreshOptions();
+        options.MaxTxnOps = 16;
+        options.MaxRequestBytes = 16 * 1024;
+        using var store = new EtcdStateStore(Client, options);
+        var limits = store.Limits;
+
+        // As many of these records as the limits say fit, by the writers' own estimate of their size.
+        var record = new ClusterRecord("c", Now) { Tags = new Dictionary<string, string> { ["t"] = new string('x', 700) } };
+        var fit = Math.Min(limits.MaxChanges, limits.MaxBytes / CommitChunks.BytesOfPut(StoreTables.Clusters, record with { Name = "c00" }));
+        var changes = new ChangeSet([.. Enumerable.Range(0, fit).Select(i => StoreTables.Clusters.Put(record with { Name = $"c{i:D2}" }))]);
+        var version = await store.CommitAsync(changes, 0);
+        var freshOptions = EtcdTestCluster.FreshOptions();
+        freshOptions.MaxTxnOps = options.MaxTxnOps;
+        using var fresh = new EtcdStateStore(Client, freshOptions);
+        var tooMany = new ChangeSet([.. Enumerable.Range(0, limits.MaxChanges + 1).Select(i => StoreTables.Clusters.Put(new ClusterRecord($"d{i}", Now)))]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(limits.MaxChanges, Is.EqualTo(14), "MaxTxnOps less the version and the meta");
+            Assert.That(fit, Is.GreaterThan(1));
+            Assert.That(version, Is.EqualTo(1));
+            // One more than the limits would not fit the first commit of a prefix (it writes the meta too).
+            Assert.That(() => fresh.CommitAsync(tooMany, 0), Throws.InstanceOf<StorageException>().With.Message.Contain("Scheduler:Etcd:MaxTxnOps"));
         });
     }
 
