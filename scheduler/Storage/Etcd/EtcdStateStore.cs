@@ -251,7 +251,16 @@ internal sealed class EtcdStateStore : IStateStore
 
         var fence = _fence();
         var txn = BuildTxn(changes, expectedVersion, fence);
-        var response = Send(txn);
+        TxnResponse response;
+        try
+        {
+            response = Send(txn);
+        }
+        catch (OutcomeUnknownException unknown)
+        {
+            return Resolve(txn, changes, expectedVersion, fence, unknown);
+        }
+
         if (response.Succeeded)
         {
             return changes.IsEmpty ? expectedVersion : expectedVersion + 1;
@@ -383,16 +392,70 @@ internal sealed class EtcdStateStore : IStateStore
                     case EtcdRpcOutcome.NotSent or EtcdRpcOutcome.Refused:
                         throw new StorageException($"etcd ({_options.Endpoints}) did not take the commit: {e.Status.StatusCode}: {e.Status.Detail}; nothing was written", e);
                     default:
-                        throw MarkLost(e.Status.StatusCode + ": " + e.Status.Detail, e);
+                        throw new OutcomeUnknownException(e.Status.StatusCode + ": " + e.Status.Detail, e);
                 }
             }
             catch (OperationCanceledException e)
             {
                 // A channel that reports its deadline as a cancellation: sent, and no answer all the same.
-                throw MarkLost("no answer within " + _requestTimeout.TotalSeconds + " s", e);
+                throw new OutcomeUnknownException("no answer within " + _requestTimeout.TotalSeconds + " s", e);
             }
         }
     }
+
+    /// <summary>
+    /// A commit sent without an answer (the etcd member it went to died, a leader change inside etcd):
+    /// the same Txn is sent again until one answer comes, which settles it. Its version compare makes
+    /// that safe: of the two, at most one can land. Succeeded: the first had not landed and this one did.
+    /// Refused at version + 1 with this scheduler's fence still whole: the first landed (only the fenced
+    /// leader writes, one commit at a time). Anything else, or no answer within twice the request timeout:
+    /// the outcome stays unknown, and the store is lost (the scheduler restarts and loads what etcd holds).
+    /// </summary>
+    private long Resolve(TxnRequest txn, ChangeSet changes, long expectedVersion, EtcdFence? fence, OutcomeUnknownException first)
+    {
+        var written = changes.IsEmpty ? expectedVersion : expectedVersion + 1;
+        var giveUp = DateTime.UtcNow + 2 * _requestTimeout;
+        var last = first;
+        while (DateTime.UtcNow < giveUp)
+        {
+            Thread.Sleep(200);
+            TxnResponse answer;
+            try
+            {
+                answer = Send(txn);
+            }
+            catch (OutcomeUnknownException again)
+            {
+                last = again;
+                continue;
+            }
+            catch (StorageException)
+            {
+                // Not sent this time (no member reachable yet): try again until the limit.
+                continue;
+            }
+
+            if (answer.Succeeded)
+            {
+                return written;
+            }
+
+            var fenceWhole = fence is null || answer.Responses[1].ResponseRange.Kvs is [var leader] && leader.CreateRevision == fence.CreateRevision;
+            var current = answer.Responses[0].ResponseRange.Kvs;
+            var actual = current.Count == 0 ? 0 : _keys.ParseVersion(current[0].Value);
+            if (fenceWhole && actual == written && !changes.IsEmpty)
+            {
+                return written;
+            }
+
+            throw MarkLost($"{first.Message}; asked again, etcd is at version {actual}{(fenceWhole ? "" : " and this scheduler's leader key is gone")}", first);
+        }
+
+        throw MarkLost(last.Message, last);
+    }
+
+    /// <summary>A Txn was sent and no answer came: it may or may not have landed.</summary>
+    private sealed class OutcomeUnknownException(string message, Exception inner) : Exception(message, inner);
 
     private StorageException MarkLost(string why, Exception error)
     {
