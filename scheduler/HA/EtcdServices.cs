@@ -33,7 +33,7 @@ internal static class EtcdServices
 
         // The CA and the secrets key come from etcd (or go there, from the first scheduler) before either is loaded.
         services.AddSingleton<SharedSecurityMaterial>();
-        services.AddSingleton(sp => SharedSecurityReady.Synchronize(sp.GetRequiredService<SharedSecurityMaterial>(), sp.GetRequiredService<SchedulerOptions>().Etcd));
+        services.AddSingleton(sp => SharedSecurityReady.Synchronize(sp.GetRequiredService<SharedSecurityMaterial>(), sp.GetRequiredService<EtcdStateStore>(), sp.GetRequiredService<SchedulerOptions>().Etcd));
 
         // The election after the state is loaded (Program opens it first); the follower applies commits from the load on.
         services.AddHostedService(sp => sp.GetRequiredService<EtcdLeadership>());

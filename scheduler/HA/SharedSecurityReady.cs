@@ -13,10 +13,13 @@ internal sealed class SharedSecurityReady
     {
     }
 
-    /// <exception cref="StorageException">etcd did not answer, or holds half a CA: the scheduler cannot start (exit code 2).</exception>
-    public static SharedSecurityReady Synchronize(SharedSecurityMaterial material, EtcdOptions options)
+    /// <exception cref="StorageException">The prefix is another's, etcd did not answer, or it holds half a CA: the scheduler cannot start (exit code 2).</exception>
+    public static SharedSecurityReady Synchronize(SharedSecurityMaterial material, EtcdStateStore store, EtcdOptions options)
     {
         using var timeout = new CancellationTokenSource(options.StartTimeout);
+
+        // Nothing of ours goes under a prefix that holds something else.
+        store.EnsurePrefixIsOursAsync(timeout.Token).GetAwaiter().GetResult();
         try
         {
             material.SynchronizeAsync(timeout.Token).GetAwaiter().GetResult();

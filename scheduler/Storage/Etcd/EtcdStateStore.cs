@@ -203,6 +203,38 @@ internal sealed class EtcdStateStore : IStateStore
         return new StoredState(at is null, at ?? 0, tables.ToDictionary(t => t.Key, t => (IReadOnlyList<object>)t.Value));
     }
 
+    /// <summary>
+    /// Refuses a prefix that holds something else, as <see cref="LoadAsync"/> does, without reading the
+    /// state: what writes under the prefix before the state is loaded (the shared CA, the election) asks
+    /// this first, so that nothing of ours is ever written into another's keys.
+    /// </summary>
+    /// <exception cref="StorageException">The prefix is another's, or etcd did not answer.</exception>
+    public async Task EnsurePrefixIsOursAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var meta = await _kv.RangeAsync(new RangeRequest { Key = _keys.Meta }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (meta.Kvs.Count > 0)
+            {
+                CheckOurs(meta.Kvs[0].Value, hasVersion: false, hasRecords: false, []);
+                return;
+            }
+
+            var others = new List<string>();
+            foreach (var (start, end) in _keys.StateRanges)
+            {
+                var keys = await _kv.RangeAsync(new RangeRequest { Key = start, RangeEnd = end, KeysOnly = true, Limit = 3 }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                others.AddRange(keys.Kvs.Select(kv => kv.Key.ToStringUtf8()));
+            }
+
+            CheckOurs(null, hasVersion: false, hasRecords: false, [.. others.Take(3)]);
+        }
+        catch (RpcException e)
+        {
+            throw new StorageException($"cannot read the prefix {_keys.Prefix} from etcd ({_options.Endpoints}): {e.Status.StatusCode}: {e.Status.Detail}", e);
+        }
+    }
+
     /// <summary>A prefix with state in it but no meta, or meta of something else, is not ours to touch.</summary>
     private void CheckOurs(ByteString? meta, bool hasVersion, bool hasRecords, List<string> others)
     {
