@@ -42,6 +42,14 @@ internal sealed partial class AgentApi(
             // agent's write of it has gone through and it reads the answer. Who the agent is then comes
             // from its certificate alone.
             var first = await ReadRegistration(requestStream, stopping.Token, context.CancellationToken);
+
+            // A leader just elected may still be applying its predecessor's last commits: an agent
+            // welcomed from that memory would miss a start or a stop made in them (none is sent for a
+            // commit applied as replicated). It comes back once the takeover is done.
+            if (!state.Writable)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, "this scheduler was just elected and is still catching up with the store; reconnect"));
+            }
             var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
             var registration = RegistrationValidator.Validate(first);
             if (identity is not null)

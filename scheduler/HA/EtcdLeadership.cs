@@ -498,12 +498,20 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
 
         _deadlineTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         LogLost(_log, reason);
-        _deposed.Cancel();
+        // On the thread pool: Depose can run inside an IsLeader read under the state's lock (a commit's
+        // check), and the token's callbacks end agent streams, whose continuations call back into the state.
+        _ = Task.Run(_deposed.Cancel);
         if (restart)
         {
             _deposedReason.TrySetResult(reason);
         }
     }
+
+    /// <summary>
+    /// The store found this scheduler's election key gone or made again while it believed it led (its
+    /// fence failed): it is deposed at once, and restarts as a standby, whatever its lease says.
+    /// </summary>
+    public void FenceLost(string why) => Depose($"fence lost: {why}", restart: true);
 
     /// <summary>
     /// The timer's check: deposes a leader past its deadline, and otherwise arms itself again for the

@@ -26,7 +26,7 @@ internal static class EtcdServices
         services.AddSingleton(sp =>
         {
             var leadership = sp.GetRequiredService<EtcdLeadership>();
-            return new EtcdStateStore(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), sp.GetRequiredService<SchedulerOptions>().Etcd, () => leadership.Fence);
+            return new EtcdStateStore(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), sp.GetRequiredService<SchedulerOptions>().Etcd, () => leadership.Fence, fenceLost: leadership.FenceLost);
         });
         services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<EtcdStateStore>());
         services.AddSingleton(sp => new EtcdCompactor(sp.GetRequiredService<dotnet_etcd.EtcdClient>(), sp.GetRequiredService<SchedulerOptions>().Etcd.Prefix, sp.GetRequiredService<TimeProvider>()));

@@ -51,8 +51,10 @@ internal sealed partial class StandbyFollower(
         {
             // Stopping.
         }
-        catch (Exception e) when (e is EtcdWatchException or InvalidOperationException or TimeoutException or Storage.StorageException)
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
+            // Whatever broke (the watch, a missed commit, a catch-up too slow, the takeover's first
+            // commits refused): this process cannot lead or follow safely; its restart loads afresh.
             LogBroken(log, e.Message, SchedulerExit.LeadershipLost);
             exit.StopWith(SchedulerExit.LeadershipLost);
         }

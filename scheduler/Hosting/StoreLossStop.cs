@@ -26,6 +26,6 @@ internal sealed partial class StoreLossStop(IStateStore store, SchedulerExit exi
         exit.StopWith(LostExitCode);
     }
 
-    [LoggerMessage(LogEvents.StoreLost, LogLevel.Critical, "The state could not be flushed to disk ({Problem}); stopping with exit code {ExitCode} so that a restart loads what the disk holds")]
+    [LoggerMessage(LogEvents.StoreLost, LogLevel.Critical, "The store can take no more commits ({Problem}); stopping with exit code {ExitCode} so that a restart loads what it holds")]
     private static partial void LogLost(ILogger logger, string problem, int exitCode);
 }

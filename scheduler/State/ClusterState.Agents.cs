@@ -300,7 +300,15 @@ internal sealed partial class ClusterState
             {
                 var batch = new WriteBatch { Origin = ChangeOrigin.AgentReport };
                 batch.Tasks.AddRange(run);
-                durable.Add(CommitAhead(batch));
+                try
+                {
+                    durable.Add(CommitAhead(batch));
+                }
+                catch (RequestException refused)
+                {
+                    // The runs before stay written and are awaited below; the group fails with this.
+                    durable.Add(Task.FromException(refused));
+                }
             }
         }
 

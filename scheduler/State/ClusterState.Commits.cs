@@ -45,12 +45,39 @@ internal sealed partial class ClusterState
             return;
         }
 
+        var runs = CommitChunks.Split(changes.Changes, _store.Limits, _ => 1, CommitChunks.BytesOf);
+        if (runs.Count > 1)
+        {
+            CommitInRuns(batch.Origin, runs);
+            return;
+        }
+
         var commit = Begin(changes);
         WaitDurable(commit.Durable);
         _unpublished.Enqueue((new AppliedChanges(_version, batch.Origin, changes, Apply(batch)), commit.Durable));
 
         // Durable in order: the commits written before this one are durable too.
         PublishDurable(_version);
+    }
+
+    /// <summary>
+    /// A batch larger than one commit of the store may hold (etcd's 128 operations: a service pass that
+    /// starts hundreds of tasks, the stops of a lost node's tasks, a prune), written as several commits
+    /// in its order, each whole, each applied and published as it lands. The batches that grow so large
+    /// are made of records that stand alone (each task, each receipt, each event), and the passes that
+    /// make them look at the state afresh each time: should a later run fail, what the earlier ones
+    /// wrote stands, and the next pass or the caller's retry does the rest.
+    /// </summary>
+    private void CommitInRuns(ChangeOrigin origin, List<List<Change>> runs)
+    {
+        foreach (var run in runs)
+        {
+            var changes = new ChangeSet(run);
+            var commit = Begin(changes);
+            WaitDurable(commit.Durable);
+            _unpublished.Enqueue((new AppliedChanges(_version, origin, changes, Apply(WriteBatch.From(run, origin))), commit.Durable));
+            PublishDurable(_version);
+        }
     }
 
     /// <summary>

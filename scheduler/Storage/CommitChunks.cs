@@ -45,6 +45,10 @@ internal static class CommitChunks
         return runs;
     }
 
+    /// <summary>About what one change costs in a commit's request: its key, its record's JSON (a put) and the framing around them.</summary>
+    public static int BytesOf(Change change) =>
+        change.Table.Name.Length + change.Key.Length + (change.Record is { } record ? change.Table.Write(record).Length : 0) + 64;
+
     /// <summary>About what a put of the record costs in a commit's request: its key, its JSON and the framing around them.</summary>
     public static int BytesOfPut<T>(StoreTable<T> table, T record) where T : class =>
         table.Name.Length + table.KeyOf(record).Length + table.Write(record).Length + 64;

@@ -35,7 +35,9 @@ internal sealed class EtcdCommitWatch(EtcdClient client, string prefix)
     /// <exception cref="EtcdWatchException">The revision was compacted, the watch broke, or a commit could not be read.</exception>
     public async IAsyncEnumerable<EtcdWatchedCommit> ReadAsync(long fromRevision, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var call = client.GetConnection().WatchClient.Watch(cancellationToken: cancellationToken);
+        // "hasleader": a member cut off from its quorum ends the watch instead of leaving it silent, so a
+        // standby does not believe itself current while it hears nothing (etcd's WithRequireLeader).
+        using var call = client.GetConnection().WatchClient.Watch(new Grpc.Core.Metadata { { "hasleader", "true" } }, cancellationToken: cancellationToken);
         try
         {
             await call.RequestStream.WriteAsync(new WatchRequest

@@ -37,6 +37,8 @@ internal sealed class EtcdStateStore : IStateStore
     private readonly EtcdOptions _options;
     private readonly EtcdKeys _keys;
     private readonly Func<EtcdFence?> _fence;
+    private readonly bool _fenced;
+    private readonly Action<string> _fenceLost;
     private readonly TimeSpan _requestTimeout;
     private readonly WriterThread _writer;
     private readonly TaskCompletionSource<StorageException> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,10 +46,14 @@ internal sealed class EtcdStateStore : IStateStore
 
     /// <param name="client">The etcd client (<see cref="EtcdClientFactory"/>); the caller owns and disposes it.</param>
     /// <param name="options">The prefix and the request limits (Scheduler:Etcd).</param>
-    /// <param name="fence">The leader's fence for each commit, or null where none is held (no commit then lands while one is required).</param>
+    /// <param name="fence">The leader's fence for each commit. Given (several schedulers), a commit with no fence
+    /// (this scheduler is not the leader) is refused unsent, a failed fence is told to <paramref name="fenceLost"/>,
+    /// and a conflict makes the store lost: only a leader whose memory diverged from etcd can meet one, and
+    /// a restart (exit 4) loads what etcd holds. Not given (one writer, tests): commits carry no fence.</param>
+    /// <param name="fenceLost">Told why, when etcd refused a commit because the fence failed.</param>
     /// <param name="requestTimeout">How long one etcd request may take before its outcome counts as unknown (5 s by default).</param>
     /// <exception cref="ArgumentException">A setting is invalid, naming it.</exception>
-    public EtcdStateStore(EtcdClient client, EtcdOptions options, Func<EtcdFence?>? fence = null, TimeSpan? requestTimeout = null)
+    public EtcdStateStore(EtcdClient client, EtcdOptions options, Func<EtcdFence?>? fence = null, TimeSpan? requestTimeout = null, Action<string>? fenceLost = null)
     {
         if (options.MaxTxnOps < 2)
         {
@@ -63,6 +69,8 @@ internal sealed class EtcdStateStore : IStateStore
         _options = options;
         _keys = new EtcdKeys(options.Prefix);
         _fence = fence ?? (() => null);
+        _fenced = fence is not null;
+        _fenceLost = fenceLost ?? (_ => { });
         _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
         _writer = new WriterThread($"etcd writer {options.Prefix}");
     }
@@ -282,6 +290,13 @@ internal sealed class EtcdStateStore : IStateStore
         }
 
         var fence = _fence();
+        if (fence is null && _fenced)
+        {
+            // Read here, on the writer thread, after the caller's check: the leadership may have gone since.
+            throw new StorageException("the commit was refused: this scheduler is not the leader (it holds no election key); nothing was written",
+                new EtcdFenceLostException("no election key is held"));
+        }
+
         var txn = BuildTxn(changes, expectedVersion, fence);
         TxnResponse response;
         try
@@ -304,6 +319,7 @@ internal sealed class EtcdStateStore : IStateStore
             var leader = response.Responses[1].ResponseRange.Kvs;
             if (leader.Count == 0 || leader[0].CreateRevision != fence.CreateRevision)
             {
+                _fenceLost($"its election key {fence.LeaderKey.ToStringUtf8()} {(leader.Count == 0 ? "is gone" : "was made again")}");
                 throw new StorageException(
                     $"the commit was refused: this scheduler is no longer the leader (its election key {fence.LeaderKey.ToStringUtf8()} {(leader.Count == 0 ? "is gone" : "was made again")}); nothing was written",
                     new EtcdFenceLostException($"the leader key {fence.LeaderKey.ToStringUtf8()} no longer has create revision {fence.CreateRevision}"));
@@ -318,7 +334,13 @@ internal sealed class EtcdStateStore : IStateStore
             throw new StorageException($"the etcd prefix {_keys.Prefix} (Scheduler:Etcd:Prefix) holds records or a meta but no version: it is not a scheduler state of this version; nothing was written");
         }
 
-        throw new StoreConflictException(expectedVersion, actual);
+        var conflict = new StoreConflictException(expectedVersion, actual);
+        if (_fenced)
+        {
+            _lost.TrySetResult(new StorageException($"this leader's memory is at version {expectedVersion} and etcd at {actual}: it must load the state again", conflict));
+        }
+
+        throw conflict;
     }
 
     /// <summary>
@@ -472,7 +494,7 @@ internal sealed class EtcdStateStore : IStateStore
                 return written;
             }
 
-            var fenceWhole = fence is null || answer.Responses[1].ResponseRange.Kvs is [var leader] && leader.CreateRevision == fence.CreateRevision;
+            var fenceWhole = fence is null ? !_fenced : answer.Responses[1].ResponseRange.Kvs is [var leader] && leader.CreateRevision == fence.CreateRevision;
             var current = answer.Responses[0].ResponseRange.Kvs;
             var actual = current.Count == 0 ? 0 : _keys.ParseVersion(current[0].Value);
             if (fenceWhole && actual == written && !changes.IsEmpty)

@@ -91,6 +91,24 @@ internal sealed class CommitLimitTests
         });
     }
 
+    [Test]
+    public void A_service_pass_that_starts_more_tasks_than_one_commit_holds_writes_them_in_runs()
+    {
+        var cluster = new TwoNodeState(nodeMemory: 4096, family: "web", taskMemory: 64);
+        cluster.Store.Limits = new StoreLimits(5, int.MaxValue);
+
+        // Creating the service runs its first pass at once.
+        cluster.State.CreateService(new ServiceDefinition("default", "web", "web", 12, [], [], 100, 200, 0, CircuitBreaker: false, Rollback: false, Daemon: false));
+        cluster.State.ReconcileServices();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cluster.Store.Commits.Select(c => c.ToChangeSet().Count), Is.All.LessThanOrEqualTo(5), "each within the limit");
+            Assert.That(cluster.Store.Commits.Sum(c => c.Tasks.Count), Is.EqualTo(12));
+            Assert.That(cluster.State.ListTasks("default", "", "", null, "", ""), Has.Count.EqualTo(12), "memory holds every run");
+        });
+    }
+
     private static RunTaskCommand Run(int count, string token) =>
         new("default", "web", count, [new PlacementStrategy(StrategyKind.SpreadNode)], [], "", "", token, token.Length > 0 ? $"hash-{token}" : "");
 }

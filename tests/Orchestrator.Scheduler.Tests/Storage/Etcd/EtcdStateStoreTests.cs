@@ -173,7 +173,8 @@ internal sealed class EtcdStateStoreTests
         var leaderKey = options.Prefix + "/leader/694d7a1b2c3d4e5f";
         var put = await Client.PutAsync(leaderKey, "127.0.0.1:7400");
         var fence = new EtcdFence(ByteString.CopyFromUtf8(leaderKey), put.Header.Revision);
-        using var store = new EtcdStateStore(Client, options, () => fence);
+        var told = new List<string>();
+        using var store = new EtcdStateStore(Client, options, () => fence, fenceLost: told.Add);
         var version = await store.CommitAsync(PutClusters(1), 0);
 
         await depose(leaderKey);
@@ -191,6 +192,23 @@ internal sealed class EtcdStateStoreTests
             Assert.That(state.Version, Is.EqualTo(1));
             Assert.That(await RawAsync(options.Prefix + "/t"), Is.EqualTo(before), "no record written");
             Assert.That(store.Lost.IsCompleted, Is.False);
+            Assert.That(told, Has.Count.EqualTo(2), "the leadership is told, to depose itself");
+        });
+    }
+
+    [Test]
+    public async Task A_fenced_store_with_no_fence_held_sends_nothing()
+    {
+        var options = EtcdTestCluster.FreshOptions();
+        using var store = new EtcdStateStore(Client, options, () => null);
+
+        var refused = Assert.ThrowsAsync<StorageException>(() => store.CommitAsync(PutClusters(1), 0))!;
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(refused.Message, Does.Contain("not the leader"));
+            Assert.That(EtcdFenceLostException.Is(refused), Is.True);
+            Assert.That(await RawAsync(options.Prefix), Is.Empty, "nothing written, not even the meta");
         });
     }
 
@@ -205,6 +223,7 @@ internal sealed class EtcdStateStoreTests
         await store.CommitAsync(PutClusters(1), 0);
         var conflict = Assert.ThrowsAsync<StoreConflictException>(() => store.CommitAsync(PutClusters(1), 0))!;
         Assert.That((conflict.Expected, conflict.Actual), Is.EqualTo((0L, 1L)));
+        Assert.That(store.Lost.IsCompleted, Is.True, "a leader whose memory is behind etcd restarts to load it");
     }
 
     [Test]
