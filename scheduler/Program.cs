@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.Hosting;
 using Orchestrator.Scheduler.Security;
 using Orchestrator.Scheduler.State;
@@ -17,6 +18,7 @@ builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.M
 });
 builder.Host.UseSystemd();
 SchedulerServices.Add(builder.Services, builder.Configuration);
+EtcdThreadPool.Widen(builder.Configuration);
 
 var listen = builder.Configuration[$"{SchedulerOptions.Section}:{nameof(SchedulerOptions.Listen)}"] ?? new SchedulerOptions().Listen;
 System.Net.IPEndPoint endpoint;
