@@ -26,7 +26,7 @@ if (chosen.Contains("runtask") || chosen.Contains("runtask-state"))
 
 if (chosen.Contains("etcd"))
 {
-    await EtcdRunTaskBench.RunAsync(report, nodes: 500, stateCalls: 1_000, agents: 200, grpcCalls: 3_000, concurrency: 32);
+    await EtcdRunTaskBench.RunAsync(report, nodes: 500, stateCalls: 1_000, agents: 120, grpcCalls: 3_000, concurrency: 32);
 }
 
 if (chosen.Contains("services"))
