@@ -6,14 +6,17 @@ namespace Orchestrator.Tests.Shared;
 /// <summary>
 /// Several schedulers on one etcd (Scheduler:Store=etcd), each a real process with its own port and data
 /// directory, as an HA deployment runs them. The first one started leads; the others follow as standbys.
-/// A supervisor restarts a scheduler that exits with 4 (store lost) or 5 (deposed), as systemd's
+/// A supervisor restarts a scheduler that exits with 2 (etcd unreachable), 4 (store lost) or 5 (deposed), as systemd's
 /// Restart=on-failure does, a bounded number of times; a scheduler the test killed stays down until
 /// <see cref="Start"/>. Shared by the test projects through a linked source file.
 /// </summary>
 internal sealed class HaSchedulers : IDisposable
 {
-    /// <summary>The scheduler's exit codes the supervisor restarts on (StoreLossStop, DeposedLeaderExit).</summary>
-    public static readonly IReadOnlySet<int> RestartedExitCodes = new HashSet<int> { 4, 5 };
+    /// <summary>
+    /// The scheduler's exit codes the supervisor restarts on: 2 (etcd unreachable at start), 4 (store lost),
+    /// 5 (deposed). systemd's Restart=on-failure restarts these too; a crash by the test's SIGKILL it does not see.
+    /// </summary>
+    public static readonly IReadOnlySet<int> RestartedExitCodes = new HashSet<int> { 2, 4, 5 };
 
     /// <summary>Restarts per scheduler the supervisor allows: a scheduler that keeps exiting is a failure to see, not to hide.</summary>
     public const int MaxRestartsEach = 10;
@@ -222,7 +225,7 @@ internal sealed class HaSchedulers : IDisposable
         throw new InvalidOperationException($"no scheduler has written {file} yet");
     }
 
-    /// <summary>Restarts, bounded, each scheduler that exited with 4 or 5 and that the test did not kill.</summary>
+    /// <summary>Restarts, bounded, each scheduler that exited with 2, 4 or 5 and that the test did not kill.</summary>
     private async Task SuperviseAsync()
     {
         while (!_stopping.IsCancellationRequested)
