@@ -55,6 +55,11 @@ if (chosen.Contains("failover"))
     await FailoverBench.RunAsync(report, runs: 3);
 }
 
+if (chosen.Contains("failover-ha"))
+{
+    await FailoverHaBench.RunAsync(report, rounds: 3, agents: 2);
+}
+
 if (chosen.Contains("metrics"))
 {
     await MetricsBench.RunAsync(report, agents: 200, calls: 5_000, concurrency: 32, rounds: 3);
