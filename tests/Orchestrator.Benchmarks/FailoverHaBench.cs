@@ -137,7 +137,7 @@ internal static class FailoverHaBench
             schedulers.Start(old);
         }
 
-        await WaitAsync(async () => schedulers.Schedulers[old].Process is { HasExited: false } && await ServingAsync(schedulers, old),
+        await WaitAsync(async () => IsRunning(schedulers.Schedulers[old]) && await ServingAsync(schedulers, old),
             "the old leader serves again as a standby", schedulers);
         return new Round(serving, connected, answered, backClock.Elapsed);
     }
@@ -199,6 +199,19 @@ internal static class FailoverHaBench
         var described = await new NodeService.NodeServiceClient(schedulers.Channel(leader)).DescribeNodesAsync(
             new DescribeNodesRequest { Names = { nodes } }, deadline: DateTime.UtcNow.AddSeconds(2));
         return described.Nodes.Count == nodes.Count && described.Nodes.All(n => n.AgentConnected);
+    }
+
+    /// <summary>Whether its current process runs; the supervisor may be replacing it (the old one disposed) as this reads it.</summary>
+    private static bool IsRunning(HaScheduler scheduler)
+    {
+        try
+        {
+            return scheduler.Process is { HasExited: false };
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static async Task<bool> ServingAsync(HaSchedulers schedulers, int index)
