@@ -52,7 +52,20 @@ internal sealed class BenchScheduler : IDisposable
     /// <summary>Time each simulated agent's join took (key, CSR, Join call), in milliseconds.</summary>
     public List<double> JoinTimes { get; } = [];
 
-    public Task ServingAsync() => Process.RequireServingAsync(Channel);
+    /// <summary>
+    /// Waits until the scheduler serves; one on etcd (Scheduler:Store=etcd) also until it won the election
+    /// and caught up ("Took over as the leader" in its log): a standby's SERVING forwards, it does not write.
+    /// </summary>
+    public async Task ServingAsync()
+    {
+        await Process.RequireServingAsync(Channel);
+        if (_settings.Contains("--Scheduler:Store=etcd"))
+        {
+            await Polling.UntilAsync(() => Task.FromResult(Process.StandardOutput.Any(line => line.Contains("Took over as the leader", StringComparison.Ordinal))),
+                "the scheduler on etcd takes over as the leader", TimeSpan.FromSeconds(60),
+                () => "it wrote: " + string.Join("\n", Process.StandardOutput.TakeLast(10)), intervalMilliseconds: 20);
+        }
+    }
 
     /// <summary>Waits (at most a minute) until a real agent process has registered and holds its stream.</summary>
     public async Task AgentConnectedAsync(DaemonProcess agent)

@@ -1,6 +1,6 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [swarm] — all but swarm, metrics and logs when none is named.
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [etcd] [failover-ha] [swarm] — all but swarm, metrics, logs, etcd and failover-ha when none is named.
 var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "workload", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -22,6 +22,11 @@ if (chosen.Contains("runtask"))
 if (chosen.Contains("runtask") || chosen.Contains("runtask-state"))
 {
     StateRunTaskBench.Run(report, nodes: 500, calls: 5_000);
+}
+
+if (chosen.Contains("etcd"))
+{
+    await EtcdRunTaskBench.RunAsync(report, nodes: 500, stateCalls: 1_000, agents: 120, grpcCalls: 3_000, concurrency: 32);
 }
 
 if (chosen.Contains("services"))
@@ -48,6 +53,11 @@ if (chosen.Contains("workload"))
 if (chosen.Contains("failover"))
 {
     await FailoverBench.RunAsync(report, runs: 3);
+}
+
+if (chosen.Contains("failover-ha"))
+{
+    await FailoverHaBench.RunAsync(report, rounds: 3, agents: 2);
 }
 
 if (chosen.Contains("metrics"))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Grpc.Core;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
@@ -122,6 +123,13 @@ internal static class RunTaskBench
             stop.Cancel();
             await Task.WhenAll(agentTasks);
             return run;
+        }
+        catch (RpcException e)
+        {
+            // A scheduler that stops answering is usually on its way out: give it a moment to say why.
+            await Task.WhenAny(scheduler.Process.WaitForExitAsync(TimeSpan.FromSeconds(15)), Task.Delay(TimeSpan.FromSeconds(15)));
+            throw new InvalidOperationException($"the scheduler stopped answering{(scheduler.Process.HasExited ? " and exited" : "")}; it wrote: "
+                + string.Join("\n", scheduler.Process.StandardOutput.Take(40).Concat(["..."]).Concat(scheduler.Process.StandardOutput.TakeLast(10)).Concat(scheduler.Process.StandardError.TakeLast(30))), e);
         }
         finally
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
@@ -28,7 +29,7 @@ internal static class StateRunTaskBench
             $"a commit takes {flushed.CommitMs:F3} ms flushed, {unflushed.CommitMs:F3} ms not");
     }
 
-    private sealed record Figures(double Single, double Grouped, double CommitMs);
+    internal sealed record Figures(double Single, double Grouped, double CommitMs, double GroupedCommitMs);
 
     private static Figures Once(Report report, int nodes, int calls, bool flush)
     {
@@ -37,47 +38,58 @@ internal static class StateRunTaskBench
         try
         {
             using var inner = LiteDbStateStore.Open(Path.Combine(directory, "bench.db"), flush ? new FsyncCommitFlush() : NoCommitFlush.Instance);
-            var store = new TimedStore(inner);
-            var state = new ClusterState(store, TimeProvider.System, new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1, HeartbeatTimeout = TimeSpan.FromHours(1) }, NullLogger<ClusterState>.Instance);
-            var sessions = new List<InProcessAgent>();
-            for (var i = 0; i < nodes; i++)
-            {
-                var session = new InProcessAgent($"agent-{i:D4}");
-                sessions.Add(session);
-                state.RegisterAgent(new AgentRegistration("default", session.Name, 16 * 1024, 64 * 1024, new Dictionary<string, string>(), "bench"), session, []);
-            }
-
-            var spec = new Contract.TaskDefinition { Family = "bench" };
-            spec.ContainerDefinitions.Add(new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 256, Memory = 512 });
-            state.RegisterTaskDefinition(spec, new TaskResourceDemand(256, 512, []));
-            var command = new RunTaskCommand("default", "bench", 1, [new PlacementStrategy(StrategyKind.SpreadNode)], [], "", "", "", "");
-
-            RunCalls(state, sessions, command, calls / 10); // warm-up
-            store.Reset();
-            var clock = Stopwatch.StartNew();
-            RunCalls(state, sessions, command, calls);
-            var elapsed = clock.Elapsed;
-            var single = calls / elapsed.TotalSeconds;
-            var commitMs = store.Elapsed.TotalMilliseconds / store.Count;
-            report.Add("runtask", $"RunTask (count 1) on the state alone, no gRPC, {nodes} nodes, one thread, {calls:N0} calls, {how}",
-                $"{calls / elapsed.TotalSeconds:N0} tasks/s ({elapsed.TotalMilliseconds / calls:F2} ms per task)",
-                $"of which LiteDB: {store.Count:N0} commits of {store.Elapsed.TotalMilliseconds / store.Count:F3} ms ({store.Elapsed / elapsed:P0} of the time)");
-
-            // As the daemon does under load: RunTasks in groups of 32 (the benchmark's concurrent
-            // callers), the agents' reports of each group applied as one group too.
-            store.Reset();
-            clock.Restart();
-            RunGroups(state, sessions, command, calls, groupSize: 32);
-            elapsed = clock.Elapsed;
-            report.Add("runtask", $"the same in groups of 32 (RunTasks and reports as the daemon groups them under load), {how}",
-                $"{calls / elapsed.TotalSeconds:N0} tasks/s ({elapsed.TotalMilliseconds / calls:F2} ms per task)",
-                $"of which LiteDB: {store.Count:N0} commits of {store.Elapsed.TotalMilliseconds / store.Count:F3} ms ({store.Elapsed / elapsed:P0} of the time)");
-            return new Figures(single, calls / elapsed.TotalSeconds, commitMs);
+            return Measure(report, nodes, calls, inner, "LiteDB", how);
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The state over <paramref name="inner"/>: RunTask one by one, then in groups of 32, each row naming
+    /// the store (<paramref name="storeName"/>) and how it runs (<paramref name="how"/>). The state leads
+    /// alone (<see cref="SoleLeadership"/>: always the leader, as on LiteDB).
+    /// </summary>
+    internal static Figures Measure(Report report, int nodes, int calls, IStateStore inner, string storeName, string how)
+    {
+        var store = new TimedStore(inner);
+        var state = new ClusterState(store, TimeProvider.System, new TaskEventHub(), new SchedulerOptions { PlacementSeed = 1, HeartbeatTimeout = TimeSpan.FromHours(1) },
+            NullLogger<ClusterState>.Instance, leadership: new SoleLeadership("bench"));
+        var sessions = new List<InProcessAgent>();
+        for (var i = 0; i < nodes; i++)
+        {
+            var session = new InProcessAgent($"agent-{i:D4}");
+            sessions.Add(session);
+            state.RegisterAgent(new AgentRegistration("default", session.Name, 16 * 1024, 64 * 1024, new Dictionary<string, string>(), "bench"), session, []);
+        }
+
+        var spec = new Contract.TaskDefinition { Family = "bench" };
+        spec.ContainerDefinitions.Add(new ContainerDefinition { Name = "app", Image = "busybox", Cpu = 256, Memory = 512 });
+        state.RegisterTaskDefinition(spec, new TaskResourceDemand(256, 512, []));
+        var command = new RunTaskCommand("default", "bench", 1, [new PlacementStrategy(StrategyKind.SpreadNode)], [], "", "", "", "");
+
+        RunCalls(state, sessions, command, calls / 10); // warm-up
+        store.Reset();
+        var clock = Stopwatch.StartNew();
+        RunCalls(state, sessions, command, calls);
+        var elapsed = clock.Elapsed;
+        var single = calls / elapsed.TotalSeconds;
+        var commitMs = store.Elapsed.TotalMilliseconds / store.Count;
+        report.Add("runtask", $"RunTask (count 1) on the state alone, no gRPC, {nodes} nodes, one thread, {calls:N0} calls, {how}",
+            $"{calls / elapsed.TotalSeconds:N0} tasks/s ({elapsed.TotalMilliseconds / calls:F2} ms per task)",
+            $"of which {storeName}: {store.Count:N0} commits of {store.Elapsed.TotalMilliseconds / store.Count:F3} ms ({store.Elapsed / elapsed:P0} of the time)");
+
+        // As the daemon does under load: RunTasks in groups of 32 (the benchmark's concurrent
+        // callers), the agents' reports of each group applied as one group too.
+        store.Reset();
+        clock.Restart();
+        RunGroups(state, sessions, command, calls, groupSize: 32);
+        elapsed = clock.Elapsed;
+        report.Add("runtask", $"the same in groups of 32 (RunTasks and reports as the daemon groups them under load), {how}",
+            $"{calls / elapsed.TotalSeconds:N0} tasks/s ({elapsed.TotalMilliseconds / calls:F2} ms per task)",
+            $"of which {storeName}: {store.Count:N0} commits of {store.Elapsed.TotalMilliseconds / store.Count:F3} ms ({store.Elapsed / elapsed:P0} of the time)");
+        return new Figures(single, calls / elapsed.TotalSeconds, commitMs, store.Elapsed.TotalMilliseconds / store.Count);
     }
 
     private static void RunCalls(ClusterState state, List<InProcessAgent> sessions, RunTaskCommand command, int calls)
@@ -113,6 +125,11 @@ internal static class StateRunTaskBench
             Elapsed = TimeSpan.Zero;
             Count = 0;
         }
+
+        // etcd's limits on one Txn cut the groups' commits; a store's loss is the inner store's.
+        public StoreLimits Limits => inner.Limits;
+
+        public System.Threading.Tasks.Task<StorageException> Lost => inner.Lost;
 
         public System.Threading.Tasks.Task<StoredState> LoadAsync(CancellationToken cancellationToken = default) => inner.LoadAsync(cancellationToken);
 
