@@ -20,8 +20,6 @@ namespace Orchestrator.Benchmarks;
 /// </remarks>
 internal static class EtcdRunTaskBench
 {
-    private const string MinThreadsVariable = "DOTNET_ThreadPool_ForceMinWorkerThreads";
-
     public static async Task RunAsync(Report report, int nodes, int stateCalls, int agents, int grpcCalls, int concurrency)
     {
         using var etcd = await EtcdCluster.StartAsync(3);
@@ -33,31 +31,14 @@ internal static class EtcdRunTaskBench
             $"{onEtcd.Single / liteDb.Single:P0} of LiteDB's tasks/s one by one, {onEtcd.Grouped / liteDb.Grouped:P0} in groups of 32",
             $"a commit takes {onEtcd.CommitMs:F2} ms on etcd, {liteDb.CommitMs:F2} ms on LiteDB one by one; {onEtcd.GroupedCommitMs:F2} ms / {liteDb.GroupedCommitMs:F2} ms in groups");
 
-        // The scheduler on etcd as shipped loses its lease, and a commit times out (exit 4), when a hundred
-        // agents connect at once: every registration's thread waits on the state's lock, the pool grows by a
-        // thread or two a second, and the etcd client's answers, which need a pool thread, wait behind them
-        // (LiteDB commits on the caller's thread and needs none). Until that is fixed, both schedulers here
-        // start with a pool of 512 threads, the same for both; ORCHESTRATOR_BENCH_ETCD_AS_SHIPPED=1 runs
-        // them as shipped, to see the failure.
-        var asShipped = Environment.GetEnvironmentVariable("ORCHESTRATOR_BENCH_ETCD_AS_SHIPPED") == "1";
-        if (!asShipped)
-        {
-            Environment.SetEnvironmentVariable(MinThreadsVariable, "200"); // hexadecimal, as the runtime reads it: 512
-        }
+        // Both as shipped: the scheduler on etcd starts with a thread pool of at least 512 threads of its
+        // own (HA/EtcdThreadPool: without it, a hundred agents connecting at once starved etcd's answers
+        // and the leader lost its lease), LiteDB's with the runtime's default.
+        var liteDbRun = await RunTaskBench.OnceAsync(secure: false, agents, grpcCalls, concurrency);
+        var etcdRun = await RunTaskBench.OnceAsync(secure: false, agents, grpcCalls, concurrency, settings:
+            ["--Scheduler:Store=etcd", $"--Scheduler:Etcd:Endpoints={etcd.Endpoints}", "--Scheduler:Etcd:Prefix=/bench/runtask"]);
 
-        RunTaskBench.Run liteDbRun, etcdRun;
-        try
-        {
-            liteDbRun = await RunTaskBench.OnceAsync(secure: false, agents, grpcCalls, concurrency);
-            etcdRun = await RunTaskBench.OnceAsync(secure: false, agents, grpcCalls, concurrency, settings:
-                ["--Scheduler:Store=etcd", $"--Scheduler:Etcd:Endpoints={etcd.Endpoints}", "--Scheduler:Etcd:Prefix=/bench/runtask"]);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(MinThreadsVariable, null);
-        }
-
-        var pool = asShipped ? "as shipped" : "both schedulers with DOTNET_ThreadPool_ForceMinWorkerThreads=0x200 (see the README)";
+        const string pool = "as shipped";
         foreach (var (run, how) in new[] { (liteDbRun, "LiteDB (commits flushed)"), (etcdRun, "etcd, 3 members, the elected leader") })
         {
             report.Add("etcd", $"RunTask (count 1) over gRPC, {how}, cleartext, {pool}, {agents} agents, {concurrency} concurrent callers, {grpcCalls:N0} calls",
