@@ -33,10 +33,15 @@ internal sealed class HaCluster : IAsyncDisposable
 
     public TaskDefinitionService.TaskDefinitionServiceClient TaskDefinitions => new(Schedulers.Failover);
 
-    public static async Task<HaCluster> StartAsync(int agents = 1, params string[] schedulerSettings)
+    public static Task<HaCluster> StartAsync(int agents = 1, params string[] schedulerSettings) => StartAsync(agents, TimeSpan.FromSeconds(4), schedulerSettings);
+
+    /// <param name="agents">How many agent processes, each its own node.</param>
+    /// <param name="leaseTtl">Scheduler:Etcd:LeaseTtl.</param>
+    /// <param name="schedulerSettings">Extra settings for every scheduler.</param>
+    public static async Task<HaCluster> StartAsync(int agents, TimeSpan leaseTtl, params string[] schedulerSettings)
     {
         Docker.RequireReady();
-        var schedulers = await HaSchedulers.StartAsync(3, etcd: null, leaseTtl: TimeSpan.FromSeconds(4), schedulerSettings);
+        var schedulers = await HaSchedulers.StartAsync(3, etcd: null, leaseTtl: leaseTtl, schedulerSettings);
         var cluster = new HaCluster(schedulers, Directory.CreateTempSubdirectory("orchestrator-ha-agents-").FullName);
         var prefix = $"ha-{Guid.NewGuid():N}"[..13];
         try
@@ -129,6 +134,8 @@ internal sealed class HaCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // What each scheduler said last: where a test failed, the why is usually here.
+        await TestContext.Out.WriteLineAsync(Schedulers.Describe(60));
         foreach (var node in _nodes)
         {
             node.Process?.Dispose();

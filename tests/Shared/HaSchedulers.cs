@@ -101,6 +101,19 @@ internal sealed class HaSchedulers : IDisposable
         {
             fixture.Start(0);
             await fixture.WaitForLeaderAsync(StartLimit);
+
+            // The first leader writes its tokens just after it took over.
+            var deadline = DateTime.UtcNow + StartLimit;
+            while (!File.Exists(Path.Combine(schedulers[0].DataDirectory, SchedulerChannel.AdminTokenFile)) || !File.Exists(Path.Combine(schedulers[0].DataDirectory, "join.token")))
+            {
+                if (DateTime.UtcNow > deadline || schedulers[0].Process!.HasExited)
+                {
+                    throw new InvalidOperationException("the first leader wrote no admin.token and join.token: " + fixture.Describe());
+                }
+
+                await Task.Delay(50);
+            }
+
             fixture._channels = [.. schedulers.Select(s => SchedulerChannel.ForDaemon(s.Port, s.DataDirectory, token: fixture.AdminToken))];
             for (var i = 1; i < count; i++)
             {
@@ -207,9 +220,12 @@ internal sealed class HaSchedulers : IDisposable
     }
 
     /// <summary>Each scheduler's state and the tail of its log, for a failure message.</summary>
-    public string Describe() => string.Join("\n", _schedulers.Select(s =>
+    public string Describe() => Describe(15);
+
+    /// <summary>Each scheduler's state and the last <paramref name="lines"/> lines of its log (over its runs).</summary>
+    public string Describe(int lines) => string.Join("\n", _schedulers.Select(s =>
         $"--- scheduler {s.Index} (port {s.Port}; {(s.Process is null ? "never started" : s.Process.HasExited ? "exited" : s.Frozen ? "frozen" : "running")}; exits {string.Join(",", s.ExitCodes)}):\n"
-        + string.Join("\n", s.Output.TakeLast(15))));
+        + string.Join("\n", s.Output.TakeLast(lines))));
 
     private string ReadFromAnyDirectory(string file)
     {
