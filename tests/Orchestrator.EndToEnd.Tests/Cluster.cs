@@ -169,24 +169,8 @@ internal sealed class Cluster : IAsyncDisposable
     /// What `docker ps` shows running for this cluster's nodes (of one service, if named): task id →
     /// container ids. A task with two entries runs twice.
     /// </summary>
-    public Dictionary<string, List<string>> RunningContainersByTask(string? service = null)
-    {
-        var byTask = new Dictionary<string, List<string>>();
-        foreach (var node in _nodes)
-        {
-            foreach (var (container, taskId) in Docker.RunningContainersOf(node.Name, service is null ? null : $"service:{service}"))
-            {
-                if (!byTask.TryGetValue(taskId, out var containers))
-                {
-                    byTask[taskId] = containers = [];
-                }
-
-                containers.Add(container);
-            }
-        }
-
-        return byTask;
-    }
+    public Dictionary<string, List<string>> RunningContainersByTask(string? service = null) =>
+        Docker.RunningContainersByTask(_nodes.Select(n => n.Name), service);
 
     /// <summary>Waits until the task reaches the status, for at most 60 s.</summary>
     public async Task<Contracts.V1.Task> WaitForAsync(string taskId, TaskStatus status)

@@ -35,6 +35,29 @@ internal static class Docker
         return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ')).Select(p => (p[0], p[1]))];
     }
 
+    /// <summary>
+    /// What `docker ps` shows running for these nodes' agents (of one service, if named): task id → container
+    /// ids. A task with two entries runs twice.
+    /// </summary>
+    public static Dictionary<string, List<string>> RunningContainersByTask(IEnumerable<string> nodes, string? service = null)
+    {
+        var byTask = new Dictionary<string, List<string>>();
+        foreach (var node in nodes)
+        {
+            foreach (var (container, taskId) in RunningContainersOf(node, service is null ? null : $"service:{service}"))
+            {
+                if (!byTask.TryGetValue(taskId, out var containers))
+                {
+                    byTask[taskId] = containers = [];
+                }
+
+                containers.Add(container);
+            }
+        }
+
+        return byTask;
+    }
+
     public static void RemoveContainersOf(string node)
     {
         foreach (var id in ContainersOf(node))

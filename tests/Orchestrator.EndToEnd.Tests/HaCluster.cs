@@ -94,24 +94,8 @@ internal sealed class HaCluster : IAsyncDisposable
             () => string.Join("\n", _nodes[index].Process?.StandardOutput.TakeLast(20) ?? []) + "\n" + Schedulers.Describe());
 
     /// <summary>What `docker ps` shows running for this cluster's nodes (of one service, if named): task id → container ids.</summary>
-    public Dictionary<string, List<string>> RunningContainersByTask(string? service = null)
-    {
-        var byTask = new Dictionary<string, List<string>>();
-        foreach (var node in _nodes)
-        {
-            foreach (var (container, taskId) in Docker.RunningContainersOf(node.Name, service is null ? null : $"service:{service}"))
-            {
-                if (!byTask.TryGetValue(taskId, out var containers))
-                {
-                    byTask[taskId] = containers = [];
-                }
-
-                containers.Add(container);
-            }
-        }
-
-        return byTask;
-    }
+    public Dictionary<string, List<string>> RunningContainersByTask(string? service = null) =>
+        Docker.RunningContainersByTask(_nodes.Select(n => n.Name), service);
 
     public async Task<List<Contracts.V1.Task>> DescribeAllAsync(IEnumerable<string> taskIds, CallInvoker? through = null)
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -142,31 +141,13 @@ internal sealed class DaemonProcess : IDisposable
     }
 
     /// <summary>SIGTERM: a graceful stop, as systemctl stop and docker stop ask for it.</summary>
-    public void Terminate() => Signal(SigTerm);
+    public void Terminate() => PosixSignal.Send(_process.Id, PosixSignal.Term);
 
     /// <summary>SIGSTOP: the process freezes with its sockets open, as a hung host or a paused VM.</summary>
-    public void Freeze() => Signal(SigStop);
+    public void Freeze() => PosixSignal.Send(_process.Id, PosixSignal.Stop);
 
     /// <summary>SIGCONT: a frozen process goes on where it stopped.</summary>
-    public void Thaw() => Signal(SigCont);
-
-    private void Signal(int signal)
-    {
-        if (kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    // Linux signal numbers (x86-64 and arm64 alike).
-    private const int SigTerm = 15;
-    private const int SigCont = 18;
-    private const int SigStop = 19;
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable SYSLIB1054 // a one-line P/Invoke; the source-generated form needs unsafe code for nothing here
-    private static extern int kill(int pid, int sig);
-#pragma warning restore SYSLIB1054
+    public void Thaw() => PosixSignal.Send(_process.Id, PosixSignal.Cont);
 
     public void Dispose()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Orchestrator.Tests.Shared;
 
@@ -218,7 +217,7 @@ internal sealed class EtcdCluster : IDisposable
                 return;
             }
 
-            Signal(SigCont); // a frozen process dies on SIGKILL too, but its pipes drain only when it runs
+            Signal(PosixSignal.Cont); // a frozen process dies on SIGKILL too, but its pipes drain only when it runs
             _process.Kill();
             _process.WaitForExit(10_000);
         }
@@ -231,7 +230,7 @@ internal sealed class EtcdCluster : IDisposable
                 return;
             }
 
-            Signal(SigTerm);
+            Signal(PosixSignal.Term);
             if (!_process.WaitForExit(10_000))
             {
                 Kill();
@@ -239,10 +238,10 @@ internal sealed class EtcdCluster : IDisposable
         }
 
         /// <summary>SIGSTOP: the member hangs with its sockets open, as a paused VM.</summary>
-        public void Freeze() => Signal(SigStop);
+        public void Freeze() => Signal(PosixSignal.Stop);
 
         /// <summary>SIGCONT: a frozen member goes on.</summary>
-        public void Thaw() => Signal(SigCont);
+        public void Thaw() => Signal(PosixSignal.Cont);
 
         /// <summary>Whether GET /health answers {"health":"true"} (etcd says so only with a leader) within 2 s.</summary>
         public async Task<bool> IsHealthyAsync()
@@ -265,22 +264,9 @@ internal sealed class EtcdCluster : IDisposable
                 return;
             }
 
-            if (kill(_process.Id, signal) != 0)
-            {
-                throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}");
-            }
+            PosixSignal.Send(_process.Id, signal);
         }
     }
-
-    // Linux signal numbers (x86-64 and arm64 alike).
-    private const int SigTerm = 15;
-    private const int SigCont = 18;
-    private const int SigStop = 19;
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable SYSLIB1054 // a one-line P/Invoke; the source-generated form needs unsafe code for nothing here
-    private static extern int kill(int pid, int sig);
-#pragma warning restore SYSLIB1054
 }
 
 /// <summary>PEM files for members that serve clients on https and require client certificates.</summary>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.HA;
+using Orchestrator.Scheduler.Tests.HA;
 using Orchestrator.Scheduler.State;
 using Orchestrator.Scheduler.Storage;
 using PlacementStrategy = Orchestrator.Scheduler.Placement.PlacementStrategy;
@@ -20,7 +21,7 @@ internal sealed class StandbyStateTests
 {
     private InMemoryStateStore _store = null!;
     private ClusterState _leader = null!;
-    private TestLeadership _standbyRole = null!;
+    private FakeLeadership _standbyRole = null!;
     private ClusterState _standby = null!;
     private CommitRecorder _commits = null!;
 
@@ -28,10 +29,10 @@ internal sealed class StandbyStateTests
     public void LeaderAndStandbyOnOneStore()
     {
         _store = new InMemoryStateStore();
-        _leader = NewState(new TestLeadership { IsLeader = true });
+        _leader = NewState(new FakeLeadership { IsLeader = true });
         _commits = new CommitRecorder();
         _leader.Feed.Subscribe(_commits);
-        _standbyRole = new TestLeadership { IsLeader = false, NotLeaderReason = "standby: the leader is at 10.0.0.1:7400" };
+        _standbyRole = new FakeLeadership { IsLeader = false, NotLeaderReason = "standby: the leader is at 10.0.0.1:7400" };
         _standby = NewState(_standbyRole);
     }
 
@@ -118,7 +119,7 @@ internal sealed class StandbyStateTests
     public void On_a_new_store_only_the_first_leader_makes_the_default_cluster_as_it_takes_over()
     {
         _store = new InMemoryStateStore();
-        var role = new TestLeadership { IsLeader = false };
+        var role = new FakeLeadership { IsLeader = false };
         var state = NewState(role);
         Assert.That(state.ClusterNames(), Is.Empty, "a standby writes nothing");
 
@@ -134,18 +135,4 @@ internal sealed class StandbyStateTests
 
         public void OnApplied(AppliedChanges applied) => Seen.Add((applied.Version, applied.Changes));
     }
-}
-
-/// <summary>A leadership the test sets.</summary>
-internal sealed class TestLeadership : ILeadership
-{
-    public bool IsLeader { get; set; }
-
-    public string? LeaderAddress { get; set; }
-
-    public string? NotLeaderReason { get; set; }
-
-    public System.Threading.Tasks.Task Elected => System.Threading.Tasks.Task.CompletedTask;
-
-    public CancellationToken Deposed => CancellationToken.None;
 }
