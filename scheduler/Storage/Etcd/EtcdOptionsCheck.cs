@@ -33,6 +33,11 @@ internal static class EtcdOptionsCheck
             {
                 yield return $"Scheduler:Etcd:Endpoints: \"{endpoint}\" is not an etcd client URL like http://10.0.0.1:2379 or https://etcd1:2379";
             }
+            else if (uri.UserInfo.Length > 0)
+            {
+                // Never echoed: the endpoints appear in error messages, and this part would be a password.
+                yield return "Scheduler:Etcd:Endpoints: a user and password do not go in the URL (they would show in every message that names the endpoints); use Scheduler:Etcd:ClientCertificate and ClientKey";
+            }
         }
 
         if (etcd.Prefix.Length < 2 || etcd.Prefix[0] != '/' || etcd.Prefix[^1] == '/' || etcd.Prefix.Any(char.IsWhiteSpace))

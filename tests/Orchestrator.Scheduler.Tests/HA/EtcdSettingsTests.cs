@@ -20,6 +20,7 @@ internal sealed class EtcdSettingsTests
         new object[] { Etcd(o => o.Etcd.Endpoints = "10.0.0.1:2379"), "Scheduler:Etcd:Endpoints: \"10.0.0.1:2379\" is not an etcd client URL" },
         new object[] { Etcd(o => o.Etcd.Endpoints = "http://10.0.0.1:2379,ftp://x:21"), "Scheduler:Etcd:Endpoints: \"ftp://x:21\" is not an etcd client URL" },
         new object[] { Etcd(o => o.Etcd.Endpoints = "http://10.0.0.1"), "Scheduler:Etcd:Endpoints: \"http://10.0.0.1\" is not an etcd client URL" },
+        new object[] { Etcd(o => o.Etcd.Endpoints = "http://root:hunter2@10.0.0.1:2379"), "Scheduler:Etcd:Endpoints: a user and password do not go in the URL" },
         new object[] { Etcd(o => o.Etcd.Prefix = "orchestrator"), "Scheduler:Etcd:Prefix must start with \"/\"" },
         new object[] { Etcd(o => o.Etcd.Prefix = "/orchestrator/"), "Scheduler:Etcd:Prefix must start with \"/\", not end with one" },
         new object[] { Etcd(o => o.Etcd.Prefix = "/"), "Scheduler:Etcd:Prefix must start with \"/\"" },
@@ -43,6 +44,7 @@ internal sealed class EtcdSettingsTests
         var problems = new SchedulerOptionsValidator().Validate(null, options);
 
         Assert.That(problems.Failures, Has.Some.Contains(problem));
+        Assert.That(problems.Failures, Has.None.Contains("hunter2"), "a password in a setting is never echoed");
     }
 
     private static readonly object[] Accepted =
