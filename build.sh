@@ -167,21 +167,36 @@ compose_publish() {
   fi
 }
 
+# Copies the CA and the bootstrap admin token a scheduler container wrote into its volume on its first
+# start out to $2 (for clients: grpcurl, the CLI, the tests), waiting up to 60 s; else stops with $3.
+compose_copy_credentials() {
+  local container="$1" out="$2"
+  mkdir -p "$out"
+  for _ in $(seq 1 60); do
+    docker cp "$container:/data/admin.token" "$out/admin.token" >/dev/null 2>&1 && docker cp "$container:/data/ca.crt" "$out/ca.crt" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  [ -s "$out/admin.token" ] || die "$3"
+  chmod 600 "$out/admin.token"
+}
+
+# Removes the task containers the demo's agents (node-a/b/c) left on the host.
+compose_remove_task_containers() {
+  local node
+  for node in a b c; do
+    docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null
+  done
+}
+
 # Publishes, then builds and starts the cluster.
 cmd_compose_up() {
   compose_publish
   compose up -d --build >&2 || die "docker-compose up failed"
   # The scheduler writes its CA and bootstrap admin token into its volume on the first start: copy them
   # out for clients (grpcurl, the tests), as ./build.sh run leaves them in data/.
-  local out="data/compose/${COMPOSE_PROJECT:-orchestrator}" container
-  container=$(compose ps -q scheduler)
-  mkdir -p "$out"
-  for _ in $(seq 1 60); do
-    docker cp "$container:/data/admin.token" "$out/admin.token" >/dev/null 2>&1 && docker cp "$container:/data/ca.crt" "$out/ca.crt" >/dev/null 2>&1 && break
-    sleep 1
-  done
-  [ -s "$out/admin.token" ] || die "the scheduler wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.yml -p ${COMPOSE_PROJECT:-orchestrator} logs scheduler"
-  chmod 600 "$out/admin.token"
+  local out="data/compose/${COMPOSE_PROJECT:-orchestrator}"
+  compose_copy_credentials "$(compose ps -q scheduler)" "$out" \
+    "the scheduler wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.yml -p ${COMPOSE_PROJECT:-orchestrator} logs scheduler"
   echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400} (CA $out/ca.crt, admin token $out/admin.token), agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c); ./build.sh compose-down stops it"
   echo "  grpcurl -cacert $out/ca.crt -H \"authorization: Bearer \$(cat $out/admin.token)\" 127.0.0.1:${ORCHESTRATOR_PORT:-7400} orchestrator.v1.NodeService/ListNodes"
 }
@@ -191,10 +206,7 @@ cmd_compose_down() {
   command -v docker-compose >/dev/null 2>&1 || die "docker-compose is not installed"
   compose down -v --remove-orphans >&2 || true
   rm -rf "data/compose/${COMPOSE_PROJECT:-orchestrator}"
-  local node
-  for node in a b c; do
-    docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null
-  done
+  compose_remove_task_containers
   echo "cluster down"
 }
 
@@ -214,15 +226,9 @@ cmd_compose_ha_up() {
   compose_ha up -d --build >&2 || die "docker-compose up (docker-compose.ha.yml) failed"
   # scheduler-1 normally creates the cluster (the others start after it); its CA and bootstrap admin
   # token are copied out for clients, as compose-up does.
-  local out="data/compose/${COMPOSE_PROJECT:-orchestrator-ha}" container
-  container=$(compose_ha ps -q scheduler-1)
-  mkdir -p "$out"
-  for _ in $(seq 1 60); do
-    docker cp "$container:/data/admin.token" "$out/admin.token" >/dev/null 2>&1 && docker cp "$container:/data/ca.crt" "$out/ca.crt" >/dev/null 2>&1 && break
-    sleep 1
-  done
-  [ -s "$out/admin.token" ] || die "scheduler-1 wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.ha.yml -p ${COMPOSE_PROJECT:-orchestrator-ha} logs scheduler-1"
-  chmod 600 "$out/admin.token"
+  local out="data/compose/${COMPOSE_PROJECT:-orchestrator-ha}"
+  compose_copy_credentials "$(compose_ha ps -q scheduler-1)" "$out" \
+    "scheduler-1 wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.ha.yml -p ${COMPOSE_PROJECT:-orchestrator-ha} logs scheduler-1"
   local addr="127.0.0.1:${ORCHESTRATOR_PORT_1:-7401},127.0.0.1:${ORCHESTRATOR_PORT_2:-7402},127.0.0.1:${ORCHESTRATOR_PORT_3:-7403}"
   echo "cluster up: schedulers on $addr (one leader, two standbys; CA $out/ca.crt, admin token $out/admin.token), etcd-1/2/3, agents ${NODE_PREFIX:-node}-a/b/c; ./build.sh compose-ha-down stops it"
   echo "  export ORCHESTRATOR_ADDR=$addr ORCHESTRATOR_CACERT=$out/ca.crt ORCHESTRATOR_TOKEN=\$(cat $out/admin.token); orchestrator node ls"
@@ -232,10 +238,7 @@ cmd_compose_ha_down() {
   command -v docker-compose >/dev/null 2>&1 || die "docker-compose is not installed"
   compose_ha down -v --remove-orphans >&2 || true
   rm -rf "data/compose/${COMPOSE_PROJECT:-orchestrator-ha}"
-  local node
-  for node in a b c; do
-    docker ps -aq --filter "label=orchestrator.node=${NODE_PREFIX:-node}-$node" | xargs -r docker rm -f >/dev/null
-  done
+  compose_remove_task_containers
   echo "cluster down"
 }
 
