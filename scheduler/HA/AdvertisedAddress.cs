@@ -19,4 +19,19 @@ internal static class AdvertisedAddress
             ? $"{Dns.GetHostName()}:{listen.Port}"
             : listen.ToString();
     }
+
+    /// <summary>The host of "host:port" or "[v6]:port" (what the server certificate must name); null when the address is empty.</summary>
+    public static string? HostOf(string address)
+    {
+        var text = address.Trim();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 && !text.EndsWith(']') ? text[..colon] : text;
+        host = host.Trim('[', ']');
+        return host.Length == 0 ? null : host;
+    }
 }

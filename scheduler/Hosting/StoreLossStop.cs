@@ -12,8 +12,6 @@ namespace Orchestrator.Scheduler.Hosting;
 /// </summary>
 internal sealed partial class StoreLossStop(IStateStore store, SchedulerExit exit, ILogger<StoreLossStop> log) : BackgroundService
 {
-    public const int LostExitCode = SchedulerExit.StoreLost;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var lost = store.Lost;
@@ -22,8 +20,8 @@ internal sealed partial class StoreLossStop(IStateStore store, SchedulerExit exi
             return;
         }
 
-        LogLost(log, (await lost).Message, LostExitCode);
-        exit.StopWith(LostExitCode);
+        LogLost(log, (await lost).Message, SchedulerExit.StoreLost);
+        exit.StopWith(SchedulerExit.StoreLost);
     }
 
     [LoggerMessage(LogEvents.StoreLost, LogLevel.Critical, "The store can take no more commits ({Problem}); stopping with exit code {ExitCode} so that a restart loads what it holds")]

@@ -72,7 +72,7 @@ internal sealed class ClusterSecurity : IDisposable
         }
 
         // Standbys reach the leader by its advertise address, and check that its certificate names it.
-        if (AdvertisedHost(options.AdvertiseAddress) is { } advertised)
+        if (HA.AdvertisedAddress.HostOf(options.AdvertiseAddress) is { } advertised)
         {
             yield return advertised;
         }
@@ -81,20 +81,5 @@ internal sealed class ClusterSecurity : IDisposable
         {
             yield return name;
         }
-    }
-
-    /// <summary>The host of "host:port" or "[v6]:port"; null when the address is empty.</summary>
-    internal static string? AdvertisedHost(string address)
-    {
-        var text = address.Trim();
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        var colon = text.LastIndexOf(':');
-        var host = colon > 0 && !text.EndsWith(']') ? text[..colon] : text;
-        host = host.Trim('[', ']');
-        return host.Length == 0 ? null : host;
     }
 }

@@ -13,12 +13,13 @@ internal static class CommitChunks
     /// <param name="bytes">About how many bytes it adds to the commit's request.</param>
     public static List<List<T>> Split<T>(IReadOnlyList<T> units, StoreLimits limits, Func<T, int> changes, Func<T, int> bytes)
     {
-        var runs = new List<List<T>>();
+        // No limit (LiteDB): the one run is the group itself, not a copy, on every commit's path.
         if (limits.IsNone)
         {
-            runs.Add([.. units]);
-            return runs;
+            return [units as List<T> ?? [.. units]];
         }
+
+        var runs = new List<List<T>>();
 
         var run = new List<T>();
         long runChanges = 0, runBytes = 0;

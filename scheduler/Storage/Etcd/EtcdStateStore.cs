@@ -68,6 +68,8 @@ internal sealed class EtcdStateStore : IStateStore
         _kv = client.GetConnection().KVClient;
         _options = options;
         _keys = new EtcdKeys(options.Prefix);
+        var changes = options.MaxTxnOps - 2;
+        Limits = new StoreLimits(changes, options.MaxRequestBytes - FixedTxnBytes - changes * (_keys.Prefix.Length + 8));
         _fence = fence ?? (() => null);
         _fenced = fence is not null;
         _fenceLost = fenceLost ?? (_ => { });
@@ -90,14 +92,7 @@ internal sealed class EtcdStateStore : IStateStore
     /// commit writes it), and MaxRequestBytes less the Txn's fixed part and, for each change, the key
     /// prefix that the writers' estimate (CommitChunks.BytesOfPut) does not count.
     /// </summary>
-    public StoreLimits Limits
-    {
-        get
-        {
-            var changes = _options.MaxTxnOps - 2;
-            return new StoreLimits(changes, _options.MaxRequestBytes - FixedTxnBytes - changes * (_keys.Prefix.Length + 8));
-        }
-    }
+    public StoreLimits Limits { get; }
 
     /// <summary>
     /// The store's version now, read with a linearizable read (through etcd's leader, after every commit

@@ -1,5 +1,6 @@
 using Orchestrator.Scheduler.HA;
 using Orchestrator.Scheduler.Security;
+using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Tests.HA;
 
@@ -36,5 +37,15 @@ internal sealed class StandbyCallPolicyTests
     [TestCase("[fd00::7]:7400", "fd00::7")]
     [TestCase("sched-3", "sched-3")]
     public void The_server_certificate_names_the_advertise_address_host(string address, string? host) =>
-        Assert.That(ClusterSecurity.AdvertisedHost(address), Is.EqualTo(host));
+        Assert.That(AdvertisedAddress.HostOf(address), Is.EqualTo(host));
+
+    [TestCase("10.0.0.7:7400", "127.0.0.1:7400", "10.0.0.7:7400")]
+    [TestCase(" sched-2:7400 ", "0.0.0.0:7400", "sched-2:7400")]
+    [TestCase("", "10.0.0.8:7401", "10.0.0.8:7401")]
+    public void The_address_published_is_the_advertise_address_else_the_listen_address(string advertise, string listen, string expected) =>
+        Assert.That(AdvertisedAddress.Of(new SchedulerOptions { AdvertiseAddress = advertise, Listen = listen }), Is.EqualTo(expected));
+
+    [Test]
+    public void A_wildcard_listen_address_is_published_with_the_hosts_name() =>
+        Assert.That(AdvertisedAddress.Of(new SchedulerOptions { Listen = "0.0.0.0:7400" }), Is.EqualTo($"{System.Net.Dns.GetHostName()}:7400"));
 }
