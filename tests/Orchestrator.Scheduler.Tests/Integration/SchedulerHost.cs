@@ -18,6 +18,7 @@ namespace Orchestrator.Scheduler.Tests.Integration;
 /// The test server replaces Kestrel, but Program still checks that its listen addresses can be bound
 /// and stops (exit 3) when one cannot: each host names ports of its own, so a daemon elsewhere on the
 /// machine on the defaults (7400, 9400) cannot stop an in-process scheduler from starting.
+/// (They are picked below the ephemeral range: see <see cref="PortOutsideEphemeralRange"/>.)
 /// </summary>
 internal sealed class SchedulerHost : WebApplicationFactory<Program>
 {
@@ -35,8 +36,34 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
         Clock = clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
         Seed = seed;
         Certificates = certificates;
-        GrpcPort = Orchestrator.Tests.Shared.DaemonProcess.FreePort();
-        MetricsPort = Orchestrator.Tests.Shared.DaemonProcess.FreePort();
+        GrpcPort = PortOutsideEphemeralRange();
+        MetricsPort = PortOutsideEphemeralRange();
+    }
+
+    /// <summary>
+    /// A port free now and below Linux's ephemeral range (32768 and up): a port the kernel hands out
+    /// (port 0) can be taken again as the local port of any outgoing connection (etcd clients, agents)
+    /// between the pick and Program's check, which then stops the host. Ports
+    /// down here are only ever taken by a bind that asks for them.
+    /// </summary>
+    private static int PortOutsideEphemeralRange()
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        return Orchestrator.Tests.Shared.DaemonProcess.FreePort();
     }
 
     /// <summary>The port of Scheduler:Listen (nothing listens on it: calls go through the test server).</summary>

@@ -40,8 +40,32 @@ internal abstract class SchedulerTest
     {
         var clock = Host.Clock;
         Host.Dispose();
+        WaitUntilTheDataDirectoryIsFree();
         Host = new SchedulerHost(DataPath, clock, Host.Seed, Host.Certificates);
         _ = Host.Server;
+    }
+
+    /// <summary>
+    /// The disposed host's Program finishes on its own thread, and its container (with the data
+    /// directory's lock) can be released a moment after Dispose returns; a scheduler started before
+    /// then stops as a second one on a held directory (seen once in a full run). A real restart is
+    /// another process, whose lock goes with it.
+    /// </summary>
+    private void WaitUntilTheDataDirectoryIsFree()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                Orchestrator.Scheduler.Storage.DataDirectoryLock.Acquire(DataPath).Dispose();
+                return;
+            }
+            catch (Orchestrator.Scheduler.Storage.StorageException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 
     protected static RegisterTaskDefinitionRequest WebDefinition(string family = "web", int cpu = 256, int memory = 512, int hostPort = 0) =>
