@@ -32,6 +32,15 @@ internal sealed record ServiceRecord
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
     public TagPropagation PropagateTags { get; init; }
 
+    /// <summary>Target groups its tasks are registered in (ECS's loadBalancers); empty for none.</summary>
+    public IReadOnlyList<LoadBalancerSpec> LoadBalancers { get; init; } = [];
+
+    /// <summary>
+    /// The EXTERNAL deployment controller: its deployments are task sets the user creates and scales
+    /// (blue/green, canary); the service starts nothing by itself. False: ECS's rolling deployments.
+    /// </summary>
+    public bool External { get; init; }
+
     /// <summary>Deleted with force: scaled to zero, removed once its tasks are gone.</summary>
     public bool Deleting { get; init; }
 

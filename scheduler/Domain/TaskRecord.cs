@@ -26,6 +26,13 @@ internal sealed record TaskRecord
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? StoppingAt { get; init; }
+
+    /// <summary>
+    /// Asked to stop while registered in target groups: its targets drain, and its stop command goes to
+    /// its agent only at this time or once the balancers report no connection left to it (ECS's
+    /// DEACTIVATING). Null when its stop needs no draining, and again once the stop was released.
+    /// </summary>
+    public DateTimeOffset? DrainUntil { get; init; }
     public DateTimeOffset? StoppedAt { get; init; }
     public TaskStopCode StopCode { get; init; }
     public string StoppedReason { get; init; } = "";

@@ -65,6 +65,7 @@ internal static class StoreTables
     public static readonly StoreTable<SecretValueRecord> SecretValues = Register<SecretValueRecord>("secret_values", v => v.Key);
     public static readonly StoreTable<NodeRecord> Nodes = Register<NodeRecord>("nodes", n => n.Key);
     public static readonly StoreTable<TaskRecord> Tasks = Register<TaskRecord>("tasks", t => t.Id);
+    public static readonly StoreTable<TargetGroupRecord> TargetGroups = Register<TargetGroupRecord>("target_groups", g => g.Name);
     public static readonly StoreTable<ServiceRecord> Services = Register<ServiceRecord>("services", s => s.Key);
     public static readonly StoreTable<RunTaskReceipt> Receipts = Register<RunTaskReceipt>("run_task_receipts", r => r.Key);
     public static readonly StoreTable<ApiTokenRecord> Tokens = Register<ApiTokenRecord>("api_tokens", t => t.Id);
