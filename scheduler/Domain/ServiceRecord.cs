@@ -97,6 +97,11 @@ internal enum RolloutState
 /// What the deployment's tasks change in the definition; null for none. Last and optional so that a
 /// record stored before services took overrides reads as a deployment without any.
 /// </param>
+/// <param name="Scale">
+/// For a task set (EXTERNAL controller): its scale, in percent of the service's desired count, which is
+/// also its share of the balancers' traffic. Null for ECS's rolling deployments.
+/// </param>
+/// <param name="ExternalId">For a task set: the id the user gave it; empty otherwise.</param>
 internal sealed record DeploymentRecord(
     string Id,
     string TaskDefinitionArn,
@@ -106,6 +111,8 @@ internal sealed record DeploymentRecord(
     int FailedTasks,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    TaskOverrides? Overrides = null);
+    TaskOverrides? Overrides = null,
+    double? Scale = null,
+    string ExternalId = "");
 
 internal sealed record ServiceEventRecord(string Id, DateTimeOffset CreatedAt, string Message);
