@@ -7,16 +7,18 @@ namespace Orchestrator.Scheduler.State;
 internal sealed partial class ClusterState
 {
     /// <summary>
-    /// Every service that names target groups with its tasks that are not STOPPED, read under the lock
-    /// at <paramref name="version"/> (the feed's version then), with the time of the read.
+    /// The target groups and every service that names target groups with its tasks that are not STOPPED,
+    /// read together under the lock at <paramref name="version"/> (the feed's version then).
     /// </summary>
-    public IReadOnlyList<BalancedService> BalancedServices(out long version, out DateTimeOffset now)
+    public LoadBalancingInputs LoadBalancing(out long version)
     {
         lock (_gate)
         {
             version = _feed.Version;
-            now = Now;
-            return [.. _services.Values.Where(s => s.LoadBalancers.Count > 0).OrderBy(s => s.Key, StringComparer.Ordinal).Select(BalancedLocked)];
+            return new LoadBalancingInputs(
+                [.. _targetGroups.Values],
+                [.. _services.Values.Where(s => s.LoadBalancers.Count > 0).OrderBy(s => s.Key, StringComparer.Ordinal).Select(BalancedLocked)],
+                Now);
         }
     }
 
