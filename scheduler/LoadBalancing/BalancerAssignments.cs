@@ -39,24 +39,5 @@ internal static class BalancerAssignments
         snapshot.Targets.Where(g => serves.Count == 0 || serves.Contains(g.Key)).ToDictionary(g => g.Key, g => g.Value, StringComparer.Ordinal);
 
     /// <summary>The group's settings (services and balancers left empty, as the balancers need none).</summary>
-    public static Contract.TargetGroup ToContract(TargetGroupRecord group) => new()
-    {
-        Name = group.Name,
-        Protocol = ProtocolName(group.Protocol),
-        Port = group.Port,
-        HealthCheck = new Contract.TargetGroupHealthCheck
-        {
-            Protocol = ProtocolName(group.HealthCheck.Protocol),
-            Path = group.HealthCheck.Path,
-            Matcher = group.HealthCheck.Matcher,
-            IntervalSeconds = group.HealthCheck.IntervalSeconds,
-            TimeoutSeconds = group.HealthCheck.TimeoutSeconds,
-            HealthyThreshold = group.HealthCheck.HealthyThreshold,
-            UnhealthyThreshold = group.HealthCheck.UnhealthyThreshold,
-        },
-        DeregistrationDelaySeconds = group.DeregistrationDelaySeconds,
-        CreatedAt = Timestamps.From(group.CreatedAt),
-    };
-
-    private static string ProtocolName(TargetProtocol protocol) => protocol == TargetProtocol.Tcp ? "TCP" : "HTTP";
+    public static Contract.TargetGroup ToContract(TargetGroupRecord group) => TargetGroupMapper.ToContract(group, []);
 }
