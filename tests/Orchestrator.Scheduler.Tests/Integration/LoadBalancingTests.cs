@@ -69,7 +69,6 @@ internal sealed class LoadBalancingTests : SchedulerTest
     }
 
     [Test]
-    [Ignore("needs CreateService's load_balancers (branch wt-tg)")]
     public async Task A_task_that_runs_is_assigned_and_the_balancers_report_shows_in_describe_target_health()
     {
         await CreateGroupAsync();
