@@ -82,6 +82,7 @@ internal sealed class LoadBalancingTests : SchedulerTest
 
         await agent.ReportAsync(taskId, TaskStatus.Running);
         var assignment = await NextAssignmentAsync(call);
+        Assert.That(assignment.Version, Is.EqualTo(2), "the commits that changed no target (the service, its task placed) sent nothing");
         var target = assignment.TargetGroups.Single().Targets.Single();
         Assert.That((target.Id, target.Host, target.Port, target.Weight, target.Draining), Is.EqualTo((taskId, "127.0.0.1", hostPort, 100, false)));
 
@@ -193,6 +194,20 @@ internal sealed class LoadBalancingTests : SchedulerTest
         await agent.ReportAsync(second, TaskStatus.Running);
         Assert.That(await NextAsync(watch.ResponseStream), Is.True);
         Assert.That(watch.ResponseStream.Current.Endpoints.Select(e => e.TaskId).Order(), Is.EqualTo(new[] { first, second }.Order()));
+    }
+
+    [Test]
+    public async Task A_node_that_advertises_its_address_is_reached_there()
+    {
+        await RegisterAsync();
+        await using var agent = await SimulatedAgent.ConnectAsync(Host.Agents, "a", attributes: new Dictionary<string, string> { ["host-address"] = "node-a.test" });
+        await Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "web", TaskDefinition = "web", DesiredCount = 1 });
+        var task = (await agent.NextCommandAsync()).StartTask.TaskId;
+        await agent.ReportAsync(task, TaskStatus.Running);
+
+        var endpoint = (await Services.ListServiceEndpointsAsync(new ListServiceEndpointsRequest { Service = "web" })).Endpoints.Single();
+
+        Assert.That((endpoint.TaskId, endpoint.Host), Is.EqualTo((task, "node-a.test")));
     }
 
     [TestCase("nope", "web", "cluster")]
