@@ -129,6 +129,28 @@ internal sealed class LoadBalancingTests : SchedulerTest
         Assert.That(ended.Status.Detail, Does.Contain("balancer \"lb1\" connected again"));
     }
 
+    [Test]
+    public async Task A_balancer_token_connects_an_operator_token_does_not_and_a_revoked_one_ends_the_stream()
+    {
+        await CreateGroupAsync();
+        var tokens = new TokenService.TokenServiceClient(Host.Channel);
+        var balancer = await tokens.CreateTokenAsync(new CreateTokenRequest { Name = "lb1", Role = "balancer" });
+        var operatorToken = (await tokens.CreateTokenAsync(new CreateTokenRequest { Name = "op", Role = "operator" })).Secret;
+
+        using var call = new BalancerService.BalancerServiceClient(Host.ChannelWith(balancer.Secret)).Connect();
+        await call.RequestStream.WriteAsync(new BalancerMessage { Hello = new BalancerHello { Name = "lb1" } });
+        Assert.That((await NextAssignmentAsync(call)).TargetGroups.Single().TargetGroup.Name, Is.EqualTo("tg"));
+
+        using var refusedCall = new BalancerService.BalancerServiceClient(Host.ChannelWith(operatorToken)).Connect();
+        await refusedCall.RequestStream.WriteAsync(new BalancerMessage { Hello = new BalancerHello { Name = "lb2" } }).ContinueWith(_ => { });
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await NextAssignmentAsync(refusedCall))!;
+        Assert.That(refused.StatusCode, Is.EqualTo(StatusCode.PermissionDenied));
+
+        await tokens.RevokeTokenAsync(new RevokeTokenRequest { TokenId = balancer.Token.TokenId });
+        var ended = Assert.ThrowsAsync<RpcException>(async () => await NextAssignmentAsync(call))!;
+        Assert.That((ended.StatusCode, ended.Status.Detail), Is.EqualTo((StatusCode.Unauthenticated, "authorization: the token was revoked")));
+    }
+
     [TestCase("", "hello.name")]
     [TestCase("bad name", "hello.name")]
     [TestCase("lb1", "hello.targetGroups[0]")]
