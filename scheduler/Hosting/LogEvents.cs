@@ -72,4 +72,7 @@ internal static class LogEvents
 
     // A standby forwarding the public API to the leader.
     public const int CallForwarded = 540;
+
+    // Draining: stops held while a task's targets drain, and released.
+    public const int DrainsReleased = 640;
 }

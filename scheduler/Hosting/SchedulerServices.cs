@@ -97,6 +97,7 @@ internal static class SchedulerServices
         services.AddSingleton<StoreLossStop>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreLossStop>());
         services.AddHostedService<ServiceScheduler>();
+        services.AddHostedService<DrainReleaser>();
 
         services.AddGrpc(options =>
         {
