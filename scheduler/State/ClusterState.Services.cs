@@ -334,32 +334,13 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// What the balancers say of a task of a service with load balancers: healthy only when they find it
-    /// healthy in every target group of the service; the first group where they find it unhealthy (only a
-    /// RUNNING task's verdict counts: a stale one of a task that has not run yet does not). A service
-    /// without load balancers, or a scheduler without balancer verdicts, is not gated.
+    /// What the balancers say of a task of a service with load balancers (<see cref="BalancerHealth.Of"/>).
+    /// A scheduler without balancer verdicts (no balancer component) gates nothing.
     /// </summary>
-    private (bool Healthy, string? FailedGroup) BalancerHealthOf(TaskRecord task, ServiceRecord service)
-    {
-        if (service.LoadBalancers.Count == 0 || _targetHealth is not { } health)
-        {
-            return (true, null);
-        }
-
-        var healthy = true;
-        string? failed = null;
-        foreach (var balancer in service.LoadBalancers)
-        {
-            var verdict = health.Of(balancer.TargetGroup, task.Id);
-            healthy &= verdict == TargetVerdict.Healthy;
-            if (verdict == TargetVerdict.Unhealthy && task.LastStatus == TaskState.Running)
-            {
-                failed ??= balancer.TargetGroup;
-            }
-        }
-
-        return (healthy, failed);
-    }
+    private (bool Healthy, string? FailedGroup) BalancerHealthOf(TaskRecord task, ServiceRecord service) =>
+        service.LoadBalancers.Count == 0 || _targetHealth is not { } health
+            ? (true, null)
+            : BalancerHealth.Of(service.LoadBalancers, task, group => health.Of(group, task.Id));
 
     private ServiceView ViewOf(ServiceRecord service)
     {
