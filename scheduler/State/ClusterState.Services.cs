@@ -22,11 +22,15 @@ internal sealed partial class ClusterState
                 throw RequestException.Exists("serviceName", $"service \"{definition.Name}\" already exists in cluster \"{definition.Cluster}\"");
             }
 
-            var taskDefinition = RequireRunnable(definition.TaskDefinition);
-            if (definition.Overrides is not null)
+            // An EXTERNAL service may have no task definition of its own: its task sets bring theirs.
+            var taskDefinition = definition.External && definition.TaskDefinition.Length == 0 ? null : RequireRunnable(definition.TaskDefinition);
+            if (definition.Overrides is not null && taskDefinition is not null)
             {
                 _ = OverrideValidator.DemandOf(definition.Overrides, taskDefinition); // refuses what does not fit the definition
             }
+
+            var loadBalancers = definition.LoadBalancers ?? [];
+            LoadBalancerValidator.RequireFit(loadBalancers, _targetGroups.ContainsKey, taskDefinition);
 
             var now = Now;
             var service = new ServiceRecord
@@ -44,9 +48,14 @@ internal sealed partial class ClusterState
                 Daemon = definition.Daemon,
                 Tags = definition.Tags ?? Tags.None,
                 PropagateTags = definition.PropagateTags,
-                Deployments = [ServiceDeployments.New(taskDefinition.Record.Arn, definition.Overrides, now)],
+                LoadBalancers = loadBalancers,
+                External = definition.External,
+                // EXTERNAL: no deployment of its own; its task sets are its deployments.
+                Deployments = definition.External ? [] : [ServiceDeployments.New(taskDefinition!.Record.Arn, definition.Overrides, now)],
                 CreatedAt = now,
-            }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
+            }.WithEvent(now, definition.External
+                ? $"service {definition.Name} created with {definition.DesiredCount} desired tasks and the EXTERNAL deployment controller: its task sets start its tasks"
+                : $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition!.Record.Arn}");
 
             var batch = new WriteBatch();
             batch.Services.Add(service);
@@ -82,12 +91,28 @@ internal sealed partial class ClusterState
             {
                 throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
             }
-            // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
-            var overrides = update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
-            var overridesChange = !TaskOverrides.Same(overrides, service.Primary.Overrides);
-            if (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment)
+            if (service.External)
             {
-                var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
+                RequireNoDeployment(update);
+            }
+
+            // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
+            var overrides = service.External ? null : update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
+            var overridesChange = !service.External && !TaskOverrides.Same(overrides, service.Primary.Overrides);
+            if (!service.External && (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment))
+            {
+                string arn;
+                if (update.TaskDefinition is null)
+                {
+                    arn = service.Primary.TaskDefinitionArn;
+                }
+                else
+                {
+                    var next = RequireRunnable(update.TaskDefinition);
+                    LoadBalancerValidator.RequireFit(service.LoadBalancers, next);
+                    arn = next.Record.Arn;
+                }
+
                 if (overrides is not null)
                 {
                     // Before anything is committed; kept overrides too, which a new definition may not fit.
@@ -111,6 +136,20 @@ internal sealed partial class ClusterState
             Commit(batch);
             ReconcileLocked(_services[service.Key], now);
             return ViewOf(_services[service.Key]);
+        }
+    }
+
+    /// <summary>An EXTERNAL service deploys through its task sets: UpdateService starts no deployment of it.</summary>
+    private static void RequireNoDeployment(ServiceUpdate update)
+    {
+        var field = update.TaskDefinition is not null ? "taskDefinition"
+            : update.Overrides is not null || update.ResetOverrides ? "overrides"
+            : update.ForceNewDeployment ? "forceNewDeployment"
+            : null;
+        if (field is not null)
+        {
+            throw RequestException.Precondition(field,
+                $"service \"{update.Name}\" has the EXTERNAL deployment controller: it deploys through its task sets; use task sets (CreateTaskSet, UpdateServicePrimaryTaskSet) instead");
         }
     }
 
@@ -177,6 +216,12 @@ internal sealed partial class ClusterState
     /// </summary>
     private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
     {
+        if (service.External)
+        {
+            ReconcileExternalLocked(service);
+            return;
+        }
+
         var tasks = TasksOf(service);
         var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, service, now)).ToList();
         var decision = ServiceController.Decide(service, tasks, live, service.Daemon ? DaemonTargetsOf(service) : null, now);

@@ -25,7 +25,9 @@ internal sealed record ServiceDefinition(
     bool Daemon,
     IReadOnlyDictionary<string, string>? Tags = null,
     TagPropagation PropagateTags = TagPropagation.None,
-    TaskOverrides? Overrides = null);
+    TaskOverrides? Overrides = null,
+    IReadOnlyList<LoadBalancerSpec>? LoadBalancers = null,
+    bool External = false);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
 /// <param name="Overrides">Replace the primary deployment's overrides with these; null keeps them, unless <paramref name="ResetOverrides"/>.</param>

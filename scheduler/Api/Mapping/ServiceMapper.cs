@@ -14,7 +14,8 @@ internal static class ServiceMapper
             Cluster = service.Cluster,
             Name = service.Name,
             Status = service.Deleting ? "DRAINING" : "ACTIVE",
-            TaskDefinition = service.Primary.TaskDefinitionArn,
+            // An EXTERNAL service may have no deployment yet.
+            TaskDefinition = service.Deployments.Count > 0 ? service.Primary.TaskDefinitionArn : "",
             DesiredCount = service.DesiredCount,
             RunningCount = view.Running,
             PendingCount = view.Pending,
@@ -34,12 +35,14 @@ internal static class ServiceMapper
                 _ => "NONE",
             },
         };
-        if (service.Primary.Overrides is { } primaryOverrides)
+        if (service.Deployments.Count > 0 && service.Primary.Overrides is { } primaryOverrides)
         {
             result.Overrides = TaskOverrideMapper.ToContract(primaryOverrides);
         }
 
         result.Tags.AddRange(TagMapper.ToContract(service.Tags));
+        result.LoadBalancers.AddRange(service.LoadBalancers.Select(TargetGroupMapper.ToContract));
+        result.DeploymentController = new Contract.DeploymentController { Type = service.External ? "EXTERNAL" : "ECS" };
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
         result.Deployments.AddRange(service.Deployments.Select(d =>

@@ -12,7 +12,10 @@ internal static class ServiceValidator
     {
         var cluster = Names.Cluster(request.Cluster);
         var name = Names.Require(request.ServiceName, "serviceName", "service name");
-        var reference = Names.TaskDefinitionReference(request.TaskDefinition);
+        var external = External(request.DeploymentController);
+
+        // An EXTERNAL service's task sets name their task definitions; one given here is only checked.
+        var reference = external && request.TaskDefinition.Length == 0 ? "" : Names.TaskDefinitionReference(request.TaskDefinition);
         CheckDesiredCount(request.DesiredCount);
         var daemon = request.SchedulingStrategy switch
         {
@@ -20,6 +23,16 @@ internal static class ServiceValidator
             "DAEMON" => true,
             _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Echo.Clip(request.SchedulingStrategy)}\""),
         };
+        if (daemon && external)
+        {
+            throw RequestException.Invalid("deploymentController.type", "a DAEMON service rolls out with the ECS controller: task sets (EXTERNAL) need the REPLICA strategy");
+        }
+
+        if (external && request.Overrides is not null)
+        {
+            throw RequestException.Invalid("overrides", "an EXTERNAL service's tasks run as its task sets define them: it takes no overrides");
+        }
+
         if (daemon && request.DesiredCount != 0)
         {
             throw RequestException.Invalid("desiredCount", "a DAEMON service runs one task on every node; leave desiredCount out");
@@ -54,8 +67,18 @@ internal static class ServiceValidator
             daemon,
             TagValidator.Validate(request.Tags),
             Propagation(request.PropagateTags) ?? TagPropagation.None,
-            OverrideValidator.Validate(request.Overrides));
+            OverrideValidator.Validate(request.Overrides),
+            LoadBalancerValidator.Validate(request.LoadBalancers),
+            external);
     }
+
+    /// <summary>The deployment controller: ECS (absent or empty too: rolling deployments) or EXTERNAL (task sets); true for EXTERNAL.</summary>
+    public static bool External(Contract.DeploymentController? controller) => controller?.Type switch
+    {
+        null or "" or "ECS" => false,
+        "EXTERNAL" => true,
+        var other => throw RequestException.Invalid("deploymentController.type", $"must be \"ECS\" or \"EXTERNAL\", not \"{Echo.Clip(other)}\""),
+    };
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
     {
