@@ -164,6 +164,32 @@ internal sealed class DrainingTests : SchedulerTest
     }
 
     [Test]
+    public async Task A_deleted_service_drains_its_tasks_and_goes_once_they_stopped()
+    {
+        _health.Default = TargetVerdict.Healthy;
+        var (agent, tasks) = await BalancedServiceAsync(1);
+        await using var _ = agent;
+
+        await Services.DeleteServiceAsync(new DeleteServiceRequest { Service = "web", Force = true });
+        var draining = await DescribeAsync(tasks[0]);
+        var before = await SecondsAsync(Delay - 1, agent);
+        var kept = (await Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { "web" } })).Services.Count;
+        var at = await SecondsAsync(1, agent);
+        await agent.ReportAsync(tasks[0], TaskStatus.Stopped, exitCode: 143);
+        await SecondsAsync(1, agent);
+        var gone = (await Services.DescribeServicesAsync(new DescribeServicesRequest { Services = { "web" } })).Services.Count;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(draining.LastStatus, Is.EqualTo(TaskStatus.Deactivating));
+            Assert.That(Stops(before), Is.Empty);
+            Assert.That(kept, Is.EqualTo(1), "the service stays while its task drains (its targets are derived from it)");
+            Assert.That(Stops(at), Is.EqualTo(new[] { tasks[0] }));
+            Assert.That(gone, Is.Zero, "and goes once it stopped");
+        });
+    }
+
+    [Test]
     public async Task A_restarted_scheduler_keeps_the_hold_and_releases_it_at_the_deadline()
     {
         _health.Default = TargetVerdict.Healthy;
