@@ -65,6 +65,31 @@ internal sealed class AgentOptions
     /// <summary>The host address container ports are published on.</summary>
     public string HostIp { get; set; } = "0.0.0.0";
 
+    /// <summary>
+    /// The address (an IP or a host name) where this node's published ports are reachable from the
+    /// balancers and service discovery clients; sent as the node attribute "host-address". Empty: the
+    /// scheduler uses the address it sees this agent's stream come from.
+    /// </summary>
+    public string AdvertiseAddress { get; set; } = "";
+
+    /// <summary>The attribute the scheduler reads <see cref="AdvertiseAddress"/> from.</summary>
+    public const string HostAddressAttribute = "host-address";
+
+    /// <summary>The <see cref="AdvertiseAddress"/>, checked: empty, an IP address, or a host name (RFC 1123).</summary>
+    /// <exception cref="FormatException">Neither.</exception>
+    public string ParseAdvertiseAddress()
+    {
+        var address = AdvertiseAddress.Trim();
+        if (address.Length == 0 || System.Net.IPAddress.TryParse(address, out _))
+        {
+            return address;
+        }
+
+        return Uri.CheckHostName(address) == UriHostNameType.Dns && address.Length <= 253
+            ? address
+            : throw new FormatException($"Agent:AdvertiseAddress must be an IP address or a host name, not \"{address}\"");
+    }
+
     /// <summary>How long a stopped task's containers stay on the host (for logs and inspection) before removal.</summary>
     public TimeSpan StoppedContainerRetention { get; set; } = TimeSpan.FromHours(1);
 

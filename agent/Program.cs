@@ -29,6 +29,7 @@ try
     options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
     _ = options.ParseAttributes();
     _ = options.ParseTags();
+    _ = options.ParseAdvertiseAddress();
     workload = WorkloadSettings.From(options);
     _ = new Uri(options.DockerEndpoint);
     metricsEndpoint = string.IsNullOrWhiteSpace(options.MetricsListen) ? null

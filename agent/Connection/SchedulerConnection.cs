@@ -269,6 +269,12 @@ internal sealed partial class SchedulerConnection(
             register.Attributes[key] = value;
         }
 
+        // Where the balancers reach this node's published ports; the scheduler sees the stream's address otherwise.
+        if (options.ParseAdvertiseAddress() is { Length: > 0 } advertised)
+        {
+            register.Attributes[AgentOptions.HostAddressAttribute] = advertised;
+        }
+
         register.Tags.AddRange(options.ParseTags().Select(t => new Tag { Key = t.Key, Value = t.Value }));
         register.Policy = new NodePolicy { AllowPrivileged = identity.Workload.AllowPrivileged, AllowedHostPaths = { identity.Workload.AllowedHostPaths } };
         register.Tasks.AddRange(supervisor.CurrentReports());

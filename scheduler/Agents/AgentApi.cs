@@ -51,7 +51,7 @@ internal sealed partial class AgentApi(
                 throw new RpcException(new Status(StatusCode.Unavailable, "this scheduler was just elected and is still catching up with the store; reconnect"));
             }
             var identity = authenticator.Required ? authenticator.Authenticate(context) : null;
-            var registration = RegistrationValidator.Validate(first);
+            var registration = RegistrationValidator.Validate(first) with { PeerHost = LoadBalancing.NodeAddress.HostOfPeer(context.Peer) };
             if (identity is not null)
             {
                 if (registration.Cluster != identity.Cluster || registration.NodeName != identity.Node)

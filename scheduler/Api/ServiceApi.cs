@@ -8,8 +8,15 @@ using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceServiceBase
+internal sealed class ServiceApi(ClusterState state, ServiceEndpointsApi endpoints) : ServiceService.ServiceServiceBase
 {
+    /// <summary>Service discovery (see <see cref="ServiceEndpointsApi"/>).</summary>
+    public override Task<ListServiceEndpointsResponse> ListServiceEndpoints(ListServiceEndpointsRequest request, ServerCallContext context) =>
+        Task.FromResult(endpoints.List(request));
+
+    public override Task WatchServiceEndpoints(WatchServiceEndpointsRequest request, IServerStreamWriter<ServiceEndpointsUpdate> responseStream, ServerCallContext context) =>
+        endpoints.WatchAsync(request, responseStream, context);
+
     public override Task<CreateServiceResponse> CreateService(CreateServiceRequest request, ServerCallContext context) =>
         Task.FromResult(new CreateServiceResponse { Service = ServiceMapper.ToContract(state.CreateService(ServiceValidator.Validate(request))) });
 

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Api.Mapping;
 using Orchestrator.Scheduler.Api.Validation;
+using Orchestrator.Scheduler.LoadBalancing;
 using Orchestrator.Scheduler.State;
 using Task = System.Threading.Tasks.Task;
 
@@ -11,7 +12,7 @@ namespace Orchestrator.Scheduler.Api;
 /// TargetGroupService: the groups themselves. Partial: DescribeTargetHealth and the balancers' view of
 /// each group come from the load-balancing side, in its own file.
 /// </summary>
-internal sealed partial class TargetGroupApi(ClusterState state) : TargetGroupService.TargetGroupServiceBase
+internal sealed partial class TargetGroupApi(ClusterState state, TargetGroupHealth health) : TargetGroupService.TargetGroupServiceBase
 {
     public override Task<CreateTargetGroupResponse> CreateTargetGroup(CreateTargetGroupRequest request, ServerCallContext context)
     {
@@ -50,5 +51,5 @@ internal sealed partial class TargetGroupApi(ClusterState state) : TargetGroupSe
         return Task.FromResult(new DeleteTargetGroupResponse { TargetGroup = TargetGroupMapper.ToContract(deleted, []) });
     }
 
-    private TargetGroup ToContract(Domain.TargetGroupRecord group) => TargetGroupMapper.ToContract(group, state.ServicesOfTargetGroup(group.Name));
+    private TargetGroup ToContract(Domain.TargetGroupRecord group) => WithBalancers(TargetGroupMapper.ToContract(group, state.ServicesOfTargetGroup(group.Name)));
 }

@@ -73,6 +73,14 @@ internal static class LogEvents
     // A standby forwarding the public API to the leader.
     public const int CallForwarded = 540;
 
+    // Load balancing: the balancers' streams (names and target group counts, never a token).
+    public const int BalancerConnected = 600;
+    public const int BalancerDisconnected = 601;
+    public const int BalancerReplaced = 602;
+    public const int BalancerStreamAborted = 603;
+    public const int BalancerStreamDeposed = 604;
+    public const int EndpointWatchEnded = 605;
+
     // Draining: stops held while a task's targets drain, and released.
     public const int DrainsReleased = 640;
 }

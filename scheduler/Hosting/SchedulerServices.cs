@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orchestrator.Scheduler.Agents;
 using Orchestrator.Scheduler.Agents.Sessions;
 using Orchestrator.Scheduler.HA;
+using Orchestrator.Scheduler.LoadBalancing;
 using Orchestrator.Scheduler.Api.TaskIo;
 using Orchestrator.Scheduler.Api;
 using Orchestrator.Scheduler.Api.Framing;
@@ -99,6 +100,14 @@ internal static class SchedulerServices
         services.AddHostedService<ServiceScheduler>();
         services.AddHostedService<DrainReleaser>();
 
+        // Load balancing: the targets derived from the state, the balancers' verdicts (the leader's memory only), their streams.
+        services.AddSingleton<LoadBalancingFeed>();
+        services.AddSingleton<TargetHealthBook>();
+        services.AddSingleton<ITargetHealth>(sp => sp.GetRequiredService<TargetHealthBook>());
+        services.AddSingleton<BalancerConnections>();
+        services.AddSingleton<TargetGroupHealth>();
+        services.AddSingleton<ServiceEndpointsApi>();
+
         services.AddGrpc(options =>
         {
             // Authentication first: nothing of a call runs before its token is checked.
@@ -140,6 +149,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TargetGroupApi>();
         app.MapGrpcService<EventApi>();
         app.MapGrpcService<AgentApi>();
+        app.MapGrpcService<BalancerApi>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         MapMetrics(app);

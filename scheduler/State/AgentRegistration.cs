@@ -14,7 +14,11 @@ internal sealed record AgentRegistration(
     string AgentVersion,
     bool Rejoin = false,
     IReadOnlyDictionary<string, string>? Tags = null,
-    NodePolicy? Policy = null);
+    NodePolicy? Policy = null)
+{
+    /// <summary>The IP the agent's stream came from, as the scheduler saw it (empty: unknown): where its ports are, unless it advertises an address.</summary>
+    public string PeerHost { get; init; } = "";
+}
 
 /// <summary>
 /// The node was deregistered by an operator and the agent did not ask to rejoin: the registration is

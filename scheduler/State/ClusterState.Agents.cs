@@ -96,6 +96,7 @@ internal sealed partial class ClusterState
             }
 
             entry.Attach(session, credential);
+            entry.PeerHost = registration.PeerHost;
             entry.LastHeartbeatAt = Now;
             entry.DisconnectedAt = null;
             entry.NextLostCheckAt = null;

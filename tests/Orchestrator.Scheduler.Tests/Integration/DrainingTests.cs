@@ -216,6 +216,28 @@ internal sealed class DrainingTests : SchedulerTest
     }
 
     [Test]
+    public async Task Without_any_balancer_connected_a_hold_waits_for_its_deadline_across_a_restart()
+    {
+        UseHost(path => new SchedulerHost(path)); // the real book of verdicts: no balancer ever connects
+        var (agent, tasks) = await BalancedServiceAsync(1);
+        await Host.Tasks.StopTaskAsync(new StopTaskRequest { Task = tasks[0] });
+        var before = await SecondsAsync(5, agent);
+        await agent.DisposeAsync();
+
+        RestartScheduler();
+        await using var back = await SimulatedAgent.ConnectAsync(Host.Agents, "a", running: [SimulatedAgent.Report(tasks[0], TaskStatus.Running)]);
+        var afterRestart = await SecondsAsync(Delay - 5 - 1, back);
+        var at = await SecondsAsync(1, back);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Stops(before), Is.Empty, "nothing known of its drain is not drained");
+            Assert.That(Stops(afterRestart), Is.Empty, "nor after a restart, with no balancer back yet");
+            Assert.That(Stops(at), Is.EqualTo(new[] { tasks[0] }), "released at its deadline");
+        });
+    }
+
+    [Test]
     public async Task A_report_of_a_draining_task_does_not_send_its_stop()
     {
         _health.Default = TargetVerdict.Healthy;

@@ -99,7 +99,16 @@ internal sealed class SchedulerHost : WebApplicationFactory<Program>
         {
             HttpHandler = new Orchestrator.Tests.Shared.BearerTokenHandler(() => token)
             {
-                InnerHandler = clientCertificate is null ? Server.CreateHandler() : Server.CreateHandler(context => context.Connection.ClientCertificate = clientCertificate),
+                // As a client on this host would come: from 127.0.0.1 (the scheduler takes an agent's address from it).
+                InnerHandler = Server.CreateHandler(context =>
+                {
+                    context.Connection.RemoteIpAddress = System.Net.IPAddress.Loopback;
+                    context.Connection.RemotePort = 40000;
+                    if (clientCertificate is not null)
+                    {
+                        context.Connection.ClientCertificate = clientCertificate;
+                    }
+                }),
             },
             MaxReceiveMessageSize = 16 * 1024 * 1024,
             DisposeHttpClient = true,
