@@ -9,7 +9,8 @@ namespace Orchestrator.Agent.Telemetry;
 /// <summary>The agent's gauges, read from memory when Prometheus scrapes; added as the host starts.</summary>
 internal sealed class AgentGauges(AgentMeter agent, TaskSupervisor supervisor, ReportQueue reports) : IHostedService
 {
-    private static readonly TaskStatus[] Statuses = [.. Enum.GetValues<TaskStatus>().Where(s => s != TaskStatus.Unspecified)];
+    // DEACTIVATING is the scheduler's word for a task whose stop it holds while it drains: no container is ever in it.
+    private static readonly TaskStatus[] Statuses = [.. Enum.GetValues<TaskStatus>().Where(s => s is not TaskStatus.Unspecified and not TaskStatus.Deactivating)];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -33,7 +33,9 @@ internal sealed class AgentDispatcher(IAgentDirectory directory) : IChangeSubscr
 {
     /// <summary>
     /// A new task the scheduler placed is started; a task the scheduler decided to stop (desired RUNNING
-    /// to STOPPED) is stopped, unless it was already STOPPED; what an agent reported needs no command.
+    /// to STOPPED) is stopped, unless it was already STOPPED or its stop is held while its targets drain
+    /// (<see cref="TaskRecord.DrainUntil"/> set): then the stop goes once the hold is released (DrainUntil
+    /// cleared on a task still not STOPPED). What an agent reported needs no command.
     /// </summary>
     public static AgentCommand CommandFor(TaskRecord? previous, TaskRecord current, ChangeOrigin origin)
     {
@@ -47,9 +49,14 @@ internal sealed class AgentDispatcher(IAgentDirectory directory) : IChangeSubscr
             return current is { DesiredStatus: TaskState.Running, LastStatus: TaskState.Provisioning } ? AgentCommand.Start : AgentCommand.None;
         }
 
-        return previous.DesiredStatus == TaskState.Running && current.DesiredStatus == TaskState.Stopped && previous.LastStatus != TaskState.Stopped
-            ? AgentCommand.Stop
-            : AgentCommand.None;
+        if (current.DesiredStatus != TaskState.Stopped || previous.LastStatus == TaskState.Stopped || current.DrainUntil is not null)
+        {
+            return AgentCommand.None;
+        }
+
+        var stopAsked = previous.DesiredStatus == TaskState.Running;
+        var released = previous.DrainUntil is not null; // recorded STOPPED meanwhile too: it was never told
+        return stopAsked || released ? AgentCommand.Stop : AgentCommand.None;
     }
 
     public void OnApplied(AppliedChanges applied)

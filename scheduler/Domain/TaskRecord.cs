@@ -33,6 +33,12 @@ internal sealed record TaskRecord
     /// DEACTIVATING). Null when its stop needs no draining, and again once the stop was released.
     /// </summary>
     public DateTimeOffset? DrainUntil { get; init; }
+
+    /// <summary>When its held stop was released (drained, or the delay over); null when it was never held.</summary>
+    public DateTimeOffset? DrainedAt { get; init; }
+
+    /// <summary>Asked to stop, still running, its stop held while its targets drain (<see cref="DrainUntil"/>).</summary>
+    public bool IsDraining => DrainUntil is not null && DesiredStatus == TaskState.Stopped && LastStatus != TaskState.Stopped;
     public DateTimeOffset? StoppedAt { get; init; }
     public TaskStopCode StopCode { get; init; }
     public string StoppedReason { get; init; } = "";

@@ -80,4 +80,7 @@ internal static class LogEvents
     public const int BalancerStreamAborted = 603;
     public const int BalancerStreamDeposed = 604;
     public const int EndpointWatchEnded = 605;
+
+    // Draining: stops held while a task's targets drain, and released.
+    public const int DrainsReleased = 640;
 }

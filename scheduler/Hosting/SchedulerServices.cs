@@ -98,6 +98,7 @@ internal static class SchedulerServices
         services.AddSingleton<StoreLossStop>();
         services.AddHostedService(sp => sp.GetRequiredService<StoreLossStop>());
         services.AddHostedService<ServiceScheduler>();
+        services.AddHostedService<DrainReleaser>();
 
         // Load balancing: the targets derived from the state, the balancers' verdicts (the leader's memory only), their streams.
         services.AddSingleton<LoadBalancingFeed>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Orchestrator.Scheduler.HA;
+using Orchestrator.Scheduler.LoadBalancing;
 using Orchestrator.Scheduler.State;
 
 namespace Orchestrator.Scheduler.Hosting;
@@ -9,9 +10,11 @@ namespace Orchestrator.Scheduler.Hosting;
 /// the clock's own timer callback, not after an awaited tick: with a fake clock, advancing it past a
 /// second has run the pass by the time Advance returns, so tests drive passes without waiting for them.
 /// A write the store refuses is logged where it failed and tried again on the next tick; any other
-/// failure stops the host, as a failed background service does.
+/// failure stops the host, as a failed background service does. A pass also runs as soon as the balancers
+/// report a change, so a deployment moves on the moment they find its new tasks healthy (and a task they
+/// find unhealthy is replaced).
 /// </summary>
-internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, ILeadership leadership) : BackgroundService
+internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, ILeadership leadership, ITargetHealth? targetHealth = null) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(1);
 
@@ -22,12 +25,34 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, IL
 
     private ITimer? _timer;
 
+    // Set while a pass asked for by the balancers is queued: more of their changes fold into it.
+    private int _nudged;
+    private volatile bool _stopped;
+
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Made here, not in ExecuteAsync, which may run later on another thread: the first pass is due a
         // period after the host started, and a clock advanced right after the start runs it.
         _timer = time.CreateTimer(_ => Pass(), null, Period, Period);
+        if (targetHealth is not null)
+        {
+            targetHealth.Changed += Nudge;
+        }
+
         return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Runs a pass soon, off the reporting stream's thread, waiting for one under way.</summary>
+    private void Nudge()
+    {
+        if (Interlocked.Exchange(ref _nudged, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                Volatile.Write(ref _nudged, 0);
+                Pass(wait: true);
+            }, null);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -46,6 +71,12 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, IL
     {
         // Here, not when ExecuteAsync ends: it may not even have begun. A real timer's DisposeAsync also
         // waits for a pass under way, so none runs once the host has stopped.
+        _stopped = true;
+        if (targetHealth is not null)
+        {
+            targetHealth.Changed -= Nudge;
+        }
+
         if (_timer is not null)
         {
             await _timer.DisposeAsync();
@@ -60,10 +91,11 @@ internal sealed class ServiceScheduler(ClusterState state, TimeProvider time, IL
         base.Dispose();
     }
 
-    private void Pass()
+    /// <param name="wait">Wait for a pass under way (a nudge) rather than skip (a tick).</param>
+    private void Pass(bool wait = false)
     {
         // Only the leader reconciles; a standby sees the leader's passes in its commits.
-        if (!leadership.IsLeader || !_passing.Wait(0))
+        if (_stopped || !leadership.IsLeader || _failed.Task.IsCompleted || !_passing.Wait(wait ? Timeout.Infinite : 0))
         {
             return;
         }

@@ -161,6 +161,10 @@ internal sealed class TargetHealthBook : ITargetHealth
     {
         var connections = 0;
         var drained = true;
+
+        // Drained only when some balancer was given the task: with none (none connected yet, as right
+        // after a failover, or none given it yet) nothing is known, and the hold waits for its deadline.
+        var given = false;
         foreach (var balancer in _balancers.Values)
         {
             foreach (var report in balancer.Reports.Values.Where(r => !r.Failed))
@@ -178,6 +182,8 @@ internal sealed class TargetHealthBook : ITargetHealth
                     continue;
                 }
 
+                given = true;
+
                 // Given the task in this group: it must say the target drains (or is gone) with no connection left.
                 if (!balancer.Reports.TryGetValue(group, out var report)
                     || (report.Targets.TryGetValue(taskId, out var target) && (!target.Draining || target.Connections > 0)))
@@ -187,7 +193,7 @@ internal sealed class TargetHealthBook : ITargetHealth
             }
         }
 
-        return new DrainProgress(connections, drained);
+        return new DrainProgress(connections, drained && given);
     }
 
     private void RaiseIfChanged()

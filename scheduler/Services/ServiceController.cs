@@ -15,7 +15,7 @@ namespace Orchestrator.Scheduler.Services;
 /// whose desired count follows the nodes it is aimed at);</item>
 /// <item>starts nothing while the backoff runs, and says so once;</item>
 /// <item>marks the rollout complete (steady state) and resets the failures in a row;</item>
-/// <item>removes a service being deleted once nothing of it runs.</item>
+/// <item>removes a service being deleted once nothing of it runs (nor drains).</item>
 /// </list>
 /// </summary>
 internal static class ServiceController
@@ -74,7 +74,9 @@ internal static class ServiceController
             updated = updated.WithEvent(now, $"service {service.Name} has reached a steady state");
         }
 
-        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0);
+        // A service being deleted stays while a task of it drains: its targets are derived from it.
+        var remove = updated.Deleting && live.Count == 0 && starts.Count == 0 && !tasks.Any(t => t.IsDraining);
+        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: remove);
     }
 
     /// <summary>Folds one placement's outcome into the record: what could not be placed, and why, is said once.</summary>

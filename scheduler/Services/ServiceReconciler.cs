@@ -8,7 +8,12 @@ namespace Orchestrator.Scheduler.Services;
 /// <param name="NodeFreeCpu">CPU units left on the task's node, for binpack scale-in.</param>
 /// <param name="NodeFreeMemory">MiB left on the task's node.</param>
 /// <param name="Protected">Scale-in protection is on now: neither scale-in nor a deployment stops it.</param>
-internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0, bool Protected = false)
+/// <param name="FailedTargetGroup">
+/// A target group of the service whose balancers find the task unhealthy (ELB health checks), or null;
+/// a task no balancer reports on (verdict unknown) never has one.
+/// </param>
+internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0, bool Protected = false,
+    string? FailedTargetGroup = null)
 {
     public bool Unhealthy => Task.Health == HealthState.Unhealthy;
 }
@@ -34,7 +39,9 @@ internal sealed record ReconcilePlan(int Start, IReadOnlyList<TaskStop> Stops, b
 /// <item>Tasks of older deployments and tasks on DRAINING nodes are "to replace": new primary tasks are
 /// started in the room that maximumPercent leaves, and the ones to replace are stopped as far as the
 /// healthy minimum allows, those that are not healthy first (stopping them costs no health).</item>
-/// <item>A task that turned UNHEALTHY after the grace period is stopped, and so replaced.</item>
+/// <item>A task that turned UNHEALTHY after the grace period is stopped, and so replaced; so is one the
+/// balancers find unhealthy in one of the service's target groups (a service with load balancers counts a
+/// task healthy only when every group's balancers do, so deployments wait for them).</item>
 /// <item>Beyond the desired count, primary tasks are stopped: those not healthy first, then so that what
 /// remains still follows the strategy: for binpack, from the node with the most room left (emptying it),
 /// otherwise from the node that has the most of the service's tasks.</item>
@@ -55,10 +62,12 @@ internal static class ServiceReconciler
         var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
         var stops = new List<TaskStop>();
 
-        // Unhealthy after the grace period: replace.
-        foreach (var view in live.Where(v => v.Unhealthy && (v.Task.StartedAt ?? v.Task.CreatedAt) + grace <= now))
+        // Unhealthy after the grace period, in its containers or in a balancer: replace.
+        foreach (var view in live.Where(v => (v.Unhealthy || v.FailedTargetGroup is not null) && (v.Task.StartedAt ?? v.Task.CreatedAt) + grace <= now))
         {
-            stops.Add(new TaskStop(view.Task.Id, "Task failed container health checks"));
+            stops.Add(new TaskStop(view.Task.Id, view.Unhealthy
+                ? "Task failed container health checks"
+                : $"Task failed ELB health checks in target group {view.FailedTargetGroup}"));
         }
 
         var remaining = live.Where(v => stops.All(s => s.TaskId != v.Task.Id)).ToList();

@@ -113,7 +113,9 @@ internal sealed partial class ClusterState
                 .OfType<TaskRecord>();
             foreach (var task in tasks.Where(t => t.LastStatus != TaskState.Stopped))
             {
-                if (task.DesiredStatus == TaskState.Running)
+                // A draining task runs on until its stop is released (the dispatcher sends it then):
+                // the agent is told to keep it, so that it neither stops it now nor as one it does not know.
+                if (task.DesiredStatus == TaskState.Running || task.IsDraining)
                 {
                     start.Add(AgentCommands.Start(task, _families[task.Family].Revisions[task.Revision], _vault).StartTask);
                 }
@@ -341,8 +343,10 @@ internal sealed partial class ClusterState
             task = updated;
         }
 
-        // The stop command may have been lost with an earlier stream: repeat it while the task runs.
-        if (task.DesiredStatus == TaskState.Stopped && task.LastStatus != TaskState.Stopped && report.LastStatus != Contract.TaskStatus.Stopping)
+        // The stop command may have been lost with an earlier stream: repeat it while the task runs,
+        // unless its stop is held while it drains (then it has not been sent yet).
+        if (task.DesiredStatus == TaskState.Stopped && task.LastStatus != TaskState.Stopped && report.LastStatus != Contract.TaskStatus.Stopping
+            && task.DrainUntil is null)
         {
             return AgentCommands.Stop(task.Id, task.StopCode, task.StoppedReason);
         }

@@ -1,5 +1,6 @@
 using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
+using Orchestrator.Scheduler.LoadBalancing;
 using Orchestrator.Scheduler.Placement;
 using Orchestrator.Scheduler.Services;
 using Orchestrator.Scheduler.Storage;
@@ -222,7 +223,7 @@ internal sealed partial class ClusterState
         }
 
         var tasks = TasksOf(service);
-        var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, now)).ToList();
+        var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, service, now)).ToList();
         var decision = ServiceController.Decide(service, tasks, live, service.Daemon ? DaemonTargetsOf(service) : null, now);
 
         var batch = new WriteBatch();
@@ -365,16 +366,26 @@ internal sealed partial class ClusterState
         return (wanted, startable);
     }
 
-    private ServiceTaskView ViewOf(TaskRecord task, DateTimeOffset now)
+    private ServiceTaskView ViewOf(TaskRecord task, ServiceRecord service, DateTimeOffset now)
     {
         var draining = _nodes.TryGetValue(NodeRecord.KeyOf(task.Cluster, task.Node), out var node) && node.Record.Status != NodeState.Active;
         var checkedHealth = _families.TryGetValue(task.Family, out var family) && family.Revisions.TryGetValue(task.Revision, out var definition)
             && definition.Spec.ContainerDefinitions.Any(c => (!c.HasEssential || c.Essential) && c.HealthCheck is { Command.Count: > 0 });
         var healthy = task.LastStatus == TaskState.Running && (checkedHealth ? task.Health == HealthState.Healthy : task.Health != HealthState.Unhealthy);
+        var (balancedHealthy, failedGroup) = BalancerHealthOf(task, service);
         var freeCpu = node is null ? 0 : node.Record.TotalCpu - node.Usage.Cpu;
         var freeMemory = node is null ? 0 : node.Record.TotalMemory - node.Usage.Memory;
-        return new ServiceTaskView(task, draining, healthy, freeCpu, freeMemory, task.IsProtected(now));
+        return new ServiceTaskView(task, draining, healthy && balancedHealthy, freeCpu, freeMemory, task.IsProtected(now), failedGroup);
     }
+
+    /// <summary>
+    /// What the balancers say of a task of a service with load balancers (<see cref="BalancerHealth.Of"/>).
+    /// A scheduler without balancer verdicts (no balancer component) gates nothing.
+    /// </summary>
+    private (bool Healthy, string? FailedGroup) BalancerHealthOf(TaskRecord task, ServiceRecord service) =>
+        service.LoadBalancers.Count == 0 || _targetHealth is not { } health
+            ? (true, null)
+            : BalancerHealth.Of(service.LoadBalancers, task, group => health.Of(group, task.Id));
 
     private ServiceView ViewOf(ServiceRecord service)
     {

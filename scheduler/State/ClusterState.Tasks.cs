@@ -357,13 +357,18 @@ internal sealed partial class ClusterState
         };
     }
 
-    /// <summary>The task asked to stop: the node will report STOPPED once its containers are gone.</summary>
-    private static TaskRecord Stopping(TaskRecord task, TaskStopCode code, string reason, DateTimeOffset now) => task with
+    /// <summary>
+    /// The task asked to stop: the node will report STOPPED once its containers are gone. A task that is
+    /// a target of its service's target groups drains first: its stop is held until
+    /// <see cref="TaskRecord.DrainUntil"/> (ClusterState.Draining.cs), in this same commit.
+    /// </summary>
+    private TaskRecord Stopping(TaskRecord task, TaskStopCode code, string reason, DateTimeOffset now) => task with
     {
         DesiredStatus = TaskState.Stopped,
         StopCode = code,
         StoppedReason = reason,
         StoppingAt = now,
+        DrainUntil = DrainUntilOf(task, now),
         Version = task.Version + 1,
     };
 
@@ -376,6 +381,7 @@ internal sealed partial class ClusterState
         StoppedReason = task.StoppedReason.Length > 0 ? task.StoppedReason : reason,
         StoppingAt = task.StoppingAt ?? now,
         StoppedAt = now,
+        DrainUntil = null, // gone: nothing left to drain
         Containers = [.. task.Containers.Select(c => c.LastStatus == TaskState.Stopped ? c : c with { LastStatus = TaskState.Stopped })],
         Version = task.Version + 1,
     };

@@ -62,6 +62,7 @@ internal static class TaskReports
                 StoppedAt = at,
                 StopCode = code,
                 StoppedReason = reason,
+                DrainUntil = null, // gone: a held stop has nothing left to wait for
             };
         }
 

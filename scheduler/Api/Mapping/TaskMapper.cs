@@ -5,6 +5,16 @@ namespace Orchestrator.Scheduler.Api.Mapping;
 
 internal static class TaskMapper
 {
+    /// <summary>
+    /// The task's last status on the wire: a RUNNING task asked to stop whose stop is held while its
+    /// targets drain is DEACTIVATING, as ECS says it (only here: its state is still RUNNING), and stays so
+    /// once the hold is released until its agent reports it STOPPING, so the status only moves forward.
+    /// </summary>
+    public static Contract.TaskStatus LastStatusOf(TaskRecord task) =>
+        task is { LastStatus: TaskState.Running, DesiredStatus: TaskState.Stopped } && (task.DrainUntil is not null || task.DrainedAt is not null)
+            ? Contract.TaskStatus.Deactivating
+            : WireEnums.ToWire(task.LastStatus);
+
     /// <param name="nodeConnected">Whether the task's node has its agent now.</param>
     public static Contract.Task ToContract(TaskRecord task, bool nodeConnected = true)
     {
@@ -14,7 +24,7 @@ internal static class TaskMapper
             Cluster = task.Cluster,
             TaskDefinitionArn = task.TaskDefinitionArn,
             Node = task.Node,
-            LastStatus = WireEnums.ToWire(task.LastStatus),
+            LastStatus = LastStatusOf(task),
             DesiredStatus = WireEnums.ToWire(task.DesiredStatus),
             Group = task.Group,
             StartedBy = task.StartedBy,

@@ -45,6 +45,9 @@ internal sealed class LoadBalancingTests : SchedulerTest
             TaskDefinition = "web",
             DesiredCount = 1,
             LoadBalancers = { new LoadBalancer { TargetGroup = "tg", ContainerName = "app", ContainerPort = 80 } },
+
+            // A task the balancers find unhealthy past the grace period is replaced (and drained): not in these tests.
+            HealthCheckGracePeriodSeconds = 3600,
         });
         var taskId = (await agent.NextCommandAsync()).StartTask.TaskId;
         var hostPort = (await DescribeAsync(taskId)).Containers.Single().NetworkBindings.Single().HostPort;

@@ -36,12 +36,13 @@ internal abstract class SchedulerTest
     }
 
     /// <summary>Stops this scheduler and starts a new one on the same file, as a restart would.</summary>
-    protected void RestartScheduler()
+    /// <param name="replaceServices">Services the new one has replaced, as <see cref="SchedulerHost.ReplaceServices"/>.</param>
+    protected void RestartScheduler(Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? replaceServices = null)
     {
         var clock = Host.Clock;
         Host.Dispose();
         WaitUntilTheDataDirectoryIsFree();
-        Host = new SchedulerHost(DataPath, clock, Host.Seed, Host.Certificates);
+        Host = new SchedulerHost(DataPath, clock, Host.Seed, Host.Certificates) { ReplaceServices = replaceServices };
         _ = Host.Server;
     }
 

@@ -320,6 +320,8 @@ internal sealed class ServiceControllerTests
         yield return new TestCaseData((object)new[] { Failed(code: TaskStopCode.ServiceSchedulerInitiated) }).Returns((true, 0)).SetName("a deleting service whose tasks all stopped is removed");
         yield return new TestCaseData((object)new[] { Task(), Task() }).Returns((false, 2)).SetName("a deleting service stops what runs and stays meanwhile");
         yield return new TestCaseData((object)new[] { Task(last: TaskState.Pending) }).Returns((false, 1)).SetName("a task still starting keeps it too");
+        yield return new TestCaseData((object)new[] { Task(desired: TaskState.Stopped) with { DrainUntil = Now.AddSeconds(30) } }).Returns((false, 0)).SetName("a task draining keeps it (its targets come from it)");
+        yield return new TestCaseData((object)new[] { Task(desired: TaskState.Stopped) with { DrainedAt = Now } }).Returns((true, 0)).SetName("a task whose drain was released no longer does");
     }
 
     [TestCaseSource(nameof(Deletions))]

@@ -150,6 +150,55 @@ internal sealed class ServiceReconcilerTests
         });
     }
 
+    /// <summary>A new task RUNNING and healthy in its containers, as the balancers see it (the state folds their verdict into Healthy).</summary>
+    private static ServiceTaskView Balanced(string deployment, bool balancerHealthy, string? failedIn = null) =>
+        Task(deployment) with { Healthy = balancerHealthy, FailedTargetGroup = failedIn };
+
+    private static IEnumerable<TestCaseData> BalancedSteps()
+    {
+        // (service, live tasks, tasks still stopping or draining) → (tasks to start, old to stop, new to stop, complete)
+        TestCaseData Case(string name, ServiceRecord service, IEnumerable<ServiceTaskView> live, int stopping, (int, int, int, bool) expected) =>
+            new TestCaseData(service, live.ToArray(), stopping).Returns(expected).SetName(name);
+
+        var rolling = Service(2, 100, 200, rolling: true);
+        yield return Case("balanced: new tasks running but not yet healthy in the balancer hold the old ones", rolling,
+            [.. Many(2, Old), Balanced(New, false), Balanced(New, false)], 0, (0, 0, 0, false));
+        yield return Case("balanced: one new task healthy in the balancer lets one old one go", rolling,
+            [.. Many(2, Old), Balanced(New, true), Balanced(New, false)], 0, (0, 1, 0, false));
+        yield return Case("balanced: both healthy in the balancer, the old ones go", rolling,
+            [.. Many(2, Old), Balanced(New, true), Balanced(New, true)], 0, (0, 2, 0, false));
+        yield return Case("balanced: the old ones still draining count toward the maximum", Service(2, 100, 100, rolling: true),
+            [], 2, (0, 0, 0, false));
+        yield return Case("balanced: 50/100 with one old draining, the last old one stays and nothing starts until the draining one is gone", Service(2, 50, 100, rolling: true),
+            [.. Many(1, Old)], 1, (0, 0, 0, false));
+        yield return Case("balanced: complete only once every task is healthy in the balancer", Service(2),
+            [Balanced(New, true), Balanced(New, false)], 0, (0, 0, 0, false));
+        yield return Case("balanced: steady when the balancer finds all healthy", Service(2),
+            [Balanced(New, true), Balanced(New, true)], 0, (0, 0, 0, true));
+        yield return Case("balanced: a task the balancer finds unhealthy is replaced", Service(2),
+            [Balanced(New, true), Balanced(New, false, failedIn: "web-tg")], 0, (1, 0, 1, false));
+        yield return Case("balanced: an unknown verdict (no balancer) never replaces", Service(2),
+            [Balanced(New, true), Balanced(New, false)], 0, (0, 0, 0, false));
+    }
+
+    [TestCaseSource(nameof(BalancedSteps))]
+    public (int Start, int StopOld, int StopNew, bool Complete) Balanced_step(ServiceRecord service, ServiceTaskView[] live, int stopping) =>
+        Rolling_step(service, live, stopping);
+
+    [Test]
+    public void A_task_the_balancer_finds_unhealthy_is_replaced_only_after_the_grace_period_and_says_where()
+    {
+        var failing = Balanced(New, false, failedIn: "web-tg"); // started 5 minutes ago
+        var within = ServiceReconciler.Plan(Service(1, grace: 600), [failing], Now);
+        var after = ServiceReconciler.Plan(Service(1, grace: 60), [failing], Now);
+        Assert.Multiple(() =>
+        {
+            Assert.That(within.Stops, Is.Empty);
+            Assert.That(after.Stops.Single().Reason, Is.EqualTo("Task failed ELB health checks in target group web-tg"));
+            Assert.That(after.Start, Is.EqualTo(1), "and a replacement is started");
+        });
+    }
+
     [Test]
     public void Scale_in_takes_from_the_node_with_most_of_the_services_tasks()
     {

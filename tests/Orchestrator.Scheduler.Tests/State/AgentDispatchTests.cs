@@ -27,6 +27,20 @@ internal sealed class AgentDispatchTests
         yield return Case("a task already STOPPED is not stopped again", stoppedByReport with { DesiredStatus = TaskState.Running }, stoppedByReport, ChangeOrigin.Scheduler, AgentCommand.None);
         yield return Case("a loaded task that is already running is not started", null, running, ChangeOrigin.Scheduler, AgentCommand.None);
         yield return Case("a tag change on a running task sends nothing", running, running with { Version = running.Version + 1 }, ChangeOrigin.Scheduler, AgentCommand.None);
+
+        // Draining: the stop waits until the hold is released.
+        var until = stopping.CreatedAt.AddSeconds(30);
+        var draining = stopping with { DrainUntil = until };
+        var released = draining with { DrainUntil = null, Version = draining.Version + 1 };
+        yield return Case("a task asked to stop while its targets drain is not stopped yet", running, draining, ChangeOrigin.Scheduler, AgentCommand.None);
+        yield return Case("a draining task's report of RUNNING sends nothing", draining, draining with { Version = draining.Version + 1 }, ChangeOrigin.AgentReport, AgentCommand.None);
+        yield return Case("a draining task changed otherwise (tags) is still held", draining, draining with { Version = draining.Version + 1 }, ChangeOrigin.Scheduler, AgentCommand.None);
+        yield return Case("a released drain sends the stop", draining, released, ChangeOrigin.Scheduler, AgentCommand.Stop);
+        yield return Case("a released drain of a task desired RUNNING sends nothing", draining with { DesiredStatus = TaskState.Running }, released with { DesiredStatus = TaskState.Running }, ChangeOrigin.Scheduler, AgentCommand.None);
+        yield return Case("a drain released after the task STOPPED sends nothing", draining with { LastStatus = TaskState.Stopped }, released with { LastStatus = TaskState.Stopped }, ChangeOrigin.Scheduler, AgentCommand.None);
+        yield return Case("a task recorded STOPPED while draining (its stop never sent) is stopped", draining, released with { LastStatus = TaskState.Stopped }, ChangeOrigin.Scheduler, AgentCommand.Stop);
+        yield return Case("a drain released by an agent's report sends nothing", draining, released, ChangeOrigin.AgentReport, AgentCommand.None);
+        yield return Case("a released task asked to stop again sends nothing", released, released with { Version = released.Version + 1 }, ChangeOrigin.Scheduler, AgentCommand.None);
     }
 
     [TestCaseSource(nameof(Changes))]
