@@ -8,7 +8,7 @@ using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class ServiceApi(ClusterState state) : ServiceService.ServiceServiceBase
+internal sealed partial class ServiceApi(ClusterState state) : ServiceService.ServiceServiceBase
 {
     public override Task<CreateServiceResponse> CreateService(CreateServiceRequest request, ServerCallContext context) =>
         Task.FromResult(new CreateServiceResponse { Service = ServiceMapper.ToContract(state.CreateService(ServiceValidator.Validate(request))) });

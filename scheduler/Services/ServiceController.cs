@@ -29,6 +29,11 @@ internal static class ServiceController
     public static ServiceDecision Decide(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, IReadOnlyList<ServiceTaskView> live, DaemonTargets? daemon, DateTimeOffset now)
     {
         var (counted, failuresCounted) = FailureBackoff.Count(service, tasks, now);
+        if (counted.External)
+        {
+            return DecideTaskSets(service, counted, failuresCounted, tasks, live, now);
+        }
+
         var updated = CircuitBreaker.Trip(counted, now);
         if (updated.Primary.Rollout == RolloutState.Failed && !updated.Deleting)
         {
@@ -72,6 +77,35 @@ internal static class ServiceController
                 NextStartAt = null,
             };
             updated = updated.WithEvent(now, $"service {service.Name} has reached a steady state");
+        }
+
+        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0);
+    }
+
+    /// <summary>
+    /// A pass over a service with the EXTERNAL controller: its task sets (<see cref="TaskSetReconciler"/>),
+    /// no circuit breaker and no rollout (the user moves the sets). The backoff holds starts as for any
+    /// service; a DRAINING set goes once none of its tasks lives.
+    /// </summary>
+    private static ServiceDecision DecideTaskSets(ServiceRecord service, ServiceRecord updated, IReadOnlyList<TaskRecord> failuresCounted, IReadOnlyList<TaskRecord> tasks, IReadOnlyList<ServiceTaskView> live, DateTimeOffset now)
+    {
+        var plan = TaskSetReconciler.Plan(updated, live, now);
+        var starts = plan.Starts;
+        if (starts.Count > 0 && updated.NextStartAt is { } notBefore && now < notBefore)
+        {
+            updated = WithNewEvent(updated, now, $"service {service.Name} is waiting until {notBefore:HH:mm:ss} before starting tasks again, after {updated.ConsecutiveFailures} failed in a row");
+            starts = [];
+        }
+
+        var living = tasks.Where(t => t.LastStatus != TaskState.Stopped).Select(t => t.Deployment).ToHashSet(StringComparer.Ordinal);
+        var gone = updated.Deployments.Where(d => d.Status == DeploymentStatus.Draining && !living.Contains(d.Id)).ToList();
+        if (gone.Count > 0)
+        {
+            updated = updated with { Deployments = [.. updated.Deployments.Where(d => !gone.Contains(d))] };
+            foreach (var set in gone)
+            {
+                updated = updated.WithEvent(now, $"service {service.Name} task set {set.Id} is deleted: its tasks have stopped");
+            }
         }
 
         return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0);

@@ -108,7 +108,8 @@ internal sealed partial class ClusterState
         }
 
         // A new primary in the same change as a failure is the circuit breaker's rollback.
-        if (!old.ContainsKey(after.Primary.Id))
+        // A service with the EXTERNAL controller has no deployment until its first task set.
+        if (after.Deployments.Count > 0 && !old.ContainsKey(after.Primary.Id))
         {
             var primary = after.Primary;
             yield return failed

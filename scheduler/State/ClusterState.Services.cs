@@ -21,8 +21,9 @@ internal sealed partial class ClusterState
                 throw RequestException.Exists("serviceName", $"service \"{definition.Name}\" already exists in cluster \"{definition.Cluster}\"");
             }
 
-            var taskDefinition = RequireRunnable(definition.TaskDefinition);
-            if (definition.Overrides is not null)
+            // An EXTERNAL service starts nothing by itself: its task sets bring the definitions (a given one is only checked).
+            var taskDefinition = definition.External && definition.TaskDefinition.Length == 0 ? null : RequireRunnable(definition.TaskDefinition);
+            if (definition.Overrides is not null && taskDefinition is not null)
             {
                 _ = OverrideValidator.DemandOf(definition.Overrides, taskDefinition); // refuses what does not fit the definition
             }
@@ -43,9 +44,12 @@ internal sealed partial class ClusterState
                 Daemon = definition.Daemon,
                 Tags = definition.Tags ?? Tags.None,
                 PropagateTags = definition.PropagateTags,
-                Deployments = [ServiceDeployments.New(taskDefinition.Record.Arn, definition.Overrides, now)],
+                Deployments = definition.External || taskDefinition is null ? [] : [ServiceDeployments.New(taskDefinition.Record.Arn, definition.Overrides, now)],
+                External = definition.External,
                 CreatedAt = now,
-            }.WithEvent(now, $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition.Record.Arn}");
+            }.WithEvent(now, definition.External
+                ? $"service {definition.Name} created with {definition.DesiredCount} desired tasks and the EXTERNAL deployment controller"
+                : $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition!.Record.Arn}");
 
             var batch = new WriteBatch();
             batch.Services.Add(service);
@@ -81,23 +85,15 @@ internal sealed partial class ClusterState
             {
                 throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
             }
-            // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
-            var overrides = update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
-            var overridesChange = !TaskOverrides.Same(overrides, service.Primary.Overrides);
-            if (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment)
-            {
-                var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
-                if (overrides is not null)
-                {
-                    // Before anything is committed; kept overrides too, which a new definition may not fit.
-                    _ = OverrideValidator.DemandOf(overrides, Resolve(arn, "taskDefinition"));
-                }
 
-                var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
-                updated = updated with { Deployments = [ServiceDeployments.New(arn, overrides, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
-                updated = updated.WithEvent(now, overridesChange
-                    ? $"service {service.Name} started a deployment of {arn} with {(overrides is null ? "no overrides" : "new overrides")}"
-                    : $"service {service.Name} started a deployment of {arn}");
+            if (service.External)
+            {
+                // Its task sets follow the desired count (each runs its scale of it) and nothing else.
+                RefuseDeploymentChange(service, update);
+            }
+            else
+            {
+                updated = WithDeployment(service, updated, update, now);
             }
 
             if (updated.DesiredCount != service.DesiredCount)
@@ -111,6 +107,34 @@ internal sealed partial class ClusterState
             ReconcileLocked(_services[service.Key], now);
             return ViewOf(_services[service.Key]);
         }
+    }
+
+    /// <summary>
+    /// ECS's controller: a new task definition, new overrides or a forced deployment starts a new
+    /// PRIMARY deployment (both at once: one), the older ones ACTIVE.
+    /// </summary>
+    private ServiceRecord WithDeployment(ServiceRecord service, ServiceRecord updated, ServiceUpdate update, DateTimeOffset now)
+    {
+        // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
+        var overrides = update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
+        var overridesChange = !TaskOverrides.Same(overrides, service.Primary.Overrides);
+        if (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment)
+        {
+            var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
+            if (overrides is not null)
+            {
+                // Before anything is committed; kept overrides too, which a new definition may not fit.
+                _ = OverrideValidator.DemandOf(overrides, Resolve(arn, "taskDefinition"));
+            }
+
+            var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
+            updated = updated with { Deployments = [ServiceDeployments.New(arn, overrides, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
+            updated = updated.WithEvent(now, overridesChange
+                ? $"service {service.Name} started a deployment of {arn} with {(overrides is null ? "no overrides" : "new overrides")}"
+                : $"service {service.Name} started a deployment of {arn}");
+        }
+
+        return updated;
     }
 
     /// <summary>
@@ -178,7 +202,7 @@ internal sealed partial class ClusterState
     {
         var tasks = TasksOf(service);
         var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, now)).ToList();
-        var decision = ServiceController.Decide(service, tasks, live, service.Daemon ? DaemonTargetsOf(service) : null, now);
+        var decision = ServiceController.Decide(service, tasks, live, service.Daemon && !service.External ? DaemonTargetsOf(service) : null, now);
 
         var batch = new WriteBatch();
         batch.Tasks.AddRange(decision.FailuresCounted);
@@ -191,17 +215,24 @@ internal sealed partial class ClusterState
         var started = new List<TaskRecord>();
         if (decision.Starts.Count > 0)
         {
-            // Once per pass, not per placement: a DAEMON pass places node by node.
-            var run = PrimaryRunOf(updated);
+            // Once per pass and deployment, not per placement: a DAEMON pass places node by node.
+            var runs = new Dictionary<string, ServiceRun>(StringComparer.Ordinal);
             foreach (var start in decision.Starts)
             {
-                var failed = PlaceServiceTasks(updated, run, start, now, started);
+                var deployment = start.Deployment is null ? updated.Primary : TaskSets.Find(updated, start.Deployment)
+                    ?? throw new InvalidOperationException($"service {updated.Name} has no deployment {start.Deployment} to start tasks of");
+                if (!runs.TryGetValue(deployment.Id, out var run))
+                {
+                    run = runs[deployment.Id] = RunOf(deployment);
+                }
+
+                var failed = PlaceServiceTasks(updated, run, start, deployment.Id, now, started);
                 var told = updated.Events.FirstOrDefault();
                 updated = ServiceController.Placed(updated, failed, now);
                 if (failed.Count > 0 && updated.Events.FirstOrDefault() != told)
                 {
                     // Said once, as the service's own event is: a pass that fails alike again adds none.
-                    batch.Events.Add(UnableToPlace(updated, failed));
+                    batch.Events.Add(UnableToPlace(updated, failed, deployment.Id));
                 }
             }
         }
@@ -225,19 +256,19 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// The primary deployment's definition, and what one of its tasks reserves: the definition's demand
-    /// with the sizes of the deployment's overrides (checked when the deployment was made; a revision
-    /// never changes, so they still fit).
+    /// A deployment's (the primary's, or a task set's) definition, and what one of its tasks reserves:
+    /// the definition's demand with the sizes of the deployment's overrides (checked when the deployment
+    /// was made; a revision never changes, so they still fit).
     /// </summary>
-    private ServiceRun PrimaryRunOf(ServiceRecord service)
+    private ServiceRun RunOf(DeploymentRecord deployment)
     {
-        var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
-        var overrides = service.Primary.Overrides;
+        var definition = Resolve(deployment.TaskDefinitionArn, "taskDefinition");
+        var overrides = deployment.Overrides;
         return new ServiceRun(definition, overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(overrides, definition), overrides);
     }
 
-    /// <summary>Places new tasks of the primary deployment; returns what could not be placed.</summary>
-    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceRun run, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
+    /// <summary>Places new tasks of a deployment (the primary, or a task set); returns what could not be placed.</summary>
+    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceRun run, ServiceStart start, string deploymentId, DateTimeOffset now, List<TaskRecord> started)
     {
         var definition = run.Definition;
         var pins = PinSecrets(definition);
@@ -266,7 +297,7 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            started.Add(NewTask(service.Cluster, service.Group, definition, run.Demand, service.Group, decision, now, service.Name, service.Primary.Id) with
+            started.Add(NewTask(service.Cluster, service.Group, definition, run.Demand, service.Group, decision, now, service.Name, deploymentId) with
             {
                 Tags = tags,
                 Overrides = run.Overrides,
@@ -277,11 +308,11 @@ internal sealed partial class ClusterState
         return result.Failed;
     }
 
-    private ClusterEventRecord UnableToPlace(ServiceRecord service, IReadOnlyList<PlacementFailure> failed) =>
+    private ClusterEventRecord UnableToPlace(ServiceRecord service, IReadOnlyList<PlacementFailure> failed, string deploymentId) =>
         PendingEvent(service.Cluster, ClusterEventType.UnableToPlace, $"service {service.Name} is unable to place {failed.Count} tasks") with
         {
             Service = service.Name,
-            Deployment = service.Primary.Id,
+            Deployment = deploymentId,
             Reasons = [.. failed.GroupBy(f => (f.Reason, f.Detail)).Select(g => $"{g.Key.Reason} ({g.Count()}): {g.Key.Detail}")],
         };
 
@@ -337,7 +368,15 @@ internal sealed partial class ClusterState
         var perDeployment = live.GroupBy(t => t.Deployment).ToDictionary(
             g => g.Key,
             g => (g.Count(t => t.LastStatus == TaskState.Running), g.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending)));
-        return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment);
+        // For task sets' stability: the healthy ones of each, among those desired RUNNING.
+        IReadOnlyDictionary<string, int>? healthy = null;
+        if (service.External)
+        {
+            var now = Now;
+            healthy = live.Where(ServiceController.IsLive).GroupBy(t => t.Deployment).ToDictionary(g => g.Key, g => g.Count(t => ViewOf(t, now).Healthy), StringComparer.Ordinal);
+        }
+
+        return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment, healthy);
     }
 
     private ServiceRecord RequireService(string cluster, string name)

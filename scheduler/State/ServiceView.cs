@@ -3,13 +3,16 @@ using Orchestrator.Scheduler.Domain;
 namespace Orchestrator.Scheduler.State;
 
 /// <summary>A service with its task counts, per deployment too, as the API shows it.</summary>
+/// <param name="HealthyPerDeployment">For a service with the EXTERNAL controller: per task set, its healthy tasks desired RUNNING; null otherwise.</param>
 internal sealed record ServiceView(
     ServiceRecord Service,
     int Running,
     int Pending,
-    IReadOnlyDictionary<string, (int Running, int Pending)> PerDeployment);
+    IReadOnlyDictionary<string, (int Running, int Pending)> PerDeployment,
+    IReadOnlyDictionary<string, int>? HealthyPerDeployment = null);
 
 /// <summary>A validated CreateService request.</summary>
+/// <param name="External">The EXTERNAL deployment controller: no deployment of its own (<paramref name="TaskDefinition"/> may be empty), task sets instead.</param>
 internal sealed record ServiceDefinition(
     string Cluster,
     string Name,
@@ -25,7 +28,8 @@ internal sealed record ServiceDefinition(
     bool Daemon,
     IReadOnlyDictionary<string, string>? Tags = null,
     TagPropagation PropagateTags = TagPropagation.None,
-    TaskOverrides? Overrides = null);
+    TaskOverrides? Overrides = null,
+    bool External = false);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>
 /// <param name="Overrides">Replace the primary deployment's overrides with these; null keeps them, unless <paramref name="ResetOverrides"/>.</param>

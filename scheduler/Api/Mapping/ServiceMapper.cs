@@ -14,7 +14,8 @@ internal static class ServiceMapper
             Cluster = service.Cluster,
             Name = service.Name,
             Status = service.Deleting ? "DRAINING" : "ACTIVE",
-            TaskDefinition = service.Primary.TaskDefinitionArn,
+            // An EXTERNAL service's: its PRIMARY task set's, if it has one.
+            TaskDefinition = service.Deployments.FirstOrDefault(d => d.Status == DeploymentStatus.Primary)?.TaskDefinitionArn ?? "",
             DesiredCount = service.DesiredCount,
             RunningCount = view.Running,
             PendingCount = view.Pending,
@@ -34,7 +35,7 @@ internal static class ServiceMapper
                 _ => "NONE",
             },
         };
-        if (service.Primary.Overrides is { } primaryOverrides)
+        if (!service.External && service.Primary.Overrides is { } primaryOverrides)
         {
             result.Overrides = TaskOverrideMapper.ToContract(primaryOverrides);
         }
@@ -42,7 +43,13 @@ internal static class ServiceMapper
         result.Tags.AddRange(TagMapper.ToContract(service.Tags));
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
-        result.Deployments.AddRange(service.Deployments.Select(d =>
+        if (service.External)
+        {
+            // Its deployments are its task sets, shown as such (ECS shows no deployments for them).
+            result.TaskSets.AddRange(service.Deployments.Select(d => TaskSetMapper.ToContract(view, d)));
+        }
+
+        result.Deployments.AddRange(service.Deployments.Where(_ => !service.External).Select(d =>
         {
             var (running, pending) = view.PerDeployment.GetValueOrDefault(d.Id);
             var deployment = new Contract.Deployment

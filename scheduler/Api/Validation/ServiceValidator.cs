@@ -12,7 +12,14 @@ internal static class ServiceValidator
     {
         var cluster = Names.Cluster(request.Cluster);
         var name = Names.Require(request.ServiceName, "serviceName", "service name");
-        var reference = Names.TaskDefinitionReference(request.TaskDefinition);
+        var external = request.DeploymentController?.Type switch
+        {
+            null or "" or "ECS" => false,
+            "EXTERNAL" => true,
+            var other => throw RequestException.Invalid("deploymentController.type", $"must be \"ECS\" or \"EXTERNAL\", not \"{Echo.Clip(other)}\""),
+        };
+        // An EXTERNAL service's tasks run its task sets' definitions: it needs none of its own.
+        var reference = external && request.TaskDefinition.Length == 0 ? "" : Names.TaskDefinitionReference(request.TaskDefinition);
         CheckDesiredCount(request.DesiredCount);
         var daemon = request.SchedulingStrategy switch
         {
@@ -23,6 +30,11 @@ internal static class ServiceValidator
         if (daemon && request.DesiredCount != 0)
         {
             throw RequestException.Invalid("desiredCount", "a DAEMON service runs one task on every node; leave desiredCount out");
+        }
+
+        if (daemon && external)
+        {
+            throw RequestException.Invalid("deploymentController.type", "a DAEMON service uses the ECS deployment controller");
         }
 
         if (daemon && request.PlacementStrategy.Count > 0)
@@ -54,7 +66,8 @@ internal static class ServiceValidator
             daemon,
             TagValidator.Validate(request.Tags),
             Propagation(request.PropagateTags) ?? TagPropagation.None,
-            OverrideValidator.Validate(request.Overrides));
+            OverrideValidator.Validate(request.Overrides),
+            external);
     }
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
