@@ -17,7 +17,7 @@ internal static class TokenCommands
     private static Command CreateCommand(CliContext context, GlobalOptions options)
     {
         var name = new Argument<string?>("NAME") { Arity = ArgumentArity.ZeroOrOne, Description = "The token's name" };
-        var role = new Option<string?>("--role") { Description = "admin, operator or read-only" };
+        var role = new Option<string?>("--role") { Description = "admin, operator, read-only or balancer (orchestrator-balancer's stream only)" };
         return Verb("create", "Creates a token; its secret is shown this once (the API never answers it again)",
                 "orchestrator token create ci --role operator -o json | jq -r .secret > ci.token")
             .With(name, role, options.CliInputJson)

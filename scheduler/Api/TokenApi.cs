@@ -15,7 +15,7 @@ internal sealed class TokenApi(ClusterState state, JoinTokens joinTokens) : Toke
     {
         var name = Names.Require(request.Name, "name", "token name");
         var role = ApiPermissions.Parse(request.Role)
-            ?? throw RequestException.Invalid("role", $"must be \"admin\", \"operator\" or \"read-only\", not \"{Echo.Clip(request.Role)}\"");
+            ?? throw RequestException.Invalid("role", $"must be \"admin\", \"operator\", \"read-only\" or \"balancer\", not \"{Echo.Clip(request.Role)}\"");
         var secret = Secrets.New(ApiTokens.Prefix);
         var token = state.CreateToken(Secrets.NewId("tok-"), name, role, Secrets.Hash(secret));
         return Task.FromResult(new CreateTokenResponse { Token = ToContract(token), Secret = secret });

@@ -1,11 +1,16 @@
 namespace Orchestrator.Scheduler.Domain;
 
-/// <summary>What an API token may do, from least to most (Nomad's ACL policies, simplified).</summary>
+/// <summary>
+/// What an API token may do. ReadOnly, Operator and Admin go from least to most (Nomad's ACL policies,
+/// simplified); Balancer stands apart: it may call the balancers' stream and nothing else, and that
+/// stream takes only it or Admin. Never compare roles by order: ask <c>ApiPermissions.Allows</c>.
+/// </summary>
 internal enum ApiRole
 {
     ReadOnly = 1,
     Operator = 2,
     Admin = 3,
+    Balancer = 4,
 }
 
 /// <summary>An API token: only the hash of its secret is kept, so the store never holds a usable token.</summary>

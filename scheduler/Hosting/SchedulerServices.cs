@@ -136,6 +136,7 @@ internal static class SchedulerServices
         app.MapGrpcService<TagApi>();
         app.MapGrpcService<TokenApi>();
         app.MapGrpcService<SecretApi>();
+        app.MapGrpcService<TargetGroupApi>();
         app.MapGrpcService<EventApi>();
         app.MapGrpcService<AgentApi>();
         app.MapGrpcReflectionService();

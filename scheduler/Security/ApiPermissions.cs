@@ -9,6 +9,9 @@ namespace Orchestrator.Scheduler.Security;
 /// read-only token may describe and list secrets, which shows their metadata, never a value, and watch
 /// and list cluster events (EventService has only those calls). A method this
 /// table does not know needs admin: new calls are denied by default until someone decides.
+/// TargetGroupService is as the operator services: Describe and List read-only, the rest operator.
+/// BalancerService (orchestrator-balancer's stream) needs the balancer role, which admin also has; a
+/// balancer token may call nothing else (<see cref="Allows"/>).
 /// </summary>
 internal static class ApiPermissions
 {
@@ -24,7 +27,10 @@ internal static class ApiPermissions
     private static readonly HashSet<string> OperatorServices = new(StringComparer.Ordinal)
     {
         "ClusterService", "TaskDefinitionService", "NodeService", "TaskService", "ServiceService", "TagService", "SecretService", "EventService",
+        "TargetGroupService",
     };
+
+    private const string BalancerService = "BalancerService";
 
     /// <summary>What a call needs, or null for calls that take no API token (health, reflection, agents).</summary>
     /// <param name="method">The gRPC method path, "/orchestrator.v1.TaskService/RunTask".</param>
@@ -46,6 +52,11 @@ internal static class ApiPermissions
             return null;
         }
 
+        if (service == BalancerService)
+        {
+            return ApiRole.Balancer;
+        }
+
         if (!OperatorServices.Contains(service) || AdminOnly.Contains(name))
         {
             return ApiRole.Admin;
@@ -57,9 +68,22 @@ internal static class ApiPermissions
             : ApiRole.Operator;
     }
 
+    /// <summary>
+    /// Whether a token of this role may make a call that needs that one. Read-only, operator and admin
+    /// are ordered (each may do what the one before may); the balancer role is not on that ladder: it
+    /// may make only the calls that need it, and those take it or admin.
+    /// </summary>
+    public static bool Allows(ApiRole role, ApiRole needed) => (role, needed) switch
+    {
+        (ApiRole.Balancer, _) => needed == ApiRole.Balancer,
+        (_, ApiRole.Balancer) => role == ApiRole.Admin,
+        _ => role >= needed,
+    };
+
     public static string Name(ApiRole role) => role switch
     {
         ApiRole.Admin => "admin",
+        ApiRole.Balancer => "balancer",
         ApiRole.Operator => "operator",
         _ => "read-only",
     };
@@ -69,6 +93,7 @@ internal static class ApiPermissions
         "admin" => ApiRole.Admin,
         "operator" => ApiRole.Operator,
         "read-only" => ApiRole.ReadOnly,
+        "balancer" => ApiRole.Balancer,
         _ => null,
     };
 }

@@ -69,10 +69,11 @@ internal sealed partial class TokenAuthInterceptor(ClusterState state, ILogger<T
 
         var caller = state.Authenticate(Secrets.Hash(header[Scheme.Length..].Trim()))
             ?? throw Refuse(context, StatusCode.Unauthenticated, "authorization: the token is not valid (unknown or revoked)");
-        if (caller.Role < needed)
+        if (!ApiPermissions.Allows(caller.Role, needed))
         {
-            throw Refuse(context, StatusCode.PermissionDenied,
-                $"{context.Method.TrimStart('/')} needs the {ApiPermissions.Name(needed)} role; token {caller.TokenId} is {ApiPermissions.Name(caller.Role)}");
+            throw Refuse(context, StatusCode.PermissionDenied, caller.Role == ApiRole.Balancer
+                ? $"{context.Method.TrimStart('/')}: token {caller.TokenId} is a balancer token, which may only call BalancerService"
+                : $"{context.Method.TrimStart('/')} needs the {ApiPermissions.Name(needed)} role; token {caller.TokenId} is {ApiPermissions.Name(caller.Role)}");
         }
 
         context.UserState[typeof(ApiCaller)] = caller;

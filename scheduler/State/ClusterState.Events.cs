@@ -108,7 +108,7 @@ internal sealed partial class ClusterState
         }
 
         // A new primary in the same change as a failure is the circuit breaker's rollback.
-        // A service with the EXTERNAL controller has no deployment until its first task set.
+        // An EXTERNAL service may have no deployment yet: its task sets are its deployments.
         if (after.Deployments.Count > 0 && !old.ContainsKey(after.Primary.Id))
         {
             var primary = after.Primary;

@@ -21,12 +21,15 @@ internal sealed partial class ClusterState
                 throw RequestException.Exists("serviceName", $"service \"{definition.Name}\" already exists in cluster \"{definition.Cluster}\"");
             }
 
-            // An EXTERNAL service starts nothing by itself: its task sets bring the definitions (a given one is only checked).
+            // An EXTERNAL service may have no task definition of its own: its task sets bring theirs.
             var taskDefinition = definition.External && definition.TaskDefinition.Length == 0 ? null : RequireRunnable(definition.TaskDefinition);
             if (definition.Overrides is not null && taskDefinition is not null)
             {
                 _ = OverrideValidator.DemandOf(definition.Overrides, taskDefinition); // refuses what does not fit the definition
             }
+
+            var loadBalancers = definition.LoadBalancers ?? [];
+            LoadBalancerValidator.RequireFit(loadBalancers, _targetGroups.ContainsKey, taskDefinition);
 
             var now = Now;
             var service = new ServiceRecord
@@ -44,11 +47,13 @@ internal sealed partial class ClusterState
                 Daemon = definition.Daemon,
                 Tags = definition.Tags ?? Tags.None,
                 PropagateTags = definition.PropagateTags,
-                Deployments = definition.External || taskDefinition is null ? [] : [ServiceDeployments.New(taskDefinition.Record.Arn, definition.Overrides, now)],
+                LoadBalancers = loadBalancers,
                 External = definition.External,
+                // EXTERNAL: no deployment of its own; its task sets are its deployments.
+                Deployments = definition.External ? [] : [ServiceDeployments.New(taskDefinition!.Record.Arn, definition.Overrides, now)],
                 CreatedAt = now,
             }.WithEvent(now, definition.External
-                ? $"service {definition.Name} created with {definition.DesiredCount} desired tasks and the EXTERNAL deployment controller"
+                ? $"service {definition.Name} created with {definition.DesiredCount} desired tasks and the EXTERNAL deployment controller: its task sets start its tasks"
                 : $"service {definition.Name} created with {definition.DesiredCount} desired tasks of {taskDefinition!.Record.Arn}");
 
             var batch = new WriteBatch();
@@ -85,15 +90,39 @@ internal sealed partial class ClusterState
             {
                 throw RequestException.Invalid("placementStrategy", "a DAEMON service takes no placement strategy");
             }
-
             if (service.External)
             {
-                // Its task sets follow the desired count (each runs its scale of it) and nothing else.
-                RefuseDeploymentChange(service, update);
+                RequireNoDeployment(update);
             }
-            else
+
+            // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
+            var overrides = service.External ? null : update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
+            var overridesChange = !service.External && !TaskOverrides.Same(overrides, service.Primary.Overrides);
+            if (!service.External && (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment))
             {
-                updated = WithDeployment(service, updated, update, now);
+                string arn;
+                if (update.TaskDefinition is null)
+                {
+                    arn = service.Primary.TaskDefinitionArn;
+                }
+                else
+                {
+                    var next = RequireRunnable(update.TaskDefinition);
+                    LoadBalancerValidator.RequireFit(service.LoadBalancers, next);
+                    arn = next.Record.Arn;
+                }
+
+                if (overrides is not null)
+                {
+                    // Before anything is committed; kept overrides too, which a new definition may not fit.
+                    _ = OverrideValidator.DemandOf(overrides, Resolve(arn, "taskDefinition"));
+                }
+
+                var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
+                updated = updated with { Deployments = [ServiceDeployments.New(arn, overrides, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
+                updated = updated.WithEvent(now, overridesChange
+                    ? $"service {service.Name} started a deployment of {arn} with {(overrides is null ? "no overrides" : "new overrides")}"
+                    : $"service {service.Name} started a deployment of {arn}");
             }
 
             if (updated.DesiredCount != service.DesiredCount)
@@ -109,32 +138,18 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>
-    /// ECS's controller: a new task definition, new overrides or a forced deployment starts a new
-    /// PRIMARY deployment (both at once: one), the older ones ACTIVE.
-    /// </summary>
-    private ServiceRecord WithDeployment(ServiceRecord service, ServiceRecord updated, ServiceUpdate update, DateTimeOffset now)
+    /// <summary>An EXTERNAL service deploys through its task sets: UpdateService starts no deployment of it.</summary>
+    private static void RequireNoDeployment(ServiceUpdate update)
     {
-        // Overrides are the deployment's, as the task definition is: changing them rolls out anew.
-        var overrides = update.Overrides ?? (update.ResetOverrides ? null : service.Primary.Overrides);
-        var overridesChange = !TaskOverrides.Same(overrides, service.Primary.Overrides);
-        if (update.TaskDefinition is not null || overridesChange || update.ForceNewDeployment)
+        var field = update.TaskDefinition is not null ? "taskDefinition"
+            : update.Overrides is not null || update.ResetOverrides ? "overrides"
+            : update.ForceNewDeployment ? "forceNewDeployment"
+            : null;
+        if (field is not null)
         {
-            var arn = update.TaskDefinition is null ? service.Primary.TaskDefinitionArn : RequireRunnable(update.TaskDefinition).Record.Arn;
-            if (overrides is not null)
-            {
-                // Before anything is committed; kept overrides too, which a new definition may not fit.
-                _ = OverrideValidator.DemandOf(overrides, Resolve(arn, "taskDefinition"));
-            }
-
-            var older = updated.Deployments.Select(d => d with { Status = DeploymentStatus.Active, UpdatedAt = now });
-            updated = updated with { Deployments = [ServiceDeployments.New(arn, overrides, now), .. older], ConsecutiveFailures = 0, NextStartAt = null };
-            updated = updated.WithEvent(now, overridesChange
-                ? $"service {service.Name} started a deployment of {arn} with {(overrides is null ? "no overrides" : "new overrides")}"
-                : $"service {service.Name} started a deployment of {arn}");
+            throw RequestException.Precondition(field,
+                $"service \"{update.Name}\" has the EXTERNAL deployment controller: it deploys through its task sets; use task sets (CreateTaskSet, UpdateServicePrimaryTaskSet) instead");
         }
-
-        return updated;
     }
 
     /// <summary>

@@ -143,18 +143,5 @@ internal sealed partial class ClusterState
             : set;
     }
 
-    /// <summary>A service with the EXTERNAL controller changes its task definitions through its task sets, not through UpdateService.</summary>
-    private static void RefuseDeploymentChange(ServiceRecord service, ServiceUpdate update)
-    {
-        var field = update.TaskDefinition is not null ? "taskDefinition"
-            : update.Overrides is not null || update.ResetOverrides ? "overrides"
-            : update.ForceNewDeployment ? "forceNewDeployment"
-            : null;
-        if (field is not null)
-        {
-            throw RequestException.Precondition(field, $"service \"{service.Name}\" uses the EXTERNAL deployment controller: its tasks are its task sets' (CreateTaskSet, UpdateTaskSet)");
-        }
-    }
-
     private static string Status(DeploymentRecord set) => TaskSets.StatusName(set.Status);
 }

@@ -242,6 +242,7 @@ internal sealed partial class ClusterState : IAgentDirectory
         }
 
         ApplySecurity(batch);
+        ApplyTargetGroups(batch);
         ApplyEvents(batch);
         _vault.Apply(batch);
         return taskChanges;

@@ -29,6 +29,7 @@ internal sealed record ServiceDefinition(
     IReadOnlyDictionary<string, string>? Tags = null,
     TagPropagation PropagateTags = TagPropagation.None,
     TaskOverrides? Overrides = null,
+    IReadOnlyList<LoadBalancerSpec>? LoadBalancers = null,
     bool External = false);
 
 /// <summary>A validated UpdateService request; null fields keep what the service has.</summary>

@@ -35,12 +35,14 @@ internal static class ServiceMapper
                 _ => "NONE",
             },
         };
-        if (!service.External && service.Primary.Overrides is { } primaryOverrides)
+        if (service.Deployments.Count > 0 && service.Primary.Overrides is { } primaryOverrides)
         {
             result.Overrides = TaskOverrideMapper.ToContract(primaryOverrides);
         }
 
         result.Tags.AddRange(TagMapper.ToContract(service.Tags));
+        result.LoadBalancers.AddRange(service.LoadBalancers.Select(TargetGroupMapper.ToContract));
+        result.DeploymentController = new Contract.DeploymentController { Type = service.External ? "EXTERNAL" : "ECS" };
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
         if (service.External)

@@ -12,13 +12,9 @@ internal static class ServiceValidator
     {
         var cluster = Names.Cluster(request.Cluster);
         var name = Names.Require(request.ServiceName, "serviceName", "service name");
-        var external = request.DeploymentController?.Type switch
-        {
-            null or "" or "ECS" => false,
-            "EXTERNAL" => true,
-            var other => throw RequestException.Invalid("deploymentController.type", $"must be \"ECS\" or \"EXTERNAL\", not \"{Echo.Clip(other)}\""),
-        };
-        // An EXTERNAL service's tasks run its task sets' definitions: it needs none of its own.
+        var external = External(request.DeploymentController);
+
+        // An EXTERNAL service's task sets name their task definitions; one given here is only checked.
         var reference = external && request.TaskDefinition.Length == 0 ? "" : Names.TaskDefinitionReference(request.TaskDefinition);
         CheckDesiredCount(request.DesiredCount);
         var daemon = request.SchedulingStrategy switch
@@ -27,14 +23,19 @@ internal static class ServiceValidator
             "DAEMON" => true,
             _ => throw RequestException.Invalid("schedulingStrategy", $"must be \"REPLICA\" or \"DAEMON\", not \"{Echo.Clip(request.SchedulingStrategy)}\""),
         };
+        if (daemon && external)
+        {
+            throw RequestException.Invalid("deploymentController.type", "a DAEMON service rolls out with the ECS controller: task sets (EXTERNAL) need the REPLICA strategy");
+        }
+
+        if (external && request.Overrides is not null)
+        {
+            throw RequestException.Invalid("overrides", "an EXTERNAL service's tasks run as its task sets define them: it takes no overrides");
+        }
+
         if (daemon && request.DesiredCount != 0)
         {
             throw RequestException.Invalid("desiredCount", "a DAEMON service runs one task on every node; leave desiredCount out");
-        }
-
-        if (daemon && external)
-        {
-            throw RequestException.Invalid("deploymentController.type", "a DAEMON service uses the ECS deployment controller");
         }
 
         if (daemon && request.PlacementStrategy.Count > 0)
@@ -67,8 +68,17 @@ internal static class ServiceValidator
             TagValidator.Validate(request.Tags),
             Propagation(request.PropagateTags) ?? TagPropagation.None,
             OverrideValidator.Validate(request.Overrides),
+            LoadBalancerValidator.Validate(request.LoadBalancers),
             external);
     }
+
+    /// <summary>The deployment controller: ECS (absent or empty too: rolling deployments) or EXTERNAL (task sets); true for EXTERNAL.</summary>
+    public static bool External(Contract.DeploymentController? controller) => controller?.Type switch
+    {
+        null or "" or "ECS" => false,
+        "EXTERNAL" => true,
+        var other => throw RequestException.Invalid("deploymentController.type", $"must be \"ECS\" or \"EXTERNAL\", not \"{Echo.Clip(other)}\""),
+    };
 
     public static ServiceUpdate Validate(Contract.UpdateServiceRequest request)
     {

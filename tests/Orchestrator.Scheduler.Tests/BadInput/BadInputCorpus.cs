@@ -174,7 +174,7 @@ internal static class BadInputCorpus
         yield return Case("DeleteSecret unknown", h => h.Secrets.DeleteSecretAsync(new DeleteSecretRequest { Name = "nope" }).ResponseAsync, StatusCode.NotFound, "name: secret \"nope\" does not exist");
 
         // Tokens (the corpus's calls carry the admin token)
-        yield return Case("CreateToken with an unknown role", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Name = "ci", Role = "root" }).ResponseAsync, StatusCode.InvalidArgument, "role: must be \"admin\", \"operator\" or \"read-only\", not \"root\"");
+        yield return Case("CreateToken with an unknown role", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Name = "ci", Role = "root" }).ResponseAsync, StatusCode.InvalidArgument, "role: must be \"admin\", \"operator\", \"read-only\" or \"balancer\", not \"root\"");
         yield return Case("CreateToken without a name", h => h.Tokens.CreateTokenAsync(new CreateTokenRequest { Role = "admin" }).ResponseAsync, StatusCode.InvalidArgument, "name: token name is required");
         yield return Case("RevokeToken of an unknown token", h => h.Tokens.RevokeTokenAsync(new RevokeTokenRequest { TokenId = "tok-0000000000000000" }).ResponseAsync, StatusCode.NotFound, "tokenId: token \"tok-0000000000000000\" does not exist");
         yield return Case("RevokeToken without an id", h => h.Tokens.RevokeTokenAsync(new RevokeTokenRequest()).ResponseAsync, StatusCode.InvalidArgument, "tokenId: is required");

@@ -162,7 +162,7 @@ internal sealed class TaskSetTests : SchedulerTest
             Assert.That((noSet.StatusCode, Detail(noSet)), Is.EqualTo((StatusCode.NotFound, "taskSet: task set \"ecs-svc/nope\" does not exist in service \"web\"")));
             Assert.That(primary.StatusCode, Is.EqualTo(StatusCode.FailedPrecondition));
             Assert.That(Detail(primary), Does.StartWith("taskSet: ").And.Contains("PRIMARY"));
-            Assert.That((newDefinition.StatusCode, Detail(newDefinition)), Is.EqualTo((StatusCode.FailedPrecondition, "taskDefinition: service \"web\" uses the EXTERNAL deployment controller: its tasks are its task sets' (CreateTaskSet, UpdateTaskSet)")));
+            Assert.That((newDefinition.StatusCode, Detail(newDefinition)), Is.EqualTo((StatusCode.FailedPrecondition, "taskDefinition: service \"web\" has the EXTERNAL deployment controller: it deploys through its task sets; use task sets (CreateTaskSet, UpdateServicePrimaryTaskSet) instead")));
             Assert.That(missing.TaskSets.Select(s => s.Id), Is.EqualTo(new[] { blue.Id }));
             Assert.That(missing.Failures.Select(f => (f.Subject, f.Reason)), Is.EqualTo(new[] { ("ecs-svc/nope", "MISSING") }));
         });

@@ -127,7 +127,7 @@ internal sealed class TokenTests : SchedulerTest
 
     [TestCase("", "operator", "name: token name is required")]
     [TestCase("x y", "operator", "name: \"x y\" is not a valid token name: use 1 to 255 letters, digits, hyphens and underscores")]
-    [TestCase("x", "root", "role: must be \"admin\", \"operator\" or \"read-only\", not \"root\"")]
+    [TestCase("x", "root", "role: must be \"admin\", \"operator\", \"read-only\" or \"balancer\", not \"root\"")]
     public void A_bad_token_request_is_refused_naming_the_field(string name, string role, string detail)
     {
         var refused = Refused(() => Tokens.CreateTokenAsync(new CreateTokenRequest { Name = name, Role = role }).ResponseAsync);

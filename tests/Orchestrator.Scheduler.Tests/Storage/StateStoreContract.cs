@@ -41,7 +41,11 @@ internal abstract class StateStoreContract
             Constraints = [],
             Deployments = [],
             CreatedAt = Now,
+            LoadBalancers = [new LoadBalancerSpec("web-tg", "app", 80)],
+            External = true,
         });
+        batch.Puts(StoreTables.TargetGroups).Add(new TargetGroupRecord("web-tg", TargetProtocol.Http, 8080,
+            new TargetHealthCheck(TargetProtocol.Tcp, "/healthz", "200-299", 10, 3, 4, 5), 45, Now));
         batch.Receipts.Add(new RunTaskReceipt("prod/token-1", "abc", ["t1"], [new ReceiptFailure("web:3", "RESOURCE:CPU", "no node")], Now));
         batch.Tokens.Add(new ApiTokenRecord("tok1", "ci", ApiRole.Admin, "hash", Now));
         batch.JoinTokens.Add(new JoinTokenRecord("joinhash", Now));
@@ -122,6 +126,7 @@ internal abstract class StateStoreContract
             "nodes" => StoreTables.Nodes.Put(((NodeRecord)c.Record!) with { Name = "n2" }),
             "tasks" => StoreTables.Tasks.Put(((TaskRecord)c.Record!) with { Id = "other-task" }),
             "services" => StoreTables.Services.Put(((ServiceRecord)c.Record!) with { Name = "api" }),
+            "target_groups" => StoreTables.TargetGroups.Put(((TargetGroupRecord)c.Record!) with { Name = "api-tg", Port = 8081 }),
             "run_task_receipts" => StoreTables.Receipts.Put(((RunTaskReceipt)c.Record!) with { Key = "prod/token-2" }),
             "api_tokens" => StoreTables.Tokens.Put(((ApiTokenRecord)c.Record!) with { Id = "tok2" }),
             "join_tokens" => StoreTables.JoinTokens.Put(((JoinTokenRecord)c.Record!) with { SecretHash = "rotated" }),
