@@ -12,7 +12,9 @@ namespace Orchestrator.Scheduler.Services;
 /// <item>trips the circuit breaker (<see cref="CircuitBreaker"/>): a deployment that failed without
 /// rollback holds what runs and starts nothing until the user updates the service (or deletes it);</item>
 /// <item>plans stops and starts (<see cref="ServiceReconciler"/>, or <see cref="DaemonReconciler"/>,
-/// whose desired count follows the nodes it is aimed at);</item>
+/// whose desired count follows the nodes it is aimed at; for the EXTERNAL controller
+/// <see cref="TaskSetReconciler"/>, with no circuit breaker and no rollout, its DRAINING task sets
+/// removed once none of their tasks lives);</item>
 /// <item>starts nothing while the backoff runs, and says so once;</item>
 /// <item>marks the rollout complete (steady state) and resets the failures in a row;</item>
 /// <item>removes a service being deleted once nothing of it runs.</item>

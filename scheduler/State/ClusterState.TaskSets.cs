@@ -1,3 +1,4 @@
+using Orchestrator.Scheduler.Api.Validation;
 using Orchestrator.Scheduler.Domain;
 using Orchestrator.Scheduler.Services;
 using Orchestrator.Scheduler.Storage;
@@ -25,7 +26,9 @@ internal sealed partial class ClusterState
                 throw RequestException.Precondition("service", $"service \"{service.Name}\" has {service.Deployments.Count} task sets, the most it may have; delete one first");
             }
 
-            var arn = RequireRunnable(definition.TaskDefinition).Record.Arn;
+            var taskDefinition = RequireRunnable(definition.TaskDefinition);
+            LoadBalancerValidator.RequireFit(service.LoadBalancers, taskDefinition); // its tasks register in the service's target groups
+            var arn = taskDefinition.Record.Arn;
             var now = Now;
             var set = TaskSets.New(arn, null, definition.Scale, definition.ExternalId, definition.ClientToken, primary: !TaskSets.HasPrimary(service), now);
             var updated = TaskSets.Add(service, set).WithEvent(now, $"service {service.Name} task set {set.Id} created ({Status(set)}): {arn} at {set.Scale:0.##} %");

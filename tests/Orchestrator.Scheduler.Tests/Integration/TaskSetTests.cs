@@ -131,6 +131,27 @@ internal sealed class TaskSetTests : SchedulerTest
     }
 
     [Test]
+    public async Task Task_sets_survive_a_restart()
+    {
+        await RegisterAsync();
+        await RegisterAsync(WebDefinition(memory: 256));
+        await CreateExternalAsync(4);
+        var blue = (await CreateTaskSetAsync("web:1", clientToken: "blue")).TaskSet;
+        var green = (await Services.CreateTaskSetAsync(new CreateTaskSetRequest { Service = "web", TaskDefinition = "web:2", Scale = new Scale { Value = 25, Unit = "PERCENT" }, ExternalId = "green" })).TaskSet;
+        await Services.UpdateServicePrimaryTaskSetAsync(new UpdateServicePrimaryTaskSetRequest { Service = "web", PrimaryTaskSet = green.Id });
+
+        RestartScheduler();
+        var sets = (await Services.DescribeTaskSetsAsync(new DescribeTaskSetsRequest { Service = "web" })).TaskSets;
+        var retried = (await CreateTaskSetAsync("web:1", clientToken: "blue")).TaskSet;
+        Assert.Multiple(() =>
+        {
+            Assert.That(sets.Select(s => (s.Id, s.Status, s.TaskDefinition, s.Scale.Value, s.ExternalId, s.ComputedDesiredCount)),
+                Is.EqualTo(new[] { (green.Id, "PRIMARY", "web:2", 25.0, "green", 1), (blue.Id, "ACTIVE", "web:1", 100.0, "", 4) }));
+            Assert.That(retried.Id, Is.EqualTo(blue.Id), "the client token is kept");
+        });
+    }
+
+    [Test]
     public async Task Task_set_calls_refuse_what_they_cannot_do()
     {
         await RegisterAsync();
