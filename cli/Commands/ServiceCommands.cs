@@ -36,9 +36,14 @@ internal static class ServiceCommands
         var breaker = new Option<bool>("--circuit-breaker") { Description = "Fail a deployment whose tasks keep failing" };
         var rollback = new Option<bool>("--rollback") { Description = "With --circuit-breaker: roll a failed deployment back to the last completed one" };
         var tags = Shared.Tags();
+        var controller = new Option<string?>("--deployment-controller")
+        {
+            Description = "ECS (default: rolling deployments) or EXTERNAL (blue/green and canary through task sets: orchestrator task-set)",
+        };
         var wait = Wait();
-        return Verb("create", "Creates a service", "orchestrator service create web --taskdef web:3 --desired-count 3 --wait")
-            .With(name, options.Cluster, definition, desired, strategy, minimumHealthy, maximum, breaker, rollback, tags, wait, options.CliInputJson)
+        return Verb("create", "Creates a service", "orchestrator service create web --taskdef web:3 --desired-count 3 --wait",
+                "orchestrator service create web --desired-count 10 --deployment-controller EXTERNAL")
+            .With(name, options.Cluster, definition, desired, strategy, minimumHealthy, maximum, breaker, rollback, tags, controller, wait, options.CliInputJson)
             .Runs(context, options, async run =>
             {
                 var request = run.Request<CreateServiceRequest>();
@@ -52,6 +57,7 @@ internal static class ServiceCommands
                 run.Set(breaker, b => Breaker(Deployment(request)).Enable = b);
                 run.Set(rollback, r => Breaker(Deployment(request)).Rollback = r);
                 request.Tags.Add(Shared.ParseTags(run.Value(tags)));
+                run.Set(controller, c => request.DeploymentController = new DeploymentController { Type = c });
                 var response = await run.Services.CreateServiceAsync(request, cancellationToken: run.Cancel);
                 Shared.ShowOne(run, response, response.Service);
                 return run.Value(wait) ? await new ServiceRollout(run, response.Service.Cluster, response.Service.Name).FollowAsync(response.Service) : ExitCodes.Ok;

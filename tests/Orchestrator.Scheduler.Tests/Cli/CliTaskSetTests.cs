@@ -1,4 +1,3 @@
-using Orchestrator.Contracts.V1;
 using Orchestrator.Scheduler.Tests.Integration;
 using Task = System.Threading.Tasks.Task;
 
@@ -13,12 +12,8 @@ internal sealed class CliTaskSetTests : SchedulerTest
     {
         await RegisterAsync();
         await RegisterAsync(WebDefinition(memory: 256));
-        await new ServiceService.ServiceServiceClient(Host.Channel).CreateServiceAsync(new CreateServiceRequest
-        {
-            ServiceName = "web",
-            DesiredCount = 10,
-            DeploymentController = new DeploymentController { Type = "EXTERNAL" },
-        });
+        var created = await Cli("service", "create", "web", "--desired-count", "10", "--deployment-controller", "EXTERNAL");
+        Assert.That(created.Json().GetProperty("service").GetProperty("deploymentController").GetProperty("type").GetString(), Is.EqualTo("EXTERNAL"), created.ToString());
     }
 
     [Test]
