@@ -90,8 +90,7 @@ internal sealed partial class ClusterState
             var now = Now;
             var draining = set with { Status = DeploymentStatus.Draining, UpdatedAt = now };
             var updated = TaskSets.Replace(service, draining).WithEvent(now, $"service {service.Name} task set {set.Id} is deleted: its tasks are stopping");
-            var view = CommitTaskSet(updated, set.Id, now);
-            return view.Set.Id == set.Id ? view : view with { Set = draining };
+            return CommitTaskSet(updated, set.Id, now);
         }
     }
 
@@ -108,7 +107,10 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>Commits the changed record and reconciles it at once; the set as the pass left it (or, gone, the view with a placeholder the caller replaces).</summary>
+    /// <summary>
+    /// Commits the changed record and reconciles it at once. Answers the set as the pass left it, or,
+    /// when the pass removed it (a deleted set none of whose tasks lived), as it was committed.
+    /// </summary>
     private TaskSetView CommitTaskSet(ServiceRecord updated, string id, DateTimeOffset now)
     {
         var batch = new WriteBatch();
