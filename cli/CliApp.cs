@@ -27,7 +27,7 @@ internal static class CliApp
     {
         var options = new GlobalOptions();
         var root = new RootCommand(CommandExtensions.Describe(
-            "orchestrator: the command line of an Orchestrator cluster (clusters, task definitions, tasks, services, nodes, tags, secrets, tokens, events).\n" +
+            "orchestrator: the command line of an Orchestrator cluster (clusters, task definitions, tasks, services, target groups, nodes, tags, secrets, tokens, events).\n" +
             "Exit codes: 0 ok; 1 a gRPC error, bad input or a failure in the answer; 2 a --wait deployment that cannot place its tasks; 130 interrupted. " +
             "Usage errors (an unknown flag, a missing argument) print the problem and exit 1.",
             "export ORCHESTRATOR_CACERT=data/ca.crt ORCHESTRATOR_TOKEN=$(cat data/admin.token)",
@@ -44,6 +44,7 @@ internal static class CliApp
         root.Subcommands.Add(NodeCommands.Create(context, options));
         root.Subcommands.Add(TagCommands.Create(context, options));
         root.Subcommands.Add(SecretCommands.Create(context, options));
+        root.Subcommands.Add(TargetGroupCommands.Create(context, options));
         root.Subcommands.Add(TokenCommands.Create(context, options));
         root.Subcommands.Add(EventCommands.Create(context, options));
         root.Subcommands.Add(WatchCommand.Create(context, options));

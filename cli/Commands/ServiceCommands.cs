@@ -36,14 +36,17 @@ internal static class ServiceCommands
         var breaker = new Option<bool>("--circuit-breaker") { Description = "Fail a deployment whose tasks keep failing" };
         var rollback = new Option<bool>("--rollback") { Description = "With --circuit-breaker: roll a failed deployment back to the last completed one" };
         var tags = Shared.Tags();
-        var controller = new Option<string?>("--deployment-controller")
+        var balancers = new Option<string[]>("--load-balancer")
         {
-            Description = "ECS (default: rolling deployments) or EXTERNAL (blue/green and canary through task sets: orchestrator task-set)",
+            Description = "Register the tasks' CONTAINER:PORT in target group TG (repeatable, at most 5)",
+            HelpName = "TG:CONTAINER:PORT",
+            AllowMultipleArgumentsPerToken = false,
         };
+        var controller = new Option<string?>("--deployment-controller") { Description = "ECS (default: rolling deployments) or EXTERNAL (task sets; --taskdef optional)" };
         var wait = Wait();
         return Verb("create", "Creates a service", "orchestrator service create web --taskdef web:3 --desired-count 3 --wait",
-                "orchestrator service create web --desired-count 10 --deployment-controller EXTERNAL")
-            .With(name, options.Cluster, definition, desired, strategy, minimumHealthy, maximum, breaker, rollback, tags, controller, wait, options.CliInputJson)
+                "orchestrator service create web --taskdef web:3 --desired-count 3 --load-balancer web-tg:app:80")
+            .With(name, options.Cluster, definition, desired, strategy, minimumHealthy, maximum, breaker, rollback, tags, balancers, controller, wait, options.CliInputJson)
             .Runs(context, options, async run =>
             {
                 var request = run.Request<CreateServiceRequest>();
@@ -57,6 +60,7 @@ internal static class ServiceCommands
                 run.Set(breaker, b => Breaker(Deployment(request)).Enable = b);
                 run.Set(rollback, r => Breaker(Deployment(request)).Rollback = r);
                 request.Tags.Add(Shared.ParseTags(run.Value(tags)));
+                request.LoadBalancers.Add(ParseLoadBalancers(run.Value(balancers)));
                 run.Set(controller, c => request.DeploymentController = new DeploymentController { Type = c });
                 var response = await run.Services.CreateServiceAsync(request, cancellationToken: run.Cancel);
                 Shared.ShowOne(run, response, response.Service);
@@ -204,6 +208,16 @@ internal static class ServiceCommands
                 return Shared.ShowOne(run, response, response.TaskSet);
             });
     }
+
+    /// <summary>TG:CONTAINER:PORT; the scheduler checks that the group exists and the task definition maps the port.</summary>
+    public static IEnumerable<LoadBalancer> ParseLoadBalancers(IEnumerable<string>? values) => (values ?? []).Select(value =>
+    {
+        var parts = value.Split(':');
+        return parts.Length == 3 && parts[0].Length > 0 && parts[1].Length > 0
+            && int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            ? new LoadBalancer { TargetGroup = parts[0], ContainerName = parts[1], ContainerPort = port }
+            : throw new CliException($"--load-balancer: \"{value}\" is not TARGET_GROUP:CONTAINER:PORT (e.g. web-tg:app:80)");
+    });
 
     private static DeploymentConfiguration Deployment(CreateServiceRequest request) => request.DeploymentConfiguration ??= new DeploymentConfiguration();
 

@@ -73,7 +73,7 @@ internal sealed partial class TokenAuthInterceptor(ClusterState state, ILogger<T
         {
             throw Refuse(context, StatusCode.PermissionDenied, caller.Role == ApiRole.Balancer
                 ? $"{context.Method.TrimStart('/')}: token {caller.TokenId} is a balancer token, which may only call BalancerService"
-                : $"{context.Method.TrimStart('/')} needs the {ApiPermissions.Name(needed)} role; token {caller.TokenId} is {ApiPermissions.Name(caller.Role)}");
+                : $"{context.Method.TrimStart('/')} needs the {ApiPermissions.Name(needed)} role{(needed == ApiRole.Balancer ? " (or admin)" : "")}; token {caller.TokenId} is {ApiPermissions.Name(caller.Role)}");
         }
 
         context.UserState[typeof(ApiCaller)] = caller;
