@@ -40,6 +40,7 @@ internal static class CliApp
         root.Subcommands.Add(TaskDefinitionCommands.Create(context, options));
         root.Subcommands.Add(TaskCommands.Create(context, options));
         root.Subcommands.Add(ServiceCommands.Create(context, options));
+        root.Subcommands.Add(TaskSetCommands.Create(context, options));
         root.Subcommands.Add(NodeCommands.Create(context, options));
         root.Subcommands.Add(TagCommands.Create(context, options));
         root.Subcommands.Add(SecretCommands.Create(context, options));

@@ -5,7 +5,7 @@ using static Orchestrator.Cli.CommandExtensions;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>orchestrator service create|update|deploy|scale|describe|ls|delete (ServiceService).</summary>
+/// <summary>orchestrator service create|update|deploy|scale|describe|ls|delete|update-primary-task-set (ServiceService).</summary>
 internal static class ServiceCommands
 {
     public static readonly string[] Columns =
@@ -14,7 +14,7 @@ internal static class ServiceCommands
     public static Command Create(CliContext context, GlobalOptions options) =>
         new Command("service", "Services: keep a number of tasks running and roll out new revisions")
             .With(CreateCommand(context, options), Update(context, options, "update", wait: false), Update(context, options, "deploy", wait: true),
-                Scale(context, options), Describe(context, options), List(context, options), Delete(context, options));
+                Scale(context, options), Describe(context, options), List(context, options), Delete(context, options), UpdatePrimaryTaskSet(context, options));
 
     private static Option<bool> Wait() => new("--wait")
     {
@@ -188,6 +188,24 @@ internal static class ServiceCommands
                 run.Set(force, f => request.Force = f);
                 var response = await run.Services.DeleteServiceAsync(request, cancellationToken: run.Cancel);
                 return Shared.ShowOne(run, response, response.Service);
+            });
+    }
+
+    private static Command UpdatePrimaryTaskSet(CliContext context, GlobalOptions options)
+    {
+        var name = new Argument<string?>("NAME") { Arity = ArgumentArity.ZeroOrOne, Description = "The service (EXTERNAL deployment controller)" };
+        var taskSet = new Argument<string?>("TASK_SET") { Arity = ArgumentArity.ZeroOrOne, Description = "The task set to make PRIMARY" };
+        return Verb("update-primary-task-set", "Makes a task set PRIMARY (the one that was becomes ACTIVE; nothing stops)",
+                "orchestrator service update-primary-task-set web ecs-svc/0123456789abcdef")
+            .With(name, taskSet, options.Cluster, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<UpdateServicePrimaryTaskSetRequest>();
+                run.Set(name, n => request.Service = n);
+                run.Set(taskSet, t => request.PrimaryTaskSet = t);
+                run.SetCluster(c => request.Cluster = c);
+                var response = await run.Services.UpdateServicePrimaryTaskSetAsync(request, cancellationToken: run.Cancel);
+                return Shared.ShowOne(run, response, response.TaskSet);
             });
     }
 

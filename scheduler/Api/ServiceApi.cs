@@ -8,7 +8,7 @@ using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Api;
 
-internal sealed class ServiceApi(ClusterState state, ServiceEndpointsApi endpoints) : ServiceService.ServiceServiceBase
+internal sealed partial class ServiceApi(ClusterState state, ServiceEndpointsApi endpoints) : ServiceService.ServiceServiceBase
 {
     /// <summary>Service discovery (see <see cref="ServiceEndpointsApi"/>).</summary>
     public override Task<ListServiceEndpointsResponse> ListServiceEndpoints(ListServiceEndpointsRequest request, ServerCallContext context) =>

@@ -83,6 +83,9 @@ internal enum DeploymentStatus
     Primary,
     Active,
     Inactive,
+
+    /// <summary>A deleted task set (EXTERNAL controller): its tasks stop; the record goes once none lives.</summary>
+    Draining,
 }
 
 internal enum RolloutState
@@ -102,6 +105,7 @@ internal enum RolloutState
 /// also its share of the balancers' traffic. Null for ECS's rolling deployments.
 /// </param>
 /// <param name="ExternalId">For a task set: the id the user gave it; empty otherwise.</param>
+/// <param name="ClientToken">For a task set: the client token it was created with (a retry answers the same set); empty otherwise.</param>
 internal sealed record DeploymentRecord(
     string Id,
     string TaskDefinitionArn,
@@ -113,6 +117,7 @@ internal sealed record DeploymentRecord(
     DateTimeOffset UpdatedAt,
     TaskOverrides? Overrides = null,
     double? Scale = null,
-    string ExternalId = "");
+    string ExternalId = "",
+    string ClientToken = "");
 
 internal sealed record ServiceEventRecord(string Id, DateTimeOffset CreatedAt, string Message);

@@ -28,7 +28,8 @@ internal static class FailureBackoff
             && service.Deployments.Any(d => d.Id == t.Deployment)).ToList();
         var counted = failed.Select(t => t with { FailureCounted = true }).ToList();
         // A task that started after the backoff and runs: the failures in a row are over.
-        var healthyNow = service.NextStartAt is { } backoffEnd && tasks.Any(t => t.Deployment == service.Primary.Id
+        // For task sets (EXTERNAL), a task of any of them.
+        var healthyNow = service.NextStartAt is { } backoffEnd && tasks.Any(t => (service.External ? service.Deployments.Any(d => d.Id == t.Deployment) : t.Deployment == service.Primary.Id)
             && t.LastStatus == TaskState.Running && t.Health != HealthState.Unhealthy && t.StartedAt >= backoffEnd);
         if (failed.Count == 0)
         {

@@ -12,7 +12,9 @@ namespace Orchestrator.Scheduler.Services;
 /// <item>trips the circuit breaker (<see cref="CircuitBreaker"/>): a deployment that failed without
 /// rollback holds what runs and starts nothing until the user updates the service (or deletes it);</item>
 /// <item>plans stops and starts (<see cref="ServiceReconciler"/>, or <see cref="DaemonReconciler"/>,
-/// whose desired count follows the nodes it is aimed at);</item>
+/// whose desired count follows the nodes it is aimed at; for the EXTERNAL controller
+/// <see cref="TaskSetReconciler"/>, with no circuit breaker and no rollout, its DRAINING task sets
+/// removed once none of their tasks lives);</item>
 /// <item>starts nothing while the backoff runs, and says so once;</item>
 /// <item>marks the rollout complete (steady state) and resets the failures in a row;</item>
 /// <item>removes a service being deleted once nothing of it runs (nor drains).</item>
@@ -29,6 +31,11 @@ internal static class ServiceController
     public static ServiceDecision Decide(ServiceRecord service, IReadOnlyList<TaskRecord> tasks, IReadOnlyList<ServiceTaskView> live, DaemonTargets? daemon, DateTimeOffset now)
     {
         var (counted, failuresCounted) = FailureBackoff.Count(service, tasks, now);
+        if (counted.External)
+        {
+            return DecideTaskSets(service, counted, failuresCounted, tasks, live, now);
+        }
+
         var updated = CircuitBreaker.Trip(counted, now);
         if (updated.Primary.Rollout == RolloutState.Failed && !updated.Deleting)
         {
@@ -77,6 +84,35 @@ internal static class ServiceController
         // A service being deleted stays while a task of it drains: its targets are derived from it.
         var remove = updated.Deleting && live.Count == 0 && starts.Count == 0 && !tasks.Any(t => t.IsDraining);
         return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: remove);
+    }
+
+    /// <summary>
+    /// A pass over a service with the EXTERNAL controller: its task sets (<see cref="TaskSetReconciler"/>),
+    /// no circuit breaker and no rollout (the user moves the sets). The backoff holds starts as for any
+    /// service; a DRAINING set goes once none of its tasks lives.
+    /// </summary>
+    private static ServiceDecision DecideTaskSets(ServiceRecord service, ServiceRecord updated, IReadOnlyList<TaskRecord> failuresCounted, IReadOnlyList<TaskRecord> tasks, IReadOnlyList<ServiceTaskView> live, DateTimeOffset now)
+    {
+        var plan = TaskSetReconciler.Plan(updated, live, now);
+        var starts = plan.Starts;
+        if (starts.Count > 0 && updated.NextStartAt is { } notBefore && now < notBefore)
+        {
+            updated = WithNewEvent(updated, now, $"service {service.Name} is waiting until {notBefore:HH:mm:ss} before starting tasks again, after {updated.ConsecutiveFailures} failed in a row");
+            starts = [];
+        }
+
+        var living = tasks.Where(t => t.LastStatus != TaskState.Stopped).Select(t => t.Deployment).ToHashSet(StringComparer.Ordinal);
+        var gone = updated.Deployments.Where(d => d.Status == DeploymentStatus.Draining && !living.Contains(d.Id)).ToList();
+        if (gone.Count > 0)
+        {
+            updated = updated with { Deployments = [.. updated.Deployments.Where(d => !gone.Contains(d))] };
+            foreach (var set in gone)
+            {
+                updated = updated.WithEvent(now, $"service {service.Name} task set {set.Id} is deleted: its tasks have stopped");
+            }
+        }
+
+        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0);
     }
 
     /// <summary>Folds one placement's outcome into the record: what could not be placed, and why, is said once.</summary>

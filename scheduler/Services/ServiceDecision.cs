@@ -7,9 +7,10 @@ namespace Orchestrator.Scheduler.Services;
 /// <param name="Startable">Of those, the ones a task can be started on now (agent connected).</param>
 internal sealed record DaemonTargets(IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable);
 
-/// <summary>One placement a pass asks for: new tasks of the primary deployment.</summary>
+/// <summary>One placement a pass asks for: new tasks of the primary deployment, or of one task set.</summary>
 /// <param name="Node">For a DAEMON service, the one node to place on; null to place anywhere.</param>
-internal sealed record ServiceStart(int Count, string? Node = null);
+/// <param name="Deployment">The deployment (task set) the new tasks belong to and run the definition of; null for the primary.</param>
+internal sealed record ServiceStart(int Count, string? Node = null, string? Deployment = null);
 
 /// <summary>
 /// What one pass does to one service, decided by <see cref="ServiceController.Decide"/>. The caller

@@ -110,7 +110,8 @@ internal static class ServiceReconciler
     private static string ReplaceReason(ServiceTaskView view) =>
         view.OnDrainingNode ? "Node is draining" : "Replaced by a newer deployment";
 
-    private static IEnumerable<ServiceTaskView> ScaleInOrder(IEnumerable<ServiceTaskView> tasks, StrategySpec? strategy)
+    /// <summary>The order surplus tasks are stopped in; task sets scale in the same way.</summary>
+    internal static IEnumerable<ServiceTaskView> ScaleInOrder(IEnumerable<ServiceTaskView> tasks, StrategySpec? strategy)
     {
         var list = tasks.ToList();
         var perNode = list.GroupBy(v => v.Task.Node).ToDictionary(g => g.Key, g => g.Count());

@@ -216,15 +216,9 @@ internal sealed partial class ClusterState
     /// </summary>
     private void ReconcileLocked(ServiceRecord service, DateTimeOffset now)
     {
-        if (service.External)
-        {
-            ReconcileExternalLocked(service);
-            return;
-        }
-
         var tasks = TasksOf(service);
         var live = tasks.Where(ServiceController.IsLive).Select(t => ViewOf(t, service, now)).ToList();
-        var decision = ServiceController.Decide(service, tasks, live, service.Daemon ? DaemonTargetsOf(service) : null, now);
+        var decision = ServiceController.Decide(service, tasks, live, service.Daemon && !service.External ? DaemonTargetsOf(service) : null, now);
 
         var batch = new WriteBatch();
         batch.Tasks.AddRange(decision.FailuresCounted);
@@ -237,17 +231,24 @@ internal sealed partial class ClusterState
         var started = new List<TaskRecord>();
         if (decision.Starts.Count > 0)
         {
-            // Once per pass, not per placement: a DAEMON pass places node by node.
-            var run = PrimaryRunOf(updated);
+            // Once per pass and deployment, not per placement: a DAEMON pass places node by node.
+            var runs = new Dictionary<string, ServiceRun>(StringComparer.Ordinal);
             foreach (var start in decision.Starts)
             {
-                var failed = PlaceServiceTasks(updated, run, start, now, started);
+                var deployment = start.Deployment is null ? updated.Primary : TaskSets.Find(updated, start.Deployment)
+                    ?? throw new InvalidOperationException($"service {updated.Name} has no deployment {start.Deployment} to start tasks of");
+                if (!runs.TryGetValue(deployment.Id, out var run))
+                {
+                    run = runs[deployment.Id] = RunOf(deployment);
+                }
+
+                var failed = PlaceServiceTasks(updated, run, start, deployment.Id, now, started);
                 var told = updated.Events.FirstOrDefault();
                 updated = ServiceController.Placed(updated, failed, now);
                 if (failed.Count > 0 && updated.Events.FirstOrDefault() != told)
                 {
                     // Said once, as the service's own event is: a pass that fails alike again adds none.
-                    batch.Events.Add(UnableToPlace(updated, failed));
+                    batch.Events.Add(UnableToPlace(updated, failed, deployment.Id));
                 }
             }
         }
@@ -271,19 +272,19 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// The primary deployment's definition, and what one of its tasks reserves: the definition's demand
-    /// with the sizes of the deployment's overrides (checked when the deployment was made; a revision
-    /// never changes, so they still fit).
+    /// A deployment's (the primary's, or a task set's) definition, and what one of its tasks reserves:
+    /// the definition's demand with the sizes of the deployment's overrides (checked when the deployment
+    /// was made; a revision never changes, so they still fit).
     /// </summary>
-    private ServiceRun PrimaryRunOf(ServiceRecord service)
+    private ServiceRun RunOf(DeploymentRecord deployment)
     {
-        var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
-        var overrides = service.Primary.Overrides;
+        var definition = Resolve(deployment.TaskDefinitionArn, "taskDefinition");
+        var overrides = deployment.Overrides;
         return new ServiceRun(definition, overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(overrides, definition), overrides);
     }
 
-    /// <summary>Places new tasks of the primary deployment; returns what could not be placed.</summary>
-    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceRun run, ServiceStart start, DateTimeOffset now, List<TaskRecord> started)
+    /// <summary>Places new tasks of a deployment (the primary, or a task set); returns what could not be placed.</summary>
+    private IReadOnlyList<PlacementFailure> PlaceServiceTasks(ServiceRecord service, ServiceRun run, ServiceStart start, string deploymentId, DateTimeOffset now, List<TaskRecord> started)
     {
         var definition = run.Definition;
         var pins = PinSecrets(definition);
@@ -312,7 +313,7 @@ internal sealed partial class ClusterState
         };
         foreach (var decision in result.Placed)
         {
-            started.Add(NewTask(service.Cluster, service.Group, definition, run.Demand, service.Group, decision, now, service.Name, service.Primary.Id) with
+            started.Add(NewTask(service.Cluster, service.Group, definition, run.Demand, service.Group, decision, now, service.Name, deploymentId) with
             {
                 Tags = tags,
                 Overrides = run.Overrides,
@@ -323,11 +324,11 @@ internal sealed partial class ClusterState
         return result.Failed;
     }
 
-    private ClusterEventRecord UnableToPlace(ServiceRecord service, IReadOnlyList<PlacementFailure> failed) =>
+    private ClusterEventRecord UnableToPlace(ServiceRecord service, IReadOnlyList<PlacementFailure> failed, string deploymentId) =>
         PendingEvent(service.Cluster, ClusterEventType.UnableToPlace, $"service {service.Name} is unable to place {failed.Count} tasks") with
         {
             Service = service.Name,
-            Deployment = service.Primary.Id,
+            Deployment = deploymentId,
             Reasons = [.. failed.GroupBy(f => (f.Reason, f.Detail)).Select(g => $"{g.Key.Reason} ({g.Count()}): {g.Key.Detail}")],
         };
 
@@ -393,7 +394,15 @@ internal sealed partial class ClusterState
         var perDeployment = live.GroupBy(t => t.Deployment).ToDictionary(
             g => g.Key,
             g => (g.Count(t => t.LastStatus == TaskState.Running), g.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending)));
-        return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment);
+        // For task sets' stability: the healthy ones of each, among those desired RUNNING.
+        IReadOnlyDictionary<string, int>? healthy = null;
+        if (service.External)
+        {
+            var now = Now;
+            healthy = live.Where(ServiceController.IsLive).GroupBy(t => t.Deployment).ToDictionary(g => g.Key, g => g.Count(t => ViewOf(t, now).Healthy), StringComparer.Ordinal);
+        }
+
+        return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment, healthy);
     }
 
     private ServiceRecord RequireService(string cluster, string name)

@@ -3,13 +3,16 @@ using Orchestrator.Scheduler.Domain;
 namespace Orchestrator.Scheduler.State;
 
 /// <summary>A service with its task counts, per deployment too, as the API shows it.</summary>
+/// <param name="HealthyPerDeployment">For a service with the EXTERNAL controller: per task set, its healthy tasks desired RUNNING; null otherwise.</param>
 internal sealed record ServiceView(
     ServiceRecord Service,
     int Running,
     int Pending,
-    IReadOnlyDictionary<string, (int Running, int Pending)> PerDeployment);
+    IReadOnlyDictionary<string, (int Running, int Pending)> PerDeployment,
+    IReadOnlyDictionary<string, int>? HealthyPerDeployment = null);
 
 /// <summary>A validated CreateService request.</summary>
+/// <param name="External">The EXTERNAL deployment controller: no deployment of its own (<paramref name="TaskDefinition"/> may be empty), task sets instead.</param>
 internal sealed record ServiceDefinition(
     string Cluster,
     string Name,

@@ -14,8 +14,8 @@ internal static class ServiceMapper
             Cluster = service.Cluster,
             Name = service.Name,
             Status = service.Deleting ? "DRAINING" : "ACTIVE",
-            // An EXTERNAL service may have no deployment yet.
-            TaskDefinition = service.Deployments.Count > 0 ? service.Primary.TaskDefinitionArn : "",
+            // An EXTERNAL service's: its PRIMARY task set's, if it has one.
+            TaskDefinition = service.Deployments.FirstOrDefault(d => d.Status == DeploymentStatus.Primary)?.TaskDefinitionArn ?? "",
             DesiredCount = service.DesiredCount,
             RunningCount = view.Running,
             PendingCount = view.Pending,
@@ -45,7 +45,13 @@ internal static class ServiceMapper
         result.DeploymentController = new Contract.DeploymentController { Type = service.External ? "EXTERNAL" : "ECS" };
         result.PlacementStrategy.AddRange(service.Strategies.Select(s => new Contract.PlacementStrategy { Type = s.Type, Field = s.Field }));
         result.PlacementConstraints.AddRange(service.Constraints.Select(c => new Contract.PlacementConstraint { Type = c.Type, Expression = c.Expression }));
-        result.Deployments.AddRange(service.Deployments.Select(d =>
+        if (service.External)
+        {
+            // Its deployments are its task sets, shown as such (ECS shows no deployments for them).
+            result.TaskSets.AddRange(service.Deployments.Select(d => TaskSetMapper.ToContract(view, d)));
+        }
+
+        result.Deployments.AddRange(service.Deployments.Where(_ => !service.External).Select(d =>
         {
             var (running, pending) = view.PerDeployment.GetValueOrDefault(d.Id);
             var deployment = new Contract.Deployment
