@@ -74,8 +74,9 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
             }
             else if (await ReloadAsync(layout.Layout, why, cancellationToken) is { } problem)
             {
-                _failedReload = (layout.Layout, problem, time.GetUtcNow());
-                MarkNotLoaded(layout.Layout, actual, problem, failures);
+                // A configuration HAProxy refused is not tried again for a while; a master that did not answer is, at once.
+                _failedReload = problem.Refused ? (layout.Layout, problem.Reason, time.GetUtcNow()) : null;
+                MarkNotLoaded(layout.Layout, actual, problem.Reason, failures);
             }
             else
             {
@@ -86,18 +87,25 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
             actual = await haproxy.ServersStateAsync(cancellationToken);
         }
 
-        var plan = Reconciler.Plan(served, actual);
-        foreach (var command in plan.Commands)
+        // Checked by reading the state again, and again applied when it is not there yet: just after a
+        // reload the old worker may still take a command on the admin socket (and answer "No such backend").
+        for (var pass = 0; pass < 3; pass++)
         {
-            var answer = (await haproxy.CommandAsync(command, cancellationToken)).Trim();
-            if (answer.Length > 0 && !IsBenign(answer))
+            var plan = Reconciler.Plan(served, actual);
+            if (plan.Commands.Count == 0)
             {
-                LogCommandAnswer(log, command, answer);
+                break;
             }
-        }
 
-        if (plan.Commands.Count > 0)
-        {
+            foreach (var command in plan.Commands)
+            {
+                var answer = (await haproxy.CommandAsync(command, cancellationToken)).Trim();
+                if (answer.Length > 0 && !IsBenign(answer))
+                {
+                    LogCommandAnswer(log, command, answer);
+                }
+            }
+
             LogApplied(log, plan.Commands.Count);
             actual = await haproxy.ServersStateAsync(cancellationToken);
         }
@@ -143,8 +151,11 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
         }
     }
 
+    /// <summary>Why a reload did not happen; <see cref="Refused"/> when HAProxy had the new configuration and did not take it.</summary>
+    private sealed record ReloadFailure(string Reason, bool Refused);
+
     /// <returns>Null when HAProxy runs the new configuration, else why not.</returns>
-    private async Task<string?> ReloadAsync(IReadOnlyList<GroupLayout> layout, string why, CancellationToken cancellationToken)
+    private async Task<ReloadFailure?> ReloadAsync(IReadOnlyList<GroupLayout> layout, string why, CancellationToken cancellationToken)
     {
         LogReloading(log, why);
         AtomicFile.Write(settings.StateFile, await haproxy.RawServersStateAsync(cancellationToken));
@@ -157,7 +168,7 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
         }
         catch (HaproxyUnavailableException e)
         {
-            return Failed($"cannot reload haproxy: {e.Message}");
+            return Failed($"cannot reload haproxy: {e.Message}", refused: false);
         }
 
         var deadline = time.GetUtcNow() + settings.ReloadTimeout;
@@ -173,7 +184,7 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
                     var after = await haproxy.MasterCountersAsync(cancellationToken);
                     if (after.Failed > before.Failed)
                     {
-                        return Failed("haproxy refused the new configuration (see its log); it goes on with the previous one");
+                        return Failed("haproxy refused the new configuration (see its log); it goes on with the previous one", refused: true);
                     }
 
                     reloaded = after.Reloads > before.Reloads;
@@ -196,12 +207,12 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
             }
         }
 
-        return Failed($"haproxy did not take the new configuration within {settings.ReloadTimeout.TotalSeconds:0} s: {last}");
+        return Failed($"haproxy did not take the new configuration within {settings.ReloadTimeout.TotalSeconds:0} s: {last}", refused: reloaded);
 
-        string Failed(string problem)
+        ReloadFailure Failed(string problem, bool refused)
         {
             LogReloadFailed(log, problem);
-            return problem;
+            return new ReloadFailure(problem, refused);
         }
     }
 

@@ -101,7 +101,7 @@ public sealed class HaproxyIntegrationTests
         var report = await ApplyUntilUpAsync(Group("web", port, Target(a), Target(b)));
 
         var group = report.TargetGroups.Single();
-        Assert.That((group.State, group.Targets.Count), Is.EqualTo((ReportBuilder.Active, 2)));
+        Assert.That((group.State, group.Targets.Count), Is.EqualTo((ReportBuilder.Active, 2)), report.ToString);
         Assert.That(group.Targets.Select(t => t.CheckDescription), Has.All.StartWith("L7OK"));
         var answers = new List<string>();
         for (var i = 0; i < 20; i++)
@@ -123,10 +123,11 @@ public sealed class HaproxyIntegrationTests
         var report = await _applier.ReconcileAsync([Group("web", port, Target(a), Target(b))], CancellationToken.None);
 
         var fresh = report.TargetGroups.Single().Targets.Single(t => t.Id == "b");
-        Assert.That(fresh.CheckState, Is.EqualTo("INITIAL"));
+        Assert.That(fresh.CheckState, Is.EqualTo("INITIAL"), report.ToString);
         for (var i = 0; i < 10; i++)
         {
-            Assert.That(await GetAsync(port), Is.EqualTo("a"));
+            var stat = await _runtime.CommandAsync("show stat", CancellationToken.None);
+            Assert.That(await GetAsync(port), Is.EqualTo("a"), () => stat);
         }
     }
 

@@ -67,9 +67,9 @@ internal sealed class HaproxyProcess : IDisposable
                     throw new InvalidOperationException($"haproxy exited with {process.ExitCode}: {File.ReadAllText(LogPath)}");
                 }
 
-                return await AnswersAsync();
+                return await AnswersAsync(AdminSocket) && await AnswersAsync(MasterSocket);
             },
-            "haproxy answers on its admin socket",
+            "haproxy answers on its admin and master sockets",
             TimeSpan.FromSeconds(15));
     }
 
@@ -93,12 +93,13 @@ internal sealed class HaproxyProcess : IDisposable
         await StartAsync();
     }
 
-    public async Task<bool> AnswersAsync()
+    /// <summary>Whether something listens on the socket (the master's CLI only once its worker is ready).</summary>
+    public static async Task<bool> AnswersAsync(string path)
     {
         try
         {
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(AdminSocket));
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
             return true;
         }
         catch (SocketException)
