@@ -160,15 +160,25 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
         LogReloading(log, why);
         AtomicFile.Write(settings.StateFile, await haproxy.RawServersStateAsync(cancellationToken));
         AtomicFile.Write(settings.ConfigPath, HaproxyConfigRenderer.Render(settings.Render, layout));
-        MasterCounters before;
-        try
+        MasterCounters? before = null;
+        for (var attempt = 0; before is null; attempt++)
         {
-            before = await haproxy.MasterCountersAsync(cancellationToken);
-            await haproxy.ReloadAsync(cancellationToken);
-        }
-        catch (HaproxyUnavailableException e)
-        {
-            return Failed($"cannot reload haproxy: {e.Message}", refused: false);
+            try
+            {
+                // The master's CLI may refuse a moment (just started, or still busy with a reload).
+                before = await haproxy.MasterCountersAsync(cancellationToken);
+                await haproxy.ReloadAsync(cancellationToken);
+            }
+            catch (HaproxyUnavailableException e) when (attempt < 5)
+            {
+                LogMasterRetry(log, e.Message);
+                before = null;
+                await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+            }
+            catch (HaproxyUnavailableException e)
+            {
+                return Failed($"cannot reload haproxy: {e.Message}", refused: false);
+            }
         }
 
         var deadline = time.GetUtcNow() + settings.ReloadTimeout;
@@ -269,6 +279,9 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
 
     [LoggerMessage(8, LogLevel.Information, "HAProxy is not running; wrote {Path} ({Groups} target groups) for when it starts")]
     private static partial void LogWroteWhileDown(ILogger logger, string path, int groups);
+
+    [LoggerMessage(10, LogLevel.Debug, "HAProxy's master socket did not answer ({Problem}); trying again")]
+    private static partial void LogMasterRetry(ILogger logger, string problem);
 
     [LoggerMessage(9, LogLevel.Error, "Cannot write {Path}: {Problem}")]
     private static partial void LogWriteFailed(ILogger logger, string path, string problem);

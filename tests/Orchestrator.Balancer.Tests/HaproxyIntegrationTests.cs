@@ -72,15 +72,22 @@ public sealed class HaproxyIntegrationTests
 
     private static DesiredGroup Group(string name, int port, params DesiredTarget[] targets) => new(name, true, port, Check, targets);
 
-    /// <summary>Applies until every target of every served group is UP (draining ones aside), or fails naming the last report.</summary>
-    private async Task<BalancerReport> ApplyUntilUpAsync(params DesiredGroup[] groups)
+    /// <summary>
+    /// Applies until every group is ACTIVE (but those named to fail) and every target of them UP (draining
+    /// ones aside), and the next pass has nothing left to change, or fails naming the last report.
+    /// </summary>
+    private Task<BalancerReport> ApplyUntilUpAsync(params DesiredGroup[] groups) => ApplyUntilUpAsync([], groups);
+
+    private async Task<BalancerReport> ApplyUntilUpAsync(string[] failing, params DesiredGroup[] groups)
     {
         BalancerReport report = new();
         await Polling.UntilAsync(
             async () =>
             {
                 report = await _applier.ReconcileAsync(groups, CancellationToken.None);
-                return report.TargetGroups.Where(g => g.State == ReportBuilder.Active).SelectMany(g => g.Targets).All(t => t.Draining || t.CheckState == "UP");
+                return report.TargetGroups.All(g => g.State == (failing.Contains(g.TargetGroup) ? ReportBuilder.Failed : ReportBuilder.Active))
+                    && report.TargetGroups.SelectMany(g => g.Targets).All(t => t.Draining || t.CheckState == "UP")
+                    && Orchestrator.Balancer.Reconcile.Reconciler.Plan(groups, await _runtime.ServersStateAsync(CancellationToken.None)).Commands.Count == 0;
             },
             "every target is UP",
             TimeSpan.FromSeconds(30),
@@ -243,7 +250,7 @@ public sealed class HaproxyIntegrationTests
         var busy = ((IPEndPoint)squatter.LocalEndpoint).Port;
         var port = HaproxyProcess.FreePort();
 
-        var report = await ApplyUntilUpAsync(Group("web", port, Target(a)), Group("busy", busy, Target(a)));
+        var report = await ApplyUntilUpAsync(["busy"], Group("web", port, Target(a)), Group("busy", busy, Target(a)));
 
         var failed = report.TargetGroups.Single(g => g.TargetGroup == "busy");
         Assert.That((failed.State, failed.Reason), Is.EqualTo((ReportBuilder.Failed, $"port {busy} is in use on balancer lb-test")));
