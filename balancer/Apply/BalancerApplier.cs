@@ -159,6 +159,7 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
     {
         LogReloading(log, why);
         AtomicFile.Write(settings.StateFile, await haproxy.RawServersStateAsync(cancellationToken));
+        var previous = AtomicFile.TryRead(settings.ConfigPath);
         AtomicFile.Write(settings.ConfigPath, HaproxyConfigRenderer.Render(settings.Render, layout));
         MasterCounters? before = null;
         for (var attempt = 0; before is null; attempt++)
@@ -222,6 +223,12 @@ internal sealed partial class BalancerApplier(IHaproxyRuntime haproxy, IPortChec
         ReloadFailure Failed(string problem, bool refused)
         {
             LogReloadFailed(log, problem);
+            if (refused && previous is not null)
+            {
+                // What HAProxy runs goes back on disk, so that a restart of HAProxy starts on it and not on what it refused.
+                AtomicFile.Write(settings.ConfigPath, previous);
+            }
+
             return new ReloadFailure(problem, refused);
         }
     }

@@ -259,6 +259,38 @@ public sealed class HaproxyIntegrationTests
         Assert.That(File.ReadAllText(_haproxy.ConfigPath), Does.Not.Contain("be_busy"));
     }
 
+    private sealed class EveryPortFree : IPortCheck
+    {
+        public string? WhyNotFree(string address, int port) => null;
+    }
+
+    [Test]
+    public async Task AConfigurationHaproxyRefusesLeavesTheOldOneServingAndItsGroupFailed()
+    {
+        var a = Server("a");
+        var port = HaproxyProcess.FreePort();
+        await ApplyUntilUpAsync(Group("web", port, Target(a)));
+
+        // The check is fooled: HAProxy itself finds the port taken, and refuses the whole new configuration.
+        _applier = new BalancerApplier(
+            _runtime,
+            new EveryPortFree(),
+            new ApplierSettings("lb-test", _haproxy.ConfigPath, _haproxy.StateFile, _haproxy.AdminSocket, "127.0.0.1", TimeSpan.FromSeconds(15)),
+            TimeProvider.System,
+            NullLogger<BalancerApplier>.Instance);
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var busy = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var report = await _applier.ReconcileAsync([Group("web", port, Target(a)), Group("busy", busy, Target(a))], CancellationToken.None);
+
+        var failed = report.TargetGroups.Single(g => g.TargetGroup == "busy");
+        Assert.That(failed.State, Is.EqualTo(ReportBuilder.Failed));
+        Assert.That(failed.Reason, Does.Contain("haproxy refused the new configuration"));
+        Assert.That(File.ReadAllText(_haproxy.ConfigPath), Does.Not.Contain("be_busy"));
+        Assert.That(report.TargetGroups.Single(g => g.TargetGroup == "web").State, Is.EqualTo(ReportBuilder.Active));
+        Assert.That(await GetAsync(port), Is.EqualTo("a"));
+    }
+
     [Test]
     public async Task GroupsAddedAndRemovedKeepTheirTargets()
     {
