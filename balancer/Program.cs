@@ -41,7 +41,7 @@ host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-ba
     "Balancer {Name}: schedulers {Schedulers} ({Transport}), target groups {Groups}, HAProxy config {Config}, admin socket {Admin}, master socket {Master}",
     options.EffectiveName,
     options.Schedulers,
-    options.CaCertificate is null ? "system roots" : $"CA {options.CaCertificate}",
+    options.Schedulers.Contains("http://", StringComparison.OrdinalIgnoreCase) ? "cleartext" : options.CaCertificate is null ? "TLS, system roots" : $"TLS, CA {options.CaCertificate}",
     options.ServedGroups.Count == 0 ? "all" : string.Join(",", options.ServedGroups),
     haproxy.ConfigPath,
     haproxy.AdminSocket,
