@@ -112,6 +112,8 @@ cmd_test() {
   # The etcd store's tests start real etcd clusters from Debian's etcd-server (/usr/bin/etcd, 3.4);
   # etcd-client gives etcdctl for looking at them by hand.
   command -v etcd >/dev/null 2>&1 || apt_install etcd-server etcd-client
+  # The balancer's tests start real HAProxy processes (Debian's haproxy, 2.6) on loopback.
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_install haproxy
   build
   local results; results=$(mktemp -d)
   local status=0

@@ -3,7 +3,7 @@
 #
 #   sudo deploy/systemd/install.sh                 publish both daemons, install them under /opt/orchestrator
 #   sudo deploy/systemd/install.sh --prefix /srv/o  elsewhere
-#   sudo deploy/systemd/install.sh --only scheduler (or agent)
+#   sudo deploy/systemd/install.sh --only scheduler (or agent, or balancer: orchestrator-balancer for HAProxy)
 #   sudo deploy/systemd/install.sh --only agent --join-token ORCH-1-...   an agent for another VM's scheduler
 #   sudo deploy/systemd/install.sh --only scheduler --etcd https://10.0.0.5:2379,... --advertise 10.0.0.5:7400
 #                                                    one of several schedulers on etcd (high availability)
@@ -94,7 +94,9 @@ for daemon in $only; do
   rm -rf "${target:?}/$daemon"
   dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:InvariantGlobalization=true -nologo -v quiet -o "$target/$daemon" >&2
   sed -e "s|@PREFIX@|$target|g" -e "s|@ETC@|$etc|g" "$here/orchestrator-$daemon.service" >"$units/orchestrator-$daemon.service"
-  [ -f "$etc/$daemon.env" ] || install -m 0640 "$here/$daemon.env" "$etc/$daemon.env"
+  settings="$here/$daemon.env"
+  [ -f "$settings" ] || settings="$repo/deploy/$daemon.env.example"
+  [ -f "$etc/$daemon.env" ] || install -m 0640 "$settings" "$etc/$daemon.env"
 done
 
 # The CLI: one self-contained file on the PATH (it reads ORCHESTRATOR_ADDR, ORCHESTRATOR_CACERT, ORCHESTRATOR_TOKEN).
@@ -146,6 +148,11 @@ if ! staging; then
   if [[ " $only " == *" agent "* ]] && ! id orchestrator-agent >/dev/null 2>&1; then
     getent group docker >/dev/null || groupadd --system docker
     useradd --system --no-create-home --shell /usr/sbin/nologin --groups docker orchestrator-agent
+  fi
+  if [[ " $only " == *" balancer "* ]] && ! id orchestrator-balancer >/dev/null 2>&1; then
+    # The haproxy group (Debian's haproxy package) gives it HAProxy's sockets and configuration directory.
+    getent group haproxy >/dev/null || groupadd --system haproxy
+    useradd --system --no-create-home --shell /usr/sbin/nologin --groups haproxy orchestrator-balancer
   fi
   chgrp -R orchestrator "$etc" 2>/dev/null || true
   systemctl daemon-reload
