@@ -49,10 +49,10 @@ internal static class LbRollingBench
         report.Add("lb-rolling", "requests sent while the deployment ran (from asking to converged)",
             oursText ?? $"{ours!.Figures.DuringUpdate}; failures within {ours.Figures.FailureSpan.TotalSeconds:F2} s",
             swarmText ?? $"Docker Swarm: {swarm!.Figures.DuringUpdate}; failures within {swarm.Figures.FailureSpan.TotalSeconds:F2} s (first to last)");
-        report.Add("lb-rolling", "a new task RUNNING and healthy → the first request it answers through the balancer",
+        report.Add("lb-rolling", "a new task RUNNING and healthy → its first answer through the balancer",
             oursText ?? FirstRequest(ours!.Figures.ReadyToFirstRequest, ours.Figures),
             swarmText ?? $"Docker Swarm (task RUNNING, which Swarm reports once the container is healthy): {FirstRequest(swarm!.Figures.ReadyToFirstRequest, swarm.Figures)}");
-        report.Add("lb-rolling", "a new task's container started → the first request it answers through the balancer",
+        report.Add("lb-rolling", "a new task's container started → its first answer through the balancer",
             oursText ?? FirstRequest(ours!.Figures.StartToFirstRequest, ours.Figures),
             swarmText ?? $"Docker Swarm: {FirstRequest(swarm!.Figures.StartToFirstRequest, swarm.Figures)}");
     }

@@ -59,7 +59,7 @@ internal static class SwarmRollingBaseline
                     throw new InvalidOperationException($"neither the routing mesh ({meshError}) nor host-mode publishing ({hostError}) answered on 127.0.0.1");
                 }
 
-                note = $"ROUTING MESH UNAVAILABLE HERE ({meshError}: {why}); measured with host-mode publishing instead, {replicas} replica (host mode cannot run a second task on the same port of one node), and no balancer: the port answers once httpd listens, before the health check passes, so RUNNING → first request is negative";
+                note = $"ROUTING MESH UNAVAILABLE HERE ({meshError}: {why}); measured with host-mode publishing instead, {replicas} replica (host mode cannot run a second task on the same port of one node), and no balancer: the port answers once httpd listens, before the health check passes, so its first answer can come before RUNNING";
             }
 
             var before = await RunningTasksAsync(docker, name);

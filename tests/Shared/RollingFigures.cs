@@ -27,8 +27,9 @@ internal sealed record BackendTimes(string Backend, DateTime StartedUtc, DateTim
 /// <summary>
 /// What a rolling deployment cost the steady client: every request and the failures (target: none), those
 /// sent while the deployment ran, and for each new backend the time from its container's start and from
-/// its being RUNNING and healthy to the first request it answered (the send time of that request), so a
-/// balancer that registers late, or early, shows.
+/// its being RUNNING and healthy to the first request it answered (when that answer came: a request can be
+/// sent before, held in a listen backlog and answered once the backend serves), so a balancer that
+/// registers late, or early, shows.
 /// </summary>
 /// <param name="FailureSpan">From the first failed request's send to the last one's (zero for one or none): how long clients saw errors.</param>
 internal sealed record RollingFigures(
@@ -50,7 +51,7 @@ internal sealed record RollingFigures(
         var during = results.Where(r => clientStartUtc + r.SentAt >= updateStartUtc && clientStartUtc + r.SentAt <= updateEndUtc);
         var firstByBackend = results.Where(r => r.Ok && r.Body is not null)
             .GroupBy(r => r.Body!, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => clientStartUtc + g.Min(r => r.SentAt), StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => clientStartUtc + g.Min(r => r.SentAt + r.Latency), StringComparer.Ordinal);
         var fromStart = new List<TimeSpan>();
         var fromReady = new List<TimeSpan>();
         var never = new List<string>();

@@ -9,10 +9,10 @@ public sealed class RollingFiguresTests
     private static readonly DateTime ClientStart = new(2026, 12, 5, 12, 0, 0, DateTimeKind.Utc);
 
     private static SteadyHttpResult At(int index, double seconds, string? body, string? error = null) =>
-        new(index, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(3), error is null ? 200 : null, error, body);
+        new(index, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(100), error is null ? 200 : null, error, body);
 
     [Test]
-    public void Times_each_new_backend_to_its_first_answer_and_counts_the_failures_in_the_update()
+    public void Times_each_new_backend_to_when_its_first_answer_came_and_counts_the_failures_in_the_update()
     {
         SteadyHttpResult[] results =
         [
@@ -32,8 +32,8 @@ public sealed class RollingFiguresTests
         {
             Assert.That((figures.All.Sent, figures.All.Failed), Is.EqualTo((8, 2)));
             Assert.That((figures.DuringUpdate.Sent, figures.DuringUpdate.Failed), Is.EqualTo((5, 2)));
-            Assert.That(figures.StartToFirstRequest, Is.EqualTo(new[] { TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1) }), "in the order the backends started");
-            Assert.That(figures.ReadyToFirstRequest, Is.EqualTo(new[] { TimeSpan.FromSeconds(0.5) }), "only backends with a ready time");
+            Assert.That(figures.StartToFirstRequest, Is.EqualTo(new[] { TimeSpan.FromSeconds(0.6), TimeSpan.FromSeconds(1.1) }), "to the first answer, in the order the backends started");
+            Assert.That(figures.ReadyToFirstRequest, Is.EqualTo(new[] { TimeSpan.FromSeconds(0.6) }), "only backends with a ready time");
             Assert.That(figures.NeverServed, Is.EqualTo(new[] { "new3" }));
             Assert.That(figures.FailureSpan, Is.EqualTo(TimeSpan.FromSeconds(2)));
         });
