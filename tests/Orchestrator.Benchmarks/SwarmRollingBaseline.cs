@@ -63,7 +63,7 @@ internal static class SwarmRollingBaseline
             }
 
             var before = await RunningTasksAsync(docker, name);
-            var client = SteadyHttpClient.Start(scenario.Client(url));
+            await using var client = SteadyHttpClient.Start(scenario.Client(url));
             var clientStartUtc = DateTime.UtcNow - client.Elapsed;
             var seen = new Dictionary<string, BackendTimes>(StringComparer.Ordinal);
             using var watching = new CancellationTokenSource();
@@ -90,7 +90,6 @@ internal static class SwarmRollingBaseline
             }
 
             var results = await client.StopAsync();
-            await client.DisposeAsync();
             var figures = RollingFigures.Of(results, clientStartUtc, updateStartUtc, updateEndUtc, seen.Values);
             var backends = string.Join(", ", figures.All.Backends.Select(b => $"{b.Key} {b.Value}"));
             Console.Error.WriteLine($"lb-rolling: Swarm: {figures.All}; during the update: {figures.DuringUpdate}; answered by {backends}");
