@@ -1,6 +1,6 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [etcd] [failover-ha] [swarm] — all but swarm, metrics, logs, etcd and failover-ha when none is named.
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [etcd] [failover-ha] [lb-rolling] [swarm] — all but swarm, metrics, logs, etcd, failover-ha and lb-rolling when none is named.
 var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "workload", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -73,6 +73,12 @@ if (chosen.Contains("logs"))
 if (chosen.Contains("stop"))
 {
     await StopBench.RunAsync(report, agents: 500, watchers: 100, tasksPerAgent: 2);
+}
+
+if (chosen.Contains("lb-rolling"))
+{
+    // Rolling deployment through the balancer against Docker Swarm's routing mesh on the same engine.
+    await LbRollingBench.RunAsync(report, LbRollingOrchestrator.RunAsync);
 }
 
 report.Print();
