@@ -399,7 +399,7 @@ internal sealed partial class ClusterState
         if (service.External)
         {
             var now = Now;
-            healthy = live.Where(ServiceController.IsLive).GroupBy(t => t.Deployment).ToDictionary(g => g.Key, g => g.Count(t => ViewOf(t, now).Healthy), StringComparer.Ordinal);
+            healthy = live.Where(ServiceController.IsLive).GroupBy(t => t.Deployment).ToDictionary(g => g.Key, g => g.Count(t => ViewOf(t, service, now).Healthy), StringComparer.Ordinal);
         }
 
         return new ServiceView(service, live.Count(t => t.LastStatus == TaskState.Running), live.Count(t => t.LastStatus is TaskState.Provisioning or TaskState.Pending), perDeployment, healthy);
