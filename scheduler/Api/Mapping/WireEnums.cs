@@ -27,6 +27,9 @@ internal static class WireEnums
         Contract.TaskStatus.Provisioning => TaskState.Provisioning,
         Contract.TaskStatus.Pending => TaskState.Pending,
         Contract.TaskStatus.Running => TaskState.Running,
+        // Only the scheduler says DEACTIVATING (a RUNNING task whose targets drain; see TaskMapper):
+        // in the domain that task is still RUNNING.
+        Contract.TaskStatus.Deactivating => TaskState.Running,
         Contract.TaskStatus.Stopping => TaskState.Stopping,
         Contract.TaskStatus.Stopped => TaskState.Stopped,
         _ => null,
