@@ -75,7 +75,9 @@ internal static class ReportBuilder
 
                 item.CheckDescription = CheckVerdict.Description(row.CheckStatus, row.CheckCode, row.CheckDescription);
                 item.CurrentConnections = row.CurrentSessions;
-                item.Draining = target.Draining || slot.Draining;
+                // As HAProxy shows it, not as it was asked: a drain command that did not apply must not
+                // let the scheduler stop a task that still takes new requests.
+                item.Draining = slot.Draining;
             }
         }
 

@@ -187,6 +187,13 @@ internal sealed partial class BalancerLoop(
                 LogApplyFailed(log, e.Message);
                 report = ReportBuilder.AllFailed(desired, $"the balancer cannot write its files: {e.Message}");
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever else goes wrong in one pass must not end the loop: a dead loop would leave
+                // HAProxy as it is and the scheduler with the last report forever (frozen verdicts, no drain).
+                LogApplyFailed(log, e.ToString());
+                report = ReportBuilder.AllFailed(desired, $"the balancer failed to apply its assignment: {e.Message}");
+            }
 
             Publish(report);
         }

@@ -15,7 +15,7 @@ namespace Orchestrator.Scheduler.Api;
 /// each commit or balancer verdict that changed it. A watcher's updates wait in a bounded queue; one that
 /// lets it fill up is cut off with RESOURCE_EXHAUSTED, as WatchTasks does.
 /// </summary>
-internal sealed class ServiceEndpointsApi(ClusterState state, LoadBalancingFeed feed, TargetHealthBook book, SchedulerStopping stopping)
+internal sealed class ServiceEndpointsApi(ClusterState state, LoadBalancingFeed feed, TargetHealthBook book, SchedulerStopping stopping, HA.ILeadership leadership)
 {
     public const int QueueCapacity = 100;
 
@@ -44,7 +44,9 @@ internal sealed class ServiceEndpointsApi(ClusterState state, LoadBalancingFeed 
             var first = Update(cluster, name, request.HealthyOnly);
             updates.Writer.TryWrite(first);
             var revoked = Security.TokenAuthInterceptor.CallerOf(context)?.Revoked ?? CancellationToken.None;
-            using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stopping.Token);
+            // A deposed leader's book empties with its balancers' streams: its lists would say every
+            // balanced endpoint is unknown, so the watch ends and the watcher goes to the new leader.
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stopping.Token, leadership.Deposed);
             var producer = ProduceAsync(cluster, name, request.HealthyOnly, first, signals.Reader, updates.Writer, watching.Token);
             try
             {
@@ -64,6 +66,11 @@ internal sealed class ServiceEndpointsApi(ClusterState state, LoadBalancingFeed 
             catch (OperationCanceledException) when (stopping.IsStopping && !context.CancellationToken.IsCancellationRequested)
             {
                 throw SchedulerStopping.Unavailable();
+            }
+            catch (OperationCanceledException) when (leadership.Deposed.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"not the leader any more: {leadership.NotLeaderReason ?? "its lease was lost"}; watch again"),
+                    leadership.LeaderAddress is { } leader && !leadership.IsLeader ? new Metadata { { HA.LeaderForwardingInterceptor.LeaderTrailer, leader } } : []);
             }
             catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
             {

@@ -19,6 +19,13 @@ internal sealed record NodeRecord(
     public IReadOnlyDictionary<string, string> CustomAttributes { get; init; } = Domain.Tags.None;
     public IReadOnlyDictionary<string, string> Tags { get; init; } = Domain.Tags.None;
 
+    /// <summary>
+    /// The IP its agent's stream came from at its last registration (empty: unknown). Stored, so that a
+    /// new leader or a restarted scheduler can tell balancers where the node's tasks are before the agent
+    /// is back; an agent's host-address attribute or a task's own bind address wins over it.
+    /// </summary>
+    public string PeerAddress { get; init; } = "";
+
     /// <summary>What its agent lets tasks do, as it said at its last registration (compared by content).</summary>
     public NodePolicy Policy { get; init; } = NodePolicy.None;
 

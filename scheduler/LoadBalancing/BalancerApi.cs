@@ -190,10 +190,10 @@ internal sealed partial class BalancerApi(
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the first message of a balancer's stream must be hello"));
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}\\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9-]{1,32}$")]
+    [GeneratedRegex("^[A-Za-z0-9-]{1,32}\\z")]
     private static partial Regex GroupPattern();
 
     [LoggerMessage(LogEvents.BalancerConnected, LogLevel.Information, "Balancer {Balancer} connected from {Peer} (orchestrator-balancer {Version}), serving {Groups} target groups (0: all)")]

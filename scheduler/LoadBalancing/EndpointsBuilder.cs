@@ -38,10 +38,12 @@ internal static class EndpointsBuilder
 
             foreach (var container in t.Containers.OrderBy(c => c.Name, StringComparer.Ordinal))
             {
+                // Docker may list one published port twice (its 0.0.0.0 and :: bindings): one endpoint each.
+                var seen = new HashSet<(string, int, Protocol)>();
                 foreach (var binding in container.Bindings.Where(b => b.HostPort > 0).OrderBy(b => b.ContainerPort).ThenBy(b => b.Protocol))
                 {
                     var host = NodeAddress.ForBinding(task.NodeHost, task.Advertised, binding.BindIp);
-                    if (host.Length == 0)
+                    if (host.Length == 0 || !seen.Add((host, binding.HostPort, binding.Protocol)))
                     {
                         continue;
                     }

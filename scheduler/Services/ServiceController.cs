@@ -112,7 +112,8 @@ internal static class ServiceController
             }
         }
 
-        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0);
+        // As for ECS-controller services: a deleted service stays until its draining tasks stopped (their targets come from it).
+        return new ServiceDecision(updated, failuresCounted, plan.Stops, starts, Remove: updated.Deleting && live.Count == 0 && starts.Count == 0 && !tasks.Any(t => t.IsDraining));
     }
 
     /// <summary>Folds one placement's outcome into the record: what could not be placed, and why, is said once.</summary>

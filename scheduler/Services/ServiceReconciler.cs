@@ -12,10 +12,18 @@ namespace Orchestrator.Scheduler.Services;
 /// A target group of the service whose balancers find the task unhealthy (ELB health checks), or null;
 /// a task no balancer reports on (verdict unknown) never has one.
 /// </param>
+/// <param name="AwaitingBalancer">
+/// RUNNING and container-healthy, but the balancers have not found it healthy yet (their verdict is
+/// still INITIAL, or UNKNOWN while no balancer reports on it): not healthy for a deployment, and not
+/// free to stop either, since it may be serving. A rollout waits for the balancers' word.
+/// </param>
 internal sealed record ServiceTaskView(TaskRecord Task, bool OnDrainingNode, bool Healthy, int NodeFreeCpu = 0, int NodeFreeMemory = 0, bool Protected = false,
-    string? FailedTargetGroup = null)
+    string? FailedTargetGroup = null, bool AwaitingBalancer = false)
 {
     public bool Unhealthy => Task.Health == HealthState.Unhealthy;
+
+    /// <summary>Not healthy in a way that costs nothing to stop it: it serves nobody (not RUNNING, failing its checks).</summary>
+    public bool FreeToStop => !Healthy && !AwaitingBalancer;
 }
 
 internal sealed record TaskStop(string TaskId, string Reason);
@@ -90,11 +98,11 @@ internal static class ServiceReconciler
         var surplus = healthy - minHealthy;
         foreach (var view in replace.Where(v => !v.Protected).OrderBy(v => v.Healthy).ThenBy(v => v.Task.CreatedAt))
         {
-            if (!view.Healthy)
+            if (view.FreeToStop)
             {
                 stops.Add(new TaskStop(view.Task.Id, ReplaceReason(view)));
             }
-            else if (surplus > 0)
+            else if (view.Healthy && surplus > 0)
             {
                 stops.Add(new TaskStop(view.Task.Id, ReplaceReason(view)));
                 surplus--;

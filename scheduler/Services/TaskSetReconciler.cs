@@ -44,9 +44,9 @@ internal static class TaskSetReconciler
             }
         }
 
-        foreach (var view in live.Where(v => v.Unhealthy && (v.Task.StartedAt ?? v.Task.CreatedAt) + grace <= now))
+        foreach (var view in live.Where(v => (v.Unhealthy || v.FailedTargetGroup is not null) && (v.Task.StartedAt ?? v.Task.CreatedAt) + grace <= now))
         {
-            Stop(view, Unhealthy);
+            Stop(view, view.Unhealthy ? Unhealthy : $"Task failed ELB health checks in target group {view.FailedTargetGroup}");
         }
 
         var sets = service.Deployments.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
@@ -75,7 +75,7 @@ internal static class TaskSetReconciler
 
             // The set's count of healthy tasks elsewhere: those on draining nodes may go (the not healthy ones go anyway).
             var replaced = keep.Count(v => v.Healthy) >= target;
-            foreach (var view in moving.Where(v => !v.Protected && (replaced || !v.Healthy)))
+            foreach (var view in moving.Where(v => !v.Protected && (replaced || v.FreeToStop)))
             {
                 Stop(view, set.Status == DeploymentStatus.Draining ? SetDeleted : NodeDraining);
             }

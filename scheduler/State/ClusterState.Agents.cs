@@ -56,6 +56,7 @@ internal sealed partial class ClusterState
                     : existing.Tags,
                 // The agent's settings as they are now: a restart with other settings changes them.
                 Policy = registration.Policy ?? NodePolicy.None,
+                PeerAddress = registration.PeerHost.Length > 0 ? registration.PeerHost : existing?.PeerAddress ?? "",
             };
 
             var joined = PendingEvent(registration.Cluster, ClusterEventType.NodeJoined, existing is null || existing.Status == NodeState.Inactive
@@ -96,7 +97,6 @@ internal sealed partial class ClusterState
             }
 
             entry.Attach(session, credential);
-            entry.PeerHost = registration.PeerHost;
             entry.LastHeartbeatAt = Now;
             entry.DisconnectedAt = null;
             entry.NextLostCheckAt = null;

@@ -63,14 +63,22 @@ internal sealed partial class ClusterState
 
     /// <summary>
     /// Until when the stop of a task asked to stop now waits for its targets to drain: its service's
-    /// target groups' longest deregistration delay from now, when it is RUNNING (it was a target);
-    /// null otherwise. A group deleted meanwhile has no target to drain.
+    /// target groups' longest deregistration delay from now, when it is a serving target (RUNNING,
+    /// healthy where it has a container health check, publishing a balanced port); null otherwise. A group deleted meanwhile has no target to drain.
     /// </summary>
     private DateTimeOffset? DrainUntilOf(TaskRecord task, DateTimeOffset now)
     {
         if (task.Service.Length == 0
             || !_services.TryGetValue(ServiceRecord.KeyOf(task.Cluster, task.Service), out var service)
             || service.LoadBalancers.Count == 0)
+        {
+            return null;
+        }
+
+        // Only a task the balancers were given serves traffic to drain: one not yet healthy (it is no
+        // target until its container health check passes) or publishing none of the ports has none.
+        if (Scheduler.LoadBalancing.TargetsBuilder.PhaseOf(BalancedLocked(task), now) != Scheduler.LoadBalancing.TargetPhase.Serving
+            || !service.LoadBalancers.Any(l => Scheduler.LoadBalancing.TargetsBuilder.BindingOf(task, l) is not null))
         {
             return null;
         }

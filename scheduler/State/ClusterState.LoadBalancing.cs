@@ -56,6 +56,6 @@ internal sealed partial class ClusterState
         var advertised = attributes.TryGetValue(NodeAddress.Attribute, out var address) && address.Length > 0;
         var healthChecked = _families.TryGetValue(task.Family, out var family) && family.Revisions.TryGetValue(task.Revision, out var definition)
             && definition.Spec.ContainerDefinitions.Any(c => (!c.HasEssential || c.Essential) && c.HealthCheck is { Command.Count: > 0 });
-        return new BalancedTask(task, NodeAddress.Of(attributes, node?.PeerHost ?? ""), advertised, healthChecked);
+        return new BalancedTask(task, NodeAddress.Of(attributes, node?.Record.PeerAddress ?? ""), advertised, healthChecked);
     }
 }

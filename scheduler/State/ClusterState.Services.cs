@@ -376,7 +376,8 @@ internal sealed partial class ClusterState
         var (balancedHealthy, failedGroup) = BalancerHealthOf(task, service);
         var freeCpu = node is null ? 0 : node.Record.TotalCpu - node.Usage.Cpu;
         var freeMemory = node is null ? 0 : node.Record.TotalMemory - node.Usage.Memory;
-        return new ServiceTaskView(task, draining, healthy && balancedHealthy, freeCpu, freeMemory, task.IsProtected(now), failedGroup);
+        var awaitingBalancer = healthy && !balancedHealthy && failedGroup is null;
+        return new ServiceTaskView(task, draining, healthy && balancedHealthy, freeCpu, freeMemory, task.IsProtected(now), failedGroup, awaitingBalancer);
     }
 
     /// <summary>

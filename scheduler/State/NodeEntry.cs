@@ -20,9 +20,6 @@ internal sealed class NodeEntry(NodeRecord record)
     public SessionCredential? SessionCredential { get; private set; }
     public DateTimeOffset? LastHeartbeatAt { get; set; }
 
-    /// <summary>The IP the current agent stream came from (empty: unknown); kept with the session, never stored.</summary>
-    public string PeerHost { get; set; } = "";
-
     /// <summary>Since when the node has had no agent stream (null while connected).</summary>
     public DateTimeOffset? DisconnectedAt { get; set; }
 

@@ -16,7 +16,7 @@ internal static partial class TargetGroupValidator
     public const int MaxMatcherLength = 256;
     public const int MaxDeregistrationDelaySeconds = 3600;
 
-    [GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")]
+    [GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\z")]
     private static partial Regex NamePattern();
 
     /// <summary>The record the request asks for; its creation time is left for the state to set.</summary>

@@ -71,6 +71,6 @@ internal static partial class TaskSetValidator
         return [.. values.Select((v, i) => Id(v, $"{field}[{i}]"))];
     }
 
-    [GeneratedRegex("^[A-Za-z0-9/_-]+$")]
+    [GeneratedRegex("^[A-Za-z0-9/_-]+\\z")]
     private static partial Regex IdPattern();
 }

@@ -152,7 +152,7 @@ internal sealed class ServiceReconcilerTests
 
     /// <summary>A new task RUNNING and healthy in its containers, as the balancers see it (the state folds their verdict into Healthy).</summary>
     private static ServiceTaskView Balanced(string deployment, bool balancerHealthy, string? failedIn = null) =>
-        Task(deployment) with { Healthy = balancerHealthy, FailedTargetGroup = failedIn };
+        Task(deployment) with { Healthy = balancerHealthy, FailedTargetGroup = failedIn, AwaitingBalancer = !balancerHealthy && failedIn is null };
 
     private static IEnumerable<TestCaseData> BalancedSteps()
     {
@@ -177,6 +177,10 @@ internal sealed class ServiceReconcilerTests
             [Balanced(New, true), Balanced(New, true)], 0, (0, 0, 0, true));
         yield return Case("balanced: a task the balancer finds unhealthy is replaced", Service(2),
             [Balanced(New, true), Balanced(New, false, failedIn: "web-tg")], 0, (1, 0, 1, false));
+        yield return Case("balanced: old tasks no balancer has judged yet (a new leader, balancers not back) are not stopped as if they served nobody", rolling,
+            [Balanced(Old, false), Balanced(Old, false), Balanced(New, false), Balanced(New, false)], 0, (0, 0, 0, false));
+        yield return Case("balanced: an old task the balancers find unhealthy serves nobody and goes at once", rolling,
+            [Balanced(Old, false, failedIn: "web-tg"), Balanced(Old, true), Balanced(New, false), Balanced(New, false)], 0, (0, 1, 0, false));
         yield return Case("balanced: an unknown verdict (no balancer) never replaces", Service(2),
             [Balanced(New, true), Balanced(New, false)], 0, (0, 0, 0, false));
     }

@@ -120,6 +120,23 @@ internal sealed class TaskSetReconcilerTests
     }
 
     [Test]
+    public void A_task_the_balancers_find_unhealthy_is_replaced_after_the_grace_period_and_says_where()
+    {
+        var early = Task(Blue, healthy: false, startedMinutesAgo: 0) with { FailedTargetGroup = "web-tg" };
+        var late = Task(Blue, healthy: false, startedMinutesAgo: 5) with { FailedTargetGroup = "web-tg" };
+        var plan = TaskSetReconciler.Plan(Service(3, BluePrimary), [early, late, Task(Blue)], Now);
+        Assert.That(plan.Stops, Is.EqualTo(new[] { new TaskStop(late.Task.Id, "Task failed ELB health checks in target group web-tg") }));
+    }
+
+    [Test]
+    public void A_task_on_a_draining_node_the_balancers_have_not_judged_yet_waits_for_its_replacement()
+    {
+        var moving = Task(Blue, healthy: false, drainingNode: true) with { AwaitingBalancer = true };
+        var plan = TaskSetReconciler.Plan(Service(1, BluePrimary), [moving], Now);
+        Assert.That(plan.Stops, Is.Empty, "it may be serving: it goes once its replacement is healthy");
+    }
+
+    [Test]
     public void A_task_on_a_draining_node_stops_once_its_replacement_is_healthy()
     {
         var moving = Task(Blue, drainingNode: true);
