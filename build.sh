@@ -2,6 +2,8 @@
 # One entry point for building, running, testing and benchmarking Orchestrator.
 #   ./build.sh run     the scheduler and a local agent in the foreground (state in data/scheduler.db,
 #                      containers on the local Docker); Ctrl-C stops both
+#   ./build.sh balancer  HAProxy and orchestrator-balancer in front of the `./build.sh run` scheduler
+#                      (state in data/balancer; target group ports on 127.0.0.1); Ctrl-C stops both
 #   ./build.sh test    every test; ends with the line "N passed, N failed"
 #   ./build.sh bench   the benchmarks (numbers in the README)
 #   ./build.sh compose-up / compose-down   a three-node cluster in Docker Compose (deploy/compose)
@@ -100,6 +102,47 @@ TEXT
   wait -n $scheduler $agent || true
   kill -TERM $agent $scheduler 2>/dev/null || true
   wait $agent $scheduler 2>/dev/null || true
+}
+
+# HAProxy and orchestrator-balancer next to the scheduler `./build.sh run` started (its CA and admin
+# token in data/): a balancer token is created once (data/balancer/balancer.token, mode 600), the
+# balancer writes HAProxy's configuration, then HAProxy starts on it in master-worker mode. Target
+# groups listen on 127.0.0.1 unless Balancer__Haproxy__BindAddress says otherwise.
+cmd_balancer() {
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+  local haproxy; haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+  build
+  local bin="bin/${CONFIGURATION:-Release}/net10.0"
+  local data="${ORCHESTRATOR_DATA:-data}" dir
+  dir="$(pwd)/$data/balancer"
+  local listen="${Scheduler__Listen:-127.0.0.1:7400}"
+  [ -s "$data/ca.crt" ] && [ -s "$data/admin.token" ] || die "no scheduler data in $data: start ./build.sh run first"
+  mkdir -p "$dir"
+  if [ ! -s "$dir/balancer.token" ]; then
+    (umask 077; ORCHESTRATOR_ADDR="https://$listen" ORCHESTRATOR_CACERT="$data/ca.crt" ORCHESTRATOR_TOKEN="$(cat "$data/admin.token")" \
+      dotnet "cli/$bin/orchestrator.dll" token create "balancer-$(hostname | tr -c 'A-Za-z0-9_\n-' '-')" --role balancer -o json \
+      | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p' >"$dir/balancer.token")
+    [ -s "$dir/balancer.token" ] || die "could not create a balancer token: is ./build.sh run's scheduler up on $listen?"
+  fi
+  Balancer__Schedulers="${Balancer__Schedulers:-https://$listen}" Balancer__CaCertificate="${Balancer__CaCertificate:-$data/ca.crt}" \
+    Balancer__TokenFile="$dir/balancer.token" Balancer__Haproxy__ConfigPath="$dir/haproxy.cfg" \
+    Balancer__Haproxy__AdminSocket="$dir/admin.sock" Balancer__Haproxy__MasterSocket="$dir/master.sock" \
+    Balancer__Haproxy__StateFile="$dir/haproxy.state" Balancer__Haproxy__BindAddress="${Balancer__Haproxy__BindAddress:-127.0.0.1}" \
+    dotnet "balancer/$bin/orchestrator-balancer.dll" "$@" &
+  local balancer=$!
+  for _ in $(seq 1 100); do
+    [ -s "$dir/haproxy.cfg" ] && break
+    kill -0 $balancer 2>/dev/null || { wait $balancer; exit 1; }
+    sleep 0.2
+  done
+  [ -s "$dir/haproxy.cfg" ] || die "the balancer wrote no HAProxy configuration in 20 s"
+  "$haproxy" -W -S "$dir/master.sock" -f "$dir/haproxy.cfg" &
+  local lb=$!
+  echo "balancer: HAProxy (pid $lb) driven by orchestrator-balancer (pid $balancer); config $dir/haproxy.cfg; Ctrl-C stops both" >&2
+  trap 'kill -TERM $balancer $lb 2>/dev/null; wait $balancer $lb 2>/dev/null; exit 0' INT TERM
+  wait -n $balancer $lb || true
+  kill -TERM $balancer $lb 2>/dev/null || true
+  wait $balancer $lb 2>/dev/null || true
 }
 
 cmd_test() {
@@ -246,6 +289,7 @@ cmd_compose_ha_down() {
 
 case "${1:-}" in
   run) shift; cmd_run "$@" ;;
+  balancer) shift; cmd_balancer "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   build) shift; build "$@" ;;
@@ -253,5 +297,5 @@ case "${1:-}" in
   compose-down) shift; cmd_compose_down ;;
   compose-ha-up) shift; cmd_compose_ha_up ;;
   compose-ha-down) shift; cmd_compose_ha_down ;;
-  *) echo "usage: ./build.sh run|test|bench|build|compose-up|compose-down|compose-ha-up|compose-ha-down" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh run|balancer|test|bench|build|compose-up|compose-down|compose-ha-up|compose-ha-down" >&2; exit 2 ;;
 esac
