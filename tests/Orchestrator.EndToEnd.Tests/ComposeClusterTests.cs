@@ -19,6 +19,8 @@ internal sealed class ComposeClusterTests
     private readonly int _port = DaemonProcess.FreePort();
     private GrpcChannel _channel = null!;
 
+    private static readonly string[] NodeAddresses = ["127.0.0.21", "127.0.0.22", "127.0.0.23"];
+
     private string Prefix => _project;
     private TaskService.TaskServiceClient Tasks => new(_channel);
 
@@ -157,7 +159,7 @@ internal sealed class ComposeClusterTests
         {
             Assert.That(answered, Is.EquivalentTo(backends), "every answer came from one of the service's three containers");
             Assert.That(running.Select(t => t.Node), Is.EquivalentTo(new[] { $"{Prefix}-a", $"{Prefix}-b", $"{Prefix}-c" }));
-            Assert.That(health.Select(t => (t.Target.Host, t.Health.State)), Is.EquivalentTo(new[] { ("127.0.0.1", "HEALTHY"), ("127.0.0.2", "HEALTHY"), ("127.0.0.3", "HEALTHY") }),
+            Assert.That(health.Select(t => (t.Target.Host, t.Health.State)), Is.EquivalentTo(NodeAddresses.Select(a => (a, "HEALTHY"))),
                 "the balancer reports each node's target healthy at the node's own loopback address");
         });
     }
@@ -223,5 +225,9 @@ internal sealed class ComposeClusterTests
         ["NODE_PREFIX"] = Prefix,
         ["NODE_LOST_GRACE"] = "00:00:05",
         ["BALANCER_DIR"] = Path.Combine(Repository.Root, "data", "compose", _project, "balancer"),
+        // Loopback addresses of their own: other clusters on this host publish on 127.0.0.1-3 from the same first port.
+        ["NODE_A_ADDRESS"] = NodeAddresses[0],
+        ["NODE_B_ADDRESS"] = NodeAddresses[1],
+        ["NODE_C_ADDRESS"] = NodeAddresses[2],
     };
 }
