@@ -24,9 +24,10 @@ namespace Orchestrator.Benchmarks;
 /// 3. once the group has its targets HEALTHY and the listener answers: the steady client, the scenario's
 ///    wait, UpdateService force_new_deployment, converged (one deployment, COMPLETED, Replicas new tasks
 ///    RUNNING, every old task STOPPED), the scenario's wait after;
-/// 4. for each new task its container's start (the engine's State.StartedAt), when it was first seen
-///    HEALTHY in DescribeTargetHealth (the balancer's verdict; its RUNNING where never seen HEALTHY),
-///    both polled every 100 ms, then <see cref="RollingFigures.Of"/>;
+/// 4. for each new task its container's start (the engine's State.StartedAt) and its RUNNING (the task's
+///    started_at: with no container health check, RUNNING is RUNNING and healthy), polled every 100 ms,
+///    then <see cref="RollingFigures.Of"/>; besides, when DescribeTargetHealth first showed it HEALTHY
+///    (the balancer's verdict as the scheduler has it), against its first answer, in the outcome's note;
 /// 5. everything stopped and removed in a finally; every wait bounded by the scenario's StepLimit.
 /// </summary>
 internal static class LbRollingOrchestrator
