@@ -192,16 +192,17 @@ cmd_bench() {
 }
 
 compose() {
-  docker-compose -f deploy/compose/docker-compose.yml -p "${COMPOSE_PROJECT:-orchestrator}" "$@"
+  BALANCER_DIR="${BALANCER_DIR:-$PWD/data/compose/${COMPOSE_PROJECT:-orchestrator}/balancer}" \
+    docker-compose -f deploy/compose/docker-compose.yml -p "${COMPOSE_PROJECT:-orchestrator}" "$@"
 }
 
-# Publishes both daemons self-contained into deploy/compose/publish and builds the base image where
-# none is given (nothing is pulled).
+# Publishes the daemons named (scheduler agent [balancer]) self-contained into deploy/compose/publish
+# and builds the base image where none is given (nothing is pulled).
 compose_publish() {
   ensure_docker
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   need_dotnet
-  for daemon in scheduler agent; do
+  for daemon in "$@"; do
     local project="$daemon/Orchestrator.${daemon^}.csproj"
     rm -rf "deploy/compose/publish/$daemon"
     dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:InvariantGlobalization=true -nologo -v quiet \
@@ -233,16 +234,55 @@ compose_remove_task_containers() {
   done
 }
 
-# Publishes, then builds and starts the cluster.
+# Debian's haproxy and the shared libraries it links against, copied from this host into
+# deploy/compose/publish/haproxy at their own paths, for the haproxy image (as etcd for the HA cluster).
+compose_copy_haproxy() {
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+  local root="deploy/compose/publish/haproxy" binary library
+  binary=$(command -v haproxy || echo /usr/sbin/haproxy)
+  rm -rf "$root"
+  mkdir -p "$root/usr/sbin" "$root/run/lb"
+  cp -L "$binary" "$root/usr/sbin/haproxy"
+  for library in $(ldd "$binary" | awk '/=>/ { print $3 }'); do
+    [ -f "$library" ] || continue
+    mkdir -p "$root$(dirname "$library")"
+    cp -L "$library" "$root$library"
+  done
+}
+
+# Creates an API token of role balancer with the CLI (the admin token and CA in $2) and writes it to
+# $1/token, which the balancer container mounts; its secret goes nowhere else.
+compose_balancer_token() {
+  local dir="$1" out="$2" port="${ORCHESTRATOR_PORT:-7400}" cli="cli/bin/${CONFIGURATION:-Release}/net10.0/orchestrator.dll" secret=""
+  dotnet build cli/Orchestrator.Cli.csproj -c "${CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly >&2 || die "building the CLI failed"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  for _ in $(seq 1 30); do
+    secret=$(ORCHESTRATOR_ADDR="https://127.0.0.1:$port" ORCHESTRATOR_CACERT="$out/ca.crt" ORCHESTRATOR_TOKEN="$(cat "$out/admin.token")" \
+      dotnet "$cli" token create "${NODE_PREFIX:-node}-lb" --role balancer -o table 2>/dev/null | sed -n 's/^secret: //p') || true
+    [ -n "$secret" ] && break
+    sleep 1
+  done
+  [ -n "$secret" ] || die "could not create the balancer's token with the CLI within 30 s (is the scheduler serving on 127.0.0.1:$port?)"
+  (umask 077 && printf '%s\n' "$secret" >"$dir/token")
+}
+
+# Publishes, then builds and starts the cluster: the scheduler and the agents first, then (once the
+# balancer's token exists) the balancer and its HAProxy.
 cmd_compose_up() {
-  compose_publish
-  compose up -d --build >&2 || die "docker-compose up failed"
-  # The scheduler writes its CA and bootstrap admin token into its volume on the first start: copy them
-  # out for clients (grpcurl, the tests), as ./build.sh run leaves them in data/.
+  compose_publish scheduler agent balancer
+  compose_copy_haproxy
   local out="data/compose/${COMPOSE_PROJECT:-orchestrator}"
+  export BALANCER_DIR="$PWD/$out/balancer"
+  compose build >&2 || die "docker-compose build failed"
+  compose up -d scheduler agent-a agent-b agent-c >&2 || die "docker-compose up failed"
+  # The scheduler writes its CA and bootstrap admin token into its volume on the first start: copy them
+  # out for clients (grpcurl, the CLI, the tests), as ./build.sh run leaves them in data/.
   compose_copy_credentials "$(compose ps -q scheduler)" "$out" \
     "the scheduler wrote no admin token within 60 s; see: docker-compose -f deploy/compose/docker-compose.yml -p ${COMPOSE_PROJECT:-orchestrator} logs scheduler"
-  echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400} (CA $out/ca.crt, admin token $out/admin.token), agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c); ./build.sh compose-down stops it"
+  compose_balancer_token "$BALANCER_DIR" "$out"
+  compose up -d balancer haproxy >&2 || die "docker-compose up (balancer, haproxy) failed"
+  echo "cluster up: scheduler on 127.0.0.1:${ORCHESTRATOR_PORT:-7400} (CA $out/ca.crt, admin token $out/admin.token), agents ${NODE_PREFIX:-node}-a/b/c (zones a/b/c), HAProxy on the host's 127.0.0.1 at each target group's port (balancer ${NODE_PREFIX:-node}-lb); ./build.sh compose-down stops it"
   echo "  grpcurl -cacert $out/ca.crt -H \"authorization: Bearer \$(cat $out/admin.token)\" 127.0.0.1:${ORCHESTRATOR_PORT:-7400} orchestrator.v1.NodeService/ListNodes"
 }
 
@@ -264,7 +304,7 @@ compose_ha() {
 # three. Nothing is pulled.
 cmd_compose_ha_up() {
   command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1 || apt_install etcd-server etcd-client
-  compose_publish
+  compose_publish scheduler agent
   rm -rf deploy/compose/publish/etcd
   mkdir -p deploy/compose/publish/etcd
   cp "$(command -v etcd)" "$(command -v etcdctl)" deploy/compose/publish/etcd/

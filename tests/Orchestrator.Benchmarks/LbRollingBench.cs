@@ -68,7 +68,7 @@ internal static class LbRollingBench
         {
             return (await run(), null);
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException or System.Text.Json.JsonException or KeyNotFoundException)
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or IOException or System.Text.Json.JsonException or KeyNotFoundException or Grpc.Core.RpcException)
         {
             Console.Error.WriteLine($"lb-rolling: {e}");
             return (null, $"failed: {e.Message}");

@@ -8,8 +8,9 @@ namespace Orchestrator.EndToEnd.Tests;
 
 /// <summary>
 /// The three-node cluster of deploy/compose, brought up with ./build.sh compose-up as a user would:
-/// registration with attributes, binpack and spread across the nodes, and an agent container stopped and
-/// started again without any task running twice.
+/// registration with attributes, binpack and spread across the nodes, a service behind a target group
+/// answered through the cluster's HAProxy, and an agent container stopped and started again without any
+/// task running twice.
 /// </summary>
 [NonParallelizable]
 internal sealed class ComposeClusterTests
@@ -17,6 +18,8 @@ internal sealed class ComposeClusterTests
     private readonly string _project = $"orche2e{Guid.NewGuid():N}"[..14];
     private readonly int _port = DaemonProcess.FreePort();
     private GrpcChannel _channel = null!;
+
+    private static readonly string[] NodeAddresses = ["127.0.0.21", "127.0.0.22", "127.0.0.23"];
 
     private string Prefix => _project;
     private TaskService.TaskServiceClient Tasks => new(_channel);
@@ -91,6 +94,77 @@ internal sealed class ComposeClusterTests
     }
 
     [Test, Order(3)]
+    public async Task A_service_behind_a_target_group_answers_through_the_compose_haproxy_from_all_three_tasks()
+    {
+        var port = DaemonProcess.FreePort();
+        var groups = new TargetGroupService.TargetGroupServiceClient(_channel);
+        await groups.CreateTargetGroupAsync(new CreateTargetGroupRequest
+        {
+            Name = "lbweb", Protocol = "HTTP", Port = port, DeregistrationDelaySeconds = 0,
+            HealthCheck = new TargetGroupHealthCheck { Path = "/", IntervalSeconds = 2, TimeoutSeconds = 1, HealthyThreshold = 2 },
+        });
+        await new TaskDefinitionService.TaskDefinitionServiceClient(_channel).RegisterTaskDefinitionAsync(new RegisterTaskDefinitionRequest
+        {
+            Family = "lbweb",
+            ContainerDefinitions =
+            {
+                new ContainerDefinition
+                {
+                    Name = "web", Image = Docker.TestImage, Command = { RollingTarget.Command }, Memory = 32, StopTimeoutSeconds = 2,
+                    PortMappings = { new PortMapping { ContainerPort = RollingTarget.ContainerPort } },
+                },
+            },
+        });
+        await new ServiceService.ServiceServiceClient(_channel).CreateServiceAsync(new CreateServiceRequest
+        {
+            ServiceName = "lbweb", TaskDefinition = "lbweb", DesiredCount = 3,
+            PlacementStrategy = { new PlacementStrategy { Type = "spread", Field = "attribute:zone" } },
+            LoadBalancers = { new LoadBalancer { TargetGroup = "lbweb", ContainerName = "web", ContainerPort = RollingTarget.ContainerPort } },
+        });
+        List<Contracts.V1.Task> running = [];
+        await Cluster.EventuallyAsync(async () => (running = [.. (await ServiceTasksAsync("lbweb")).Where(t => t.LastStatus == TaskStatus.Running)]).Count == 3, "three lbweb tasks run");
+        var backends = running.Select(t => RollingTarget.BackendOf(t.Containers.Single().RuntimeId)).ToHashSet();
+
+        // Through HAProxy on the host's 127.0.0.1 (the balancer renders the group's frontend there), until
+        // every task has answered at least once.
+        var answered = new HashSet<string>();
+        string last = "";
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(2) };
+        await Cluster.EventuallyAsync(async () =>
+        {
+            try
+            {
+                using var response = await http.GetAsync($"http://127.0.0.1:{port}/");
+                var body = (await response.Content.ReadAsStringAsync()).Trim();
+                last = $"{(int)response.StatusCode} {body}";
+                if (response.IsSuccessStatusCode)
+                {
+                    answered.Add(body);
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+
+            return answered.IsSupersetOf(backends);
+        }, $"all three tasks answer through 127.0.0.1:{port}",
+            () => $"answered by {string.Join(",", answered)} of {string.Join(",", backends)}; last: {last}\n{Compose("logs", "--no-color", "--tail", "15", "balancer", "haproxy").Output}", seconds: 90);
+
+        // HAProxy routes to a target once its own checks pass; the balancer's report of it reaches the scheduler a moment later.
+        IReadOnlyList<TargetHealthDescription> health = [];
+        await Cluster.EventuallyAsync(async () => (health = (await groups.DescribeTargetHealthAsync(new DescribeTargetHealthRequest { TargetGroup = "lbweb" })).Targets)
+            .Count(t => t.Health.State == "HEALTHY") == 3, "the scheduler shows the three targets HEALTHY", () => string.Join(", ", health.Select(t => $"{t.Target.Host} {t.Health.State}")), seconds: 30);
+        Assert.Multiple(() =>
+        {
+            Assert.That(answered, Is.EquivalentTo(backends), "every answer came from one of the service's three containers");
+            Assert.That(running.Select(t => t.Node), Is.EquivalentTo(new[] { $"{Prefix}-a", $"{Prefix}-b", $"{Prefix}-c" }));
+            Assert.That(health.Select(t => (t.Target.Host, t.Health.State)), Is.EquivalentTo(NodeAddresses.Select(a => (a, "HEALTHY"))),
+                "the balancer reports each node's target healthy at the node's own loopback address");
+        });
+    }
+
+    [Test, Order(4)]
     public async Task A_stopped_agents_service_tasks_move_to_the_others_and_nothing_runs_twice_when_it_is_back()
     {
         var services = new ServiceService.ServiceServiceClient(_channel);
@@ -121,9 +195,9 @@ internal sealed class ComposeClusterTests
         });
     }
 
-    private async Task<List<Contracts.V1.Task>> ServiceTasksAsync()
+    private async Task<List<Contracts.V1.Task>> ServiceTasksAsync(string service = "web")
     {
-        var ids = (await Tasks.ListTasksAsync(new ListTasksRequest { Service = "web", DesiredStatus = TaskStatus.Running })).TaskIds;
+        var ids = (await Tasks.ListTasksAsync(new ListTasksRequest { Service = service, DesiredStatus = TaskStatus.Running })).TaskIds;
         return ids.Count == 0 ? [] : [.. (await Tasks.DescribeTasksAsync(new DescribeTasksRequest { Tasks = { ids } })).Tasks];
     }
 
@@ -150,5 +224,10 @@ internal sealed class ComposeClusterTests
         ["ORCHESTRATOR_PORT"] = _port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["NODE_PREFIX"] = Prefix,
         ["NODE_LOST_GRACE"] = "00:00:05",
+        ["BALANCER_DIR"] = Path.Combine(Repository.Root, "data", "compose", _project, "balancer"),
+        // Loopback addresses of their own: other clusters on this host publish on 127.0.0.1-3 from the same first port.
+        ["NODE_A_ADDRESS"] = NodeAddresses[0],
+        ["NODE_B_ADDRESS"] = NodeAddresses[1],
+        ["NODE_C_ADDRESS"] = NodeAddresses[2],
     };
 }
