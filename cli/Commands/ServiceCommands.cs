@@ -14,7 +14,7 @@ internal static class ServiceCommands
     public static Command Create(CliContext context, GlobalOptions options) =>
         new Command("service", "Services: keep a number of tasks running and roll out new revisions")
             .With(CreateCommand(context, options), Update(context, options, "update", wait: false), Update(context, options, "deploy", wait: true),
-                Scale(context, options), Describe(context, options), List(context, options), Delete(context, options), UpdatePrimaryTaskSet(context, options));
+                Scale(context, options), Describe(context, options), Endpoints(context, options), List(context, options), Delete(context, options), UpdatePrimaryTaskSet(context, options));
 
     private static Option<bool> Wait() => new("--wait")
     {
@@ -113,6 +113,37 @@ internal static class ServiceCommands
                 var response = await run.Services.UpdateServiceAsync(request, cancellationToken: run.Cancel);
                 Shared.ShowOne(run, response, response.Service);
                 return run.Value(wait) ? await new ServiceRollout(run, response.Service.Cluster, response.Service.Name).FollowAsync(response.Service) : ExitCodes.Ok;
+            });
+    }
+
+    private static Command Endpoints(CliContext context, GlobalOptions options)
+    {
+        var name = new Argument<string?>("NAME") { Arity = ArgumentArity.ZeroOrOne, Description = "The service" };
+        var healthyOnly = new Option<bool>("--healthy-only") { Description = "Only healthy endpoints (and those of tasks nothing checks)" };
+        return Verb("endpoints", "The service's running tasks' addresses, ports and health, for clients that balance on their own (ListServiceEndpoints)",
+                "orchestrator service endpoints web --healthy-only")
+            .With(name, options.Cluster, healthyOnly, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<ListServiceEndpointsRequest>();
+                run.SetCluster(c => request.Cluster = c);
+                run.Set(name, n => request.Service = n);
+                if (run.Value(healthyOnly))
+                {
+                    request.HealthyOnly = true;
+                }
+
+                var response = await run.Services.ListServiceEndpointsAsync(request, cancellationToken: run.Cancel);
+                if (run.Printer.Json)
+                {
+                    run.Printer.Message(response);
+                }
+                else
+                {
+                    run.Printer.Table(response.Endpoints, "taskId", "node", "host", "port", "containerName", "containerPort", "protocol", "health", "taskSet");
+                }
+
+                return ExitCodes.Ok;
             });
     }
 

@@ -4,14 +4,14 @@ using static Orchestrator.Cli.CommandExtensions;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>orchestrator target-group create|ls|describe|delete (TargetGroupService).</summary>
+/// <summary>orchestrator target-group create|ls|describe|health|delete (TargetGroupService).</summary>
 internal static class TargetGroupCommands
 {
     public static readonly string[] Columns = ["name", "protocol", "port", "deregistrationDelaySeconds", "services", "createdAt"];
 
     public static Command Create(CliContext context, GlobalOptions options) =>
         new Command("target-group", "Target groups: a balancer port and health check that services register their tasks in")
-            .With(CreateCommand(context, options), List(context, options), Describe(context, options), Delete(context, options));
+            .With(CreateCommand(context, options), List(context, options), Describe(context, options), Health(context, options), Delete(context, options));
 
     private static TargetGroupService.TargetGroupServiceClient Client(Invocation run) => new(run.Channel);
 
@@ -86,6 +86,29 @@ internal static class TargetGroupCommands
                 }
 
                 return Shared.Show(run, response, response.TargetGroups, Columns, response.Failures);
+            });
+    }
+
+    private static Command Health(CliContext context, GlobalOptions options)
+    {
+        var name = new Argument<string?>("NAME") { Arity = ArgumentArity.ZeroOrOne, Description = "The target group" };
+        return Verb("health", "Every target of a target group with its state as the balancers see it (DescribeTargetHealth)", "orchestrator target-group health web")
+            .With(name, options.CliInputJson)
+            .Runs(context, options, async run =>
+            {
+                var request = run.Request<DescribeTargetHealthRequest>();
+                run.Set(name, n => request.TargetGroup = n);
+                var response = await Client(run).DescribeTargetHealthAsync(request, cancellationToken: run.Cancel);
+                if (run.Printer.Json)
+                {
+                    run.Printer.Message(response);
+                }
+                else
+                {
+                    run.Printer.Table(response.Targets, "target.id", "target.host", "target.port", "target.node", "target.service", "health.state", "health.reason", "health.description", "weight", "currentConnections");
+                }
+
+                return ExitCodes.Ok;
             });
     }
 

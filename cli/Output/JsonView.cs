@@ -32,9 +32,20 @@ internal static class JsonView
         _ => value.GetRawText(),
     };
 
-    /// <summary>The value at a dotted path ("deployments.0.rolloutState" style is not needed: top-level names).</summary>
-    public static string Cell(JsonElement message, string field) =>
-        message.TryGetProperty(field, out var value) ? Cell(value) : "";
+    /// <summary>The value of a field, or of a nested message's field by a dotted path ("target.id"); empty when absent.</summary>
+    public static string Cell(JsonElement message, string field)
+    {
+        var value = message;
+        foreach (var name in field.Split('.'))
+        {
+            if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty(name, out value))
+            {
+                return "";
+            }
+        }
+
+        return Cell(value);
+    }
 
     private static bool IsScalar(JsonElement value) => value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array);
 }

@@ -41,6 +41,30 @@ internal sealed class CliTargetGroupTests : SchedulerTest
     }
 
     [Test]
+    public async Task Target_health_and_service_endpoints_are_asked_by_name()
+    {
+        await RegisterAsync();
+        await Cli("target-group", "create", "web-tg", "--port", "8080");
+        await Cli("service", "create", "web", "--taskdef", "web", "--desired-count", "0", "--load-balancer", "web-tg:app:80");
+        var health = await Cli("target-group", "health", "web-tg");
+        var table = await Cli("target-group", "health", "web-tg", "-o", "table");
+        var missing = await Cli("target-group", "health", "nope");
+        var endpoints = await Cli("service", "endpoints", "web", "--healthy-only");
+        var unknown = await Cli("service", "endpoints", "nope");
+        Assert.Multiple(() =>
+        {
+            Assert.That(health.ExitCode, Is.EqualTo(0), health.ToString());
+            Assert.That(health.Json().TryGetProperty("targets", out var targets) ? targets.GetArrayLength() : 0, Is.EqualTo(0), "no task runs");
+            Assert.That(table.ExitCode, Is.EqualTo(0), table.ToString());
+            Assert.That(table.ToString(), Does.Contain("health.state"), "the table names the nested fields");
+            Assert.That(missing.ExitCode, Is.EqualTo(1));
+            Assert.That(missing.ToString(), Does.Contain("nope"));
+            Assert.That(endpoints.ExitCode, Is.EqualTo(0), endpoints.ToString());
+            Assert.That(unknown.ExitCode, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
     public async Task A_service_is_created_with_load_balancers_and_a_deployment_controller()
     {
         await RegisterAsync();
