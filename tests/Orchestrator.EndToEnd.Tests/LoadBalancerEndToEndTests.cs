@@ -108,29 +108,32 @@ internal sealed class LoadBalancerEndToEndTests
         await Cluster.EventuallyAsync(async () => await BalancedCluster.GetAsync(group.Port) is { Status: 503 }, "HAProxy answers 503: no server", _lb.Explain);
     }
 
-    [Test]
-    public async Task A_rolling_deployment_behind_the_balancer_fails_no_request()
+    /// <param name="keepAlive">False: each request on a new connection; true: the client keeps its connections, so HAProxy's frontend connections outlive the targets.</param>
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_rolling_deployment_behind_the_balancer_fails_no_request(bool keepAlive)
     {
-        var group = await GroupAndServiceAsync("rolling", deregistrationDelaySeconds: 5);
-        await _lb.CreateServiceAsync("rolling", Family, 3, group.Name,
+        var name = keepAlive ? "rolling-ka" : "rolling";
+        var group = await GroupAndServiceAsync(name, deregistrationDelaySeconds: 5);
+        await _lb.CreateServiceAsync(name, Family, 3, group.Name,
             new DeploymentConfiguration { MinimumHealthyPercent = 100, MaximumPercent = 200 });
-        var old = (await _lb.WaitForServiceAsync("rolling", group.Name, 3)).Select(BalancedCluster.BackendOf).ToHashSet(StringComparer.Ordinal);
+        var old = (await _lb.WaitForServiceAsync(name, group.Name, 3)).Select(BalancedCluster.BackendOf).ToHashSet(StringComparer.Ordinal);
 
-        await using var client = SteadyHttpClient.Start(SteadyHttpOptions.For($"http://127.0.0.1:{group.Port}/", ratePerSecond: 20, maxDuration: TimeSpan.FromMinutes(2)));
+        await using var client = SteadyHttpClient.Start(SteadyHttpOptions.For($"http://127.0.0.1:{group.Port}/", ratePerSecond: 20, maxDuration: TimeSpan.FromMinutes(2), keepAlive: keepAlive));
         await Cluster.EventuallyAsync(async () => { await Task.CompletedTask; return client.Results.Count(r => r.Ok) >= 10; }, "the client is answered");
-        await _lb.Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "rolling", ForceNewDeployment = true });
+        await _lb.Services.UpdateServiceAsync(new UpdateServiceRequest { Service = name, ForceNewDeployment = true });
         List<Contracts.V1.Task> running = [];
         await Cluster.EventuallyAsync(
             async () =>
             {
-                var service = await _lb.Cluster.DescribeServiceAsync("rolling");
-                running = await _lb.Cluster.RunningTasksOfAsync("rolling");
+                var service = await _lb.Cluster.DescribeServiceAsync(name);
+                running = await _lb.Cluster.RunningTasksOfAsync(name);
                 return service.Deployments is [{ RolloutState: "COMPLETED" }] && running.Count == 3 && !running.Any(t => old.Contains(BalancedCluster.BackendOf(t)));
             },
             "the new deployment completes with three new tasks", _lb.Explain, seconds: 120);
         await _lb.WaitForHealthyTargetsAsync(group.Name, running.Select(t => t.TaskId));
         var fresh = running.Select(BalancedCluster.BackendOf).ToHashSet(StringComparer.Ordinal);
-        await Cluster.EventuallyAsync(async () => await Task.FromResult(_lb.Cluster.RunningContainersByTask("rolling").Count == 3), "the old containers are gone");
+        await Cluster.EventuallyAsync(async () => await Task.FromResult(_lb.Cluster.RunningContainersByTask(name).Count == 3), "the old containers are gone");
         var settled = client.Elapsed;
         await Cluster.EventuallyAsync(
             async () => await Task.FromResult(fresh.IsSubsetOf(client.Results.Where(r => r.Ok && r.SentAt > settled).Select(r => r.Body!))),
