@@ -59,6 +59,17 @@ internal sealed class LoadBalancerEndToEndTests
     [TearDown]
     public async Task CleanUpAsync()
     {
+        // A test that failed while the balancer or HAProxy was down leaves them running for the next one.
+        if (_lb.Balancer is null or { HasExited: true })
+        {
+            _lb.StartBalancer();
+        }
+
+        if (!await HaproxyProcess.AnswersAsync(_lb.Haproxy.AdminSocket))
+        {
+            await _lb.Haproxy.StartAsync();
+        }
+
         if (_service is not null && _group is not null)
         {
             await _lb.CleanUpAsync(_service, _group);
@@ -264,29 +275,45 @@ internal sealed class LoadBalancerEndToEndTests
         var group = await GroupAndServiceAsync("resync", deregistrationDelaySeconds: 0);
         await _lb.CreateServiceAsync("resync", Family, 2, group.Name);
         var tasks = await _lb.WaitForServiceAsync("resync", group.Name, 2);
-        var expected = tasks.Select(t => $"127.0.0.1:{t.Containers.Single().NetworkBindings.Single().HostPort}").Order(StringComparer.Ordinal).ToList();
-        Assert.That((await _lb.ServersInUseAsync(group.Name)).Order(StringComparer.Ordinal), Is.EqualTo(expected), "before: each target in one slot");
+        Assert.That((await _lb.ServersInUseAsync(group.Name)).Order(StringComparer.Ordinal), Is.EqualTo(SlotsOf(tasks)), "before: each target in one slot");
 
+        // The balancer killed; while it is away the service grows; started again it catches up.
         var restartedAt = DateTime.UtcNow;
-        _lb.RestartBalancer();
+        _lb.Balancer!.KillHard();
+        await _lb.Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "resync", DesiredCount = 3 });
+        List<Contracts.V1.Task> grown = [];
+        await Cluster.EventuallyAsync(async () => (grown = await _lb.Cluster.RunningTasksOfAsync("resync")).Count == 3, "three tasks run");
+        _lb.StartBalancer();
         await Cluster.EventuallyAsync(
             async () => (await _lb.TargetGroups.DescribeTargetGroupsAsync(new DescribeTargetGroupsRequest { Names = { group.Name } })).TargetGroups.Single().Balancers
                 .Any(b => b.Balancer == BalancedCluster.BalancerName && b.State == "ACTIVE" && b.UpdatedAt.ToDateTime() > restartedAt),
             "the restarted balancer reports the group ACTIVE", _lb.Explain);
-        await _lb.WaitForHealthyTargetsAsync(group.Name, tasks.Select(t => t.TaskId));
+        await _lb.WaitForHealthyTargetsAsync(group.Name, grown.Select(t => t.TaskId));
         var afterBalancer = (await _lb.ServersInUseAsync(group.Name)).Order(StringComparer.Ordinal).ToList();
 
-        await _lb.Haproxy.RestartAsync();
+        // HAProxy stopped; while it is away the service shrinks; started again (its state file still
+        // holds three servers) the balancer brings it to the two there are.
+        _lb.Haproxy.Stop();
+        await _lb.Services.UpdateServiceAsync(new UpdateServiceRequest { Service = "resync", DesiredCount = 2 });
+        List<Contracts.V1.Task> shrunk = [];
+        await Cluster.EventuallyAsync(async () => (shrunk = await _lb.Cluster.RunningTasksOfAsync("resync")).Count == 2 && _lb.Cluster.RunningContainersByTask("resync").Count == 2,
+            "two tasks run, the third one's container is gone", _lb.Explain);
+        await _lb.Haproxy.StartAsync();
         List<string> afterHaproxy = [];
         await Cluster.EventuallyAsync(
-            async () => (afterHaproxy = (await _lb.ServersInUseAsync(group.Name)).Order(StringComparer.Ordinal).ToList()).SequenceEqual(expected),
+            async () => (afterHaproxy = (await _lb.ServersInUseAsync(group.Name)).Order(StringComparer.Ordinal).ToList()).SequenceEqual(SlotsOf(shrunk)),
             "the restarted HAProxy has each target in one slot", () => string.Join(", ", afterHaproxy) + "\n" + _lb.Explain());
-        await _lb.WaitForHealthyTargetsAsync(group.Name, tasks.Select(t => t.TaskId));
+        await _lb.WaitForHealthyTargetsAsync(group.Name, shrunk.Select(t => t.TaskId));
         var answers = await AnswersAsync(group.Port, 10);
         Assert.Multiple(() =>
         {
-            Assert.That(afterBalancer, Is.EqualTo(expected), "after the balancer's restart: each target once, none lost");
-            Assert.That(answers.Distinct().Order(StringComparer.Ordinal), Is.EqualTo(tasks.Select(BalancedCluster.BackendOf).Order(StringComparer.Ordinal)));
+            Assert.That(afterBalancer, Is.EqualTo(SlotsOf(grown)), "after the balancer's restart: each target once, none lost");
+            Assert.That(answers.Distinct().Order(StringComparer.Ordinal), Is.EqualTo(shrunk.Select(BalancedCluster.BackendOf).Order(StringComparer.Ordinal)),
+                "after HAProxy's restart only the running tasks answer, every request");
         });
     }
+
+    /// <summary>"127.0.0.1:hostPort" of each task, sorted: the HAProxy slots they should have.</summary>
+    private static List<string> SlotsOf(IEnumerable<Contracts.V1.Task> tasks) =>
+        [.. tasks.Select(t => $"127.0.0.1:{t.Containers.Single().NetworkBindings.Single().HostPort}").Order(StringComparer.Ordinal)];
 }
