@@ -36,7 +36,10 @@ internal sealed class BalancedCluster : IAsyncDisposable
 
     public static async Task<BalancedCluster> StartAsync()
     {
-        var cluster = await Cluster.StartAsync(agents: 1);
+        // Host ports of its own, below the kernel's ephemeral range: other clusters on this host (other
+        // tests, benchmarks) hand out 49153 and up on 127.0.0.1 too, and a port taken fails a task's start.
+        var first = 20_000 + (Random.Shared.Next(0, 50) * 200);
+        var cluster = await Cluster.StartAsync(1, $"--Scheduler:DynamicPortRange={first}-{first + 199}");
         HaproxyProcess? haproxy = null;
         try
         {
