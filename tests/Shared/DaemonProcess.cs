@@ -8,7 +8,7 @@ using Grpc.Net.Client;
 namespace Orchestrator.Tests.Shared;
 
 /// <summary>
-/// One of our daemons (scheduler or agent) as a real child process, as users run it. Shared by the
+/// One of our daemons (scheduler, agent or balancer) as a real child process, as users run it. Shared by the
 /// test projects through a linked source file.
 /// </summary>
 internal sealed class DaemonProcess : IDisposable
@@ -65,6 +65,12 @@ internal sealed class DaemonProcess : IDisposable
     /// </summary>
     public static DaemonProcess StartScheduler(string dataPath, int port, params string[] settings) =>
         Start("orchestrator-scheduler.dll", [$"--Scheduler:Listen=127.0.0.1:{port}", $"--Scheduler:DataPath={dataPath}", "--Scheduler:MetricsListen=", .. settings]);
+
+    /// <summary>
+    /// An orchestrator-balancer (from the test's output folder, as the daemons) with these settings, e.g.
+    /// Balancer:Schedulers, Balancer:CaCertificate, Balancer:TokenFile and Balancer:Haproxy:*.
+    /// </summary>
+    public static DaemonProcess StartBalancer(params string[] settings) => Start("orchestrator-balancer.dll", settings);
 
     /// <summary>Waits until grpc.health.v1 answers SERVING, or the process ends, for at most 30 s.</summary>
     public async Task<bool> WaitUntilServingAsync(GrpcChannel channel)

@@ -93,6 +93,25 @@ internal sealed class HaproxyProcess : IDisposable
         await StartAsync();
     }
 
+    /// <summary>One command to the admin socket (e.g. <c>show servers state</c>), its whole answer.</summary>
+    public async Task<string> CommandAsync(string command)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(AdminSocket), timeout.Token);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(command + "\n"), SocketFlags.None, timeout.Token);
+        socket.Shutdown(SocketShutdown.Send);
+        var answer = new System.Text.StringBuilder();
+        var buffer = new byte[16384];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+        {
+            answer.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        return answer.ToString();
+    }
+
     /// <summary>Whether something listens on the socket (the master's CLI only once its worker is ready).</summary>
     public static async Task<bool> AnswersAsync(string path)
     {
