@@ -113,33 +113,36 @@ cmd_balancer() {
   local haproxy; haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
   build
   local bin="bin/${CONFIGURATION:-Release}/net10.0"
-  local data="${ORCHESTRATOR_DATA:-data}" dir
-  dir="$(pwd)/$data/balancer"
   local listen="${Scheduler__Listen:-127.0.0.1:7400}"
+  local db="${Scheduler__DataPath:-data/scheduler.db}"
+  local data; data=$(dirname "$db")
+  local dir; dir="$(cd "$data" 2>/dev/null && pwd)/balancer"
   [ -s "$data/ca.crt" ] && [ -s "$data/admin.token" ] || die "no scheduler data in $data: start ./build.sh run first"
   mkdir -p "$dir"
   if [ ! -s "$dir/balancer.token" ]; then
     (umask 077; ORCHESTRATOR_ADDR="https://$listen" ORCHESTRATOR_CACERT="$data/ca.crt" ORCHESTRATOR_TOKEN="$(cat "$data/admin.token")" \
       dotnet "cli/$bin/orchestrator.dll" token create "balancer-$(hostname | tr -c 'A-Za-z0-9_\n-' '-')" --role balancer -o json \
-      | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p' >"$dir/balancer.token")
-    [ -s "$dir/balancer.token" ] || die "could not create a balancer token: is ./build.sh run's scheduler up on $listen?"
+      | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p' >"$dir/balancer.token" || true)
+    [ -s "$dir/balancer.token" ] || { rm -f "$dir/balancer.token"; die "could not create a balancer token: is ./build.sh run's scheduler up on $listen?"; }
   fi
+  # The balancer writes a new configuration at start; HAProxy starts once it is there.
+  rm -f "$dir/haproxy.cfg"
   Balancer__Schedulers="${Balancer__Schedulers:-https://$listen}" Balancer__CaCertificate="${Balancer__CaCertificate:-$data/ca.crt}" \
     Balancer__TokenFile="$dir/balancer.token" Balancer__Haproxy__ConfigPath="$dir/haproxy.cfg" \
     Balancer__Haproxy__AdminSocket="$dir/admin.sock" Balancer__Haproxy__MasterSocket="$dir/master.sock" \
     Balancer__Haproxy__StateFile="$dir/haproxy.state" Balancer__Haproxy__BindAddress="${Balancer__Haproxy__BindAddress:-127.0.0.1}" \
     dotnet "balancer/$bin/orchestrator-balancer.dll" "$@" &
-  local balancer=$!
+  local balancer=$! lb=""
+  trap 'kill -TERM $balancer $lb 2>/dev/null; wait $balancer $lb 2>/dev/null; exit 0' INT TERM
   for _ in $(seq 1 100); do
     [ -s "$dir/haproxy.cfg" ] && break
     kill -0 $balancer 2>/dev/null || { wait $balancer; exit 1; }
     sleep 0.2
   done
-  [ -s "$dir/haproxy.cfg" ] || die "the balancer wrote no HAProxy configuration in 20 s"
+  [ -s "$dir/haproxy.cfg" ] || { kill -TERM $balancer 2>/dev/null; wait $balancer 2>/dev/null; die "the balancer wrote no HAProxy configuration in 20 s"; }
   "$haproxy" -W -S "$dir/master.sock" -f "$dir/haproxy.cfg" &
-  local lb=$!
+  lb=$!
   echo "balancer: HAProxy (pid $lb) driven by orchestrator-balancer (pid $balancer); config $dir/haproxy.cfg; Ctrl-C stops both" >&2
-  trap 'kill -TERM $balancer $lb 2>/dev/null; wait $balancer $lb 2>/dev/null; exit 0' INT TERM
   wait -n $balancer $lb || true
   kill -TERM $balancer $lb 2>/dev/null || true
   wait $balancer $lb 2>/dev/null || true

@@ -32,7 +32,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<IHaproxyRuntime>(new HaproxyRuntime(haproxy.AdminSocket, haproxy.MasterSocket));
 builder.Services.AddSingleton<IPortCheck, BindPortCheck>();
 builder.Services.AddSingleton(new ApplierSettings(
-    options.EffectiveName, haproxy.ConfigPath, haproxy.StateFile, haproxy.AdminSocket, haproxy.BindAddress, TimeSpan.FromSeconds(haproxy.ReloadTimeoutSeconds)));
+    options.EffectiveName, haproxy.ConfigPath, haproxy.StateFile, haproxy.AdminSocket, haproxy.BindAddress, TimeSpan.FromSeconds(haproxy.ReloadTimeoutSeconds), haproxy.RunAs));
 builder.Services.AddSingleton<BalancerApplier>();
 builder.Services.AddHostedService<BalancerLoop>();
 

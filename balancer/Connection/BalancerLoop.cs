@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orchestrator.Agent.Connection;
 using Orchestrator.Balancer.Apply;
 using Orchestrator.Balancer.Haproxy;
 using Orchestrator.Balancer.Hosting;

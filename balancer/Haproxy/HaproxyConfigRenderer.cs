@@ -4,7 +4,11 @@ using System.Text;
 namespace Orchestrator.Balancer.Haproxy;
 
 /// <summary>Where the rendered configuration points HAProxy: its admin socket, state file and listening address.</summary>
-internal sealed record RenderSettings(string AdminSocket, string StateFile, string BindAddress, string BalancerName);
+/// <param name="RunAs">
+/// The user and group HAProxy's workers drop to and that owns the admin socket (Debian's "haproxy"), or
+/// empty to leave both as HAProxy was started (tests run it as themselves).
+/// </param>
+internal sealed record RenderSettings(string AdminSocket, string StateFile, string BindAddress, string BalancerName, string RunAs = "");
 
 /// <summary>
 /// The one HAProxy configuration the balancer owns, from the groups it serves: a global section with the
@@ -22,7 +26,18 @@ internal static class HaproxyConfigRenderer
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# Written by orchestrator-balancer ({settings.BalancerName}); every change here is overwritten.\n");
         text.Append("global\n");
-        text.Append(CultureInfo.InvariantCulture, $"    stats socket {settings.AdminSocket} mode 660 level admin expose-fd listeners\n");
+        if (settings.RunAs.Length > 0)
+        {
+            // As Debian's own haproxy.cfg: workers do not serve as root; the socket's group lets the balancer in.
+            text.Append(CultureInfo.InvariantCulture, $"    user {settings.RunAs}\n");
+            text.Append(CultureInfo.InvariantCulture, $"    group {settings.RunAs}\n");
+            text.Append(CultureInfo.InvariantCulture, $"    stats socket {settings.AdminSocket} mode 660 group {settings.RunAs} level admin expose-fd listeners\n");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"    stats socket {settings.AdminSocket} mode 660 level admin expose-fd listeners\n");
+        }
+
         text.Append("    stats timeout 30s\n");
         text.Append(CultureInfo.InvariantCulture, $"    server-state-file {settings.StateFile}\n");
         text.Append('\n');

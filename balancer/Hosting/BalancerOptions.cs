@@ -16,6 +16,9 @@ internal sealed class HaproxyOptions
     public string BindAddress { get; set; } = "0.0.0.0";
 
     public int ReloadTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>The user and group HAProxy's workers run as and that owns the admin socket ("haproxy" under the systemd unit); empty: as HAProxy was started.</summary>
+    public string RunAs { get; set; } = "";
 }
 
 /// <summary>The balancer's settings (section Balancer), checked by <see cref="Validate"/> before the host starts.</summary>
@@ -67,6 +70,11 @@ internal sealed class BalancerOptions
         if (!IPAddress.TryParse(Haproxy.BindAddress, out _))
         {
             throw new FormatException($"{Section}:Haproxy:BindAddress must be an IP address (0.0.0.0, ::, 10.0.0.5), not \"{Haproxy.BindAddress}\"");
+        }
+
+        if (Haproxy.RunAs.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(Haproxy.RunAs, "^[a-z_][a-z0-9_-]{0,31}\\z"))
+        {
+            throw new FormatException($"{Section}:Haproxy:RunAs must be a user and group name (haproxy), not \"{Haproxy.RunAs}\"");
         }
 
         if (Haproxy.ReloadTimeoutSeconds is < 1 or > 300)

@@ -43,25 +43,7 @@ internal sealed partial class AgentApi
 
     private async Task<SessionHello> ReadHello(IAsyncStreamReader<AgentSessionMessage> requestStream, CancellationToken cancellation)
     {
-        using var timeout = new CancellationTokenSource(SessionBroker.OpenTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token, stopping.Token);
-        try
-        {
-            if (!await requestStream.MoveNext(linked.Token))
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the stream ended before a hello message"));
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsStopping && !cancellation.IsCancellationRequested)
-        {
-            throw SchedulerStopping.Unavailable();
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"hello: no hello message within {SessionBroker.OpenTimeout.TotalSeconds:0} s"));
-        }
-
-        var first = requestStream.Current;
+        var first = await Api.StreamHello.ReadFirstAsync(requestStream, SessionBroker.OpenTimeout, time, stopping, cancellation);
         return first.BodyCase == AgentSessionMessage.BodyOneofCase.Hello
             ? first.Hello
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the first message of a session must be hello"));

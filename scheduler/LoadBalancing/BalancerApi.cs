@@ -166,25 +166,7 @@ internal sealed partial class BalancerApi(
 
     private async Task<BalancerHello> ReadHello(IAsyncStreamReader<BalancerMessage> requestStream, CancellationToken cancellation)
     {
-        using var timeout = new CancellationTokenSource(HelloTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token, stopping.Token);
-        try
-        {
-            if (!await requestStream.MoveNext(linked.Token))
-            {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the stream ended before a hello message"));
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsStopping && !cancellation.IsCancellationRequested)
-        {
-            throw SchedulerStopping.Unavailable();
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"hello: no hello message within {HelloTimeout.TotalSeconds:0} s"));
-        }
-
-        var first = requestStream.Current;
+        var first = await Api.StreamHello.ReadFirstAsync(requestStream, HelloTimeout, time, stopping, cancellation);
         return first.BodyCase == BalancerMessage.BodyOneofCase.Hello
             ? first.Hello
             : throw new RpcException(new Status(StatusCode.InvalidArgument, "hello: the first message of a balancer's stream must be hello"));

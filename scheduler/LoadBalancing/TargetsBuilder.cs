@@ -55,6 +55,16 @@ internal static class TargetsBuilder
         return t.DrainUntil > now ? TargetPhase.Draining : TargetPhase.None;
     }
 
+    /// <summary>
+    /// Whether the task is a serving target of the group now: the balancers were given it (RUNNING,
+    /// healthy where checked, publishing the port, at a known address). Only such a task may be serving
+    /// traffic, so only it is held for draining and only its verdict is waited for.
+    /// </summary>
+    public static bool IsServingTarget(BalancedTask task, LoadBalancerSpec spec, DateTimeOffset now) =>
+        PhaseOf(task, now) == TargetPhase.Serving
+        && BindingOf(task.Task, spec) is { } binding
+        && NodeAddress.ForBinding(task.NodeHost, task.Advertised, binding.BindIp).Length > 0;
+
     /// <summary>The task's binding of the load balancer's container port, or null when it publishes none.</summary>
     public static PortBinding? BindingOf(TaskRecord task, LoadBalancerSpec spec) =>
         task.Containers

@@ -76,9 +76,10 @@ internal sealed partial class ClusterState
         }
 
         // Only a task the balancers were given serves traffic to drain: one not yet healthy (it is no
-        // target until its container health check passes) or publishing none of the ports has none.
-        if (Scheduler.LoadBalancing.TargetsBuilder.PhaseOf(BalancedLocked(task), now) != Scheduler.LoadBalancing.TargetPhase.Serving
-            || !service.LoadBalancers.Any(l => Scheduler.LoadBalancing.TargetsBuilder.BindingOf(task, l) is not null))
+        // target until its container health check passes), publishing none of the ports or on a node
+        // of unknown address has none.
+        var balanced = BalancedLocked(task);
+        if (!service.LoadBalancers.Any(l => Scheduler.LoadBalancing.TargetsBuilder.IsServingTarget(balanced, l, now)))
         {
             return null;
         }

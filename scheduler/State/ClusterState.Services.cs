@@ -376,7 +376,9 @@ internal sealed partial class ClusterState
         var (balancedHealthy, failedGroup) = BalancerHealthOf(task, service);
         var freeCpu = node is null ? 0 : node.Record.TotalCpu - node.Usage.Cpu;
         var freeMemory = node is null ? 0 : node.Record.TotalMemory - node.Usage.Memory;
-        var awaitingBalancer = healthy && !balancedHealthy && failedGroup is null;
+        // Waiting for the balancers' word only where they were given the task (a serving target).
+        var awaitingBalancer = healthy && !balancedHealthy && failedGroup is null
+            && service.LoadBalancers.Any(l => TargetsBuilder.IsServingTarget(BalancedLocked(task), l, now));
         return new ServiceTaskView(task, draining, healthy && balancedHealthy, freeCpu, freeMemory, task.IsProtected(now), failedGroup, awaitingBalancer);
     }
 

@@ -18,6 +18,8 @@ public sealed class OptionsTests
     [TestCase("MasterSocket", "x.sock", "Balancer:Haproxy:MasterSocket")]
     [TestCase("StateFile", "state", "Balancer:Haproxy:StateFile")]
     [TestCase("BindAddress", "localhost", "Balancer:Haproxy:BindAddress")]
+    [TestCase("RunAs", "haproxy\nuser root", "Balancer:Haproxy:RunAs")]
+    [TestCase("RunAs", "Ha Proxy", "Balancer:Haproxy:RunAs")]
     public void BadValuesNameTheirSetting(string setting, string value, string named)
     {
         var options = new BalancerOptions { Name = "lb-1" };
@@ -31,6 +33,7 @@ public sealed class OptionsTests
             case "MasterSocket": options.Haproxy.MasterSocket = value; break;
             case "StateFile": options.Haproxy.StateFile = value; break;
             case "BindAddress": options.Haproxy.BindAddress = value; break;
+            case "RunAs": options.Haproxy.RunAs = value; break;
         }
 
         Assert.That(() => options.Validate(), Throws.TypeOf<FormatException>().With.Message.Contains(named));

@@ -19,6 +19,14 @@ public sealed class RendererTests
         Assert.That(text, Does.Not.Contain("frontend"));
     }
 
+    [Test]
+    public void RunAsDropsTheWorkersAndOwnsTheAdminSocket()
+    {
+        var text = HaproxyConfigRenderer.Render(Settings with { RunAs = "haproxy" }, []);
+        Assert.That(text, Does.Contain("global\n    user haproxy\n    group haproxy\n    stats socket /run/admin.sock mode 660 group haproxy level admin expose-fd listeners\n"));
+        Assert.That(HaproxyConfigRenderer.Render(Settings, []), Does.Not.Contain("user "), "nothing dropped unless asked");
+    }
+
     [TestCase(true, "mode http", "option forwardfor")]
     [TestCase(false, "mode tcp", null)]
     public void ModeAndForwardedFor(bool http, string mode, string? forwardFor)
