@@ -153,12 +153,7 @@ internal static class LbRollingOrchestrator
 
             var results = await client.StopAsync();
             var figures = RollingFigures.Of(results, clientStartUtc, updateStartUtc, updateEndUtc, watch.Backends);
-            var backends = string.Join(", ", figures.All.Backends.Select(b => $"{b.Key} {b.Value}"));
-            Console.Error.WriteLine($"lb-rolling: ours: {figures.All}; during the update: {figures.DuringUpdate}; answered by {backends}");
-            foreach (var failure in results.Where(r => !r.Ok).Take(10))
-            {
-                Console.Error.WriteLine($"lb-rolling: ours: request {failure.Index} at {failure.SentAt.TotalSeconds:F2} s: {failure.Error} after {failure.Latency.TotalMilliseconds:F0} ms");
-            }
+            figures.Describe("ours", results);
 
             // The balancer's HEALTHY as the scheduler shows it (DescribeTargetHealth, polled every 100 ms)
             // against the first answer: HAProxy routes to a target as soon as its own checks pass; the

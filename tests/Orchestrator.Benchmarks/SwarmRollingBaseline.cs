@@ -91,12 +91,7 @@ internal static class SwarmRollingBaseline
 
             var results = await client.StopAsync();
             var figures = RollingFigures.Of(results, clientStartUtc, updateStartUtc, updateEndUtc, seen.Values);
-            var backends = string.Join(", ", figures.All.Backends.Select(b => $"{b.Key} {b.Value}"));
-            Console.Error.WriteLine($"lb-rolling: Swarm: {figures.All}; during the update: {figures.DuringUpdate}; answered by {backends}");
-            foreach (var failure in results.Where(r => !r.Ok).Take(10))
-            {
-                Console.Error.WriteLine($"lb-rolling: Swarm: request {failure.Index} at {failure.SentAt.TotalSeconds:F2} s: {failure.Error} after {failure.Latency.TotalMilliseconds:F0} ms");
-            }
+            figures.Describe("Swarm", results);
 
             var mode = note.Length == 0 ? "routing mesh (ingress)" : "host-mode publishing";
             return new RollingOutcome($"{replicas} replica(s), {mode}, service update --force, parallelism 1, delay 0 s, stop-first, health check every 1 s, --init",

@@ -45,6 +45,18 @@ internal sealed record RollingFigures(
     /// <param name="updateStartUtc">When the deployment was asked for.</param>
     /// <param name="updateEndUtc">When it had converged.</param>
     /// <param name="newBackends">The backends the deployment started.</param>
+    /// <summary>Tells a half's figures and its first failures on standard error (the bench's diagnostics; the table is on stdout).</summary>
+    /// <param name="half">"ours" or "Swarm".</param>
+    public void Describe(string half, IReadOnlyList<SteadyHttpResult> results)
+    {
+        var backends = string.Join(", ", All.Backends.Select(b => $"{b.Key} {b.Value}"));
+        Console.Error.WriteLine($"lb-rolling: {half}: {All}; during the update: {DuringUpdate}; answered by {backends}");
+        foreach (var failure in results.Where(r => !r.Ok).Take(10))
+        {
+            Console.Error.WriteLine($"lb-rolling: {half}: request {failure.Index} at {failure.SentAt.TotalSeconds:F2} s: {failure.Error} after {failure.Latency.TotalMilliseconds:F0} ms");
+        }
+    }
+
     public static RollingFigures Of(
         IReadOnlyList<SteadyHttpResult> results, DateTime clientStartUtc, DateTime updateStartUtc, DateTime updateEndUtc, IEnumerable<BackendTimes> newBackends)
     {
