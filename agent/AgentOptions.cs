@@ -59,6 +59,12 @@ internal sealed class AgentOptions
 
     public string DockerEndpoint { get; set; } = "unix:///var/run/docker.sock";
 
+    /// <summary>The container runtime this node runs tasks on: "docker" (the default) or "containerd" (<see cref="Containerd"/>).</summary>
+    public string Runtime { get; set; } = Orchestrator.Agent.Runtime.RuntimeCapabilities.Docker;
+
+    /// <summary>The "Agent:Containerd" settings, used when <see cref="Runtime"/> is containerd.</summary>
+    public Orchestrator.Agent.Runtime.Containerd.ContainerdOptions Containerd { get; set; } = new();
+
     /// <summary>Used until the scheduler says otherwise in its Registered message.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 

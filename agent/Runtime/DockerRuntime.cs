@@ -18,6 +18,8 @@ internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
         _client = new DockerClientConfiguration(new Uri(endpoint)).CreateClient();
     }
 
+    public RuntimeCapabilities Capabilities => RuntimeCapabilities.OfDocker;
+
     public async Task<RuntimeInfo> InfoAsync(CancellationToken cancellation)
     {
         try

@@ -2,10 +2,14 @@ namespace Orchestrator.Agent.Runtime;
 
 /// <summary>
 /// The few container operations the agent needs, in the agent's own records. Only
-/// <see cref="DockerRuntime"/> touches Docker.DotNet; tests use a hand-written fake.
+/// <see cref="DockerRuntime"/> touches Docker.DotNet and only <c>Containerd/</c> containerd's API; tests
+/// use a hand-written fake, and one contract suite runs against both engines.
 /// </summary>
 internal interface IContainerRuntime
 {
+    /// <summary>What this runtime does itself; the rest the agent supplies or the scheduler keeps away.</summary>
+    RuntimeCapabilities Capabilities { get; }
+
     /// <exception cref="RuntimeUnavailableException">The engine cannot be reached.</exception>
     Task<RuntimeInfo> InfoAsync(CancellationToken cancellation);
 

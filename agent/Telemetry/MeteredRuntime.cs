@@ -11,6 +11,8 @@ namespace Orchestrator.Agent.Telemetry;
 /// </summary>
 internal sealed class MeteredRuntime(IContainerRuntime inner, AgentMeter meter) : IContainerRuntime, IDisposable
 {
+    public RuntimeCapabilities Capabilities => inner.Capabilities;
+
     public Task<RuntimeInfo> InfoAsync(CancellationToken cancellation) => Timed("info", () => inner.InfoAsync(cancellation));
 
     public Task EnsureImageAsync(string image, CancellationToken cancellation) => Timed("ensure_image", () => inner.EnsureImageAsync(image, cancellation));

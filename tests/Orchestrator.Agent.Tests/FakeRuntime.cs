@@ -14,6 +14,9 @@ internal sealed class FakeRuntime : IContainerRuntime
     private readonly Dictionary<string, FakeContainer> _containers = [];
     private int _ids;
 
+    /// <summary>Docker's by default; a test of what the agent supplies gives it containerd's.</summary>
+    public RuntimeCapabilities Capabilities { get; set; } = RuntimeCapabilities.OfDocker;
+
     public HashSet<string> MissingImages { get; } = [];
     public HashSet<string> FailCreateFor { get; } = [];
     public HashSet<string> FailStartFor { get; } = [];
