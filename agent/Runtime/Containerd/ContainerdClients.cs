@@ -49,9 +49,15 @@ internal sealed class ContainerdClients : IDisposable
             HttpHandler = handler,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         });
+        // The caller's Metadata is the one passed in: a caller that reuses one (a lease header on every
+        // call of a pull) would otherwise send the namespace once more each time, which containerd refuses.
         var invoker = _channel.Intercept(metadata =>
         {
-            metadata.Add(NamespaceHeader, @namespace);
+            if (metadata.Get(NamespaceHeader) is null)
+            {
+                metadata.Add(NamespaceHeader, @namespace);
+            }
+
             return metadata;
         });
         Containers = new global::Containerd.Services.Containers.V1.Containers.ContainersClient(invoker);

@@ -219,14 +219,21 @@ internal sealed class ContainerdExecProcess : IExecProcess
 
     private async Task WaitAsync(TimeSpan timeout, CancellationToken cancellation)
     {
+        // A timer of our own: a gRPC deadline would come back from the shim as Unknown.
+        using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        waited.CancelAfter(timeout);
         try
         {
-            var exited = await _clients.Tasks.WaitAsync(new global::Containerd.Services.Tasks.V1.WaitRequest { ContainerId = _containerId, ExecId = Id }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellation);
+            var exited = await _clients.Tasks.WaitAsync(new global::Containerd.Services.Tasks.V1.WaitRequest { ContainerId = _containerId, ExecId = Id }, cancellationToken: waited.Token);
             _last = new ExecState(false, (int)exited.ExitStatus);
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.NotFound)
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound || (waited.IsCancellationRequested && !cancellation.IsCancellationRequested))
         {
-            // Still running, or gone: Get tells which.
+            // Gone, or still running: Get tells which.
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            // Still running.
         }
     }
 

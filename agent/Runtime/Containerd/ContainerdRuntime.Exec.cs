@@ -76,33 +76,26 @@ internal sealed partial class ContainerdRuntime
                 Spec = new Any { TypeUrl = ProcessTypeUrl, Value = ByteString.CopyFromUtf8(process.ToJsonString()) },
             };
 
-            // Open before the process starts: were the shim to close its ends first (a command that
-            // ends at once), what it wrote would be lost with the pipe.
+            // The shim opens its ends when the process starts and closes them when it ends: our ends are
+            // opened first (the opens wait for the shim's), or the output of a command that ends at once
+            // would be lost with the pipe.
             stdoutOpen = Fifo.OpenReadAsync(stdout);
             stderrOpen = Fifo.OpenReadAsync(stderr);
+            stdinOpen = stdin.Length > 0 ? Fifo.OpenWriteAsync(stdin) : null;
             await _clients.Tasks.ExecAsync(request, cancellationToken: cancellation);
-            if (stdin.Length > 0)
-            {
-                stdinOpen = Fifo.OpenWriteAsync(stdin);
-            }
+
+            // Not cut short by the caller: a start carried out that this side gave up on would leave a
+            // process nobody kills.
+            await _clients.Tasks.StartAsync(new global::Containerd.Services.Tasks.V1.StartRequest { ContainerId = id, ExecId = execId }, cancellationToken: CancellationToken.None);
 
             var opened = Task.WhenAll(stdinOpen is null ? [stdoutOpen, stderrOpen] : [stdoutOpen, stderrOpen, stdinOpen]);
-            if (await Task.WhenAny(opened, Task.Delay(FifoOpenBound, cancellation)) != opened)
+            if (await Task.WhenAny(opened, Task.Delay(FifoOpenBound, CancellationToken.None)) != opened)
             {
+                await KillAsync(id, execId, 9, all: true, CancellationToken.None);
                 throw new ContainerOperationException($"cannot run a command in container {id}: the shim did not open its pipes within {FifoOpenBound.TotalSeconds:0} s");
             }
 
             var started = new ContainerdExecProcess(_clients, id, execId, directory, await stdoutOpen, await stderrOpen, stdinOpen is null ? null : await stdinOpen);
-            try
-            {
-                await _clients.Tasks.StartAsync(new global::Containerd.Services.Tasks.V1.StartRequest { ContainerId = id, ExecId = execId }, cancellationToken: CancellationToken.None);
-            }
-            catch (RpcException)
-            {
-                await started.DisposeAsync();
-                throw;
-            }
-
             return started;
         }
         catch (Exception e)

@@ -47,6 +47,11 @@ internal sealed partial class ContainerdRuntime
             throw new ContainerOperationException($"CannotCreateContainerError: {WithoutPrefix(e.Message)}", e);
         }
 
+        // The snapshot is garbage to containerd's collector until the container refers to it (an unpack's
+        // end triggers a collection): made under a lease, as containerd's own client does, until then.
+        var lease = await CreateLeaseAsync(id, cancellation);
+        var leased = new Metadata { { ContainerdImages.LeaseHeader, lease } };
+
         // What is made so far, undone in reverse when a later step fails: nothing of a failed create stays.
         var snapshotMade = false;
         var networkMade = false;
@@ -61,7 +66,7 @@ internal sealed partial class ContainerdRuntime
                     Snapshotter = _options.Snapshotter,
                     Key = id,
                     Parent = image.ChainId,
-                }, cancellationToken: cancellation);
+                }, leased, cancellationToken: cancellation);
                 mounts = prepared.Mounts;
                 snapshotMade = true;
             }
@@ -124,7 +129,7 @@ internal sealed partial class ContainerdRuntime
             container.Labels.Add(labels);
             try
             {
-                await _clients.Containers.CreateAsync(new global::Containerd.Services.Containers.V1.CreateContainerRequest { Container = container }, cancellationToken: cancellation);
+                await _clients.Containers.CreateAsync(new global::Containerd.Services.Containers.V1.CreateContainerRequest { Container = container }, leased, cancellationToken: cancellation);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
             {
@@ -144,6 +149,43 @@ internal sealed partial class ContainerdRuntime
                 OperationCanceledException => e,
                 _ => new ContainerOperationException($"CannotCreateContainerError: {WithoutPrefix(e.Message)}", e),
             };
+        }
+        finally
+        {
+            await DeleteLeaseAsync(lease);
+        }
+    }
+
+    private async Task<string> CreateLeaseAsync(string id, CancellationToken cancellation)
+    {
+        var request = new global::Containerd.Services.Leases.V1.CreateRequest { Id = $"orchestrator-create-{id}-{Guid.NewGuid():N}" };
+
+        // An agent that dies mid-create leaves it behind: containerd drops it after this.
+        request.Labels["containerd.io/gc.expire"] = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        try
+        {
+            var created = await _clients.Leases.CreateAsync(request, cancellationToken: cancellation);
+            return created.Lease.Id;
+        }
+        catch (RpcException e) when (ContainerdClients.IsUnreachable(e))
+        {
+            throw Unreachable(e);
+        }
+        catch (RpcException e)
+        {
+            throw new ContainerOperationException($"CannotCreateContainerError: {Describe(e)}", e);
+        }
+    }
+
+    private async Task DeleteLeaseAsync(string lease)
+    {
+        try
+        {
+            await _clients.Leases.DeleteAsync(new global::Containerd.Services.Leases.V1.DeleteRequest { Id = lease });
+        }
+        catch (RpcException)
+        {
+            // Expires on its own.
         }
     }
 
@@ -328,12 +370,20 @@ internal sealed partial class ContainerdRuntime
     private async Task<bool> WaitAsync(string id, string execId, TimeSpan timeout, CancellationToken cancellation) =>
         await CallAsync(async () =>
         {
+            // A timer of our own rather than a gRPC deadline: containerd hands the deadline on to the shim,
+            // whose expiry comes back as Unknown "context deadline exceeded", not DeadlineExceeded.
+            using var waited = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            waited.CancelAfter(timeout);
             try
             {
-                await _clients.Tasks.WaitAsync(new global::Containerd.Services.Tasks.V1.WaitRequest { ContainerId = id, ExecId = execId }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellation);
+                await _clients.Tasks.WaitAsync(new global::Containerd.Services.Tasks.V1.WaitRequest { ContainerId = id, ExecId = execId }, cancellationToken: waited.Token);
                 return true;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+            catch (RpcException e) when (waited.IsCancellationRequested && !cancellation.IsCancellationRequested && e.StatusCode is StatusCode.Cancelled or StatusCode.DeadlineExceeded or StatusCode.Unknown)
+            {
+                return false;
+            }
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
             {
                 return false;
             }

@@ -36,8 +36,8 @@ internal static class RuntimeLabels
     /// <summary>When the task last started (RFC 3339).</summary>
     public const string StartedAt = Prefix + "started-at";
 
-    /// <summary>Docker's local driver's defaults: 20 MB a file, 5 files.</summary>
-    public const long DefaultLogMaxBytes = 20 * 1000 * 1000;
+    /// <summary>Docker's local driver's defaults: 20 MiB a file, 5 files.</summary>
+    public const long DefaultLogMaxBytes = 20 * 1024 * 1024;
 
     public const int DefaultLogMaxFiles = 5;
 
@@ -62,7 +62,7 @@ internal static class RuntimeLabels
     }
 
     /// <summary>
-    /// Rotation of a container's log from its log options as Docker takes them ("max-size": 10k/20m/1g,
+    /// Rotation of a container's log from its log options as Docker takes them ("max-size" in go-units' binary sizes,
     /// "max-file"). Null for driver "none": no log is written.
     /// </summary>
     public static (long MaxBytes, int MaxFiles)? LogLimits(LogSpec? log)
@@ -73,39 +73,9 @@ internal static class RuntimeLabels
         }
 
         var options = log?.Options ?? new Dictionary<string, string>();
-        var maxBytes = options.TryGetValue("max-size", out var size) && ParseSize(size) is { } bytes and > 0 ? bytes : DefaultLogMaxBytes;
+        var maxBytes = options.TryGetValue("max-size", out var size) && Logs.LogSize.TryParse(size, out var bytes) && bytes > 0 ? bytes : DefaultLogMaxBytes;
         var maxFiles = options.TryGetValue("max-file", out var files) && int.TryParse(files, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0 ? count : DefaultLogMaxFiles;
         return (maxBytes, maxFiles);
-    }
-
-    /// <summary>Docker's sizes: a number with an optional unit b, k, m, g (decimal, as go-units' FromHumanSize; "kb"/"mib" alike).</summary>
-    public static long? ParseSize(string value)
-    {
-        var text = value.Trim().ToLowerInvariant();
-        var end = 0;
-        while (end < text.Length && (char.IsDigit(text[end]) || text[end] == '.'))
-        {
-            end++;
-        }
-
-        if (end == 0 || !double.TryParse(text[..end], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-        {
-            return null;
-        }
-
-        var unit = text[end..].Trim();
-        double? multiplier = unit switch
-        {
-            "" or "b" => 1,
-            "k" or "kb" => 1e3,
-            "m" or "mb" => 1e6,
-            "g" or "gb" => 1e9,
-            "kib" => 1024,
-            "mib" => 1024 * 1024,
-            "gib" => 1024 * 1024 * 1024,
-            _ => null,
-        };
-        return multiplier is { } m ? (long)(number * m) : null;
     }
 
     /// <summary>A signal as an image's STOPSIGNAL gives it ("SIGTERM", "TERM", "15", "SIGRTMIN+3") as its Linux number; null if unknown.</summary>
