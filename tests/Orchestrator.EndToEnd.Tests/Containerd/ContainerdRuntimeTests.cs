@@ -99,6 +99,23 @@ internal sealed class ContainerdRuntimeTests
     }
 
     [Test]
+    public async Task LogsAreReadAndFollowedUntilTheContainerStops()
+    {
+        var id = await RunAsync(ContainerdRuntimeFixture.Spec(ContainerdRuntimeFixture.NewName("logs"), _label, "sh", "-c", "echo one; echo two >&2; sleep 1; echo three"));
+        using var bound = new CancellationTokenSource(Bound);
+
+        var text = new StringBuilder();
+        await foreach (var chunk in Runtime.ReadLogsAsync(id, new LogReadOptions(Follow: true, Tail: null, Since: null, Timestamps: false), bound.Token))
+        {
+            text.Append(Encoding.UTF8.GetString(chunk.Bytes.Span));
+        }
+
+        // One file for both streams: the order they were written in.
+        Assert.That(text.ToString(), Is.EqualTo("one\ntwo\nthree\n"));
+        Assert.That((await Runtime.InspectAsync(id, CancellationToken.None))!.Running, Is.False);
+    }
+
+    [Test]
     public async Task ACreatedContainerIsNotRunningAndHasNoExitCode()
     {
         var spec = ContainerdRuntimeFixture.Spec(ContainerdRuntimeFixture.NewName("created"), _label, "true");
