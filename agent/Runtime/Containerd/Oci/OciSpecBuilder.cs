@@ -253,7 +253,26 @@ internal static class OciSpecBuilder
             task.Add(new(tmpfs.ContainerPath, "tmpfs", "tmpfs", TmpfsOptions(tmpfs)));
         }
 
-        var taken = task.Select(m => Normal(m.Destination)).ToHashSet(StringComparer.Ordinal);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var mount in task)
+        {
+            var destination = Normal(mount.Destination);
+            if (!destination.StartsWith('/'))
+            {
+                throw new ContainerOperationException($"CannotCreateContainerError: invalid mount path: '{mount.Destination}' mount path must be absolute");
+            }
+
+            if (destination == "/")
+            {
+                throw new ContainerOperationException("CannotCreateContainerError: invalid specification: destination can't be '/'");
+            }
+
+            if (!taken.Add(destination))
+            {
+                throw new ContainerOperationException($"CannotCreateContainerError: Duplicate mount point: {destination}");
+            }
+        }
+
         var mounts = defaults.Concat(sandbox).Where(m => !taken.Contains(m.Destination)).ToList();
 
         // Docker sorts by depth so that /data is mounted before /data/logs; OrderBy is stable.
