@@ -142,11 +142,27 @@ internal sealed class OciSpecBuilderTests
     }
 
     [Test]
-    public void Without_a_network_namespace_the_container_is_on_the_hosts_network()
+    public void Without_a_network_namespace_the_container_is_on_the_hosts_network_and_its_sysctls_are_untouched()
     {
-        var root = Build(Input(Spec(), netns: null));
+        var linux = Build(Input(Spec(), netns: null)).GetProperty("linux");
 
-        Assert.That(root.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()), Is.EqualTo(new[] { "pid", "ipc", "uts", "mount" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(linux.GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()), Is.EqualTo(new[] { "pid", "ipc", "uts", "mount" }));
+            Assert.That(linux.TryGetProperty("sysctl", out _), Is.False);
+        });
+    }
+
+    [Test]
+    public void In_a_network_namespace_of_its_own_low_ports_and_ping_are_allowed_as_docker_does()
+    {
+        var sysctl = Build(Input(Spec())).GetProperty("linux").GetProperty("sysctl");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sysctl.GetProperty("net.ipv4.ip_unprivileged_port_start").GetString(), Is.EqualTo("0"));
+            Assert.That(sysctl.GetProperty("net.ipv4.ping_group_range").GetString(), Is.EqualTo("0 2147483647"));
+        });
     }
 
     [Test]

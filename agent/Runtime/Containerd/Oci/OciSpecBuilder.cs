@@ -392,6 +392,16 @@ internal static class OciSpecBuilder
 
         json.WriteEndArray();
 
+        // Docker's (20.10+) in a network namespace of the container's own: a non-root process may listen
+        // on ports below 1024 and ping; both are per namespace, so the host is unaffected.
+        if (input.NetworkNamespacePath is not null)
+        {
+            json.WriteStartObject("sysctl");
+            json.WriteString("net.ipv4.ip_unprivileged_port_start", "0");
+            json.WriteString("net.ipv4.ping_group_range", "0 2147483647");
+            json.WriteEndObject();
+        }
+
         WriteArray(json, "maskedPaths", MaskedPaths);
         WriteArray(json, "readonlyPaths", ReadonlyPaths);
         json.WriteEndObject();
