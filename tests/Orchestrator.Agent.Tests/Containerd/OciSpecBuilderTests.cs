@@ -180,6 +180,16 @@ internal sealed class OciSpecBuilderTests
     }
 
     [Test]
+    public void A_tasks_name_without_a_value_removes_the_variable()
+    {
+        var image = Busybox with { Environment = ["PATH=/bin", "DEBUG=1"] };
+
+        var root = Build(Input(Spec(environment: ["DEBUG", "UNSET"]), image));
+
+        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[] { "PATH=/bin", "HOSTNAME=task-0123456" }));
+    }
+
+    [Test]
     public void Without_a_path_the_default_path_is_set()
     {
         var image = Busybox with { Environment = [] };

@@ -137,19 +137,20 @@ internal static class OciSpecBuilder
 
     /// <summary>
     /// Docker's order: PATH (unless the image or task sets one) and HOSTNAME first, then the image's
-    /// variables, each replaced in place by the task's and then the secrets' of the same name.
+    /// variables, each replaced in place by the task's and then the secrets' of the same name. A task's
+    /// name without "=" removes the variable, as Docker's ReplaceOrAppendEnvValues.
     /// </summary>
     internal static IReadOnlyList<string> Environment(ContainerSpec spec, ImageConfig image, string hostname)
     {
-        var variables = new List<string> { DefaultPath, "HOSTNAME=" + hostname };
+        var variables = new List<string?> { DefaultPath, "HOSTNAME=" + hostname };
         var indexes = new Dictionary<string, int>(StringComparer.Ordinal) { ["PATH"] = 0, ["HOSTNAME"] = 1 };
-        void Set(string name, string entry)
+        void Set(string name, string? entry)
         {
             if (indexes.TryGetValue(name, out var index))
             {
                 variables[index] = entry;
             }
-            else
+            else if (entry is not null)
             {
                 indexes[name] = variables.Count;
                 variables.Add(entry);
@@ -159,7 +160,7 @@ internal static class OciSpecBuilder
         foreach (var entry in image.Environment.Concat(spec.Environment))
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
-            Set(equals < 0 ? entry : entry[..equals], equals < 0 ? entry + "=" : entry);
+            Set(equals < 0 ? entry : entry[..equals], equals < 0 ? null : entry);
         }
 
         foreach (var secret in spec.Options.SecretEnvironment)
@@ -167,7 +168,7 @@ internal static class OciSpecBuilder
             Set(secret.Name, $"{secret.Name}={secret.Value}");
         }
 
-        return variables;
+        return [.. variables.OfType<string>()];
     }
 
     private static string WorkingDirectory(ContainerOptions options, ImageConfig image) =>
