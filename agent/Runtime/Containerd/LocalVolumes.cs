@@ -42,14 +42,16 @@ internal sealed partial class LocalVolumes(string directory)
 
         System.IO.Directory.CreateDirectory(Path.Combine(volume, "_data"));
 
-        // Written aside then renamed: a crash never leaves a half file that List would stumble on.
-        var temporary = labels + ".tmp";
+        // Written aside then renamed: a crash never leaves a half file that List would stumble on, and two
+        // creations of one volume at once each write their own.
+        var temporary = $"{labels}.{Guid.NewGuid():N}.tmp";
         await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(spec.Labels), cancellation);
         File.Move(temporary, labels, overwrite: true);
     }
 
+    /// <summary>A name no volume can have does not exist (Docker answers such a name with 404 too).</summary>
     public Task<bool> ExistsAsync(string name, CancellationToken cancellation) =>
-        Task.FromResult(System.IO.Directory.Exists(PathOf(name)));
+        Task.FromResult(ValidName().IsMatch(name) && System.IO.Directory.Exists(PathOf(name)));
 
     /// <summary>
     /// Removing a missing one is fine. Whether a running container still mounts it cannot be told
@@ -57,6 +59,11 @@ internal sealed partial class LocalVolumes(string directory)
     /// </summary>
     public Task RemoveAsync(string name, CancellationToken cancellation)
     {
+        if (!ValidName().IsMatch(name))
+        {
+            return Task.CompletedTask;
+        }
+
         var volume = VolumeDirectory(name);
         if (!System.IO.Directory.Exists(volume))
         {

@@ -116,4 +116,16 @@ internal sealed class LocalVolumesTests
     [TestCase("x")]
     public void Names_docker_refuses_are_refused(string name) =>
         Assert.ThrowsAsync<ContainerOperationException>(() => _volumes.CreateAsync(Volume(name, "t1"), CancellationToken.None));
+
+    [Test]
+    public async Task A_name_no_volume_can_have_does_not_exist_and_removing_it_is_fine()
+    {
+        await _volumes.RemoveAsync("../escape", CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _volumes.ExistsAsync("../escape", CancellationToken.None), Is.False);
+            Assert.That(Directory.Exists(_directory), Is.True);
+        });
+    }
 }

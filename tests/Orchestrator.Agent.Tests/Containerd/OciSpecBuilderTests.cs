@@ -142,10 +142,315 @@ internal sealed class OciSpecBuilderTests
     }
 
     [Test]
-    public void Without_a_network_namespace_the_container_is_on_the_hosts_network()
+    public void Without_a_network_namespace_the_container_is_on_the_hosts_network_and_its_sysctls_are_untouched()
     {
-        var root = Build(Input(Spec(), netns: null));
+        var linux = Build(Input(Spec(), netns: null)).GetProperty("linux");
 
-        Assert.That(root.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()), Is.EqualTo(new[] { "pid", "ipc", "uts", "mount" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(linux.GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()), Is.EqualTo(new[] { "pid", "ipc", "uts", "mount" }));
+            Assert.That(linux.TryGetProperty("sysctl", out _), Is.False);
+        });
+    }
+
+    [Test]
+    public void In_a_network_namespace_of_its_own_low_ports_and_ping_are_allowed_as_docker_does()
+    {
+        var sysctl = Build(Input(Spec())).GetProperty("linux").GetProperty("sysctl");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sysctl.GetProperty("net.ipv4.ip_unprivileged_port_start").GetString(), Is.EqualTo("0"));
+            Assert.That(sysctl.GetProperty("net.ipv4.ping_group_range").GetString(), Is.EqualTo("0 2147483647"));
+        });
+    }
+
+    [Test]
+    public void The_environment_is_the_images_replaced_by_the_tasks_then_the_secrets()
+    {
+        var image = Busybox with { Environment = ["PATH=/image/bin", "LANG=C", "MODE=image", "TOKEN=image"] };
+        var spec = Spec(new ContainerOptions { Init = false, SecretEnvironment = [new("TOKEN", "s3cr3t"), new("DB_PASSWORD", "hunter2")] }, environment: ["MODE=task", "EXTRA=1", "TOKEN=plain"]);
+
+        var root = Build(Input(spec, image));
+
+        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[]
+        {
+            "PATH=/image/bin", "HOSTNAME=task-0123456", "LANG=C", "MODE=task", "TOKEN=s3cr3t", "EXTRA=1", "DB_PASSWORD=hunter2",
+        }));
+    }
+
+    [Test]
+    public void A_tasks_name_without_a_value_removes_the_variable()
+    {
+        var image = Busybox with { Environment = ["PATH=/bin", "DEBUG=1"] };
+
+        var root = Build(Input(Spec(environment: ["DEBUG", "UNSET"]), image));
+
+        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[] { "PATH=/bin", "HOSTNAME=task-0123456" }));
+    }
+
+    [Test]
+    public void Without_a_path_the_default_path_is_set()
+    {
+        var image = Busybox with { Environment = [] };
+
+        var root = Build(Input(Spec(), image));
+
+        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[]
+        {
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=task-0123456",
+        }));
+    }
+
+    [TestCase("", "", "/")]
+    [TestCase("", "/app", "/app")]
+    [TestCase("/work", "/app", "/work")]
+    public void The_working_directory_is_the_tasks_else_the_images_else_the_root(string task, string image, string cwd)
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, WorkingDirectory = task }), Busybox with { WorkingDirectory = image }));
+
+        Assert.That(root.GetProperty("process").GetProperty("cwd").GetString(), Is.EqualTo(cwd));
+    }
+
+    [Test]
+    public void The_user_is_the_resolved_one()
+    {
+        var root = Build(Input(Spec(), user: new OciUser(1000, 1001, [50, 29])));
+
+        var user = root.GetProperty("process").GetProperty("user");
+        Assert.Multiple(() =>
+        {
+            Assert.That(user.GetProperty("uid").GetUInt32(), Is.EqualTo(1000));
+            Assert.That(user.GetProperty("gid").GetUInt32(), Is.EqualTo(1001));
+            Assert.That(user.GetProperty("additionalGids").EnumerateArray().Select(g => g.GetUInt32()), Is.EqualTo(new uint[] { 50, 29 }));
+        });
+    }
+
+    [Test]
+    public void Memory_and_cpu_go_to_the_resources_with_no_swap_beyond_the_limit()
+    {
+        var spec = Spec() with { MemoryBytes = 256L << 20, MemoryReservationBytes = 128L << 20, CpuShares = 512 };
+
+        var resources = Build(Input(spec)).GetProperty("linux").GetProperty("resources");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(resources.GetProperty("memory").GetProperty("limit").GetInt64(), Is.EqualTo(256L << 20));
+            Assert.That(resources.GetProperty("memory").GetProperty("swap").GetInt64(), Is.EqualTo(256L << 20));
+            Assert.That(resources.GetProperty("memory").GetProperty("reservation").GetInt64(), Is.EqualTo(128L << 20));
+            Assert.That(resources.GetProperty("cpu").GetProperty("shares").GetInt64(), Is.EqualTo(512));
+        });
+    }
+
+    [Test]
+    public void A_reservation_alone_sets_no_limit()
+    {
+        var memory = Build(Input(Spec() with { MemoryReservationBytes = 64L << 20 })).GetProperty("linux").GetProperty("resources").GetProperty("memory");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(memory.TryGetProperty("limit", out _), Is.False);
+            Assert.That(memory.TryGetProperty("swap", out _), Is.False);
+            Assert.That(memory.GetProperty("reservation").GetInt64(), Is.EqualTo(64L << 20));
+        });
+    }
+
+    [Test]
+    public void Binds_volumes_and_tmpfs_are_mounted_parents_first()
+    {
+        var options = new ContainerOptions
+        {
+            Init = false,
+            Mounts = [new(MountKind.Bind, "/host/logs", "/data/logs", true), new(MountKind.Volume, "cache-1", "/data", false)],
+            Tmpfs = [new("/run", 16L << 20, ["exec", "mode=1777"]), new("/scratch", 0, [])],
+        };
+
+        var root = Build(Input(Spec(options)));
+
+        var mounts = root.GetProperty("mounts").EnumerateArray().Skip(10).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(mounts.Select(m => m.GetProperty("destination").GetString()), Is.EqualTo(new[] { "/data", "/run", "/scratch", "/data/logs" }));
+            Assert.That(mounts[0].GetProperty("source").GetString(), Is.EqualTo("/volumes/cache-1/_data"));
+            Assert.That(mounts[0].GetProperty("type").GetString(), Is.EqualTo("bind"));
+            Assert.That(Strings(mounts[0].GetProperty("options")), Is.EqualTo(new[] { "rbind", "rprivate", "rw" }));
+            Assert.That(mounts[3].GetProperty("source").GetString(), Is.EqualTo("/host/logs"));
+            Assert.That(Strings(mounts[3].GetProperty("options")), Is.EqualTo(new[] { "rbind", "rprivate", "ro" }));
+            Assert.That(mounts[1].GetProperty("type").GetString(), Is.EqualTo("tmpfs"));
+            Assert.That(Strings(mounts[1].GetProperty("options")), Is.EqualTo(new[] { "nosuid", "nodev", "rprivate", "size=16777216", "exec", "mode=1777" }));
+            Assert.That(Strings(mounts[2].GetProperty("options")), Is.EqualTo(new[] { "noexec", "nosuid", "nodev", "rprivate" }));
+        });
+    }
+
+    [Test]
+    public void A_tasks_mount_on_a_default_destination_replaces_the_default()
+    {
+        var options = new ContainerOptions { Init = false, Tmpfs = [new("/dev/shm", 1L << 30, [])], Mounts = [new(MountKind.Bind, "/srv/hosts", "/etc/hosts", true)] };
+
+        var root = Build(Input(Spec(options)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Strings(MountAt(root, "/dev/shm").GetProperty("options")), Does.Contain("size=1073741824"));
+            Assert.That(MountAt(root, "/etc/hosts").GetProperty("source").GetString(), Is.EqualTo("/srv/hosts"));
+        });
+    }
+
+    [Test]
+    public void The_shm_size_is_the_tasks()
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, SharedMemoryBytes = 256L << 20 })));
+
+        Assert.That(Strings(MountAt(root, "/dev/shm").GetProperty("options")), Does.Contain("size=268435456").And.Not.Contain("size=67108864"));
+    }
+
+    [Test]
+    public void A_read_only_root_makes_the_root_and_the_sandbox_files_read_only()
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, ReadonlyRootFilesystem = true })));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("root").GetProperty("readonly").GetBoolean(), Is.True);
+            Assert.That(Strings(MountAt(root, "/etc/hosts").GetProperty("options")), Does.Contain("ro"));
+            Assert.That(Strings(MountAt(root, "/etc/resolv.conf").GetProperty("options")), Does.Contain("ro"));
+        });
+    }
+
+    [Test]
+    public void The_hostname_is_the_tasks()
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, Hostname = "web-1" })));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("hostname").GetString(), Is.EqualTo("web-1"));
+            Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Does.Contain("HOSTNAME=web-1"));
+        });
+    }
+
+    // Docker's TweakCapabilities.
+    [TestCase(new string[0], new[] { "NET_RAW", "mknod" }, "-CAP_NET_RAW,-CAP_MKNOD")]
+    [TestCase(new[] { "SYS_ADMIN", "cap_net_admin" }, new string[0], "+CAP_SYS_ADMIN,+CAP_NET_ADMIN")]
+    [TestCase(new[] { "NET_RAW" }, new[] { "NET_RAW" }, "")]
+    [TestCase(new[] { "SYS_PTRACE" }, new[] { "ALL" }, "only:CAP_SYS_PTRACE")]
+    [TestCase(new string[0], new[] { "all" }, "only:")]
+    [TestCase(new[] { "ALL" }, new[] { "SYS_ADMIN" }, "all-but:CAP_SYS_ADMIN")]
+    public void Capabilities_are_added_and_dropped_as_docker_does(string[] added, string[] dropped, string expected)
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, CapabilitiesAdded = added, CapabilitiesDropped = dropped })));
+
+        var capabilities = root.GetProperty("process").GetProperty("capabilities");
+        var bounding = Strings(capabilities.GetProperty("bounding"));
+        IEnumerable<string> wanted = expected switch
+        {
+            _ when expected.StartsWith("only:", StringComparison.Ordinal) => expected[5..].Split(',', StringSplitOptions.RemoveEmptyEntries),
+            _ when expected.StartsWith("all-but:", StringComparison.Ordinal) => OciCapabilities.All.Where(c => c != expected[8..]),
+            _ => OciCapabilities.Default
+                .Where(c => !expected.Split(',').Contains("-" + c))
+                .Concat(expected.Split(',', StringSplitOptions.RemoveEmptyEntries).Where(c => c[0] == '+').Select(c => c[1..])),
+        };
+        Assert.Multiple(() =>
+        {
+            Assert.That(bounding, Is.EqualTo(wanted));
+            Assert.That(Strings(capabilities.GetProperty("effective")), Is.EqualTo(bounding));
+            Assert.That(Strings(capabilities.GetProperty("permitted")), Is.EqualTo(bounding));
+        });
+    }
+
+    [Test]
+    public void An_unknown_capability_is_refused()
+    {
+        var error = Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(Spec(new ContainerOptions { Init = false, CapabilitiesAdded = ["CAP_FLY"] }))));
+
+        Assert.That(error!.Message, Is.EqualTo("CannotCreateContainerError: unknown capability: \"CAP_FLY\""));
+    }
+
+    [Test]
+    public void Ulimits_replace_the_default_nofile_and_join_it()
+    {
+        var root = Build(Input(Spec(new ContainerOptions { Init = false, Ulimits = [new("nofile", 4096, 8192), new("nproc", 100, 200), new("core", -1, -1)] })));
+
+        var limits = root.GetProperty("process").GetProperty("rlimits").EnumerateArray()
+            .Select(l => (l.GetProperty("type").GetString(), l.GetProperty("soft").GetUInt64(), l.GetProperty("hard").GetUInt64()));
+        Assert.That(limits, Is.EqualTo(new[] { ("RLIMIT_NOFILE", 4096UL, 8192UL), ("RLIMIT_NPROC", 100UL, 200UL), ("RLIMIT_CORE", ulong.MaxValue, ulong.MaxValue) }));
+    }
+
+    [TestCase("wings", "invalid ulimit type: wings")]
+    public void A_bad_ulimit_is_refused(string name, string message)
+    {
+        var error = Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(Spec(new ContainerOptions { Init = false, Ulimits = [new(name, 1, 2)] }))));
+
+        Assert.That(error!.Message, Is.EqualTo("CannotCreateContainerError: " + message));
+    }
+
+    [Test]
+    public void A_soft_limit_above_the_hard_one_is_refused() =>
+        Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(Spec(new ContainerOptions { Init = false, Ulimits = [new("nofile", 10, 5)] }))));
+
+    [Test]
+    public void Labels_do_not_go_into_the_spec()
+    {
+        var json = OciSpecBuilder.Build(Input(Spec()));
+
+        Assert.That(json, Does.Not.Contain("orchestrator.task").And.Not.Contain("\"t1\""));
+    }
+
+    private static IEnumerable<TestCaseData> DockerOnly()
+    {
+        yield return new TestCaseData(new ContainerOptions { VolumesFrom = ["other:ro"] }, "volumesFrom");
+        yield return new TestCaseData(new ContainerOptions { Links = ["db:db"] }, "links");
+        yield return new TestCaseData(new ContainerOptions { Privileged = true }, "privileged");
+        yield return new TestCaseData(new ContainerOptions { Tty = true }, "pseudoTerminal");
+        yield return new TestCaseData(new ContainerOptions { OpenStdin = true }, "interactive");
+        yield return new TestCaseData(new ContainerOptions { NetworkMode = "app", NetworkAliases = ["db"] }, "network aliases");
+        yield return new TestCaseData(new ContainerOptions { Log = new("awslogs", new Dictionary<string, string>()) }, "log driver awslogs");
+        yield return new TestCaseData(new ContainerOptions { Log = new("syslog", new Dictionary<string, string>()) }, "log driver syslog");
+    }
+
+    [TestCaseSource(nameof(DockerOnly))]
+    public void Docker_only_fields_are_refused_by_name(ContainerOptions options, string field)
+    {
+        var spec = Spec(options with { SecretEnvironment = [new("TOKEN", "s3cr3t")] });
+
+        var error = Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(spec)));
+
+        Assert.That(error!.Message, Is.EqualTo($"CannotCreateContainerError: {field} is not supported by the containerd runtime"));
+    }
+
+    [TestCase("local")]
+    [TestCase("json-file")]
+    [TestCase("none")]
+    public void The_log_drivers_the_agent_supplies_itself_are_taken(string driver) =>
+        Assert.DoesNotThrow(() => OciSpecBuilder.Build(Input(Spec(new ContainerOptions { Init = false, Log = new(driver, new Dictionary<string, string> { ["max-size"] = "10m" }) }))));
+
+    [Test]
+    public void No_error_carries_a_secret_value()
+    {
+        var secrets = new ContainerOptions { Init = false, SecretEnvironment = [new("TOKEN", "s3cr3t-value")] };
+        var broken = new Func<ContainerOptions, ContainerOptions>[]
+        {
+            o => o with { CapabilitiesAdded = ["NOPE"] },
+            o => o with { Ulimits = [new("nope", 1, 1)] },
+            o => o with { Privileged = true },
+        };
+
+        foreach (var breakIt in broken)
+        {
+            var error = Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(Spec(breakIt(secrets)))));
+            Assert.That(error!.ToString(), Does.Not.Contain("s3cr3t-value"));
+        }
+    }
+
+    [TestCase("relative/path", "invalid mount path: 'relative/path' mount path must be absolute")]
+    [TestCase("/", "invalid specification: destination can't be '/'")]
+    [TestCase("/data/", "Duplicate mount point: /data")]
+    public void Bad_mount_destinations_are_refused_with_dockers_words(string target, string message)
+    {
+        var options = new ContainerOptions { Init = false, Mounts = [new(MountKind.Bind, "/host", target, false)], Tmpfs = [new("/data", 0, [])] };
+
+        var error = Assert.Throws<ContainerOperationException>(() => OciSpecBuilder.Build(Input(Spec(options))));
+
+        Assert.That(error!.Message, Is.EqualTo("CannotCreateContainerError: " + message));
     }
 }

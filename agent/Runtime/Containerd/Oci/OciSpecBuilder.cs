@@ -137,19 +137,20 @@ internal static class OciSpecBuilder
 
     /// <summary>
     /// Docker's order: PATH (unless the image or task sets one) and HOSTNAME first, then the image's
-    /// variables, each replaced in place by the task's and then the secrets' of the same name.
+    /// variables, each replaced in place by the task's and then the secrets' of the same name. A task's
+    /// name without "=" removes the variable, as Docker's ReplaceOrAppendEnvValues.
     /// </summary>
     internal static IReadOnlyList<string> Environment(ContainerSpec spec, ImageConfig image, string hostname)
     {
-        var variables = new List<string> { DefaultPath, "HOSTNAME=" + hostname };
+        var variables = new List<string?> { DefaultPath, "HOSTNAME=" + hostname };
         var indexes = new Dictionary<string, int>(StringComparer.Ordinal) { ["PATH"] = 0, ["HOSTNAME"] = 1 };
-        void Set(string name, string entry)
+        void Set(string name, string? entry)
         {
             if (indexes.TryGetValue(name, out var index))
             {
                 variables[index] = entry;
             }
-            else
+            else if (entry is not null)
             {
                 indexes[name] = variables.Count;
                 variables.Add(entry);
@@ -159,7 +160,7 @@ internal static class OciSpecBuilder
         foreach (var entry in image.Environment.Concat(spec.Environment))
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
-            Set(equals < 0 ? entry : entry[..equals], equals < 0 ? entry + "=" : entry);
+            Set(equals < 0 ? entry : entry[..equals], equals < 0 ? null : entry);
         }
 
         foreach (var secret in spec.Options.SecretEnvironment)
@@ -167,7 +168,7 @@ internal static class OciSpecBuilder
             Set(secret.Name, $"{secret.Name}={secret.Value}");
         }
 
-        return variables;
+        return [.. variables.OfType<string>()];
     }
 
     private static string WorkingDirectory(ContainerOptions options, ImageConfig image) =>
@@ -253,7 +254,26 @@ internal static class OciSpecBuilder
             task.Add(new(tmpfs.ContainerPath, "tmpfs", "tmpfs", TmpfsOptions(tmpfs)));
         }
 
-        var taken = task.Select(m => Normal(m.Destination)).ToHashSet(StringComparer.Ordinal);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var mount in task)
+        {
+            var destination = Normal(mount.Destination);
+            if (!destination.StartsWith('/'))
+            {
+                throw new ContainerOperationException($"CannotCreateContainerError: invalid mount path: '{mount.Destination}' mount path must be absolute");
+            }
+
+            if (destination == "/")
+            {
+                throw new ContainerOperationException("CannotCreateContainerError: invalid specification: destination can't be '/'");
+            }
+
+            if (!taken.Add(destination))
+            {
+                throw new ContainerOperationException($"CannotCreateContainerError: Duplicate mount point: {destination}");
+            }
+        }
+
         var mounts = defaults.Concat(sandbox).Where(m => !taken.Contains(m.Destination)).ToList();
 
         // Docker sorts by depth so that /data is mounted before /data/logs; OrderBy is stable.
@@ -372,6 +392,16 @@ internal static class OciSpecBuilder
         }
 
         json.WriteEndArray();
+
+        // Docker's (20.10+) in a network namespace of the container's own: a non-root process may listen
+        // on ports below 1024 and ping; both are per namespace, so the host is unaffected.
+        if (input.NetworkNamespacePath is not null)
+        {
+            json.WriteStartObject("sysctl");
+            json.WriteString("net.ipv4.ip_unprivileged_port_start", "0");
+            json.WriteString("net.ipv4.ping_group_range", "0 2147483647");
+            json.WriteEndObject();
+        }
 
         WriteArray(json, "maskedPaths", MaskedPaths);
         WriteArray(json, "readonlyPaths", ReadonlyPaths);
