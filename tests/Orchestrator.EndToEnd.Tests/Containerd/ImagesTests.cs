@@ -106,6 +106,17 @@ public sealed class ImagesTests
     }
 
     [Test]
+    public async Task Concurrent_ensures_of_a_missing_image_pull_it_once()
+    {
+        await using var registry = await ImagesFakeRegistry.StartAsync(_containerd.Directory);
+
+        var configs = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => _images.EnsureAsync(registry.Reference, CancellationToken.None)));
+
+        Assert.That(configs.Distinct().Count(), Is.EqualTo(1));
+        Assert.That(registry.Requests, Is.EqualTo(3 + registry.DiffIds.Count), "index, manifest, config and each layer once");
+    }
+
+    [Test]
     public async Task Image_the_registry_does_not_have_is_an_image_pull_error_naming_it()
     {
         await using var registry = await ImagesFakeRegistry.StartAsync(_containerd.Directory);
