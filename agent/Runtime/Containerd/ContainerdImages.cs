@@ -23,9 +23,6 @@ internal sealed partial class ContainerdImages(
     TimeProvider? time = null,
     HttpMessageHandler? registryHandler = null) : IDisposable
 {
-    /// <summary>The gRPC metadata key that puts a call's resources under a lease (containerd's leases.WithLease).</summary>
-    public const string LeaseHeader = "containerd-lease";
-
     /// <summary>A lease outlives an agent that dies mid-pull by this much at most; then the garbage collector takes its leftovers.</summary>
     private static readonly TimeSpan LeaseExpiry = TimeSpan.FromHours(1);
 
@@ -220,24 +217,24 @@ internal sealed partial class ContainerdImages(
         return (manifest, config);
     }
 
-    private async Task<Metadata> CreateLeaseAsync(CancellationToken cancellation)
+    private async Task<ContainerdLease> CreateLeaseAsync(CancellationToken cancellation)
     {
         var request = new CreateRequest { Id = $"orchestrator-image-{Guid.NewGuid():N}" };
         request.Labels.Add("containerd.io/gc.expire", _time.GetUtcNow().Add(LeaseExpiry).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
         var created = await clients.Leases.CreateAsync(request, cancellationToken: cancellation);
-        return new Metadata { { LeaseHeader, created.Lease.Id } };
+        return new ContainerdLease(created.Lease.Id);
     }
 
-    private async Task DeleteLeaseAsync(Metadata lease)
+    private async Task DeleteLeaseAsync(ContainerdLease lease)
     {
         try
         {
-            await clients.Leases.DeleteAsync(new DeleteRequest { Id = lease.GetValue(LeaseHeader) });
+            await clients.Leases.DeleteAsync(new DeleteRequest { Id = lease.Id });
         }
         catch (RpcException e)
         {
             // It expires by itself (containerd.io/gc.expire).
-            LogLeaseNotDeleted(_logger, lease.GetValue(LeaseHeader) ?? "", e.Status.Detail);
+            LogLeaseNotDeleted(_logger, lease.Id, e.Status.Detail);
         }
     }
 

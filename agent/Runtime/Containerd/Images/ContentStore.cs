@@ -30,11 +30,11 @@ internal sealed class ContentStore(Content.ContentClient content)
         return data;
     }
 
-    public async Task<bool> ExistsAsync(string digest, Metadata headers, CancellationToken cancellation)
+    public async Task<bool> ExistsAsync(string digest, ContainerdLease lease, CancellationToken cancellation)
     {
         try
         {
-            await content.InfoAsync(new InfoRequest { Digest = digest }, headers, cancellationToken: cancellation);
+            await content.InfoAsync(new InfoRequest { Digest = digest }, lease.Headers(), cancellationToken: cancellation);
             return true;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
@@ -47,7 +47,7 @@ internal sealed class ContentStore(Content.ContentClient content)
     /// Writes a blob (stat, write, commit, as containerd's remote writer does), checked by containerd
     /// against the expected digest and size. A blob the store has already is left as it is.
     /// </summary>
-    public async Task WriteAsync(BlobDescriptor blob, Stream data, IReadOnlyDictionary<string, string> labels, Metadata headers, CancellationToken cancellation)
+    public async Task WriteAsync(BlobDescriptor blob, Stream data, IReadOnlyDictionary<string, string> labels, ContainerdLease lease, CancellationToken cancellation)
     {
         // Unique per write: two pulls of images sharing a layer must not lock each other's ref; the
         // second commit finds the blob there and is told AlreadyExists.
@@ -55,7 +55,7 @@ internal sealed class ContentStore(Content.ContentClient content)
         var committed = false;
         try
         {
-            using var call = content.Write(headers, cancellationToken: cancellation);
+            using var call = content.Write(lease.Headers(), cancellationToken: cancellation);
             await call.RequestStream.WriteAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = reference, Total = blob.Size, Expected = blob.Digest }, cancellation);
             if (!await call.ResponseStream.MoveNext(cancellation))
             {
@@ -107,20 +107,20 @@ internal sealed class ContentStore(Content.ContentClient content)
             committed = true;
             if (labels.Count > 0)
             {
-                await UpdateLabelsAsync(blob.Digest, labels, headers, cancellation);
+                await UpdateLabelsAsync(blob.Digest, labels, lease, cancellation);
             }
         }
         finally
         {
             if (!committed)
             {
-                await AbortAsync(reference, headers);
+                await AbortAsync(reference, lease);
             }
         }
     }
 
     /// <summary>Sets labels on a blob, leaving its others as they are.</summary>
-    public async Task UpdateLabelsAsync(string digest, IReadOnlyDictionary<string, string> labels, Metadata headers, CancellationToken cancellation)
+    public async Task UpdateLabelsAsync(string digest, IReadOnlyDictionary<string, string> labels, ContainerdLease lease, CancellationToken cancellation)
     {
         var info = new Info { Digest = digest };
         foreach (var (key, value) in labels)
@@ -129,14 +129,14 @@ internal sealed class ContentStore(Content.ContentClient content)
         }
         var request = new UpdateRequest { Info = info, UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask() };
         request.UpdateMask.Paths.AddRange(labels.Keys.Select(key => "labels." + key));
-        await content.UpdateAsync(request, headers, cancellationToken: cancellation);
+        await content.UpdateAsync(request, lease.Headers(), cancellationToken: cancellation);
     }
 
-    private async Task AbortAsync(string reference, Metadata headers)
+    private async Task AbortAsync(string reference, ContainerdLease lease)
     {
         try
         {
-            await content.AbortAsync(new AbortRequest { Ref = reference }, headers);
+            await content.AbortAsync(new AbortRequest { Ref = reference }, lease.Headers());
         }
         catch (RpcException)
         {

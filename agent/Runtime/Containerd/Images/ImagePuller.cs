@@ -13,7 +13,7 @@ internal sealed class ImagePuller(ContainerdClients clients, ContentStore conten
 {
     /// <summary>Pulls and creates (or repoints) the image; returns its target.</summary>
     /// <exception cref="RegistryException">The registry cannot be reached, or refuses, or serves nothing usable.</exception>
-    public async Task<BlobDescriptor> PullAsync(ImageReference image, bool insecure, Metadata lease, CancellationToken cancellation)
+    public async Task<BlobDescriptor> PullAsync(ImageReference image, bool insecure, ContainerdLease lease, CancellationToken cancellation)
     {
         var registry = new RegistryClient(http, image, insecure);
         var (document, given) = await registry.GetManifestAsync(image.ManifestReference, cancellation);
@@ -78,13 +78,13 @@ internal sealed class ImagePuller(ContainerdClients clients, ContentStore conten
         return root;
     }
 
-    private async Task WriteAsync(BlobDescriptor blob, byte[] data, Dictionary<string, string> labels, Metadata lease, CancellationToken cancellation)
+    private async Task WriteAsync(BlobDescriptor blob, byte[] data, Dictionary<string, string> labels, ContainerdLease lease, CancellationToken cancellation)
     {
         using var stream = new MemoryStream(data, writable: false);
         await WriteAsync(blob, stream, labels, lease, cancellation);
     }
 
-    private async Task WriteAsync(BlobDescriptor blob, Stream data, Dictionary<string, string> labels, Metadata lease, CancellationToken cancellation)
+    private async Task WriteAsync(BlobDescriptor blob, Stream data, Dictionary<string, string> labels, ContainerdLease lease, CancellationToken cancellation)
     {
         try
         {
@@ -109,19 +109,19 @@ internal sealed class ImagePuller(ContainerdClients clients, ContentStore conten
         }
     }
 
-    private async Task CreateImageAsync(string name, BlobDescriptor target, Metadata lease, CancellationToken cancellation)
+    private async Task CreateImageAsync(string name, BlobDescriptor target, ContainerdLease lease, CancellationToken cancellation)
     {
         var record = new Image { Name = name, Target = target.ToContainerd() };
         try
         {
-            await clients.Images.CreateAsync(new CreateImageRequest { Image = record }, lease, cancellationToken: cancellation);
+            await clients.Images.CreateAsync(new CreateImageRequest { Image = record }, lease.Headers(), cancellationToken: cancellation);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
         {
             // Created meanwhile (another pull, ctr): it now names what we pulled, as a re-pull would.
             var update = new UpdateImageRequest { Image = record, UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask() };
             update.UpdateMask.Paths.Add("target");
-            await clients.Images.UpdateAsync(update, lease, cancellationToken: cancellation);
+            await clients.Images.UpdateAsync(update, lease.Headers(), cancellationToken: cancellation);
         }
     }
 

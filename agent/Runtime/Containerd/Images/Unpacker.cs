@@ -17,7 +17,7 @@ internal sealed class Unpacker(ContainerdClients clients, string snapshotter)
 
     /// <summary>Unpacks the layers; the chain id of the whole image is committed when it returns.</summary>
     /// <exception cref="InvalidDataException">A layer's content is not what the image's config says it is.</exception>
-    public async Task UnpackAsync(IReadOnlyList<BlobDescriptor> layers, IReadOnlyList<string> diffIds, Metadata headers, CancellationToken cancellation)
+    public async Task UnpackAsync(IReadOnlyList<BlobDescriptor> layers, IReadOnlyList<string> diffIds, ContainerdLease lease, CancellationToken cancellation)
     {
         if (layers.Count != diffIds.Count)
         {
@@ -28,20 +28,20 @@ internal sealed class Unpacker(ContainerdClients clients, string snapshotter)
         var parent = "";
         for (var i = 0; i < layers.Count; i++)
         {
-            if (!await ExistsAsync(chain[i], headers, cancellation))
+            if (!await ExistsAsync(chain[i], lease, cancellation))
             {
-                await ApplyAsync(layers[i], diffIds[i], chain[i], parent, headers, cancellation);
+                await ApplyAsync(layers[i], diffIds[i], chain[i], parent, lease, cancellation);
             }
 
             parent = chain[i];
         }
     }
 
-    public async Task<bool> ExistsAsync(string chainId, Metadata? headers, CancellationToken cancellation)
+    public async Task<bool> ExistsAsync(string chainId, ContainerdLease lease, CancellationToken cancellation)
     {
         try
         {
-            await clients.Snapshots.StatAsync(new StatSnapshotRequest { Snapshotter = snapshotter, Key = chainId }, headers, cancellationToken: cancellation);
+            await clients.Snapshots.StatAsync(new StatSnapshotRequest { Snapshotter = snapshotter, Key = chainId }, lease.Headers(), cancellationToken: cancellation);
             return true;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
@@ -50,18 +50,18 @@ internal sealed class Unpacker(ContainerdClients clients, string snapshotter)
         }
     }
 
-    private async Task ApplyAsync(BlobDescriptor layer, string diffId, string chainId, string parent, Metadata headers, CancellationToken cancellation)
+    private async Task ApplyAsync(BlobDescriptor layer, string diffId, string chainId, string parent, ContainerdLease lease, CancellationToken cancellation)
     {
         var key = $"extract-{Guid.NewGuid():N} {chainId}";
         var prepare = new PrepareSnapshotRequest { Snapshotter = snapshotter, Key = key, Parent = parent };
         prepare.Labels.Add(SnapshotRefLabel, chainId);
-        var prepared = await clients.Snapshots.PrepareAsync(prepare, headers, cancellationToken: cancellation);
+        var prepared = await clients.Snapshots.PrepareAsync(prepare, lease.Headers(), cancellationToken: cancellation);
         var committed = false;
         try
         {
             var apply = new ApplyRequest { Diff = layer.ToContainerd() };
             apply.Mounts.AddRange(prepared.Mounts);
-            var applied = await clients.Diff.ApplyAsync(apply, headers, cancellationToken: cancellation);
+            var applied = await clients.Diff.ApplyAsync(apply, lease.Headers(), cancellationToken: cancellation);
             if (applied.Applied.Digest != diffId)
             {
                 throw new InvalidDataException($"layer {layer.Digest} unpacked to {applied.Applied.Digest}, the image's config says {diffId}");
@@ -71,7 +71,7 @@ internal sealed class Unpacker(ContainerdClients clients, string snapshotter)
             commit.Labels.Add(SnapshotRefLabel, chainId);
             try
             {
-                await clients.Snapshots.CommitAsync(commit, headers, cancellationToken: cancellation);
+                await clients.Snapshots.CommitAsync(commit, lease.Headers(), cancellationToken: cancellation);
                 committed = true;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
@@ -83,16 +83,16 @@ internal sealed class Unpacker(ContainerdClients clients, string snapshotter)
         {
             if (!committed)
             {
-                await RemoveAsync(key, headers);
+                await RemoveAsync(key, lease);
             }
         }
     }
 
-    private async Task RemoveAsync(string key, Metadata headers)
+    private async Task RemoveAsync(string key, ContainerdLease lease)
     {
         try
         {
-            await clients.Snapshots.RemoveAsync(new RemoveSnapshotRequest { Snapshotter = snapshotter, Key = key }, headers);
+            await clients.Snapshots.RemoveAsync(new RemoveSnapshotRequest { Snapshotter = snapshotter, Key = key }, lease.Headers());
         }
         catch (RpcException)
         {
