@@ -271,6 +271,44 @@ internal sealed class CniNetworkTests
         Assert.That(Leases(), Is.EqualTo(new[] { keptSandbox.Address }));
     }
 
+    [Test]
+    public async Task Containers_set_up_at_once_get_addresses_of_their_own_and_one_host_port_goes_to_one()
+    {
+        var ids = Enumerable.Range(0, 6).Select(_ => NewContainer()).ToList();
+        var port = FreePort();
+        var network = Network();
+
+        // The bridge is made by whichever plugin run comes first; host-local and iptables take their locks.
+        var setUps = ids.Select(id => Task.Run(() => network.SetUpAsync(id, "bridge", [new PortSpec(80, port, false, "")], CancellationToken.None))).ToList();
+        var outcomes = await Task.WhenAll(setUps.Select(async t =>
+        {
+            try
+            {
+                return (Sandbox: await t, Error: (string?)null);
+            }
+            catch (ContainerOperationException ex)
+            {
+                return (Sandbox: (SandboxNetwork?)null, Error: ex.Message);
+            }
+        }));
+
+        Assert.That(outcomes.Count(o => o.Sandbox is not null), Is.EqualTo(1), string.Join("\n", outcomes.Select(o => o.Error)));
+        Assert.That(outcomes.Where(o => o.Error is not null).Select(o => o.Error), Has.All.Contain($"host port {port}/tcp is already in use"));
+
+        var others = ids.Select(id => Task.Run(() => network.SetUpAsync(id + "-b", "bridge", [], CancellationToken.None))).ToList();
+        _containers.AddRange(ids.Select(id => id + "-b"));
+        var addresses = (await Task.WhenAll(others)).Select(s => s.Address).ToList();
+        Assert.That(addresses, Is.Unique.And.None.Null);
+        Assert.That(Leases(), Has.Length.EqualTo(ids.Count + 1));
+
+        await Task.WhenAll(_containers.Select(id => network.TearDownAsync(id, CancellationToken.None)));
+        Assert.That(Leases(), Is.Empty);
+        foreach (var id in _containers)
+        {
+            AssertNothingLeft(id, null, port);
+        }
+    }
+
     private CniNetwork Network(string pluginDirectory = PluginDirectory) =>
         new(new ContainerdOptions { CniBinDirectory = pluginDirectory, BridgeName = Bridge, Subnet = Subnet }, _stateDirectory);
 
