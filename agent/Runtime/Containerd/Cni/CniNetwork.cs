@@ -63,7 +63,8 @@ internal sealed class CniNetwork(ContainerdOptions options, string stateDirector
         }
         catch (Exception ex)
         {
-            await UndoAfterFailureAsync(state).ConfigureAwait(false);
+            // The file has every plugin that got through (the local copy lacks the failing attachment's progress).
+            await UndoAfterFailureAsync(ReloadOr(state)).ConfigureAwait(false);
             if (ex is CniPluginException plugin)
             {
                 throw new ContainerOperationException($"CannotCreateContainerError: CNI plugin {plugin.Plugin} failed: {plugin.Message}", plugin);
@@ -251,6 +252,18 @@ internal sealed class CniNetwork(ContainerdOptions options, string stateDirector
             failures.Add(ex.Message);
         }
         return failures;
+    }
+
+    private CniState ReloadOr(CniState state)
+    {
+        try
+        {
+            return _states.Load(state.ContainerId) ?? state;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            return state;
+        }
     }
 
     private async Task UndoAfterFailureAsync(CniState state)

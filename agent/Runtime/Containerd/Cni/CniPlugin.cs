@@ -70,7 +70,17 @@ internal sealed class CniPlugin(string binDirectory)
         // portmap and firewall run iptables; a service's PATH may lack the sbin directories.
         start.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-        using var process = Process.Start(start) ?? throw new CniPluginException(type, "could not be started");
+        Process? started;
+        try
+        {
+            started = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            // Not executable, a broken link: the plugin is there but cannot run.
+            throw new CniPluginException(type, $"could not be run from {PathOf(type)}: {ex.Message}");
+        }
+        using var process = started ?? throw new CniPluginException(type, "could not be started");
         var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try

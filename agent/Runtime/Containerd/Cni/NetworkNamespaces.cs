@@ -18,6 +18,10 @@ internal static class NetworkNamespaces
 
     public static string PathOf(string name) => Path.Combine(Directory, name);
 
+    // The first `ip netns add` makes /run/netns a shared mount point; two racing to do it stack two
+    // mounts. The commands take milliseconds, so one at a time costs nothing worth having.
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
     /// <exception cref="ContainerOperationException">ip is missing or failed.</exception>
     public static async Task CreateAsync(string name, CancellationToken cancellation)
     {
@@ -39,6 +43,19 @@ internal static class NetworkNamespaces
     }
 
     private static async Task IpAsync(IReadOnlyList<string> arguments, CancellationToken cancellation)
+    {
+        await Gate.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            await RunIpAsync(arguments, cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    private static async Task RunIpAsync(IReadOnlyList<string> arguments, CancellationToken cancellation)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
