@@ -232,7 +232,9 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
 
         lock (_gate)
         {
-            return watched?.State is { } state ? info with { Health = state.Status } : info;
+            return watched?.State is { } state ? info with { Health = state.Status }
+                : watched is not null && HealthState.CommandOf(watched.Check.Test) is null ? info with { Health = ContainerHealth.None }
+                : info;
         }
     }
 
