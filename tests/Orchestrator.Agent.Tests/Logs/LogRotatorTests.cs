@@ -68,18 +68,37 @@ internal sealed class LogRotatorTests
     }
 
     [Test]
-    public void The_writer_keeps_its_file_open_and_writes_on_at_the_new_end()
+    public async Task A_writer_that_holds_the_file_with_O_APPEND_writes_on_at_the_new_end()
     {
-        // As the shim: one handle, opened for appending, never reopened.
-        using var shim = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
-        shim.Write("first line\n"u8);
-        shim.Flush();
+        // As the shim: one descriptor opened for appending (the shell's >>), never reopened across the rotation.
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", $"exec 3>>'{_path}'; echo 'first line' >&3; read go; echo 'second line' >&3"])
+        {
+            RedirectStandardInput = true,
+        };
+        using var shim = System.Diagnostics.Process.Start(start)!;
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (!File.Exists(_path) || new FileInfo(_path).Length == 0)
+            {
+                await Task.Delay(10, bound.Token);
+            }
 
-        Assert.That(LogRotator.RotateIfOver(_path, 5, 2), Is.True);
-        var inode = new FileInfo(_path).Length;
+            Assert.That(LogRotator.RotateIfOver(_path, 5, 2), Is.True);
+            await shim.StandardInput.WriteLineAsync("go");
+            await shim.StandardInput.FlushAsync(bound.Token);
+            await shim.WaitForExitAsync(bound.Token);
+        }
+        finally
+        {
+            if (!shim.HasExited)
+            {
+                shim.Kill();
+            }
+        }
 
-        Assert.That(inode, Is.Zero);
         Assert.That(File.ReadAllText(_path + ".1"), Is.EqualTo("first line\n"));
+        Assert.That(File.ReadAllText(_path), Is.EqualTo("second line\n"), "written at 0, not after a hole where the old content was");
     }
 
     [Test]
