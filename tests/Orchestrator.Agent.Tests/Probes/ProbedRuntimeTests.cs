@@ -331,6 +331,19 @@ internal sealed class ProbedRuntimeTests
     }
 
     [Test]
+    public async Task A_container_removed_behind_the_agent_s_back_is_no_longer_probed()
+    {
+        var id = await StartedAsync(Check(retries: 1));
+        await _fake.RemoveAsync(id, CancellationToken.None);
+
+        await _clock.TimerAsync(Interval);
+        _clock.Advance(Interval);
+
+        await EventuallyAsync(() => _runtime.Probing == 0);
+        Assert.That(await HealthEventsAsync(), Is.Empty);
+    }
+
+    [Test]
     public async Task A_restart_goes_back_to_starting_without_an_event_and_probes_again()
     {
         var id = await StartedAsync(Check());
