@@ -174,20 +174,55 @@ internal sealed class FakeRuntime : IContainerRuntime
     public async IAsyncEnumerable<RuntimeEvent> EventsAsync(string labelKey, string labelValue, [EnumeratorCancellation] CancellationToken cancellation)
     {
         Exception? failure;
+        var feed = Channel.CreateUnbounded<RuntimeEvent>();
         lock (_gate)
         {
             EventSubscriptions++;
             EventStreamFailures.TryDequeue(out failure);
+            if (failure is null)
+            {
+                _feeds.Add(feed);
+            }
         }
 
-        await Task.Yield();
-        if (failure is not null)
+        try
         {
-            throw failure;
-        }
+            await Task.Yield();
+            if (failure is not null)
+            {
+                throw failure;
+            }
 
-        await Task.Delay(Timeout.Infinite, cancellation);
-        yield break;
+            // Nothing comes unless a test sends it (Send).
+            await foreach (var runtimeEvent in feed.Reader.ReadAllAsync(cancellation))
+            {
+                if (runtimeEvent.Labels.GetValueOrDefault(labelKey) == labelValue)
+                {
+                    yield return runtimeEvent;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _feeds.Remove(feed);
+            }
+        }
+    }
+
+    private readonly List<Channel<RuntimeEvent>> _feeds = [];
+
+    /// <summary>The engine sends this event to every subscription open now (each keeps those of its label).</summary>
+    public void Send(RuntimeEvent runtimeEvent)
+    {
+        lock (_gate)
+        {
+            foreach (var feed in _feeds)
+            {
+                feed.Writer.TryWrite(runtimeEvent);
+            }
+        }
     }
 
     /// <summary>The container exits on its own (or is killed outside the orchestrator); returns the event Docker would send.</summary>

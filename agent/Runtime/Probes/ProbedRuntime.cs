@@ -37,6 +37,9 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
     private readonly object _gate = new();
     private readonly Dictionary<string, Watched> _containers = [];
     private readonly List<Subscriber> _subscribers = [];
+
+    /// <summary>Containers this instance created without a check: their start needs no look at their labels.</summary>
+    private readonly HashSet<string> _unchecked = [];
     private long _generations;
     private bool _disposed;
 
@@ -52,7 +55,13 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
     {
         if (spec.HealthCheck is not { } check)
         {
-            return await inner.CreateAsync(spec, cancellation);
+            var plain = await inner.CreateAsync(spec, cancellation);
+            lock (_gate)
+            {
+                _unchecked.Add(plain);
+            }
+
+            return plain;
         }
 
         var labels = new Dictionary<string, string>(spec.Labels) { [HealthCheckLabel.Key] = HealthCheckLabel.Write(check) };
@@ -71,6 +80,11 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         Watched? watched;
         lock (_gate)
         {
+            if (_unchecked.Contains(id))
+            {
+                return;
+            }
+
             _containers.TryGetValue(id, out watched);
         }
 
@@ -91,17 +105,18 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
     public async Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation)
     {
         // Before the stop: a probe of a stopping container would fail and make it unhealthy on the way out.
-        Halt(id, generation: long.MaxValue);
+        Halt(id);
         await inner.StopAsync(id, timeout, cancellation);
     }
 
     public async Task RemoveAsync(string id, CancellationToken cancellation)
     {
-        Halt(id, generation: long.MaxValue);
+        Halt(id);
         await inner.RemoveAsync(id, cancellation);
         lock (_gate)
         {
             _containers.Remove(id);
+            _unchecked.Remove(id);
         }
     }
 
@@ -208,7 +223,10 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
     }
 
     /// <summary>Shows the probed health, adopts a running container that is not probed yet and stops probing one seen stopped.</summary>
-    /// <param name="generation">Monitors begun after the runtime was asked are newer than what it answered: left alone.</param>
+    /// <param name="generation">
+    /// <see cref="_generations"/> before the runtime was asked: a container begun or halted since is newer than what
+    /// the runtime answered (a start or a stop raced the list), and is left alone.
+    /// </param>
     private ContainerInfo Overlay(ContainerInfo info, long generation)
     {
         Watched? watched;
@@ -220,25 +238,28 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         if (info.Running && watched?.Monitor is null && HealthCheckLabel.Read(info.Labels) is { } check)
         {
             watched ??= Known(info.Id, info.Labels, check);
-            if (Begin(info.Id, watched, info.StartedAt ?? time.GetUtcNow(), onlyIfIdle: true))
+            if (Begin(info.Id, watched, info.StartedAt ?? time.GetUtcNow(), unchangedSince: generation))
             {
                 LogAdopted(_logger, info.Id);
             }
         }
-        else if (!info.Running && watched?.Monitor is not null)
+        else if (!info.Running && watched is not null)
         {
-            Halt(info.Id, generation);
+            Halt(info.Id, unchangedSince: generation);
         }
 
         lock (_gate)
         {
-            return watched?.State is { } state ? info with { Health = state.Status } : info;
+            return watched?.State is { } state ? info with { Health = state.Status }
+                : watched is not null && HealthState.CommandOf(watched.Check.Test) is null ? info with { Health = ContainerHealth.None }
+                : info;
         }
     }
 
     /// <summary>Probes the container from starting, replacing any monitor it had (a restart).</summary>
-    /// <returns>False when nothing began: no check to run, disposed, or (<paramref name="onlyIfIdle"/>) probed already.</returns>
-    private bool Begin(string id, Watched watched, DateTimeOffset containerStart, bool onlyIfIdle = false)
+    /// <param name="unchangedSince">For an adoption: only if not probed and not begun or halted since this generation.</param>
+    /// <returns>False when nothing began: no check to run, disposed, or (an adoption) probed already or changed since.</returns>
+    private bool Begin(string id, Watched watched, DateTimeOffset containerStart, long? unchangedSince = null)
     {
         if (HealthState.CommandOf(watched.Check.Test) is not { } command)
         {
@@ -249,14 +270,15 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         var monitor = new CancellationTokenSource();
         lock (_gate)
         {
-            if (_disposed || (onlyIfIdle && watched.Monitor is not null))
+            if (_disposed || (unchangedSince is { } since && (watched.Monitor is not null || watched.Changed > since)))
             {
+                monitor.Dispose();
                 return false;
             }
 
             previous = watched.Monitor;
             watched.Monitor = monitor;
-            watched.Generation = Interlocked.Increment(ref _generations);
+            watched.Changed = Interlocked.Increment(ref _generations);
 
             // As Docker's initHealthMonitor: back to starting with no event (the start is the event).
             watched.State = HealthState.Starting;
@@ -268,19 +290,35 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
     }
 
     /// <summary>Ends the probing of the container, keeping its last status.</summary>
-    private void Halt(string id, long generation)
+    /// <param name="unchangedSince">Only if not begun or halted since this generation (what a list saw may be older).</param>
+    /// <param name="only">Only if this is its monitor still (a monitor ending itself must not end the one a restart made).</param>
+    private void Halt(string id, long unchangedSince = long.MaxValue, CancellationTokenSource? only = null)
     {
         CancellationTokenSource? monitor = null;
         lock (_gate)
         {
-            if (_containers.TryGetValue(id, out var watched) && watched.Generation <= generation)
+            if (_containers.TryGetValue(id, out var watched) && watched.Monitor is not null && watched.Changed <= unchangedSince && (only is null || watched.Monitor == only))
             {
                 monitor = watched.Monitor;
                 watched.Monitor = null;
+                watched.Changed = Interlocked.Increment(ref _generations);
             }
         }
 
         monitor?.Cancel();
+    }
+
+    /// <summary>The container is gone (removed by someone else, or after a late adoption): nothing to keep.</summary>
+    private void Forget(string id, CancellationTokenSource monitor)
+    {
+        Halt(id, only: monitor);
+        lock (_gate)
+        {
+            if (_containers.TryGetValue(id, out var watched) && watched.Monitor is null)
+            {
+                _containers.Remove(id);
+            }
+        }
     }
 
     private async Task MonitorAsync(string id, Watched watched, IReadOnlyList<string> command, DateTimeOffset containerStart, CancellationTokenSource monitor)
@@ -298,7 +336,13 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
                 var outcome = await ProbeAsync(id, command, timeout, stop);
                 if (outcome == Outcome.ContainerStopped)
                 {
-                    Halt(id, watched.Generation);
+                    Halt(id, only: monitor);
+                    return;
+                }
+
+                if (outcome == Outcome.ContainerGone)
+                {
+                    Forget(id, monitor);
                     return;
                 }
 
@@ -315,7 +359,7 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         catch (Exception e)
         {
             LogMonitorFailed(_logger, id, e.Message);
-            Halt(id, watched.Generation);
+            Halt(id, only: monitor);
         }
     }
 
@@ -335,9 +379,12 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
             // Refused or broken off: because the container stopped (no result), or in a running one (a failure, as Docker's).
             try
             {
-                if (await inner.InspectAsync(id, stop) is not { Running: true })
+                switch (await inner.InspectAsync(id, stop))
                 {
-                    return Outcome.ContainerStopped;
+                    case null:
+                        return Outcome.ContainerGone;
+                    case { Running: false }:
+                        return Outcome.ContainerStopped;
                 }
             }
             catch (RuntimeUnavailableException)
@@ -448,7 +495,7 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
             {
                 if (runtimeEvent.Kind == RuntimeEventKind.Died)
                 {
-                    Halt(runtimeEvent.ContainerId, generation: long.MaxValue);
+                    Halt(runtimeEvent.ContainerId);
                 }
 
                 // A runtime that reports health of its own is not wrapped; one that is reports none worth passing on.
@@ -479,6 +526,7 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         /// <summary>The probe could not be run for a reason that says nothing of the container's health.</summary>
         NoResult,
         ContainerStopped,
+        ContainerGone,
     }
 
     private sealed class Watched(IReadOnlyDictionary<string, string> labels, HealthCheckSpec check)
@@ -492,7 +540,8 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         /// <summary>Cancelled to end the probing; null while not probed.</summary>
         public CancellationTokenSource? Monitor { get; set; }
 
-        public long Generation { get; set; }
+        /// <summary>The generation of its last begin or halt.</summary>
+        public long Changed { get; set; }
     }
 
     private sealed class Subscriber(string labelKey, string labelValue, ChannelWriter<RuntimeEvent> events)
