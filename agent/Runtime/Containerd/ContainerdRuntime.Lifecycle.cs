@@ -50,7 +50,7 @@ internal sealed partial class ContainerdRuntime
         // The snapshot is garbage to containerd's collector until the container refers to it (an unpack's
         // end triggers a collection): made under a lease, as containerd's own client does, until then.
         var lease = await CreateLeaseAsync(id, cancellation);
-        var leased = new Metadata { { ContainerdImages.LeaseHeader, lease } };
+        var leased = new Metadata { { Images.ContainerdLease.Header, lease } };
 
         // What is made so far, undone in reverse when a later step fails: nothing of a failed create stays.
         var snapshotMade = false;
