@@ -104,7 +104,7 @@ internal static partial class RuntimeRegistration
         }
 
         if (!IPNetwork.TryParse(settings.Subnet, out var subnet) || subnet.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork
-            || subnet.PrefixLength > 30 || HasHostBits(subnet))
+            || subnet.PrefixLength > 30 || HasHostBits(settings.Subnet, subnet))
         {
             throw new FormatException($"Agent:Containerd:Subnet must be an IPv4 network in CIDR form with room for containers (10.88.0.0/16; at most /30), not \"{settings.Subnet}\"");
         }
@@ -121,13 +121,12 @@ internal static partial class RuntimeRegistration
         }
     }
 
-    /// <summary>"10.88.0.1/16" is a typo for an address or for a network: host-local's ranges need the network.</summary>
-    private static bool HasHostBits(IPNetwork network)
-    {
-        var address = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(network.BaseAddress.GetAddressBytes());
-        var hostMask = network.PrefixLength == 0 ? uint.MaxValue : (1u << (32 - network.PrefixLength)) - 1;
-        return (address & hostMask) != 0;
-    }
+    /// <summary>
+    /// "10.88.0.1/16" is a typo for an address or for a network (host-local's range needs the network);
+    /// .NET's parser quietly masks the host bits off, so the text is compared with what it made.
+    /// </summary>
+    private static bool HasHostBits(string text, IPNetwork network) =>
+        text.Trim().Split('/')[0] != network.BaseAddress.ToString();
 
     private static void Absolute(string path, string setting)
     {
