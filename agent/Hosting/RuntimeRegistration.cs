@@ -1,10 +1,12 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Runtime.Containerd;
 using Orchestrator.Agent.Runtime.Containerd.Cni;
 using Orchestrator.Agent.Runtime.Logs;
+using Orchestrator.Agent.Runtime.Probes;
 using Orchestrator.Agent.Telemetry;
 
 namespace Orchestrator.Agent.Hosting;
@@ -36,11 +38,24 @@ internal static partial class RuntimeRegistration
         var settings = options.Containerd;
         var dataDirectory = ContainerdDataDirectory(options);
         services.AddSingleton(_ => new ContainerdClients(settings.Socket, settings.Namespace));
-        services.AddSingleton(sp => new ContainerdImages(sp.GetRequiredService<ContainerdClients>(), settings));
+        services.AddSingleton(sp => new ContainerdImages(sp.GetRequiredService<ContainerdClients>(), settings, sp.GetRequiredService<ILogger<ContainerdImages>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new CniNetwork(settings, dataDirectory));
         services.AddSingleton(_ => new LocalVolumes(Path.Combine(dataDirectory, "volumes")));
-        services.AddSingleton<LogRotator>();
-        services.AddSingleton(sp => Decorated(sp, Containerd(sp, settings, dataDirectory)));
+        services.AddSingleton(sp =>
+        {
+            // Its loop runs until the host disposes it (a singleton the container made).
+            var rotator = new LogRotator(sp.GetRequiredService<TimeProvider>(), logger: sp.GetRequiredService<ILogger<LogRotator>>());
+            rotator.Start(CancellationToken.None);
+            return rotator;
+        });
+        services.AddSingleton(sp => Decorated(sp, new ContainerdRuntime(
+            sp.GetRequiredService<ContainerdClients>(),
+            settings,
+            dataDirectory,
+            sp.GetRequiredService<ContainerdImages>(),
+            sp.GetRequiredService<CniNetwork>(),
+            sp.GetRequiredService<LocalVolumes>(),
+            sp.GetRequiredService<LogRotator>())));
         return services;
     }
 
@@ -147,16 +162,8 @@ internal static partial class RuntimeRegistration
         return new MeteredRuntime(runtime, services.GetRequiredService<AgentMeter>());
     }
 
-    private static IContainerRuntime Containerd(IServiceProvider services, ContainerdOptions settings, string dataDirectory) =>
-        // INTEGRATOR (wt-core): ContainerdRuntime is not on main yet. Once it is, this line is:
-        //   new ContainerdRuntime(services.GetRequiredService<ContainerdClients>(), settings, dataDirectory, services.GetRequiredService<ContainerdImages>(),
-        //       services.GetRequiredService<CniNetwork>(), services.GetRequiredService<LocalVolumes>(), services.GetRequiredService<LogRotator>())
-        throw new InvalidOperationException($"Agent:Runtime containerd: this build has no containerd runtime yet ({settings.Socket}, {dataDirectory}, {services.GetType().Name})");
-
     private static IContainerRuntime Probed(IServiceProvider services, IContainerRuntime runtime) =>
-        // INTEGRATOR (wt-caps): ProbedRuntime is not a runtime on main yet. Once it is, this line is:
-        //   new ProbedRuntime(runtime, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ProbedRuntime>>())
-        throw new InvalidOperationException($"runtime {runtime.Capabilities.Name} has no health checks of its own, and this build cannot run them for it ({services.GetType().Name})");
+        new ProbedRuntime(runtime, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ProbedRuntime>>());
 
     [GeneratedRegex("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")]
     private static partial Regex NamespacePattern();

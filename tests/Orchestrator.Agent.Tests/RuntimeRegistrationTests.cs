@@ -87,6 +87,31 @@ internal sealed class RuntimeRegistrationTests
         });
     }
 
+    [Test]
+    public void Containerd_is_registered_probed_and_timed_without_reaching_containerd()
+    {
+        var state = Directory.CreateTempSubdirectory("orchestrator-registration-").FullName;
+        try
+        {
+            var options = Containerd(c => c.Socket = Path.Combine(state, "no-containerd.sock"));
+            options.StateDirectory = state;
+            var services = new ServiceCollection().AddSingleton<AgentMeter>().AddSingleton(TimeProvider.System).AddLogging();
+            services.AddContainerRuntime(options);
+            using var provider = services.BuildServiceProvider();
+            var runtime = provider.GetRequiredService<IContainerRuntime>();
+            Assert.Multiple(() =>
+            {
+                Assert.That(runtime, Is.TypeOf<MeteredRuntime>());
+                Assert.That(runtime.Capabilities, Is.EqualTo(RuntimeCapabilities.OfContainerd));
+                Assert.That(provider.GetRequiredService<ContainerdClients>().Namespace, Is.EqualTo("orchestrator"));
+            });
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
     private static readonly RuntimeInfo Info = new(2, 1L << 30, "linux", "x86_64", "1.6.20");
 
     [Test]
