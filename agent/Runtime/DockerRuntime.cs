@@ -192,6 +192,8 @@ internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
         }
     }
 
+    public Task RemoveLeftoversAsync(CancellationToken cancellation) => Task.CompletedTask;
+
     public async Task RemoveAsync(string id, CancellationToken cancellation)
     {
         try

@@ -30,6 +30,13 @@ internal interface IContainerRuntime
     /// <summary>Removes the container, running or not. Removing a missing one is fine.</summary>
     Task RemoveAsync(string id, CancellationToken cancellation);
 
+    /// <summary>
+    /// Undoes what a crash left of containers that no longer exist (their network namespace, port
+    /// mappings, files). Called once at agent start, after adoption. Docker's engine owns all of it and
+    /// has nothing to do.
+    /// </summary>
+    Task RemoveLeftoversAsync(CancellationToken cancellation);
+
     /// <returns>Null when there is no such container.</returns>
     Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation);
 

@@ -69,6 +69,7 @@ internal sealed partial class TaskSupervisor
 
         LogAdopted(log, _tasks.Count, _tasks.Values.Count(t => t.LastStatus == TaskStatus.Running));
         await _environment.RemoveLeftoversAsync([.. _tasks.Keys], cancellation);
+        await runtime.RemoveLeftoversAsync(cancellation);
     }
 
     /// <summary>

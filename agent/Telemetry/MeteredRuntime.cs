@@ -23,6 +23,8 @@ internal sealed class MeteredRuntime(IContainerRuntime inner, AgentMeter meter) 
 
     public Task StopAsync(string id, TimeSpan timeout, CancellationToken cancellation) => Timed("stop", () => inner.StopAsync(id, timeout, cancellation));
 
+    public Task RemoveLeftoversAsync(CancellationToken cancellation) => inner.RemoveLeftoversAsync(cancellation);
+
     public Task RemoveAsync(string id, CancellationToken cancellation) => Timed("remove", () => inner.RemoveAsync(id, cancellation));
 
     public Task<ContainerInfo?> InspectAsync(string id, CancellationToken cancellation) => Timed("inspect", () => inner.InspectAsync(id, cancellation));

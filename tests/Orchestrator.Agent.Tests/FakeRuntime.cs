@@ -143,6 +143,15 @@ internal sealed class FakeRuntime : IContainerRuntime
         return Task.CompletedTask;
     }
 
+    /// <summary>How many times the agent asked for a sweep of leftovers.</summary>
+    public int LeftoverSweeps { get; private set; }
+
+    public Task RemoveLeftoversAsync(CancellationToken cancellation)
+    {
+        LeftoverSweeps++;
+        return Task.CompletedTask;
+    }
+
     public Task RemoveAsync(string id, CancellationToken cancellation)
     {
         ThrowIfDown();

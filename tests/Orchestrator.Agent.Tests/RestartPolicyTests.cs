@@ -152,7 +152,9 @@ internal sealed class RestartPolicyTests
         var command = Command(Container("app"), Worker());
         await _h.StartAsync(command);
         var restarted = _h.RestartAgent();
+        var sweeps = _h.Runtime.LeftoverSweeps;
         await restarted.AdoptAsync(CancellationToken.None);
+        Assert.That(_h.Runtime.LeftoverSweeps, Is.EqualTo(sweeps + 1), "adoption ends with the runtime's sweep of what a crash left");
         var again = command.Clone();
         again.LastStatus = TaskStatus.Running;
         _h.Reports.Clear();

@@ -109,6 +109,8 @@ internal sealed partial class ProbedRuntime(IContainerRuntime inner, TimeProvide
         await inner.StopAsync(id, timeout, cancellation);
     }
 
+    public Task RemoveLeftoversAsync(CancellationToken cancellation) => inner.RemoveLeftoversAsync(cancellation);
+
     public async Task RemoveAsync(string id, CancellationToken cancellation)
     {
         Halt(id);

@@ -87,6 +87,32 @@ internal sealed class ContainerdRuntimeBridgeTests
         Assert.That(await runtime.InspectAsync(spec.Name, CancellationToken.None), Is.Null);
     }
 
+    [Test]
+    public async Task WhatACrashLeftOfAGoneContainerIsSweptAtTheNextStart()
+    {
+        var label = ("orchestrator.test", Guid.NewGuid().ToString("N"));
+        var spec = ContainerdRuntimeFixture.Spec(ContainerdRuntimeFixture.NewName("leftover"), label, "sleep", "600") with
+        {
+            Ports = [new PortSpec(80, FreePort(), false, "127.0.0.1")],
+        };
+        spec = spec with { Options = spec.Options with { NetworkMode = "bridge" } };
+        using var bound = new CancellationTokenSource(Bound);
+        await _fixture.Runtime.CreateAsync(spec, bound.Token);
+        await _fixture.Runtime.StartAsync(spec.Name, bound.Token);
+
+        // The agent dies; the container goes behind its back (an operator's ctr, or a crash mid-removal).
+        Assert.That(_fixture.Containerd.Ctr("tasks", "kill", "-s", "SIGKILL", spec.Name).ExitCode, Is.Zero);
+        await Polling.UntilAsync(() => Task.FromResult(_fixture.Containerd.Ctr("tasks", "delete", spec.Name).ExitCode == 0), "the killed task deleted", Bound);
+        Assert.That(_fixture.Containerd.Ctr("containers", "delete", spec.Name).ExitCode, Is.Zero);
+        Assert.That(ShellCommand.Run("ip", "netns", "list").Output, Does.Contain(spec.Name), "left behind before the sweep");
+
+        await _fixture.NewRuntime().RemoveLeftoversAsync(bound.Token);
+
+        Assert.That(ShellCommand.Run("ip", "netns", "list").Output, Does.Not.Contain(spec.Name));
+        Assert.That(ShellCommand.Run("iptables-save").Output, Does.Not.Contain(spec.Name));
+        Assert.That(Directory.EnumerateFileSystemEntries(_fixture.DataDirectory, spec.Name, SearchOption.AllDirectories), Is.Empty, "no file of it under the runtime's data directory");
+    }
+
     private static async Task<string> ExecOutputAsync(IContainerRuntime runtime, string id, IReadOnlyList<string> command, CancellationToken cancellation)
     {
         await using var process = await runtime.ExecAsync(id, new ExecSpec(command, false, false, 0, 0, []), cancellation);
