@@ -34,4 +34,11 @@ internal sealed class ContainerdOptions
     /// containerd's shim), and task volumes' directories are kept. Relative: under Agent:StateDirectory.
     /// </summary>
     public string DataDirectory { get; set; } = "containerd";
+
+    /// <summary>
+    /// Registries pulled from over plain HTTP (comma separated hosts, with the port where it is part of
+    /// the image name: "registry.lan:5000"). Registries on localhost/127.0.0.0/8/::1 always are; every
+    /// other registry is HTTPS only.
+    /// </summary>
+    public string InsecureRegistries { get; set; } = "";
 }
