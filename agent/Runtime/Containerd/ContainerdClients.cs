@@ -49,10 +49,21 @@ internal sealed class ContainerdClients : IDisposable
             HttpHandler = handler,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         });
+        // A copy, never the caller's headers: a Metadata reused across calls (a lease's) would gain the
+        // header once per call, and containerd refuses "orchestrator, orchestrator" as a namespace.
         var invoker = _channel.Intercept(metadata =>
         {
-            metadata.Add(NamespaceHeader, @namespace);
-            return metadata;
+            var headers = new Metadata();
+            foreach (var entry in metadata)
+            {
+                if (!string.Equals(entry.Key, NamespaceHeader, StringComparison.OrdinalIgnoreCase))
+                {
+                    headers.Add(entry);
+                }
+            }
+
+            headers.Add(NamespaceHeader, @namespace);
+            return headers;
         });
         Containers = new global::Containerd.Services.Containers.V1.Containers.ContainersClient(invoker);
         Content = new global::Containerd.Services.Content.V1.Content.ContentClient(invoker);
