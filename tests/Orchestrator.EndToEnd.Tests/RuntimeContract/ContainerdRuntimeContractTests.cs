@@ -1,8 +1,4 @@
 using Orchestrator.Agent.Runtime;
-using Orchestrator.Agent.Runtime.Containerd;
-using Orchestrator.Agent.Runtime.Containerd.Cni;
-using Orchestrator.Agent.Runtime.Logs;
-using Orchestrator.Agent.Runtime.Probes;
 using Orchestrator.Tests.Shared;
 using Task = System.Threading.Tasks.Task;
 
@@ -21,7 +17,7 @@ internal sealed class ContainerdRuntimeContractTests : RuntimeContractTests
     private const string BridgeName = "orchctr77";
     private const string Subnet = "10.219.77.0/24";
 
-    private readonly List<ContainerdClients> _clients = [];
+    private readonly List<ContainerdComposition> _composed = [];
     private ContainerdProcess? _containerd;
 
     protected override bool SeparatesOutputStreams => false;
@@ -35,12 +31,12 @@ internal sealed class ContainerdRuntimeContractTests : RuntimeContractTests
 
     protected override void StopEngine()
     {
-        foreach (var clients in _clients)
+        foreach (var composed in _composed)
         {
-            clients.Dispose();
+            composed.Dispose();
         }
 
-        _clients.Clear();
+        _composed.Clear();
         _containerd?.Dispose();
 
         // The bridge the CNI plugin made for this fixture's subnet: nothing uses it any more.
@@ -49,13 +45,10 @@ internal sealed class ContainerdRuntimeContractTests : RuntimeContractTests
 
     protected override IContainerRuntime NewRuntime()
     {
-        var options = new ContainerdOptions { Socket = _containerd!.Socket, BridgeName = BridgeName, Subnet = Subnet };
-        var data = Path.Combine(_containerd.Directory, "agent");
-        var clients = new ContainerdClients(options.Socket, options.Namespace);
-        _clients.Add(clients);
-        var runtime = new ContainerdRuntime(clients, options, data, new ContainerdImages(clients, options), new CniNetwork(options, data),
-            new LocalVolumes(Path.Combine(data, "volumes")), new LogRotator());
-        return new ProbedRuntime(runtime, TimeProvider.System);
+        // Every runtime object over the same data directory, as one agent restarted again and again.
+        var composed = ContainerdComposition.Compose(_containerd!.Socket, Path.Combine(_containerd.Directory, "agent"), BridgeName, Subnet);
+        _composed.Add(composed);
+        return composed.Runtime;
     }
 
     protected override IReadOnlyList<string> EngineLeftovers(string prefix)
