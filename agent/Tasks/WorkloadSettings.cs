@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Orchestrator.Agent.Runtime.Logs;
 
 namespace Orchestrator.Agent.Tasks;
 
@@ -40,7 +40,7 @@ internal sealed partial record WorkloadSettings
             throw new FormatException($"Agent:LogDriver must be one of {string.Join(", ", LogDrivers)}, not \"{options.LogDriver}\"");
         }
 
-        if (!DockerSize().IsMatch(options.LogMaxSize))
+        if (!LogSize.TryParse(options.LogMaxSize, out _))
         {
             throw new FormatException($"Agent:LogMaxSize must be a size as Docker writes it (10m, 512k, 1g), not \"{options.LogMaxSize}\"");
         }
@@ -68,7 +68,4 @@ internal sealed partial record WorkloadSettings
 
     /// <summary>The one host path allowed when Agent:AllowedHostPaths is empty: a directory of the agent's own.</summary>
     public static string OwnVolumesDirectory(AgentOptions options) => HostPaths.Normalize(Path.GetFullPath(Path.Combine(options.StateDirectory, "volumes")));
-
-    [GeneratedRegex("^[1-9][0-9]*[kmg]?$")]
-    private static partial Regex DockerSize();
 }

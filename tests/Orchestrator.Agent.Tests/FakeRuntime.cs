@@ -390,6 +390,12 @@ internal sealed class FakeRuntime : IContainerRuntime
         }
     }
 
+    /// <summary>
+    /// Called with each exec as it starts (the container id, the process): a test scripts it there, ending it
+    /// with an exit code at once or leaving it running (a probe that hangs). Unset, execs run until the test ends them.
+    /// </summary>
+    public Action<string, FakeExecProcess>? OnExec { get; set; }
+
     /// <summary>Every exec started, in order.</summary>
     public List<FakeExecProcess> Execs { get; } = [];
 
@@ -412,6 +418,8 @@ internal sealed class FakeRuntime : IContainerRuntime
             process = new FakeExecProcess($"exec-{Execs.Count + 1}", spec);
             Execs.Add(process);
         }
+
+        OnExec?.Invoke(id, process);
 
         _execsStarted.Writer.TryWrite(process);
         return Task.FromResult<IExecProcess>(process);
