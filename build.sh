@@ -19,6 +19,7 @@ need_dotnet() {
 
 build() {
   need_dotnet
+  ensure_containerd_protos
   # Build output goes to stderr, so that stdout carries only what the command is for (bench tables).
   dotnet build Orchestrator.sln -c "${CONFIGURATION:-Release}" -nologo -v quiet -clp:ErrorsOnly "$@" >&2
 }
@@ -38,6 +39,31 @@ apt_install() {
     APT_UPDATED=1
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 || die "apt-get install $* failed"
+}
+
+# The agent's build compiles containerd's .proto files from Debian's golang-github-containerd-containerd-dev
+# (those of the containerd installed; their gogoproto imports come with it). ContainerdGoCode points the
+# build at another Go source tree instead.
+ensure_containerd_protos() {
+  local gocode="${ContainerdGoCode:-/usr/share/gocode/src}"
+  [ -f "$gocode/github.com/containerd/containerd/api/services/tasks/v1/tasks.proto" ] && return 0
+  [ -z "${ContainerdGoCode:-}" ] || die "ContainerdGoCode=$ContainerdGoCode has no github.com/containerd/containerd/api in it"
+  apt_install golang-github-containerd-containerd-dev
+}
+
+# containerd for Agent:Runtime containerd and its tests (each starts a containerd of its own, never the
+# one Docker uses): Debian's containerd and runc, the CNI plugins the agent runs (bridge, portmap,
+# firewall, host-local, loopback in /usr/lib/cni), and iproute2 for the network namespaces.
+ensure_containerd() {
+  local missing=()
+  command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+  command -v containerd-shim-runc-v2 >/dev/null 2>&1 || missing+=(containerd)
+  command -v runc >/dev/null 2>&1 || missing+=(runc)
+  for plugin in bridge portmap firewall host-local loopback; do
+    [ -x "/usr/lib/cni/$plugin" ] || { missing+=(containernetworking-plugins); break; }
+  done
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  [ ${#missing[@]} -eq 0 ] || apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
 }
 
 ensure_docker() {
@@ -151,6 +177,7 @@ cmd_balancer() {
 cmd_test() {
   ensure_docker
   ensure_test_image
+  ensure_containerd
   # The deploy tests check the systemd units with systemd-analyze (Debian's systemd package) and bring
   # up the Compose cluster with Debian's docker-compose.
   command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
@@ -187,9 +214,11 @@ cmd_test() {
 }
 
 cmd_bench() {
-  # The agent and failover benchmarks run containers of the test image on the local Docker.
+  # The agent and failover benchmarks run containers of the test image on the local Docker (and on a
+  # containerd of their own, where they measure both runtimes).
   ensure_docker
   ensure_test_image
+  ensure_containerd
   build
   dotnet "tests/Orchestrator.Benchmarks/bin/${CONFIGURATION:-Release}/net10.0/Orchestrator.Benchmarks.dll" "$@"
 }

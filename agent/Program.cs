@@ -15,7 +15,7 @@ using Orchestrator.Scheduler.Hosting;
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSystemd();
 
-// A stop only closes the scheduler stream and the Docker connections (containers are left running), so
+// A stop only closes the scheduler stream and the runtime's connections (containers are left running), so
 // it takes well under a second; this bounds a part that does not end, below the unit's TimeoutStopSec.
 builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
@@ -31,7 +31,7 @@ try
     _ = options.ParseTags();
     _ = options.ParseAdvertiseAddress();
     workload = WorkloadSettings.From(options);
-    _ = new Uri(options.DockerEndpoint);
+    RuntimeRegistration.Validate(options);
     metricsEndpoint = string.IsNullOrWhiteSpace(options.MetricsListen) ? null
         : ListenAddress.Parse(options.MetricsListen, $"{AgentOptions.Section}:{nameof(AgentOptions.MetricsListen)}", "127.0.0.1:9401");
     store = new NodeCredentialStore(options.StateDirectory);
@@ -62,8 +62,8 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new AgentIdentity(options.Cluster, options.EffectiveNodeName, options.HostIp) { Workload = workload });
 builder.Services.AddSingleton<AgentMeter>();
 
-// Every Docker call timed in one place: the runtime, wrapped.
-builder.Services.AddSingleton<IContainerRuntime>(sp => new MeteredRuntime(new DockerRuntime(options.DockerEndpoint), sp.GetRequiredService<AgentMeter>()));
+// Docker or containerd (Agent:Runtime), wrapped: health checks where the engine has none, every call timed.
+builder.Services.AddContainerRuntime(options);
 builder.Services.AddHostedService<AgentGauges>();
 builder.Services.AddSingleton<ReportQueue>();
 builder.Services.AddSingleton<IReportSink>(sp => sp.GetRequiredService<ReportQueue>());
@@ -93,11 +93,11 @@ using var metrics = metricsEndpoint is null ? null : new PrometheusExport(host.S
 var startLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("orchestrator-agent");
 WorkloadDirectories.Prepare(options, workload, startLog);
 startLog.LogInformation(
-        "Agent {Node} of cluster {Cluster}: scheduler {Scheduler} ({Transport}), Docker {Docker}",
+        "Agent {Node} of cluster {Cluster}: scheduler {Scheduler} ({Transport}), runtime {Runtime}",
         options.EffectiveNodeName,
         options.Cluster,
         options.SchedulerAddress,
         !security.Enabled ? "cleartext" : security.MustJoin ? "TLS, joining" : $"TLS, node certificate until {security.Stored!.NotAfter:u}",
-        options.DockerEndpoint);
+        RuntimeRegistration.Describe(options));
 await host.RunAsync();
 return 0;

@@ -14,7 +14,7 @@ using Orchestrator.Agent.Telemetry;
 namespace Orchestrator.Agent.Connection;
 
 /// <summary>
-/// The agent's one stream to the scheduler: waits for Docker, adopts what runs, registers, then
+/// The agent's one stream to the scheduler: waits for its runtime (Docker or containerd), adopts what runs, registers, then
 /// sends heartbeats and reports and carries out commands. When the stream breaks (scheduler restart,
 /// network) it reconnects with capped, jittered backoff and registers again with what it runs.
 /// Over TLS it first joins when the node has no certificate yet (or Agent:Rejoin asks for a new one).
@@ -48,7 +48,7 @@ internal sealed partial class SchedulerConnection(
         // (the measured recovery in the README), and even 500 agents retrying every 5 s are only 100
         // connection attempts a second while it is down.
         var backoff = new Backoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5), new Random());
-        var info = await WaitForDockerAsync(backoff, stoppingToken);
+        var info = await WaitForRuntimeAsync(backoff, stoppingToken);
         switch (info.LiveRestore)
         {
             case true:
@@ -256,32 +256,14 @@ internal sealed partial class SchedulerConnection(
             AgentVersion = Version,
             Rejoin = _rejoin,
         };
-        register.Attributes["os"] = info.OperatingSystem;
-        register.Attributes["arch"] = info.Architecture;
-        register.Attributes["docker-version"] = info.Version;
-        if (info.LiveRestore is { } liveRestore)
-        {
-            register.Attributes["docker-live-restore"] = liveRestore ? "true" : "false";
-        }
-
-        foreach (var (key, value) in options.ParseAttributes())
-        {
-            register.Attributes[key] = value;
-        }
-
-        // Where the balancers reach this node's published ports; the scheduler sees the stream's address otherwise.
-        if (options.ParseAdvertiseAddress() is { Length: > 0 } advertised)
-        {
-            register.Attributes[AgentOptions.HostAddressAttribute] = advertised;
-        }
-
+        register.Attributes.Add(NodeAttributes.Of(runtime.Capabilities, info, options));
         register.Tags.AddRange(options.ParseTags().Select(t => new Tag { Key = t.Key, Value = t.Value }));
         register.Policy = new NodePolicy { AllowPrivileged = identity.Workload.AllowPrivileged, AllowedHostPaths = { identity.Workload.AllowedHostPaths } };
         register.Tasks.AddRange(supervisor.CurrentReports());
         return register;
     }
 
-    private async Task<RuntimeInfo> WaitForDockerAsync(Backoff backoff, CancellationToken stoppingToken)
+    private async Task<RuntimeInfo> WaitForRuntimeAsync(Backoff backoff, CancellationToken stoppingToken)
     {
         var reported = false;
         while (true)
@@ -291,7 +273,7 @@ internal sealed partial class SchedulerConnection(
                 var info = await runtime.InfoAsync(stoppingToken);
                 if (reported)
                 {
-                    LogDockerBack(log, options.DockerEndpoint);
+                    LogRuntimeBack(log, RuntimeRegistration.Describe(options));
                 }
 
                 return info;
@@ -300,7 +282,7 @@ internal sealed partial class SchedulerConnection(
             {
                 if (!reported)
                 {
-                    LogDockerUnreachable(log, e.Message);
+                    LogRuntimeUnreachable(log, e.Message);
                     reported = true;
                 }
 
@@ -364,10 +346,10 @@ internal sealed partial class SchedulerConnection(
     }
 
     [LoggerMessage(1, LogLevel.Error, "{Problem}; retrying until it answers")]
-    private static partial void LogDockerUnreachable(ILogger logger, string problem);
+    private static partial void LogRuntimeUnreachable(ILogger logger, string problem);
 
-    [LoggerMessage(2, LogLevel.Information, "Docker at {Endpoint} answers again")]
-    private static partial void LogDockerBack(ILogger logger, string endpoint);
+    [LoggerMessage(2, LogLevel.Information, "{Runtime} answers again")]
+    private static partial void LogRuntimeBack(ILogger logger, string runtime);
 
     [LoggerMessage(3, LogLevel.Information, "Registered with the scheduler at {Address} as {Cluster}/{Node}; it has {Start} tasks to run and {Stop} to stop here")]
     private static partial void LogRegistered(ILogger logger, string address, string cluster, string node, int start, int stop);

@@ -7,8 +7,8 @@ using Orchestrator.Agent.Tasks;
 namespace Orchestrator.Agent.Hosting;
 
 /// <summary>
-/// Feeds Docker's container events to the supervisor. When the event stream breaks (dockerd
-/// restarted), it comes back with backoff and looks at every running container again, so that a death
+/// Feeds the runtime's container events (Docker's or containerd's) to the supervisor. When the event
+/// stream breaks (dockerd or containerd restarted), it comes back with backoff and looks at every running container again, so that a death
 /// in the gap is still seen.
 /// </summary>
 internal sealed partial class RuntimeEventPump(
@@ -19,6 +19,9 @@ internal sealed partial class RuntimeEventPump(
     TimeProvider time,
     ILogger<RuntimeEventPump> log) : BackgroundService
 {
+    /// <summary>The engine as its log lines name it.</summary>
+    private string RuntimeName => runtime.Capabilities.Name == RuntimeCapabilities.Docker ? "Docker" : runtime.Capabilities.Name;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await startup.DockerReady.WaitAsync(stoppingToken);
@@ -44,7 +47,7 @@ internal sealed partial class RuntimeEventPump(
                     if (resync)
                     {
                         await supervisor.ResyncAsync(stoppingToken);
-                        LogResynced(log);
+                        LogResynced(log, RuntimeName);
                         resync = false;
                         backoff.Reset();
                     }
@@ -66,7 +69,7 @@ internal sealed partial class RuntimeEventPump(
             {
                 // Whatever the engine does while it restarts (refused connections, 500s, cut streams),
                 // this loop must outlive it: without events the agent would report nothing.
-                LogStreamLost(log, e.Message);
+                LogStreamLost(log, RuntimeName, e.Message);
             }
 
             resync = true;
@@ -82,16 +85,16 @@ internal sealed partial class RuntimeEventPump(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogHandlerFailed(log, runtimeEvent.Kind.ToString(), runtimeEvent.ContainerId, e.Message);
+            LogHandlerFailed(log, RuntimeName, runtimeEvent.Kind.ToString(), runtimeEvent.ContainerId, e.Message);
         }
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "Docker event stream lost ({Problem}); reconnecting")]
-    private static partial void LogStreamLost(ILogger logger, string problem);
+    [LoggerMessage(1, LogLevel.Warning, "{Runtime} event stream lost ({Problem}); reconnecting")]
+    private static partial void LogStreamLost(ILogger logger, string runtime, string problem);
 
-    [LoggerMessage(2, LogLevel.Information, "Docker event stream is back; every running container checked again")]
-    private static partial void LogResynced(ILogger logger);
+    [LoggerMessage(2, LogLevel.Information, "{Runtime} event stream is back; every running container checked again")]
+    private static partial void LogResynced(ILogger logger, string runtime);
 
-    [LoggerMessage(3, LogLevel.Error, "Handling Docker event {Kind} of {Container} failed: {Problem}")]
-    private static partial void LogHandlerFailed(ILogger logger, string kind, string container, string problem);
+    [LoggerMessage(3, LogLevel.Error, "Handling {Runtime} event {Kind} of {Container} failed: {Problem}")]
+    private static partial void LogHandlerFailed(ILogger logger, string runtime, string kind, string container, string problem);
 }

@@ -162,6 +162,13 @@ internal sealed partial class TaskEnvironment(IContainerRuntime runtime, AgentId
             throw new TaskEnvironmentException($"task id \"{command.TaskId}\" is not one this agent can name things after");
         }
 
+        // An older scheduler (or a node that changed runtime since placement) may send what this runtime
+        // cannot run: refused before anything is made, in the words the scheduler's placement uses.
+        if (runtime.Capabilities.Name != RuntimeSupport.Docker && RuntimeSupport.DockerOnlyFeatures(task) is { Count: > 0 } dockerOnly)
+        {
+            throw new TaskEnvironmentException($"CannotCreateContainerError: {RuntimeSupport.Explain(runtime.Capabilities.Name, dockerOnly)}");
+        }
+
         var mode = NetworkModes.Of(task);
         if (!NetworkModes.All.Contains(mode))
         {

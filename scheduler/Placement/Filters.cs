@@ -1,3 +1,4 @@
+using RuntimeSupport = Orchestrator.Contracts.V1.RuntimeSupport;
 using Orchestrator.Scheduler.Domain;
 
 namespace Orchestrator.Scheduler.Placement;
@@ -163,5 +164,27 @@ internal sealed class NodePolicyFilter(TaskPolicyDemand demand) : IStaticFilter
         return paths.Count == 1
             ? $"host path {Echo.Escape(paths[0])} is outside the node's Agent:AllowedHostPaths"
             : $"host paths {string.Join(", ", paths.Select(Echo.Escape))} are outside the node's Agent:AllowedHostPaths";
+    }
+}
+
+/// <summary>
+/// The implicit constraint of a task with features only Docker runs (awsvpc, links, a journald log...):
+/// not on a node whose attribute "runtime" names another runtime. A node without the attribute runs
+/// Docker (its agent predates containerd). Only such a task gets this filter; the features were worked
+/// out once per definition, so the check per node is one attribute lookup.
+/// </summary>
+internal sealed class RuntimeFilter(IReadOnlyList<string> dockerOnly) : IStaticFilter
+{
+    public IReadOnlyList<string> DockerOnly { get; } = dockerOnly;
+
+    public RejectReason Check(NodeSnapshot node) =>
+        RuntimeSupport.RunsDocker(node.Attributes) ? RejectReason.None : RejectReason.Runtime;
+
+    /// <summary>Names the runtime and what it cannot run, in the words the agent refuses such a task with.</summary>
+    public string Explain(RejectReason reason, PlacementWorkspace workspace, IReadOnlyList<int> nodes)
+    {
+        var runtimes = nodes.Select(n => workspace.Node(n).Attributes.GetValueOrDefault(RuntimeSupport.RuntimeAttribute) ?? "")
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(Echo.Escape);
+        return RuntimeSupport.Explain(string.Join("/", runtimes), DockerOnly);
     }
 }

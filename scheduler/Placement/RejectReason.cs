@@ -8,6 +8,7 @@ internal enum RejectReason
     Draining,
     Disconnected,
     MemberOf,
+    Runtime,
     Privileged,
     HostPath,
     DistinctInstance,

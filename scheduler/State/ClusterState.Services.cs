@@ -301,7 +301,8 @@ internal sealed partial class ClusterState
             ServicePlacement.StrategiesOf(service),
             start.Node is null ? constraints : [.. constraints, ServicePlacement.OnNode(start.Node)],
             service.Group,
-            definition.Policy);
+            definition.Policy,
+            definition.DockerOnly);
         var placing = SchedulerMeter.Now();
         var result = PlacementEngine.Place(request, SnapshotOf(service.Cluster), _seeds.Next());
         _meter.Placed(placing, result);
@@ -349,7 +350,7 @@ internal sealed partial class ClusterState
     private (IReadOnlySet<string> Wanted, IReadOnlySet<string> Startable) DaemonNodes(ServiceRecord service)
     {
         var definition = Resolve(service.Primary.TaskDefinitionArn, "taskDefinition");
-        var pass = new NodeFilterPass(definition.ConstraintsWith(ServicePlacement.ConstraintsOf(service)), definition.Policy);
+        var pass = new NodeFilterPass(definition.ConstraintsWith(ServicePlacement.ConstraintsOf(service)), definition.Policy, definition.DockerOnly);
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         var startable = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in NodesOf(service.Cluster).Values)

@@ -184,7 +184,7 @@ internal sealed partial class ClusterState
 
         // What one task reserves, with the overrides' sizes: worked out once here, never per node.
         var demand = command.Overrides is null ? definition.Record.Demand : OverrideValidator.DemandOf(command.Overrides, definition);
-        var request = new PlacementRequest(demand, command.Count, command.Strategies, definition.ConstraintsWith(command.Constraints), group, definition.Policy);
+        var request = new PlacementRequest(demand, command.Count, command.Strategies, definition.ConstraintsWith(command.Constraints), group, definition.Policy, definition.DockerOnly);
         var snapshot = scratch.SnapshotOf(command.Cluster);
         var placing = SchedulerMeter.Now();
         var result = command.Nodes is { } nodes

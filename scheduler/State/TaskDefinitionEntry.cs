@@ -25,6 +25,12 @@ internal sealed record TaskDefinitionEntry(TaskDefinitionRecord Record, Contract
     public TaskPolicyDemand Policy { get; } = TaskPolicyDemand.Of(Spec);
 
     /// <summary>
+    /// Its features only Docker runs, worked out once (most definitions have none: the shared empty
+    /// list, and their placements skip the runtime filter).
+    /// </summary>
+    public IReadOnlyList<string> DockerOnly { get; } = Contract.RuntimeSupport.DockerOnlyFeatures(Spec);
+
+    /// <summary>
     /// Its constraints and then <paramref name="added"/> (a RunTask's, a StartTask's or a service's):
     /// both must hold. The list given is answered as it is when the definition has none.
     /// </summary>

@@ -155,6 +155,33 @@ internal sealed class TaskSupervisorEnvironmentTests
     }
 
     [Test]
+    public async Task A_task_with_docker_only_features_on_containerd_fails_to_start_in_the_schedulers_words()
+    {
+        _runtime.Capabilities = RuntimeCapabilities.OfContainerd;
+        var command = Command();
+        command.TaskDefinition.ContainerDefinitions[1].Links.Add("app");
+        await Supervisor().StartAsync(command, CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            Assert.That(_reports.Statuses(), Is.EqualTo(new[] { TaskStatus.Pending, TaskStatus.Stopped }));
+            Assert.That((_reports.Last.StopCode, _reports.Last.StoppedReason), Is.EqualTo((StopCode.TaskFailedToStart,
+                "CannotCreateContainerError: runtime containerd cannot run networkMode awsvpc, containerDefinitions[side].links (needs docker)")));
+            Assert.That(_runtime.Creates, Is.Zero);
+        });
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_task_that_runs_on_both_starts_on_containerd()
+    {
+        _runtime.Capabilities = RuntimeCapabilities.OfContainerd;
+        var command = Command();
+        command.TaskDefinition.NetworkMode = "bridge";
+        await Supervisor().StartAsync(command, CancellationToken.None);
+        Assert.That(_runtime.Creates, Is.EqualTo(2), "both containers made: nothing in it is Docker's alone");
+    }
+
+    [Test]
     public async Task A_secret_deleted_after_placement_fails_the_start()
     {
         var command = Command();
