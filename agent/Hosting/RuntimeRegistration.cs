@@ -1,10 +1,12 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orchestrator.Agent.Runtime;
 using Orchestrator.Agent.Runtime.Containerd;
 using Orchestrator.Agent.Runtime.Containerd.Cni;
 using Orchestrator.Agent.Runtime.Logs;
+using Orchestrator.Agent.Runtime.Probes;
 using Orchestrator.Agent.Telemetry;
 
 namespace Orchestrator.Agent.Hosting;
@@ -149,15 +151,11 @@ internal static partial class RuntimeRegistration
     }
 
     private static IContainerRuntime Containerd(IServiceProvider services, ContainerdOptions settings, string dataDirectory) =>
-        // INTEGRATOR (wt-core): ContainerdRuntime is not on main yet. Once it is, this line is:
-        //   new ContainerdRuntime(services.GetRequiredService<ContainerdClients>(), settings, dataDirectory, services.GetRequiredService<ContainerdImages>(),
-        //       services.GetRequiredService<CniNetwork>(), services.GetRequiredService<LocalVolumes>(), services.GetRequiredService<LogRotator>())
-        throw new InvalidOperationException($"Agent:Runtime containerd: this build has no containerd runtime yet ({settings.Socket}, {dataDirectory}, {services.GetType().Name})");
+        new ContainerdRuntime(services.GetRequiredService<ContainerdClients>(), settings, dataDirectory, services.GetRequiredService<ContainerdImages>(),
+            services.GetRequiredService<CniNetwork>(), services.GetRequiredService<LocalVolumes>(), services.GetRequiredService<LogRotator>());
 
     private static IContainerRuntime Probed(IServiceProvider services, IContainerRuntime runtime) =>
-        // INTEGRATOR (wt-caps): ProbedRuntime is not a runtime on main yet. Once it is, this line is:
-        //   new ProbedRuntime(runtime, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ProbedRuntime>>())
-        throw new InvalidOperationException($"runtime {runtime.Capabilities.Name} has no health checks of its own, and this build cannot run them for it ({services.GetType().Name})");
+        new ProbedRuntime(runtime, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<ProbedRuntime>>());
 
     [GeneratedRegex("^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")]
     private static partial Regex NamespacePattern();

@@ -384,8 +384,9 @@ internal static class RuntimeBench
                 var data = Path.Combine(_directory, "agent", "containerd");
                 var options = new ContainerdOptions { Socket = _containerd.Socket, BridgeName = Bridge, Subnet = Subnet };
                 using var clients = new ContainerdClients(options.Socket, options.Namespace);
+                using var logs = new LogRotator(TimeProvider.System);
                 var runtime = new ContainerdRuntime(clients, options, data, new ContainerdImages(clients, options), new CniNetwork(options, data),
-                    new LocalVolumes(Path.Combine(data, "volumes")), new LogRotator());
+                    new LocalVolumes(Path.Combine(data, "volumes")), logs);
                 foreach (var container in await runtime.ListAsync("orchestrator.node", Node, CancellationToken.None))
                 {
                     await runtime.RemoveAsync(container.Id, CancellationToken.None);

@@ -107,7 +107,7 @@ internal sealed class ContainerdAgentEndToEndTests
     {
         await using var cluster = await ContainerdCluster.StartAsync(_containerd, AgentSettings);
         var sick = Sleeper();
-        sick.HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "exit 1" }, IntervalSeconds = 1, TimeoutSeconds = 2, Retries = 2 };
+        sick.HealthCheck = new HealthCheck { Command = { "CMD-SHELL", "exit 1" }, IntervalSeconds = 5, TimeoutSeconds = 2, Retries = 1 };
         await cluster.Cluster.RegisterAsync("sick", sick);
         await cluster.Cluster.Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "sick", TaskDefinition = "sick", DesiredCount = 1 });
 

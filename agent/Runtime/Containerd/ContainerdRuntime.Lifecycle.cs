@@ -47,6 +47,10 @@ internal sealed partial class ContainerdRuntime
             throw new ContainerOperationException($"CannotCreateContainerError: {WithoutPrefix(e.Message)}", e);
         }
 
+        // The snapshot is made before the container that holds it: until then only a lease keeps containerd's
+        // garbage collector (run after any removal) from taking it, as containerd's own client does.
+        var lease = await CreateLeaseAsync(id, cancellation);
+
         // What is made so far, undone in reverse when a later step fails: nothing of a failed create stays.
         var snapshotMade = false;
         var networkMade = false;
@@ -61,7 +65,7 @@ internal sealed partial class ContainerdRuntime
                     Snapshotter = _options.Snapshotter,
                     Key = id,
                     Parent = image.ChainId,
-                }, cancellationToken: cancellation);
+                }, headers: lease, cancellationToken: cancellation);
                 mounts = prepared.Mounts;
                 snapshotMade = true;
             }
@@ -124,7 +128,7 @@ internal sealed partial class ContainerdRuntime
             container.Labels.Add(labels);
             try
             {
-                await _clients.Containers.CreateAsync(new global::Containerd.Services.Containers.V1.CreateContainerRequest { Container = container }, cancellationToken: cancellation);
+                await _clients.Containers.CreateAsync(new global::Containerd.Services.Containers.V1.CreateContainerRequest { Container = container }, headers: lease, cancellationToken: cancellation);
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
             {
@@ -144,6 +148,38 @@ internal sealed partial class ContainerdRuntime
                 OperationCanceledException => e,
                 _ => new ContainerOperationException($"CannotCreateContainerError: {WithoutPrefix(e.Message)}", e),
             };
+        }
+        finally
+        {
+            await DeleteLeaseAsync(lease);
+        }
+    }
+
+    /// <summary>A lease that expires by itself within 10 minutes should the agent die before deleting it.</summary>
+    private async Task<Metadata> CreateLeaseAsync(string id, CancellationToken cancellation)
+    {
+        var request = new global::Containerd.Services.Leases.V1.CreateRequest { Id = $"orchestrator-create-{Guid.NewGuid():N}" };
+        request.Labels.Add("containerd.io/gc.expire", DateTimeOffset.UtcNow.AddMinutes(10).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+        try
+        {
+            var created = await _clients.Leases.CreateAsync(request, cancellationToken: cancellation);
+            return new Metadata { { ContainerdImages.LeaseHeader, created.Lease.Id } };
+        }
+        catch (RpcException e) when (ContainerdClients.IsUnreachable(e))
+        {
+            throw Unreachable(e);
+        }
+    }
+
+    private async Task DeleteLeaseAsync(Metadata lease)
+    {
+        try
+        {
+            await _clients.Leases.DeleteAsync(new global::Containerd.Services.Leases.V1.DeleteRequest { Id = lease.GetValue(ContainerdImages.LeaseHeader) });
+        }
+        catch (RpcException)
+        {
+            // It expires by itself (containerd.io/gc.expire); the container holds its snapshot now.
         }
     }
 
@@ -333,7 +369,10 @@ internal sealed partial class ContainerdRuntime
                 await _clients.Tasks.WaitAsync(new global::Containerd.Services.Tasks.V1.WaitRequest { ContainerId = id, ExecId = execId }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellation);
                 return true;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded)
+            // containerd 1.6 answers a wait that outlived its deadline with Unknown "context deadline exceeded"
+            // (its own context ended first), not with gRPC's DeadlineExceeded.
+            catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded
+                || (e.StatusCode == StatusCode.Unknown && e.Status.Detail.Contains("deadline exceeded", StringComparison.Ordinal)))
             {
                 return false;
             }

@@ -14,10 +14,12 @@ namespace Orchestrator.EndToEnd.Tests.RuntimeContract;
 internal sealed class ContainerdComposition : IDisposable
 {
     private readonly ContainerdClients _clients;
+    private readonly LogRotator _logs;
 
-    private ContainerdComposition(ContainerdClients clients, IContainerRuntime runtime)
+    private ContainerdComposition(ContainerdClients clients, LogRotator logs, IContainerRuntime runtime)
     {
         _clients = clients;
+        _logs = logs;
         Runtime = runtime;
     }
 
@@ -27,14 +29,16 @@ internal sealed class ContainerdComposition : IDisposable
     {
         var options = new ContainerdOptions { Socket = socket, BridgeName = bridgeName, Subnet = subnet };
         var clients = new ContainerdClients(options.Socket, options.Namespace);
+        var logs = new LogRotator(TimeProvider.System);
         var runtime = new ContainerdRuntime(clients, options, dataDirectory, new ContainerdImages(clients, options), new CniNetwork(options, dataDirectory),
-            new LocalVolumes(Path.Combine(dataDirectory, "volumes")), new LogRotator());
-        return new ContainerdComposition(clients, new ProbedRuntime(runtime, TimeProvider.System));
+            new LocalVolumes(Path.Combine(dataDirectory, "volumes")), logs);
+        return new ContainerdComposition(clients, logs, new ProbedRuntime(runtime, TimeProvider.System));
     }
 
     public void Dispose()
     {
         (Runtime as IDisposable)?.Dispose();
+        _logs.Dispose();
         _clients.Dispose();
     }
 }

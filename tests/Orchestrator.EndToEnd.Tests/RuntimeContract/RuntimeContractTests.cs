@@ -52,9 +52,20 @@ internal abstract class RuntimeContractTests
     [OneTimeTearDown]
     public void OneTimeTearDown() => StopEngine();
 
+    /// <summary>
+    /// Cases this runtime does not pass yet, by test method name, with the reason: skipped with it (seen in
+    /// every run), never silently. Empty when the runtime keeps the whole contract.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string> KnownGaps => new Dictionary<string, string>();
+
     [SetUp]
     public async Task SetUpAsync()
     {
+        if (KnownGaps.TryGetValue(TestContext.CurrentContext.Test.MethodName ?? "", out var gap))
+        {
+            Assert.Ignore($"known gap of this runtime: {gap}");
+        }
+
         Prefix = $"contract-{Guid.NewGuid():N}"[..17];
         Runtime = Track(NewRuntime());
         _events.Clear();
@@ -84,6 +95,11 @@ internal abstract class RuntimeContractTests
     [TearDown]
     public async Task TearDownAsync()
     {
+        if (Runtime is null)
+        {
+            return;
+        }
+
         await _eventsStop.CancelAsync();
         await Task.WhenAny(_eventsReader, Task.Delay(TimeSpan.FromSeconds(10)));
         _eventsStop.Dispose();
@@ -103,6 +119,7 @@ internal abstract class RuntimeContractTests
             }
 
             _runtimes.Clear();
+            Runtime = null!;
         }
     }
 
