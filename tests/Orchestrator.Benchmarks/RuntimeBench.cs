@@ -233,7 +233,7 @@ internal static class RuntimeBench
             var process = DaemonProcess.Start("orchestrator-agent.dll",
             [
                 .. scheduler.AgentArguments(node, Path.Combine(directory, "agent")), "--Agent:HostIp=127.0.0.1",
-                "--Agent:CpuOverride=2000000", "--Agent:MemoryOverride=2000000", "--Logging:LogLevel:Default=Warning",
+                "--Agent:CpuOverride=200000", "--Agent:MemoryOverride=200000", "--Logging:LogLevel:Default=Warning",
                 .. metrics ? new[] { $"--Agent:MetricsListen=127.0.0.1:{metricsPort}" } : [],
                 .. containerdSettings,
             ]);
