@@ -225,7 +225,17 @@ internal static class RuntimeBench
             var directory = Directory.CreateTempSubdirectory("orchestrator-runtime-bench-").FullName;
             var node = $"rtb-{Guid.NewGuid():N}"[..12];
             var scheduler = new BenchScheduler(directory, secure: true);
-            await scheduler.ServingAsync();
+            try
+            {
+                await scheduler.ServingAsync();
+            }
+            catch
+            {
+                scheduler.Dispose();
+                Directory.Delete(directory, recursive: true);
+                throw;
+            }
+
             var metricsPort = DaemonProcess.FreePort();
             string[] containerdSettings = runtime == RuntimeCapabilities.Containerd
                 ? ["--Agent:Runtime=containerd", $"--Agent:Containerd:Socket={containerd.Socket}", $"--Agent:Containerd:BridgeName={Bridge}", $"--Agent:Containerd:Subnet={Subnet}"]
