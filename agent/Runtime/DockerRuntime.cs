@@ -57,11 +57,11 @@ internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
         }
         catch (DockerApiException e)
         {
-            throw new ImagePullException($"CannotPullContainerError: {FirstLine(e.ResponseBody, e.Message)}", e);
+            throw new ImagePullException(PullFailure(image, FirstLine(e.ResponseBody, e.Message)), e);
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            throw new ImagePullException($"CannotPullContainerError: {e.Message}", e);
+            throw new ImagePullException(PullFailure(image, e.Message), e);
         }
 
         try
@@ -70,7 +70,7 @@ internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
         }
         catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new ImagePullException($"CannotPullContainerError: {error ?? $"{image} is not on this host and the pull brought nothing"}", e);
+            throw new ImagePullException(PullFailure(image, error ?? "not on this host and the pull brought nothing"), e);
         }
     }
 
@@ -509,6 +509,13 @@ internal sealed partial class DockerRuntime : IContainerRuntime, IDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// The task's failure reason for a pull: the engine's text names the registry it could not reach, not
+    /// always the image, so the reference is added where it is missing (the containerd runtime says the same).
+    /// </summary>
+    private static string PullFailure(string image, string detail) =>
+        detail.Contains(image, StringComparison.Ordinal) ? $"CannotPullContainerError: {detail}" : $"CannotPullContainerError: {image}: {detail}";
 
     private static ContainerInfo ToInfo(ContainerInspectResponse inspect)
     {

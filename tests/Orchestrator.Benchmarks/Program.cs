@@ -1,6 +1,6 @@
 using Orchestrator.Benchmarks;
 
-// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [etcd] [failover-ha] [lb-rolling] [swarm] — all but swarm, metrics, logs, etcd, failover-ha and lb-rolling when none is named.
+// ./build.sh bench [placement] [packing] [runtask] [runtask-state] [services] [restart] [agent] [workload] [failover] [stop] [metrics] [logs] [etcd] [failover-ha] [lb-rolling] [swarm] [runtime-start] [thousand [COUNT]] — all but swarm, runtime-start, thousand, metrics, logs, etcd, failover-ha and lb-rolling when none is named.
 var chosen = args.Length == 0 ? ["placement", "packing", "runtask", "services", "restart", "agent", "workload", "failover", "stop"] : args;
 var report = new Report();
 Console.Error.WriteLine($"Orchestrator benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
@@ -79,6 +79,20 @@ if (chosen.Contains("lb-rolling"))
 {
     // Rolling deployment through the balancer against Docker Swarm's routing mesh on the same engine.
     await LbRollingBench.RunAsync(report, LbRollingOrchestrator.RunAsync);
+}
+
+if (chosen.Contains("runtime-start"))
+{
+    // The agent on Docker and on containerd against raw Docker.DotNet and ctr run, in the same run.
+    await RuntimeBench.StartAsync(report);
+}
+
+if (chosen.Contains("thousand"))
+{
+    // ./build.sh bench thousand [COUNT]: COUNT tasks on one node (1,000 unless given) on each runtime.
+    var at = Array.IndexOf(chosen, "thousand");
+    var count = at + 1 < chosen.Length && int.TryParse(chosen[at + 1], out var given) && given > 0 ? Math.Min(given, 5_000) : 1_000;
+    await RuntimeBench.ThousandAsync(report, count);
 }
 
 report.Print();

@@ -21,6 +21,7 @@ internal sealed class Cluster : IAsyncDisposable
     private readonly string[] _schedulerSettings;
     private readonly List<ClusterNode> _nodes = [];
     private DaemonProcess _scheduler;
+    private string[] _agentSettings = [];
 
     private Cluster(string directory, int port, string[] schedulerSettings, DaemonProcess scheduler, GrpcChannel channel)
     {
@@ -48,7 +49,12 @@ internal sealed class Cluster : IAsyncDisposable
 
     /// <param name="agents">How many agent processes, each its own node.</param>
     /// <param name="schedulerSettings">Extra scheduler settings, e.g. a short heartbeat timeout.</param>
-    public static async Task<Cluster> StartAsync(int agents = 1, params string[] schedulerSettings)
+    public static Task<Cluster> StartAsync(int agents = 1, params string[] schedulerSettings) => StartWithAgentSettingsAsync([], agents, schedulerSettings);
+
+    /// <param name="agentSettings">Settings every agent of the cluster is started with, each time (e.g. Agent:Runtime=containerd and its socket).</param>
+    /// <param name="agents">How many agent processes, each its own node.</param>
+    /// <param name="schedulerSettings">Extra scheduler settings.</param>
+    public static async Task<Cluster> StartWithAgentSettingsAsync(string[] agentSettings, int agents = 1, params string[] schedulerSettings)
     {
         Docker.RequireReady();
         var directory = Directory.CreateTempSubdirectory("orchestrator-e2e-").FullName;
@@ -61,7 +67,7 @@ internal sealed class Cluster : IAsyncDisposable
             Assert.Fail("the scheduler did not start: " + string.Join("\n", scheduler.StandardError));
         }
 
-        var cluster = new Cluster(directory, port, schedulerSettings, scheduler, channel);
+        var cluster = new Cluster(directory, port, schedulerSettings, scheduler, channel) { _agentSettings = agentSettings };
         var prefix = $"e2e-{Guid.NewGuid():N}"[..14];
         try
         {
@@ -128,6 +134,7 @@ internal sealed class Cluster : IAsyncDisposable
             "--Agent:MemoryOverride=4096",
             // Several agents on one host: the default metrics port would collide (a test sets one to use it).
             "--Agent:MetricsListen=",
+            .. _agentSettings,
             .. settings,
         ]);
     }

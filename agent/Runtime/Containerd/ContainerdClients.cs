@@ -49,16 +49,21 @@ internal sealed class ContainerdClients : IDisposable
             HttpHandler = handler,
             MaxReceiveMessageSize = 64 * 1024 * 1024,
         });
-        // The caller's Metadata is the one passed in: a caller that reuses one (a lease header on every
-        // call of a pull) would otherwise send the namespace once more each time, which containerd refuses.
+        // A copy, never the caller's headers: a Metadata reused across calls (a lease's) would gain the
+        // header once per call, and containerd refuses "orchestrator, orchestrator" as a namespace.
         var invoker = _channel.Intercept(metadata =>
         {
-            if (metadata.Get(NamespaceHeader) is null)
+            var headers = new Metadata();
+            foreach (var entry in metadata)
             {
-                metadata.Add(NamespaceHeader, @namespace);
+                if (!string.Equals(entry.Key, NamespaceHeader, StringComparison.OrdinalIgnoreCase))
+                {
+                    headers.Add(entry);
+                }
             }
 
-            return metadata;
+            headers.Add(NamespaceHeader, @namespace);
+            return headers;
         });
         Containers = new global::Containerd.Services.Containers.V1.Containers.ContainersClient(invoker);
         Content = new global::Containerd.Services.Content.V1.Content.ContentClient(invoker);
