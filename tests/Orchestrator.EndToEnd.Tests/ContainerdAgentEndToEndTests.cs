@@ -102,9 +102,7 @@ internal sealed class ContainerdAgentEndToEndTests
         });
     }
 
-    // INTEGRATOR: remove the Ignore once exec works on containerd (the contract suite's known gap).
     [Test]
-    [Ignore("known gap: health checks run by exec, and exec on containerd fails here (\"the shim did not open its pipes within 10 s\")")]
     public async Task A_task_whose_health_check_fails_is_replaced_by_its_service()
     {
         await using var cluster = await ContainerdCluster.StartAsync(_containerd, AgentSettings);
@@ -113,13 +111,19 @@ internal sealed class ContainerdAgentEndToEndTests
         await cluster.Cluster.RegisterAsync("sick", sick);
         await cluster.Cluster.Services.CreateServiceAsync(new CreateServiceRequest { ServiceName = "sick", TaskDefinition = "sick", DesiredCount = 1 });
 
+        // ListTasks lists the tasks desired RUNNING (as ECS's): the first one is followed by its id.
+        string? firstId = null;
+        await Cluster.EventuallyAsync(async () =>
+        {
+            firstId = (await cluster.Cluster.Tasks.ListTasksAsync(new ListTasksRequest { Service = "sick", MaxResults = 100 })).TaskIds.FirstOrDefault();
+            return firstId is not null;
+        }, "the service's first task", seconds: 60);
         Contracts.V1.Task? first = null;
         await Cluster.EventuallyAsync(async () =>
         {
+            first = (await cluster.Cluster.DescribeAllAsync([firstId!])).Single();
             var ids = (await cluster.Cluster.Tasks.ListTasksAsync(new ListTasksRequest { Service = "sick", MaxResults = 100 })).TaskIds;
-            var tasks = await cluster.Cluster.DescribeAllAsync(ids);
-            first = tasks.FirstOrDefault(t => t.LastStatus == TaskStatus.Stopped);
-            return first is not null && tasks.Any(t => t.TaskId != first.TaskId);
+            return first.LastStatus == TaskStatus.Stopped && ids.Any(id => id != firstId);
         }, "an unhealthy task is stopped and another takes its place", seconds: 120);
         await cluster.Cluster.Services.DeleteServiceAsync(new DeleteServiceRequest { Service = "sick", Force = true });
         Assert.That(first!.StoppedReason, Does.Contain("health"), $"stopped because: {first.StoppedReason}");

@@ -22,16 +22,6 @@ internal sealed class ContainerdRuntimeContractTests : RuntimeContractTests
 
     protected override bool SeparatesOutputStreams => false;
 
-    // INTEGRATOR: remove each entry once ContainerdRuntime passes it. Exec through FIFOs fails on this
-    // host ("the shim did not open its pipes within 10 s"); the health checks (ProbedRuntime execs the
-    // check) and the followed logs (the test execs `touch`) fail with it.
-    protected override IReadOnlyDictionary<string, string> KnownGaps => new Dictionary<string, string>
-    {
-        [nameof(Exec_runs_a_command_in_the_container_with_its_output_and_exit_code)] = "exec: the shim did not open its pipes within 10 s",
-        [nameof(A_passing_health_check_makes_the_container_Healthy_and_a_failing_one_Unhealthy_with_HealthChanged_events)] = "health checks run by exec, which fails",
-        [nameof(Logs_hold_what_the_container_wrote_to_stdout_and_stderr_and_follow_sees_new_lines)] = "the case execs `touch`, which fails",
-    };
-
     protected override async Task StartEngineAsync()
     {
         Docker.RequireReady();
