@@ -45,7 +45,12 @@ internal sealed partial class ContainerdRuntime
 
         process["args"] = new JsonArray([.. spec.Command.Select(a => (JsonNode?)JsonValue.Create(a))]);
         var environment = process["env"] as JsonArray ?? [];
-        process["env"] = new JsonArray([.. environment.Select(e => e?.DeepClone()), .. spec.Environment.Select(e => (JsonNode?)JsonValue.Create(e))]);
+        // The exec's variables replace the container's of the same name (as Docker's exec), not follow
+        // them: a second NAME= would be invisible to getenv, which returns the first.
+        var replaced = spec.Environment.Select(e => e.Split('=', 2)[0]).ToHashSet(StringComparer.Ordinal);
+        process["env"] = new JsonArray([
+            .. environment.Where(e => e is not null && !replaced.Contains(e.GetValue<string>().Split('=', 2)[0])).Select(e => e!.DeepClone()),
+            .. spec.Environment.Select(e => (JsonNode?)JsonValue.Create(e))]);
         process["terminal"] = false;
         process.AsObject().Remove("consoleSize");
 

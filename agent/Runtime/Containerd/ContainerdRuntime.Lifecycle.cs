@@ -158,7 +158,7 @@ internal sealed partial class ContainerdRuntime
 
     private async Task<string> CreateLeaseAsync(string id, CancellationToken cancellation)
     {
-        var request = new global::Containerd.Services.Leases.V1.CreateRequest { Id = $"orchestrator-create-{id}-{Guid.NewGuid():N}" };
+        var request = new global::Containerd.Services.Leases.V1.CreateRequest { Id = $"{CreateLeasePrefix}{id}-{Guid.NewGuid():N}" };
 
         // An agent that dies mid-create leaves it behind: containerd drops it after this.
         request.Labels["containerd.io/gc.expire"] = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -176,6 +176,9 @@ internal sealed partial class ContainerdRuntime
             throw new ContainerOperationException($"CannotCreateContainerError: {Describe(e)}", e);
         }
     }
+
+    /// <summary>The leases of creates: any left at agent start belong to a create that died with an earlier agent.</summary>
+    private const string CreateLeasePrefix = "orchestrator-create-";
 
     private async Task DeleteLeaseAsync(string lease)
     {

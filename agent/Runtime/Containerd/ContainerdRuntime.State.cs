@@ -67,9 +67,20 @@ internal sealed partial class ContainerdRuntime
             labels[RuntimeLabels.OomKilled] = "true";
         }
 
-        DateTimeOffset? startedAt = task is not null && task.Status != Status.Created && labels.TryGetValue(RuntimeLabels.StartedAt, out var started)
-            && DateTimeOffset.TryParse(started, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
+        var startLabel = labels.TryGetValue(RuntimeLabels.StartedAt, out var started)
+            && DateTimeOffset.TryParse(started, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null;
+        DateTimeOffset? startedAt = task is not null && task.Status != Status.Created ? startLabel : null;
         DateTimeOffset? finishedAt = stopped && task!.ExitedAt is { } exited && exited.Seconds > 0 ? exited.ToDateTimeOffset() : null;
+
+        // Started once, and its task is gone without the agent deleting it: the host rebooted (containerd
+        // keeps containers, not tasks) or its shim died. It ran and is over, as Docker reports a
+        // container after a reboot (exited, 255); taking it for "created, never started" would have an
+        // adopting agent start it again under a task the scheduler thinks has run all along.
+        if (task is null && startLabel is not null)
+        {
+            return new ContainerInfo(container.Id, labels, false, 255, oomKilled, "its task is gone (the host restarted, or containerd's shim died)",
+                ContainerHealth.None, RuntimeLabels.ParsePorts(labels), startLabel, null);
+        }
 
         return new ContainerInfo(
             container.Id,

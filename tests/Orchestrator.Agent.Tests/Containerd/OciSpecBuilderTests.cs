@@ -9,6 +9,9 @@ internal sealed class OciSpecBuilderTests
 {
     private static readonly ImageConfig Busybox = new("docker.io/library/busybox:latest", "sha256:chain", ["PATH=/bin", "LANG=C"], [], ["sh"], "", "", "");
 
+    /// <summary>The hostname of <see cref="Spec"/>'s container: 12 hex digits of its own.</summary>
+    private static string Hostname => SandboxFiles.HostnameOf(Spec(new ContainerOptions()));
+
     internal static ContainerSpec Spec(ContainerOptions? options = null, IReadOnlyList<string>? command = null, IReadOnlyList<string>? entryPoint = null, IReadOnlyList<string>? environment = null) =>
         new("task-0123456789abcdef", "busybox", command ?? [], entryPoint ?? [], environment ?? [], 0, 0, 0, [], null, 10, new Dictionary<string, string> { ["orchestrator.task"] = "t1" })
         {
@@ -54,7 +57,7 @@ internal sealed class OciSpecBuilderTests
 
             Assert.That(root.GetProperty("root").GetProperty("path").GetString(), Is.EqualTo("rootfs"));
             Assert.That(root.GetProperty("root").GetProperty("readonly").GetBoolean(), Is.False);
-            Assert.That(root.GetProperty("hostname").GetString(), Is.EqualTo("task-0123456"));
+            Assert.That(root.GetProperty("hostname").GetString(), Is.EqualTo(Hostname));
 
             var linux = root.GetProperty("linux");
             Assert.That(linux.GetProperty("cgroupsPath").GetString(), Is.EqualTo("/orchestrator/task-0123456789abcdef"));
@@ -175,7 +178,7 @@ internal sealed class OciSpecBuilderTests
 
         Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[]
         {
-            "PATH=/image/bin", "HOSTNAME=task-0123456", "LANG=C", "MODE=task", "TOKEN=s3cr3t", "EXTRA=1", "DB_PASSWORD=hunter2",
+            "PATH=/image/bin", "HOSTNAME=" + Hostname, "LANG=C", "MODE=task", "TOKEN=s3cr3t", "EXTRA=1", "DB_PASSWORD=hunter2",
         }));
     }
 
@@ -186,7 +189,7 @@ internal sealed class OciSpecBuilderTests
 
         var root = Build(Input(Spec(environment: ["DEBUG", "UNSET"]), image));
 
-        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[] { "PATH=/bin", "HOSTNAME=task-0123456" }));
+        Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[] { "PATH=/bin", "HOSTNAME=" + Hostname }));
     }
 
     [Test]
@@ -198,7 +201,7 @@ internal sealed class OciSpecBuilderTests
 
         Assert.That(Strings(root.GetProperty("process").GetProperty("env")), Is.EqualTo(new[]
         {
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=task-0123456",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=" + Hostname,
         }));
     }
 

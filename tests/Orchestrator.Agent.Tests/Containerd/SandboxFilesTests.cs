@@ -10,10 +10,44 @@ internal sealed class SandboxFilesTests
 
     private static ContainerSpec Spec(ContainerOptions options) => OciSpecBuilderTests.Spec(options);
 
-    [TestCase("", "task-0123456")]
-    [TestCase("web", "web")]
-    public void The_hostname_is_the_options_else_the_first_12_characters_of_the_name(string hostname, string expected) =>
-        Assert.That(SandboxFiles.HostnameOf(Spec(new ContainerOptions { Hostname = hostname })), Is.EqualTo(expected));
+    [Test]
+    public void The_hostname_is_the_options() =>
+        Assert.That(SandboxFiles.HostnameOf(Spec(new ContainerOptions { Hostname = "web" })), Is.EqualTo("web"));
+
+    [Test]
+    public void Else_replicas_of_one_family_get_hostnames_of_their_own()
+    {
+        var first = SandboxFiles.HostnameOf(Spec(new ContainerOptions()) with { Name = "orch-web-3-app-0123456789ab" });
+        var second = SandboxFiles.HostnameOf(Spec(new ContainerOptions()) with { Name = "orch-web-3-app-ba9876543210" });
+        Assert.That(first, Does.Match("^[0-9a-f]{12}$"));
+        Assert.That(second, Does.Match("^[0-9a-f]{12}$").And.Not.EqualTo(first));
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void The_files_are_readable_by_a_containers_non_root_user_whatever_the_agents_umask()
+    {
+        var directory = Directory.CreateTempSubdirectory("sandbox-").FullName;
+        var umask = SetUmask(Convert.ToUInt32("027", 8)); // the systemd unit's
+        try
+        {
+            var files = SandboxFiles.Write(directory, Spec(new ContainerOptions()), null);
+            foreach (var path in new[] { files.Hosts, files.ResolvConf, files.Hostname })
+            {
+                Assert.That(File.GetUnixFileMode(path) & UnixFileMode.OtherRead, Is.EqualTo(UnixFileMode.OtherRead), path);
+            }
+        }
+        finally
+        {
+            SetUmask(umask);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "umask")]
+#pragma warning disable SYSLIB1054 // one P/Invoke in a test
+    private static extern uint SetUmask(uint mask);
+#pragma warning restore SYSLIB1054
 
     [Test]
     public void A_short_name_is_the_hostname_whole() =>

@@ -106,10 +106,15 @@ internal sealed class ContainerdRuntimeBridgeTests
         Assert.That(_fixture.Containerd.Ctr("containers", "delete", spec.Name).ExitCode, Is.Zero);
         Assert.That(ShellCommand.Run("ip", "netns", "list").Output, Does.Contain(spec.Name), "left behind before the sweep");
 
+        // And a create that died with its agent left its lease (which holds its snapshot from the collector).
+        Assert.That(_fixture.Containerd.Ctr("leases", "create", "--id", $"orchestrator-create-{spec.Name}-crashed").ExitCode, Is.Zero);
+
         await _fixture.NewRuntime().RemoveLeftoversAsync(bound.Token);
 
         Assert.That(ShellCommand.Run("ip", "netns", "list").Output, Does.Not.Contain(spec.Name));
         Assert.That(ShellCommand.Run("iptables-save").Output, Does.Not.Contain(spec.Name));
+        Assert.That(_fixture.Containerd.Ctr("snapshots", "ls").Output, Does.Not.Contain(spec.Name));
+        Assert.That(_fixture.Containerd.Ctr("leases", "ls").Output, Does.Not.Contain("orchestrator-create-"), "no create's lease outlives the sweep");
         Assert.That(Directory.EnumerateFileSystemEntries(_fixture.DataDirectory, spec.Name, SearchOption.AllDirectories), Is.Empty, "no file of it under the runtime's data directory");
     }
 

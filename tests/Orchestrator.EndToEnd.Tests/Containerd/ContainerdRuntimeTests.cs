@@ -99,6 +99,21 @@ internal sealed class ContainerdRuntimeTests
     }
 
     [Test]
+    public async Task AContainerWhoseTaskIsGoneIsReportedExitedNotNeverStarted()
+    {
+        // A host reboot (or a dead shim) leaves containerd's container and takes its task: an adopting
+        // agent must see a container that ran and is over, not one to start for the first time.
+        var id = await RunAsync(ContainerdRuntimeFixture.Spec(ContainerdRuntimeFixture.NewName("gone"), _label, "sleep", "600"));
+        Assert.That(_fixture.Containerd.Ctr("tasks", "kill", "-s", "SIGKILL", id).ExitCode, Is.Zero);
+        await Polling.UntilAsync(() => Task.FromResult(_fixture.Containerd.Ctr("tasks", "delete", id).ExitCode == 0), "the killed task deleted behind the runtime's back", Bound);
+
+        var info = await _fixture.NewRuntime().InspectAsync(id, CancellationToken.None);
+
+        Assert.That((info!.Running, info.ExitCode, info.StartedAt is not null), Is.EqualTo((false, 255, true)));
+        Assert.That(info.Error, Does.Contain("task is gone"));
+    }
+
+    [Test]
     public async Task LogsAreReadAndFollowedUntilTheContainerStops()
     {
         var id = await RunAsync(ContainerdRuntimeFixture.Spec(ContainerdRuntimeFixture.NewName("logs"), _label, "sh", "-c", "echo one; echo two >&2; sleep 1; echo three"));

@@ -76,7 +76,9 @@ internal static class NetworkNamespaces
         {
             var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
             var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            await process.WaitForExitAsync(cancellation).ConfigureAwait(false);
+            // Never cut short: an `ip netns add` left running would make its namespace after the caller,
+            // finding none yet, had given up and forgotten it, and no sweep would know it.
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             await stdout.ConfigureAwait(false);
             var error = (await stderr.ConfigureAwait(false)).Trim();
             if (process.ExitCode != 0)

@@ -71,6 +71,10 @@ internal static class OciSpecBuilder
 
             json.WriteEndArray();
             json.WriteBoolean("noNewPrivileges", false);
+
+            // As Docker: a container's processes are the kernel's first choice under memory pressure like
+            // any process, not protected as containerd's shim is (-998 would be inherited otherwise).
+            json.WriteNumber("oomScoreAdj", 0);
             json.WriteEndObject();
 
             json.WriteStartObject("root");
@@ -176,7 +180,12 @@ internal static class OciSpecBuilder
         : image.WorkingDirectory.Length > 0 ? image.WorkingDirectory
         : "/";
 
-    /// <summary>containerd's default RLIMIT_NOFILE 1024:1024, replaced or joined by the task's ulimits (Docker's names).</summary>
+    /// <summary>
+    /// containerd's default RLIMIT_NOFILE 1024:1024, replaced or joined by the task's ulimits (Docker's
+    /// names). Not Docker's 1024:524288: runc cannot raise a hard limit above the shim's (containerd's),
+    /// which the agent does not know (524288 was refused on a host whose limit is lower); a task that
+    /// needs more says so with ulimits nofile.
+    /// </summary>
     internal static IReadOnlyList<(string Type, ulong Soft, ulong Hard)> Rlimits(IReadOnlyList<UlimitSpec> ulimits)
     {
         var limits = new List<(string Type, ulong Soft, ulong Hard)> { ("RLIMIT_NOFILE", 1024, 1024) };

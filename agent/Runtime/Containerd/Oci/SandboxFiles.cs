@@ -23,20 +23,39 @@ internal static partial class SandboxFiles
         var resolvConf = Path.Combine(directory, "resolv.conf");
         var hostname = Path.Combine(directory, "hostname");
         var hostHosts = spec.Options.HostNetwork ? ReadOrEmpty(HostHostsPath) : "";
-        File.WriteAllText(hosts, Hosts(spec, address, hostHosts));
-        File.WriteAllText(resolvConf, ResolvConf(spec.Options, HostResolvConf()));
-        File.WriteAllText(hostname, HostnameOf(spec) + "\n");
+        WriteReadable(hosts, Hosts(spec, address, hostHosts));
+        WriteReadable(resolvConf, ResolvConf(spec.Options, HostResolvConf()));
+        WriteReadable(hostname, HostnameOf(spec) + "\n");
         return (hosts, resolvConf, hostname);
     }
 
+    /// <summary>Mode 0644 whatever the agent's umask (its systemd unit's is 0027): a container's non-root user must read them.</summary>
+    private static void WriteReadable(string path, string text)
+    {
+        File.WriteAllText(path, text);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("containers' sandbox files are for Linux hosts");
+        }
+
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+    }
+
     /// <summary>
-    /// Options.Hostname, else Docker's: the host's name on the host's network, else the first 12
-    /// characters of the container's id (which is the container's name here).
+    /// Options.Hostname, else Docker's: the host's name on the host's network, else 12 hex digits
+    /// that are the container's own.
     /// </summary>
     public static string HostnameOf(ContainerSpec spec) =>
         spec.Options.Hostname.Length > 0 ? spec.Options.Hostname
         : spec.Options.HostNetwork ? System.Net.Dns.GetHostName()
-        : spec.Name.Length > 12 ? spec.Name[..12] : spec.Name;
+        : spec.Name.Length > 12 ? UniqueShortName(spec.Name) : spec.Name;
+
+    /// <summary>
+    /// Docker's hostname is the first 12 hex digits of the container's random id; our names begin with
+    /// the family and revision, alike for every replica, so 12 digits of their hash, unique per container.
+    /// </summary>
+    private static string UniqueShortName(string name) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..12];
 
     /// <summary>
     /// libnetwork's hosts file: on the host's network a copy of the host's; else the loopback and IPv6
