@@ -234,6 +234,8 @@ compose_publish() {
   ensure_docker
   command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   need_dotnet
+  # The agent's project compiles containerd's protos: without them its publish fails on a fresh machine.
+  ensure_containerd_protos
   for daemon in "$@"; do
     local project="$daemon/Orchestrator.${daemon^}.csproj"
     rm -rf "deploy/compose/publish/$daemon"

@@ -24,6 +24,12 @@ public static class RuntimeSupport
     private static readonly IReadOnlySet<string> PortableLogDrivers = new HashSet<string>(["", "local", "json-file", "none"], StringComparer.Ordinal);
 
     /// <summary>
+    /// Whether both runtimes run this log driver ("" is the node's default, one of these); the
+    /// scheduler's placement, the agent's settings check and its containerd runtime all ask here.
+    /// </summary>
+    public static bool IsPortableLogDriver(string driver) => PortableLogDrivers.Contains(driver);
+
+    /// <summary>
     /// The features of the task definition that only Docker has, each named by its field as the user
     /// wrote it ("networkMode awsvpc", "containerDefinitions[web].links"); empty when it runs on both.
     /// </summary>
@@ -52,7 +58,7 @@ public static class RuntimeSupport
                 Add($"{field}.volumesFrom");
             }
 
-            if (container.LogConfiguration is { } log && !PortableLogDrivers.Contains(log.LogDriver))
+            if (container.LogConfiguration is { } log && !IsPortableLogDriver(log.LogDriver))
             {
                 Add($"{field}.logConfiguration.logDriver {log.LogDriver}");
             }

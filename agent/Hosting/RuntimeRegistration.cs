@@ -130,7 +130,7 @@ internal static partial class RuntimeRegistration
         }
 
         // containerd's shim writes a file the agent rotates, or nothing: journald and syslog are Docker's drivers.
-        if (options.LogDriver is not ("local" or "json-file" or "none"))
+        if (!Orchestrator.Contracts.V1.RuntimeSupport.IsPortableLogDriver(options.LogDriver))
         {
             throw new FormatException($"Agent:LogDriver {options.LogDriver} is Docker's: with Agent:Runtime containerd it must be local, json-file or none");
         }

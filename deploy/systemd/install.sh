@@ -87,6 +87,22 @@ if [ "$uninstall" -eq 1 ]; then
 fi
 
 command -v dotnet >/dev/null 2>&1 || { echo "install.sh: publishing needs the .NET 10 SDK (dotnet) on this machine" >&2; exit 1; }
+# The agent's build compiles containerd's .proto files from Debian's golang-github-containerd-containerd-dev
+# (ContainerdGoCode points it at another Go source tree), whichever runtime the agent will use.
+if [[ " $only " == *" agent "* ]]; then
+  gocode="${ContainerdGoCode:-/usr/share/gocode/src}"
+  if [ ! -f "$gocode/github.com/containerd/containerd/api/services/tasks/v1/tasks.proto" ]; then
+    [ -z "${ContainerdGoCode:-}" ] || { echo "install.sh: ContainerdGoCode=$ContainerdGoCode has no github.com/containerd/containerd/api in it" >&2; exit 1; }
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "Installing golang-github-containerd-containerd-dev (containerd's protos, which the agent's build compiles)"
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-github-containerd-containerd-dev; } >&2 \
+        || { echo "install.sh: apt-get install golang-github-containerd-containerd-dev failed" >&2; exit 1; }
+    else
+      echo "install.sh: publishing the agent needs containerd's protos; install them (apt-get install -y golang-github-containerd-containerd-dev) and run again" >&2
+      exit 1
+    fi
+  fi
+fi
 mkdir -p "$etc" "$units" "$target"
 for daemon in $only; do
   project="$repo/$daemon/Orchestrator.$(tr '[:lower:]' '[:upper:]' <<<"${daemon:0:1}")${daemon:1}.csproj"

@@ -135,23 +135,30 @@ internal sealed class ContainerdAgentEndToEndTests
         await using var cluster = await ContainerdCluster.StartAsync(_containerd, AgentSettings);
         await cluster.Cluster.RegisterAsync("sleeper", Sleeper());
         var placed = await cluster.Cluster.RunAsync("sleeper");
+        var stoppedMeanwhile = await cluster.Cluster.RunAsync("sleeper");
         var running = await cluster.Cluster.WaitForAsync(placed.TaskId, TaskStatus.Running);
+        var otherId = (await cluster.Cluster.WaitForAsync(stoppedMeanwhile.TaskId, TaskStatus.Running)).Containers.Single().RuntimeId;
         var containerId = running.Containers.Single().RuntimeId;
         var pid = TaskPid(containerId);
 
         cluster.Cluster.Agent!.KillHard();
-        await cluster.Cluster.StartAgentAsync(0);
+        await cluster.Cluster.WaitUntilConnectedAsync(0, connected: false);
+        await cluster.Cluster.Tasks.StopTaskAsync(new StopTaskRequest { Task = stoppedMeanwhile.TaskId, Reason = "while the agent was down" });
+        await cluster.Cluster.StartAgentAsync(0); // returns once the node shows connected again
 
-        // Time for the agent to take over what it finds and to act on it, had it wrongly decided to.
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        // The task stopped while it was down is stopped by it: the restarted agent has taken over what it
+        // found and acted on the desired state, so a wrong restart or a duplicate would have happened by now.
+        var stopped = await cluster.Cluster.WaitForAsync(stoppedMeanwhile.TaskId, TaskStatus.Stopped);
         var after = await cluster.Cluster.DescribeAsync(placed.TaskId);
         Assert.Multiple(() =>
         {
             Assert.That(pid, Is.Not.Empty, "the task ran in containerd before the kill");
+            Assert.That(stopped.StoppedReason, Is.EqualTo("while the agent was down"));
             Assert.That(after.LastStatus, Is.EqualTo(TaskStatus.Running));
             Assert.That(after.Containers.Single().RuntimeId, Is.EqualTo(containerId), "the same container");
             Assert.That(TaskPid(containerId), Is.EqualTo(pid), "not restarted");
-            Assert.That(CtrContainers(), Is.EqualTo(new[] { containerId }), "no duplicate");
+            Assert.That(TaskPid(otherId), Is.Empty, "the task stopped meanwhile no longer runs");
+            Assert.That(CtrContainers(), Does.Contain(containerId).And.SubsetOf(new[] { containerId, otherId }), "no duplicate");
         });
     }
 
@@ -174,8 +181,9 @@ internal sealed class ContainerdAgentEndToEndTests
 
 /// <summary>
 /// A test cluster whose agents run on a test's containerd. Disposing kills the agents, then removes the
-/// containers they made as a restarted agent would (the runtime over the same containerd and data
-/// directory: task, snapshot, network namespace and port rules), then the cluster.
+/// containers they made and the leftovers of any they were making, as a restarted agent would (the
+/// runtime over the same containerd and data directory: task, snapshot, network namespace and port
+/// rules), then the cluster.
 /// </summary>
 internal sealed class ContainerdCluster : IAsyncDisposable
 {
@@ -211,6 +219,10 @@ internal sealed class ContainerdCluster : IAsyncDisposable
             {
                 await composed.Runtime.RemoveAsync(container.Id, CancellationToken.None);
             }
+
+            // What an agent killed mid-create leaves of a container containerd never listed (its orch-*
+            // network namespace, port rules, files), as a restarted agent would undo it.
+            await composed.Runtime.RemoveLeftoversAsync(CancellationToken.None);
         }
 
         await Cluster.DisposeAsync();

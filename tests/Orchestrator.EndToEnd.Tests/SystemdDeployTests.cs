@@ -172,6 +172,53 @@ internal sealed class SystemdDeployTests
     }
 
     [Test]
+    public void Systemd_analyze_verify_accepts_the_agent_unit_with_its_containerd_drop_in()
+    {
+        // systemd-analyze reads drop-ins from UNIT.d next to the unit it verifies: a copy of the installed
+        // agent unit with the drop-in beside it, as /etc/systemd/system/orchestrator-agent.service.d/ holds it.
+        var directory = Directory.CreateTempSubdirectory("orchestrator-dropin-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(Units, "orchestrator-agent.service"), Path.Combine(directory, "orchestrator-agent.service"));
+            Directory.CreateDirectory(Path.Combine(directory, "orchestrator-agent.service.d"));
+            File.Copy(Path.Combine(Repository.Root, "deploy", "systemd", "orchestrator-agent.containerd.conf"),
+                Path.Combine(directory, "orchestrator-agent.service.d", "containerd.conf"));
+            var (code, output) = Repository.Run("systemd-analyze", ["verify", Path.Combine(directory, "orchestrator-agent.service")]);
+            Assert.That((code, output), Is.EqualTo((0, "")));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_containerd_drop_in_turns_off_every_option_of_the_agent_unit_that_makes_a_mount_namespace()
+    {
+        // A private mount namespace keeps the /run/netns bind mounts of `ip netns add` from runc, which
+        // containerd starts in the host's: every such option the base unit sets must be off in the drop-in.
+        string[] mountNamespaceOptions =
+        [
+            "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "PrivateMounts", "ProtectKernelTunables", "ProtectKernelModules",
+            "ProtectKernelLogs", "ProtectControlGroups", "ProtectProc", "ProcSubset", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths",
+            "ExecPaths", "NoExecPaths", "BindPaths", "BindReadOnlyPaths", "TemporaryFileSystem", "RootDirectory", "RootImage",
+        ];
+        var unit = File.ReadAllLines(Path.Combine(Repository.Root, "deploy", "systemd", "orchestrator-agent.service"));
+        var dropIn = File.ReadAllLines(Path.Combine(Repository.Root, "deploy", "systemd", "orchestrator-agent.containerd.conf"));
+        var set = unit.Select(l => l.Split('=', 2)[0]).Where(mountNamespaceOptions.Contains).ToArray();
+        Assert.That(set, Does.Contain("ProtectSystem").And.Contain("PrivateTmp"), "the base unit is hardened");
+        Assert.Multiple(() =>
+        {
+            foreach (var option in set)
+            {
+                Assert.That(dropIn.LastOrDefault(l => l.StartsWith(option + "=", StringComparison.Ordinal)), Is.EqualTo($"{option}=no").Or.EqualTo($"{option}="), option);
+            }
+
+            Assert.That(dropIn, Does.Contain("UMask=0022"), "the files the agent writes for containers are readable to their users");
+        });
+    }
+
+    [Test]
     public void The_units_are_hardened_and_notify_systemd()
     {
         var scheduler = File.ReadAllText(Path.Combine(Units, "orchestrator-scheduler.service"));

@@ -10,7 +10,7 @@ using Orchestrator.Agent.Runtime.Containerd.Images;
 
 namespace Orchestrator.Agent.Runtime.Containerd;
 
-/// <summary>Images in containerd's store: resolved to their config, unpacked into snapshots, pulled where missing. (helper A2)</summary>
+/// <summary>Images in containerd's store: resolved to their config, unpacked into snapshots, pulled where missing.</summary>
 /// <remarks>
 /// The hot path (many tasks of one image) is one Images.Get: the config resolved for an image name and
 /// target digest is kept in memory, so a re-tagged image is resolved afresh and an unchanged one never

@@ -15,7 +15,15 @@ internal sealed class ContainerdRuntimeFixture : IDisposable
 {
     public const string TestImage = ContainerdProcess.TestImage;
 
+    /// <summary>The bridge of tests that do not give one (distinct from every other test's and the bench's).</summary>
+    public const string DefaultBridge = "orch-fix0";
+
+    public const string DefaultSubnet = "10.219.90.0/24";
+
     private readonly List<ContainerdClients> _clients = [];
+
+    /// <summary>Whether the bridge was there before: only one the fixture's containers made is deleted.</summary>
+    private bool _bridgeExisted;
 
     private ContainerdRuntimeFixture(ContainerdProcess containerd, ContainerdOptions options, string stateDirectory)
     {
@@ -46,10 +54,18 @@ internal sealed class ContainerdRuntimeFixture : IDisposable
         try
         {
             containerd.ImportFromDocker();
-            var options = new ContainerdOptions { Socket = containerd.Socket, Namespace = ContainerdProcess.Namespace };
+            // A bridge and subnet of the fixture's own, never the production default (orch-cni0, 10.88.0.0/16)
+            // an agent or podman on this host may use.
+            var options = new ContainerdOptions
+            {
+                Socket = containerd.Socket,
+                Namespace = ContainerdProcess.Namespace,
+                BridgeName = DefaultBridge,
+                Subnet = DefaultSubnet,
+            };
             configure?.Invoke(options);
             var state = Directory.CreateTempSubdirectory("ctd-agent-").FullName;
-            return new ContainerdRuntimeFixture(containerd, options, state);
+            return new ContainerdRuntimeFixture(containerd, options, state) { _bridgeExisted = Directory.Exists($"/sys/class/net/{options.BridgeName}") };
         }
         catch
         {
@@ -100,6 +116,12 @@ internal sealed class ContainerdRuntimeFixture : IDisposable
         catch (IOException)
         {
             // A mount still busy: left for the next boot's /tmp cleanup.
+        }
+
+        // The bridge plugin makes the bridge and never removes it.
+        if (!_bridgeExisted && Directory.Exists($"/sys/class/net/{Options.BridgeName}"))
+        {
+            ShellCommand.Run("ip", "link", "delete", Options.BridgeName);
         }
 
         // The containers' parent cgroups (runc leaves them); busy when another test's containers are in them.

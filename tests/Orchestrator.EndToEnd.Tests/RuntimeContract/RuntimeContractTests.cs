@@ -52,20 +52,9 @@ internal abstract class RuntimeContractTests
     [OneTimeTearDown]
     public void OneTimeTearDown() => StopEngine();
 
-    /// <summary>
-    /// Cases this runtime does not pass yet, by test method name, with the reason: skipped with it (seen in
-    /// every run), never silently. Empty when the runtime keeps the whole contract.
-    /// </summary>
-    protected virtual IReadOnlyDictionary<string, string> KnownGaps => new Dictionary<string, string>();
-
     [SetUp]
     public async Task SetUpAsync()
     {
-        if (KnownGaps.TryGetValue(TestContext.CurrentContext.Test.MethodName ?? "", out var gap))
-        {
-            Assert.Ignore($"known gap of this runtime: {gap}");
-        }
-
         Prefix = $"contract-{Guid.NewGuid():N}"[..17];
         Runtime = Track(NewRuntime());
         _events.Clear();

@@ -3,7 +3,7 @@ namespace Orchestrator.Agent.Runtime.Containerd.Cni;
 /// <summary>
 /// Containers' networks through the CNI plugins (bridge + portmap + firewall, as nerdctl sets them up),
 /// each in a named network namespace of its own. What was set up for a container is kept on disk, so a
-/// restarted agent tears it down the same way. (helper C)
+/// restarted agent tears it down the same way.
 /// </summary>
 /// <remarks>
 /// The agent runs the plugins itself (CNI spec 1.0, else 0.4): ADD down the chain with each plugin's

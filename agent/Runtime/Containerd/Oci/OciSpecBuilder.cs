@@ -117,7 +117,7 @@ internal static class OciSpecBuilder
             : options.Tty ? "pseudoTerminal"
             : options.OpenStdin ? "interactive"
             : options.NetworkAliases.Count > 0 ? "network aliases"
-            : options.Log is { Driver: not ("local" or "json-file" or "none") } log ? $"log driver {log.Driver}"
+            : options.Log is { } log && !Orchestrator.Contracts.V1.RuntimeSupport.IsPortableLogDriver(log.Driver) ? $"log driver {log.Driver}"
             : null;
         if (field is not null)
         {
