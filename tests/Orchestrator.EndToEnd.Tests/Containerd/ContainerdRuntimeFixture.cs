@@ -86,7 +86,8 @@ internal sealed class ContainerdRuntimeFixture : IDisposable
             Options,
             data,
             new ContainerdImages(clients, Options),
-            new CniNetwork(Options, Path.Combine(data, "cni")),
+            // The data directory itself, as the agent gives it (RuntimeRegistration): CniNetwork keeps its state under cni/.
+            new CniNetwork(Options, data),
             new LocalVolumes(Path.Combine(data, "volumes")),
             new LogRotator(TimeProvider.System));
     }
